@@ -17,11 +17,54 @@
 // revocation and allowed IPs; Laravel's fixed-window throttle; generated data
 // of any size that moves over time; and fault injection. It is used by the
 // tests and by the exporter's --demo mode.
+//
+// The wire shapes here are written from the contract independently of the
+// client's decoding on purpose: a second encoding of the same [assumed]
+// shapes is what makes the client's contract tests a real check.
+//
+// # Request pipeline
+//
+// A request passes the stages a Laravel application puts in front of a
+// controller, in this order, and the first one that answers ends it:
+//
+//  1. routing: a path outside /public/v1 or not one of the documented
+//     endpoints gets 404 {"status":"error","message":"Invalid URL"}; a method
+//     other than GET or HEAD gets 405;
+//  2. injected faults (see [Fault]): latency, then 5xx, HTML 502 and 429
+//     storms, which stand for a proxy or an overloaded server in front of the
+//     application;
+//  3. authentication: a missing or unknown bearer token gets Laravel's bare
+//     {"message":"Unauthenticated."}; an inactive, expired or revoked token
+//     gets {"status":"error","message":…} naming the cause; all are 401;
+//  4. the token's Allowed IPs: 403;
+//  5. the throttle, keyed by token and client IP (it needs the token, so it
+//     runs after authentication, as Laravel orders its auth and throttle
+//     middleware); from here on every response carries X-RateLimit-Limit and
+//     X-RateLimit-Remaining, and a rejected request (429) is not counted;
+//  6. the token's scopes: 403;
+//  7. validation (422) and the controller (200, or 404 for an unknown ID).
+//
+// Requests answered in stages 1 to 4 are not counted by the throttle and
+// carry no X-RateLimit headers.
+//
+// # Stock
+//
+// Stock is derived from a ledger of complete documents (receipts, issues,
+// moves and adjustments) dated in the company's time zone, exactly as
+// /stock/summary and /stock/detail report it. A company is generated with
+// opening balances received 30 days before its creation and some history on
+// every day since, so date ranges have something to show. [Company.Step]
+// posts new documents dated now. Quantities are exact (fixed point, four
+// decimals) so sums in tests compare exactly.
 package kartustoktest
 
 import (
-	"net/http"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
 	"time"
+	_ "time/tzdata" // the company's time zone must resolve on any machine, also in a container without zoneinfo
 )
 
 // Config describes a generated company. Zero values take the defaults noted.
@@ -36,11 +79,42 @@ type Config struct {
 	// MinimumStockMode is "per_warehouse" (default), "union" or "inactive".
 	MinimumStockMode string
 	// BelowMinimum is the share (0..1) of (locator, item) pairs generated
-	// below their minimum; default 0.05.
+	// below their minimum; default 0.05. A negative value means none.
 	BelowMinimum float64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+
+	// EmitAllMinimums makes the API report both the item master's minimum
+	// (on /items) and the per-warehouse minimums (on /stock/summary)
+	// whatever the mode, as a server that does not filter by mode would.
+	// By default only the mode's own minimum is reported and, in mode
+	// "inactive", neither: a client must trust minimum_stock_mode, not the
+	// mere presence of a field.
+	EmitAllMinimums bool
+	// NumberQuantities is the share (0..1) of rows whose quantities are sent
+	// as JSON numbers instead of decimal strings, so that a client meets
+	// both forms the contract allows. Which rows is deterministic. Default 0.
+	NumberQuantities float64
 }
+
+// Minimum stock modes, as /meta/company reports them.
+const (
+	ModeInactive     = "inactive"
+	ModePerWarehouse = "per_warehouse"
+	ModeUnion        = "union"
+)
+
+// Scopes a token can carry.
+const (
+	ScopeMeta     = "meta.read"
+	ScopeItem     = "item.read"
+	ScopeCategory = "category.read"
+	ScopeLocator  = "locator.read"
+	ScopeStock    = "stock.read"
+)
+
+// AllScopes is every scope, the default of a token.
+var AllScopes = []string{ScopeMeta, ScopeItem, ScopeCategory, ScopeLocator, ScopeStock}
 
 // TokenSpec describes an API token.
 type TokenSpec struct {
@@ -48,101 +122,424 @@ type TokenSpec struct {
 	Scopes []string // nil means every scope
 	// ExpiresAt is the expiry; zero means none.
 	ExpiresAt time.Time
-	// AllowedIPs restricts client IPs; empty allows all.
+	// AllowedIPs restricts client IPs; empty allows all. Entries are
+	// addresses ("10.0.0.7") or prefixes ("10.0.0.0/24").
 	AllowedIPs []string
 	// HideFromMeta leaves the token object out of /meta/company.
 	HideFromMeta bool
+	// Inactive creates the token with status inactive: it gets 401 until
+	// SetTokenActive turns it on.
+	Inactive bool
 }
 
 // Company is the simulated company's data. It is safe for concurrent use.
-type Company struct{}
+type Company struct {
+	mu sync.RWMutex
 
-// NewCompany generates a company from cfg.
-func NewCompany(cfg Config) *Company { panic("unimplemented") }
+	now       func() time.Time
+	loc       *time.Location
+	id        string
+	name      string
+	subdomain string
+	mode      string
+	emitAll   bool
+	numShare  float64
+
+	cats   []category
+	locs   []locator
+	items  []item
+	catIdx map[string]int
+	locIdx map[string]int
+	itmIdx map[string]int
+
+	// pairMin is the per-warehouse minimum of pair p = locator*len(items)+item,
+	// in ten-thousandths; noMin when unset.
+	pairMin []int64
+
+	ledger
+
+	ids    idGen
+	rng    *rand.Rand // Step's randomness, deterministic from the seed
+	tokRng *rand.Rand
+	tokens map[string]*token
+}
+
+type token struct {
+	secret   string
+	spec     TokenSpec
+	active   bool
+	revoked  bool
+	lastUsed time.Time
+}
+
+// NewCompany generates a company from cfg. It panics on a time zone that
+// does not exist or an unknown minimum stock mode: both are programming
+// errors in a test or in the demo's fixed configuration.
+func NewCompany(cfg Config) *Company {
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	if cfg.Name == "" {
+		cfg.Name = "PT Sinar Jaya Abadi"
+	}
+	if cfg.Subdomain == "" {
+		cfg.Subdomain = "sinarjaya"
+	}
+	if cfg.Timezone == "" {
+		cfg.Timezone = "Asia/Jakarta"
+	}
+	if cfg.Locators <= 0 {
+		cfg.Locators = 4
+	}
+	if cfg.Items <= 0 {
+		cfg.Items = 250
+	}
+	if cfg.Categories <= 0 {
+		cfg.Categories = 8
+	}
+	switch cfg.MinimumStockMode {
+	case "":
+		cfg.MinimumStockMode = ModePerWarehouse
+	case ModePerWarehouse, ModeUnion, ModeInactive:
+	default:
+		panic(fmt.Sprintf("kartustoktest: unknown minimum stock mode %q", cfg.MinimumStockMode))
+	}
+	switch {
+	case cfg.BelowMinimum == 0:
+		cfg.BelowMinimum = 0.05
+	case cfg.BelowMinimum < 0:
+		cfg.BelowMinimum = 0
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		panic(fmt.Sprintf("kartustoktest: time zone %q: %v", cfg.Timezone, err))
+	}
+	c := &Company{
+		now:       cfg.Now,
+		loc:       loc,
+		name:      cfg.Name,
+		subdomain: cfg.Subdomain,
+		mode:      cfg.MinimumStockMode,
+		emitAll:   cfg.EmitAllMinimums,
+		numShare:  cfg.NumberQuantities,
+		tokens:    map[string]*token{},
+		rng:       rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5354455053)),
+		tokRng:    rand.New(rand.NewPCG(uint64(cfg.Seed), 0x544f4b454e)),
+	}
+	generate(c, cfg)
+	return c
+}
 
 // AddToken creates a token and returns its secret value.
-func (c *Company) AddToken(spec TokenSpec) string { panic("unimplemented") }
+func (c *Company) AddToken(spec TokenSpec) string {
+	if spec.Name == "" {
+		spec.Name = "Prometheus"
+	}
+	if spec.Scopes == nil {
+		spec.Scopes = AllScopes
+	}
+	spec.Scopes = append([]string(nil), spec.Scopes...)
+	spec.AllowedIPs = append([]string(nil), spec.AllowedIPs...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		s := "ks_" + randBase62(c.tokRng, 40)
+		if _, dup := c.tokens[s]; dup {
+			continue
+		}
+		c.tokens[s] = &token{secret: s, spec: spec, active: !spec.Inactive}
+		return s
+	}
+}
 
 // RevokeToken revokes a token: it then gets 401.
-func (c *Company) RevokeToken(token string) { panic("unimplemented") }
+func (c *Company) RevokeToken(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.tokens[token]; t != nil {
+		t.revoked = true
+	}
+}
+
+// SetTokenActive sets a token's status (active or inactive, as the "API
+// Access" page toggles it); an inactive token gets 401.
+func (c *Company) SetTokenActive(token string, active bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.tokens[token]; t != nil {
+		t.active = active
+	}
+}
+
+// TokenLastUsed returns when the token last passed authentication (the
+// "Last Used" column of the API Access page), zero if never.
+func (c *Company) TokenLastUsed(token string) time.Time {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if t := c.tokens[token]; t != nil {
+		return t.lastUsed
+	}
+	return time.Time{}
+}
+
+// TokenPrefix returns the prefix a token is shown with in lists and in
+// /meta/company: its first seven characters.
+func TokenPrefix(token string) string {
+	const n = 7
+	if len(token) <= n {
+		return token
+	}
+	return token[:n]
+}
 
 // Step posts n random complete documents (receipts, issues, moves,
 // adjustments) dated now, changing balances and /stock/detail.
-func (c *Company) Step(n int) { panic("unimplemented") }
+func (c *Company) Step(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	day := dayOf(c.now(), c.loc)
+	for range n {
+		c.postRandom(c.rng, day, false)
+	}
+}
+
+// Run calls Step(n) every interval until ctx is done, as a live company
+// keeps posting documents; the demo runs it in the background.
+func (c *Company) Run(ctx context.Context, every time.Duration, n int) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.Step(n)
+		}
+	}
+}
+
+// ID returns the company's opaque ID.
+func (c *Company) ID() string { return c.id }
+
+// Location returns the company's time zone.
+func (c *Company) Location() *time.Location { return c.loc }
+
+// Today returns the company's today as YYYY-MM-DD, the default of the
+// stock endpoints' date filters.
+func (c *Company) Today() string { return c.now().In(c.loc).Format(dateLayout) }
+
+// MinimumStockMode returns the company's minimum stock mode.
+func (c *Company) MinimumStockMode() string { return c.mode }
 
 // Locator, Item and Balance give tests the expected truth.
 
+// LocatorInfo describes a locator (warehouse) as /locators lists it.
+type LocatorInfo struct {
+	ID, Code, Name string
+	Active         bool
+}
+
+// ItemInfo describes an item as /items lists it.
+type ItemInfo struct {
+	ID, Code, Name, UPC, Description, UOM string
+	CategoryID                            string
+	Active                                bool
+}
+
+// CategoryInfo describes an item category as /item-categories lists it.
+type CategoryInfo struct {
+	ID, Name, Description string
+	Active                bool
+}
+
+// Pair names one (locator, item) stock card. In union mode BelowMinimum
+// reports items, with LocatorID empty.
+type Pair struct {
+	LocatorID, ItemID string
+}
+
 // LocatorIDs returns every locator ID in API order.
-func (c *Company) LocatorIDs() []string { panic("unimplemented") }
+func (c *Company) LocatorIDs() []string {
+	out := make([]string, len(c.locs))
+	for i, l := range c.locs {
+		out[i] = l.id
+	}
+	return out
+}
 
 // ItemIDs returns every item ID in API order.
-func (c *Company) ItemIDs() []string { panic("unimplemented") }
+func (c *Company) ItemIDs() []string {
+	out := make([]string, len(c.items))
+	for i, it := range c.items {
+		out[i] = it.id
+	}
+	return out
+}
+
+// CategoryIDs returns every item category ID in API order.
+func (c *Company) CategoryIDs() []string {
+	out := make([]string, len(c.cats))
+	for i, ct := range c.cats {
+		out[i] = ct.id
+	}
+	return out
+}
+
+// Locator looks a locator up by ID.
+func (c *Company) Locator(id string) (LocatorInfo, bool) {
+	i, ok := c.locIdx[id]
+	if !ok {
+		return LocatorInfo{}, false
+	}
+	l := c.locs[i]
+	return LocatorInfo{ID: l.id, Code: l.code, Name: l.name, Active: l.active}, true
+}
+
+// Item looks an item up by ID.
+func (c *Company) Item(id string) (ItemInfo, bool) {
+	i, ok := c.itmIdx[id]
+	if !ok {
+		return ItemInfo{}, false
+	}
+	it := c.items[i]
+	return ItemInfo{ID: it.id, Code: it.code, Name: it.name, UPC: it.upc, Description: it.desc,
+		UOM: it.uom, CategoryID: c.cats[it.cat].id, Active: it.active}, true
+}
+
+// Category looks an item category up by ID.
+func (c *Company) Category(id string) (CategoryInfo, bool) {
+	i, ok := c.catIdx[id]
+	if !ok {
+		return CategoryInfo{}, false
+	}
+	ct := c.cats[i]
+	return CategoryInfo{ID: ct.id, Name: ct.name, Description: ct.desc, Active: ct.active}, true
+}
+
+// ItemByName returns the first item with exactly this name; tests use it to
+// find the items named in UnusualNames.
+func (c *Company) ItemByName(name string) (ItemInfo, bool) {
+	for _, it := range c.items {
+		if it.name == name {
+			return c.Item(it.id)
+		}
+	}
+	return ItemInfo{}, false
+}
+
+// pairOf returns the pair index of a (locator, item), or -1.
+func (c *Company) pairOf(locatorID, itemID string) int {
+	l, ok1 := c.locIdx[locatorID]
+	i, ok2 := c.itmIdx[itemID]
+	if !ok1 || !ok2 {
+		return -1
+	}
+	return l*len(c.items) + i
+}
 
 // OnHand returns the current balance of an item in a locator.
-func (c *Company) OnHand(locatorID, itemID string) float64 { panic("unimplemented") }
-
-// Fault is an injected misbehaviour. Zero fields do nothing.
-type Fault struct {
-	Latency       time.Duration
-	Status        int    // answer with this status (e.g. 500, 503) and a JSON error body
-	HTML502       bool   // answer 502 with an HTML page, as a proxy would
-	Truncate      bool   // cut the success body in the middle
-	InvalidJSON   bool   // answer 200 with a body that is not JSON
-	WrongTypes    bool   // send objects where strings/numbers are expected
-	OversizeBytes int64  // pad the success body to at least this size
-	EndlessPages  bool   // claim last_page is far away and never send a short page
-	RateLimited   bool   // answer 429 with Retry-After, as a throttle storm would
-	Times         int    // apply to this many matching requests, 0 = until cleared
-	ContentType   string // override the Content-Type of the answer
+func (c *Company) OnHand(locatorID, itemID string) float64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p := c.pairOf(locatorID, itemID)
+	if p < 0 {
+		return 0
+	}
+	return toFloat(c.balance(p))
 }
 
-// Server serves the company's API over HTTP.
-type Server struct {
-	// URL is the base URL, ending in /public/v1.
-	URL string
+// Stocked reports whether a (locator, item) pair has a stock card, that is
+// any ledger row: only such pairs appear in /stock/summary.
+func (c *Company) Stocked(locatorID, itemID string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p := c.pairOf(locatorID, itemID)
+	return p >= 0 && len(c.pairRows[p]) > 0
 }
 
-// Option configures a Server.
-type Option func(*Server)
-
-// WithRateLimit sets the throttle (default 120 requests per 60 s, per token
-// and client IP, fixed window as Laravel counts it).
-func WithRateLimit(limit int, window time.Duration) Option { panic("unimplemented") }
-
-// NewServer starts an in-process test server (httptest) for c.
-func NewServer(c *Company, opts ...Option) *Server { panic("unimplemented") }
-
-// Start serves c on addr (e.g. "127.0.0.1:0") until Close.
-func Start(addr string, c *Company, opts ...Option) (*Server, error) { panic("unimplemented") }
-
-// Handler returns the HTTP handler of the API (mounted at /public/v1).
-func (s *Server) Handler() http.Handler { panic("unimplemented") }
-
-// Close stops the server.
-func (s *Server) Close() { panic("unimplemented") }
-
-// SetFault injects f on requests to endpoint (a path template such as
-// "/stock/summary", or "*" for all).
-func (s *Server) SetFault(endpoint string, f Fault) { panic("unimplemented") }
-
-// ClearFaults removes every injected fault.
-func (s *Server) ClearFaults() { panic("unimplemented") }
-
-// LoggedRequest is one request the server answered.
-type LoggedRequest struct {
-	At       time.Time
-	Endpoint string // path template
-	Status   int
-	Query    string
-	Token    string // "" when missing
+// StockPairs returns every pair with a stock card, in /stock/summary order
+// (locators in API order, then items in API order).
+func (c *Company) StockPairs() []Pair {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []Pair
+	for p, rs := range c.pairRows {
+		if len(rs) > 0 {
+			out = append(out, c.pairName(p))
+		}
+	}
+	return out
 }
 
-// Requests returns the request log.
-func (s *Server) Requests() []LoggedRequest { panic("unimplemented") }
+func (c *Company) pairName(p int) Pair {
+	return Pair{LocatorID: c.locs[p/len(c.items)].id, ItemID: c.items[p%len(c.items)].id}
+}
 
-// Count returns how many requests to endpoint ("" for all) got status (0 for
-// any).
-func (s *Server) Count(endpoint string, status int) int { panic("unimplemented") }
+// Minimum returns the per-warehouse minimum of an item in a locator as
+// stored, whatever the mode; false when unset.
+func (c *Company) Minimum(locatorID, itemID string) (float64, bool) {
+	p := c.pairOf(locatorID, itemID)
+	if p < 0 || c.pairMin[p] == noMin {
+		return 0, false
+	}
+	return toFloat(c.pairMin[p]), true
+}
 
-// MaxInWindow returns the most requests received in any window of length w.
-func (s *Server) MaxInWindow(w time.Duration) int { panic("unimplemented") }
+// ItemMinimum returns the item master's Minimum Quantity (the union
+// minimum) as stored, whatever the mode; false when unset.
+func (c *Company) ItemMinimum(itemID string) (float64, bool) {
+	i, ok := c.itmIdx[itemID]
+	if !ok || c.items[i].min == noMin {
+		return 0, false
+	}
+	return toFloat(c.items[i].min), true
+}
+
+// ItemOnHand returns an item's balance summed over every locator, what a
+// union minimum is compared with.
+func (c *Company) ItemOnHand(itemID string) float64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	i, ok := c.itmIdx[itemID]
+	if !ok {
+		return 0
+	}
+	return toFloat(c.itemTotal(i))
+}
+
+func (c *Company) itemTotal(i int) int64 {
+	var sum int64
+	for l := range c.locs {
+		sum += c.balance(l*len(c.items) + i)
+	}
+	return sum
+}
+
+// BelowMinimum returns what is below its minimum now under the company's
+// mode: in per_warehouse mode the stocked pairs whose balance is strictly
+// less than their per-warehouse minimum; in union mode the items whose total
+// over all locators is strictly less than the item master's minimum (with
+// LocatorID empty); in inactive mode nothing.
+func (c *Company) BelowMinimum() []Pair {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []Pair
+	switch c.mode {
+	case ModePerWarehouse:
+		for p, m := range c.pairMin {
+			if m != noMin && len(c.pairRows[p]) > 0 && c.balance(p) < m {
+				out = append(out, c.pairName(p))
+			}
+		}
+	case ModeUnion:
+		for i, it := range c.items {
+			if it.min != noMin && c.itemTotal(i) < it.min {
+				out = append(out, Pair{ItemID: it.id})
+			}
+		}
+	}
+	return out
+}
