@@ -23,8 +23,16 @@ package kartustok
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/common/version"
 )
 
 // TokenSource yields the bearer token for each request. Implementations
@@ -34,18 +42,18 @@ type TokenSource interface {
 }
 
 // TokenFile returns a TokenSource that reads the token from path, trimmed of
-// surrounding white space, and re-reads it when the file changes, so a
-// rotated token needs no restart. An empty or unreadable file is an error
+// surrounding white space, at every request, so a rotated token needs no
+// restart. An empty or unreadable file is an error
 // naming the file.
-func TokenFile(path string) TokenSource { panic("unimplemented") }
+func TokenFile(path string) TokenSource { return tokenFile{path: path} }
 
 // TokenEnv returns a TokenSource that reads the environment variable name
 // (normally KARTUSTOK_TOKEN) at each request.
-func TokenEnv(name string) TokenSource { panic("unimplemented") }
+func TokenEnv(name string) TokenSource { return tokenEnv{name: name} }
 
 // StaticToken returns a TokenSource with a fixed token, for tests and the
 // demo; production tokens come from a file or the environment.
-func StaticToken(token string) TokenSource { panic("unimplemented") }
+func StaticToken(token string) TokenSource { return staticToken{token: token} }
 
 // RequestInfo describes one HTTP request the client sent.
 type RequestInfo struct {
@@ -86,54 +94,36 @@ type RateLimitStatus struct {
 type Option func(*Client)
 
 // WithTimeout sets the per-request timeout (default 10 s).
-func WithTimeout(d time.Duration) Option { panic("unimplemented") }
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
 
 // WithBudget lets the client send at most requests per window, counted at
 // send time over any window of that length (default 96 per 60 s: 80 % of
 // the API's 120).
-func WithBudget(requests int, window time.Duration) Option { panic("unimplemented") }
+func WithBudget(requests int, window time.Duration) Option {
+	return func(c *Client) { c.budget, c.window = requests, window }
+}
 
 // WithTransport sets the HTTP transport (default: a tuned http.Transport).
-func WithTransport(rt http.RoundTripper) Option { panic("unimplemented") }
+func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
 
 // WithObserver sets the observer of requests and budget waits.
-func WithObserver(o Observer) Option { panic("unimplemented") }
+func WithObserver(o Observer) Option { return func(c *Client) { c.obs = o } }
 
 // WithMaxBodyBytes caps a success body (default 32 MiB); a larger body is
 // an invalid_response error.
-func WithMaxBodyBytes(n int64) Option { panic("unimplemented") }
+func WithMaxBodyBytes(n int64) Option { return func(c *Client) { c.maxBody = n } }
 
 // WithMaxRetries sets how many times a 5xx, timeout or network error is
 // retried (default 2).
-func WithMaxRetries(n int) Option { panic("unimplemented") }
+func WithMaxRetries(n int) Option { return func(c *Client) { c.maxRetries = n } }
 
 // WithMaxPages sets the hard cap on pages of one paginated call (default
 // 1000 pages, i.e. 100 000 rows).
-func WithMaxPages(n int) Option { panic("unimplemented") }
+func WithMaxPages(n int) Option { return func(c *Client) { c.maxPages = n } }
 
 // WithVersion sets the version in the User-Agent header
 // ("kartustok_exporter/<version>").
-func WithVersion(v string) Option { panic("unimplemented") }
-
-// Client calls one company's public API within a request budget. It is safe
-// for concurrent use; every call shares one budget.
-type Client struct{}
-
-// New returns a client for baseURL, which must be http(s) and point at the
-// company's own subdomain; "/public/v1" is appended when missing. The member
-// domain is refused.
-func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
-	panic("unimplemented")
-}
-
-// BaseURL returns the normalised base URL, ending in /public/v1.
-func (c *Client) BaseURL() string { panic("unimplemented") }
-
-// Budget returns the requests per window the client allows itself.
-func (c *Client) Budget() (requests int, window time.Duration) { panic("unimplemented") }
-
-// RateLimit returns the latest X-RateLimit-Limit/-Remaining seen.
-func (c *Client) RateLimit() RateLimitStatus { panic("unimplemented") }
+func WithVersion(v string) Option { return func(c *Client) { c.version = v } }
 
 // ItemFilter holds the filters of GET /items. Zero values are not sent.
 type ItemFilter struct {
@@ -163,33 +153,268 @@ type StockDetailFilter struct {
 	DateTo          string
 }
 
+// Defaults of a Client.
+const (
+	DefaultTimeout      = 10 * time.Second
+	DefaultBudget       = 96 // 80 % of the API's 120 requests per window
+	DefaultWindow       = 60 * time.Second
+	DefaultMaxBodyBytes = 32 << 20
+	DefaultMaxRetries   = 2
+	DefaultMaxPages     = 1000
+	// PerPage is the page size every paginated call asks for: the API's
+	// largest, so a listing costs as few requests as possible.
+	PerPage = 100
+)
+
+// apiPath is the path of the public API under a company's host.
+const apiPath = "/public/v1"
+
+// memberHost serves every company's web application; its /public/v1 is
+// not the company's API.
+const memberHost = "member.kartustok.com"
+
+// Client calls one company's public API within a request budget. It is safe
+// for concurrent use; every call shares one budget.
+type Client struct {
+	base       string // normalised, ending in /public/v1
+	token      TokenSource
+	http       *http.Client
+	lim        *limiter
+	obs        Observer
+	userAgent  string
+	timeout    time.Duration
+	budget     int
+	window     time.Duration
+	transport  http.RoundTripper
+	maxBody    int64
+	maxRetries int
+	maxPages   int
+	version    string
+
+	mu sync.Mutex
+	rl RateLimitStatus
+}
+
+// New returns a client for baseURL, which must be http(s) and point at the
+// company's own subdomain; "/public/v1" is appended when missing. The member
+// domain is refused.
+func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
+	base, err := normaliseBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if token == nil {
+		return nil, errors.New("kartustok: no token source")
+	}
+	c := &Client{
+		base:       base,
+		token:      token,
+		timeout:    DefaultTimeout,
+		budget:     DefaultBudget,
+		window:     DefaultWindow,
+		maxBody:    DefaultMaxBodyBytes,
+		maxRetries: DefaultMaxRetries,
+		maxPages:   DefaultMaxPages,
+		version:    version.Version,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	switch {
+	case c.timeout <= 0:
+		return nil, fmt.Errorf("kartustok: timeout must be positive, got %s", c.timeout)
+	case c.budget <= 0 || c.window <= 0:
+		return nil, fmt.Errorf("kartustok: budget must be positive, got %d requests per %s", c.budget, c.window)
+	case c.maxBody <= 0:
+		return nil, fmt.Errorf("kartustok: maximum body size must be positive, got %d", c.maxBody)
+	case c.maxRetries < 0:
+		return nil, fmt.Errorf("kartustok: retries must not be negative, got %d", c.maxRetries)
+	case c.maxPages <= 0:
+		return nil, fmt.Errorf("kartustok: page cap must be positive, got %d", c.maxPages)
+	}
+	if c.obs == nil {
+		c.obs = nopObserver{}
+	}
+	if c.transport == nil {
+		c.transport = defaultTransport(c.timeout)
+	}
+	if c.version == "" {
+		c.version = "unknown"
+	}
+	c.userAgent = "kartustok_exporter/" + c.version
+	c.lim = newLimiter(c.budget, c.window)
+	c.http = &http.Client{Transport: c.transport, CheckRedirect: checkRedirect}
+	return c, nil
+}
+
+// normaliseBaseURL checks a base URL and makes it end in /public/v1.
+func normaliseBaseURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", fmt.Errorf("kartustok: base URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("kartustok: base URL %q must start with https:// (or http://), e.g. https://<subdomain>.kartustok.com/public/v1", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", fmt.Errorf("kartustok: base URL %q has no host; use https://<subdomain>.kartustok.com/public/v1", raw)
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("kartustok: base URL must not hold credentials; the token comes from a file or the environment")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("kartustok: base URL %q must not have a query or fragment", raw)
+	}
+	if strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), memberHost) {
+		return "", fmt.Errorf("kartustok: base URL %q is the member domain, which does not serve a company's API; use your company's own https://<subdomain>.kartustok.com/public/v1", raw)
+	}
+	path := strings.TrimRight(u.Path, "/")
+	if !strings.HasSuffix(path, apiPath) {
+		path += apiPath
+	}
+	u.Path, u.RawPath = path, ""
+	return u.String(), nil
+}
+
+// BaseURL returns the normalised base URL, ending in /public/v1.
+func (c *Client) BaseURL() string { return c.base }
+
+// Budget returns the requests per window the client allows itself.
+func (c *Client) Budget() (requests int, window time.Duration) { return c.budget, c.window }
+
+// RateLimit returns the latest X-RateLimit-Limit/-Remaining seen.
+func (c *Client) RateLimit() RateLimitStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rl
+}
+
 // Health calls GET /health.
-func (c *Client) Health(ctx context.Context) (Health, error) { panic("unimplemented") }
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	return getObject[Health](ctx, c, EndpointHealth, EndpointHealth, nil)
+}
 
 // Company calls GET /meta/company.
-func (c *Client) Company(ctx context.Context) (Company, error) { panic("unimplemented") }
+func (c *Client) Company(ctx context.Context) (Company, error) {
+	return getObject[Company](ctx, c, EndpointCompany, EndpointCompany, nil)
+}
 
 // ItemCategories calls GET /item-categories.
-func (c *Client) ItemCategories(ctx context.Context) ([]Category, error) { panic("unimplemented") }
+func (c *Client) ItemCategories(ctx context.Context) ([]Category, error) {
+	return getObject[[]Category](ctx, c, EndpointItemCategories, EndpointItemCategories, nil)
+}
 
 // Locators calls GET /locators.
-func (c *Client) Locators(ctx context.Context) ([]Locator, error) { panic("unimplemented") }
+func (c *Client) Locators(ctx context.Context) ([]Locator, error) {
+	return getObject[[]Locator](ctx, c, EndpointLocators, EndpointLocators, nil)
+}
 
 // Items fetches every page of GET /items. pages is the number of pages
 // fetched (retries not counted), for budget planning.
 func (c *Client) Items(ctx context.Context, f ItemFilter) (items []Item, pages int, err error) {
-	panic("unimplemented")
+	q := url.Values{}
+	setIf(q, "q", f.Query)
+	if f.Active != nil {
+		q.Set("is_active", map[bool]string{false: "0", true: "1"}[*f.Active])
+	}
+	setIf(q, "category_id", string(f.CategoryID))
+	return getPages[Item](ctx, c, EndpointItems, q)
 }
 
 // Item calls GET /items/{id}.
-func (c *Client) Item(ctx context.Context, id ID) (Item, error) { panic("unimplemented") }
+func (c *Client) Item(ctx context.Context, id ID) (Item, error) {
+	if id == "" {
+		return Item{}, fmt.Errorf("kartustok: GET %s: empty item ID", EndpointItem)
+	}
+	return getObject[Item](ctx, c, EndpointItem, "/items/"+escapeSegment(string(id)), nil)
+}
 
 // StockSummary fetches every page of GET /stock/summary.
 func (c *Client) StockSummary(ctx context.Context, f StockSummaryFilter) (rows []StockRow, pages int, err error) {
-	panic("unimplemented")
+	q := url.Values{}
+	setIf(q, "locator_id", string(f.LocatorID))
+	setIf(q, "item_id", string(f.ItemID))
+	setIf(q, "category_id", string(f.CategoryID))
+	setIf(q, "date_from", f.DateFrom)
+	setIf(q, "date_to", f.DateTo)
+	return getPages[StockRow](ctx, c, EndpointStockSummary, q)
 }
 
 // StockDetail fetches every page of GET /stock/detail.
 func (c *Client) StockDetail(ctx context.Context, f StockDetailFilter) (rows []Movement, pages int, err error) {
-	panic("unimplemented")
+	if f.LocatorID == "" {
+		// The API answers 422; asking would only spend budget.
+		return nil, 0, fmt.Errorf("kartustok: GET %s: a locator ID is required", EndpointStockDetail)
+	}
+	q := url.Values{}
+	q.Set("locator_id", string(f.LocatorID))
+	setIf(q, "item_id", string(f.ItemID))
+	setIf(q, "transaction_type", f.TransactionType)
+	setIf(q, "date_from", f.DateFrom)
+	setIf(q, "date_to", f.DateTo)
+	return getPages[Movement](ctx, c, EndpointStockDetail, q)
+}
+
+func setIf(q url.Values, key, value string) {
+	if value != "" {
+		q.Set(key, value)
+	}
+}
+
+// escapeSegment escapes an ID as one path segment. "." and ".." are
+// escaped too, so that no ID can walk to another path.
+func escapeSegment(s string) string {
+	if s == "." || s == ".." {
+		return strings.Repeat("%2E", len(s))
+	}
+	return url.PathEscape(s)
+}
+
+// getObject fetches one unpaginated answer.
+func getObject[T any](ctx context.Context, c *Client, endpoint, path string, q url.Values) (T, error) {
+	var out T
+	err := c.get(ctx, endpoint, path, q, func(body []byte) error {
+		var err error
+		out, err = decodeObject[T](body)
+		return err
+	})
+	return out, err
+}
+
+// getPages fetches every page of a paginated endpoint. It stops at the
+// last page the server reports, on a page shorter than asked for and on an
+// empty page, and fails past the page cap, so no answer of the server can
+// make it loop.
+func getPages[T any](ctx context.Context, c *Client, endpoint string, q url.Values) ([]T, int, error) {
+	var all []T
+	q.Set("per_page", strconv.Itoa(PerPage))
+	for page := 1; ; page++ {
+		if page > c.maxPages {
+			return nil, page - 1, &Error{Kind: KindInvalidResponse, Endpoint: endpoint,
+				Message: fmt.Sprintf("more than %d pages; the server's pagination does not end", c.maxPages)}
+		}
+		q.Set("page", strconv.Itoa(page))
+		var (
+			rows []T
+			meta *pageMeta
+		)
+		err := c.get(ctx, endpoint, endpoint, q, func(body []byte) error {
+			var err error
+			rows, meta, err = decodeList[T](body)
+			return err
+		})
+		if err != nil {
+			return nil, page - 1, err
+		}
+		all = append(all, rows...)
+		perPage := PerPage
+		if meta != nil && meta.PerPage > 0 && meta.PerPage < perPage {
+			// A server that caps the page size lower must not make its
+			// full pages look short.
+			perPage = meta.PerPage
+		}
+		if len(rows) == 0 || len(rows) < perPage || (meta != nil && meta.LastPage > 0 && page >= meta.LastPage) {
+			return all, page, nil
+		}
+	}
 }

@@ -13,7 +13,12 @@
 
 package kartustok
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // ErrorKind is the class of a failed call. Its values are the `reason`
 // label values of kartustok_api_errors_total.
@@ -58,11 +63,57 @@ type Error struct {
 	Err error
 }
 
-func (e *Error) Error() string { panic("unimplemented") }
+// Error reads as one line an operator can act on, for example
+//
+//	kartustok: GET /stock/summary: 403 forbidden (missing scope): Token does not have the required scope: stock.read
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("kartustok: GET ")
+	b.WriteString(e.Endpoint)
+	b.WriteString(": ")
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "%d ", e.Status)
+	}
+	b.WriteString(strings.ReplaceAll(string(e.Kind), "_", " "))
+	switch e.Forbidden {
+	case ForbiddenScope:
+		b.WriteString(" (missing scope)")
+	case ForbiddenIP:
+		b.WriteString(" (client IP not in the token's allowed IPs)")
+	}
+	if e.Kind == KindRateLimited && e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the class of err, or "" when err is not (or does not wrap)
 // an *Error.
-func KindOf(err error) ErrorKind { panic("unimplemented") }
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+// retryable reports whether a failure of this kind may pass by itself, so
+// that sending the request again is worth its budget.
+func (k ErrorKind) retryable() bool {
+	switch k {
+	case KindServerError, KindTimeout, KindNetwork:
+		return true
+	}
+	return false
+}

@@ -81,12 +81,18 @@ const (
 	TransactionAdjustment = "adjustment"
 )
 
-// envelope is the success envelope {"status":"success","data":…,"meta":…}.
-type envelope struct {
-	Status string          `json:"status"`
-	Data   json.RawMessage `json:"data"`
-	Meta   *pageMeta       `json:"meta"`
+// envelope is the success envelope {"status":"success","data":…,"meta":…},
+// decoded with its data in one pass. Data is nil when "data" is missing or
+// null; Message is read in case a 2xx carries an error body.
+type envelope[T any] struct {
+	Status  string    `json:"status"`
+	Message string    `json:"message"`
+	Data    *T        `json:"data"`
+	Meta    *pageMeta `json:"meta"`
 }
+
+// statusSuccess is the "status" of a success envelope.
+const statusSuccess = "success"
 
 // pageMeta is the pagination block of a paginated list.
 type pageMeta struct {
@@ -203,6 +209,10 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	case len(b) == 0:
 		return fmt.Errorf("empty ID")
 	case b[0] == '"':
+		if s, ok := plainString(b); ok {
+			*id = ID(s)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return fmt.Errorf("ID: %w", err)
@@ -234,12 +244,15 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 {
 		return fmt.Errorf("empty quantity")
 	}
-	s := string(b)
+	var s string
 	if b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return fmt.Errorf("quantity: %w", err)
+		var ok bool
+		if s, ok = plainString(b); !ok {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return fmt.Errorf("quantity: %w", err)
+			}
 		}
-	} else if s == "null" {
+	} else if s = string(b); s == "null" {
 		return fmt.Errorf("quantity is null")
 	}
 	f, err := strconv.ParseFloat(s, 64)
@@ -286,6 +299,23 @@ func isDecimal(s string) bool {
 		}
 	}
 	return digits > 0
+}
+
+// plainString returns the content of the JSON string literal b when it
+// holds no escape and no byte that needs checking (control or non-ASCII),
+// so that the common case of IDs and decimal strings skips a second JSON
+// decoder; otherwise ok is false and the caller decodes b fully.
+func plainString(b []byte) (s string, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return "", false
+		}
+	}
+	return string(in), true
 }
 
 func truncate(s string, n int) string {
