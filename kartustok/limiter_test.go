@@ -1,0 +1,360 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package kartustok
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// maxInWindow returns the most sends in any closed interval of length w;
+// sends must be sorted. The closed interval is the strictest reading of
+// "a window of length w": it holds both ends.
+func maxInWindow(sends []time.Time, w time.Duration) int {
+	worst, j := 0, 0
+	for i := range sends {
+		for j < len(sends) && sends[j].Sub(sends[i]) <= w {
+			j++
+		}
+		worst = max(worst, j-i)
+	}
+	return worst
+}
+
+func TestMaxInWindow(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	at := func(secs ...float64) []time.Time {
+		var out []time.Time
+		for _, s := range secs {
+			out = append(out, t0.Add(time.Duration(s*float64(time.Second))))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		sends []time.Time
+		want  int
+	}{
+		{nil, 0},
+		{at(0), 1},
+		{at(0, 10), 2},       // both ends of a closed window
+		{at(0, 10.001), 1},   // just too far apart
+		{at(0, 1, 2, 11), 3}, // [1, 11] holds 1, 2, 11
+		{at(0, 0, 0, 5, 20), 4},
+	} {
+		if got := maxInWindow(tc.sends, 10*time.Second); got != tc.want {
+			t.Errorf("maxInWindow(%v) = %d, want %d", tc.sends, got, tc.want)
+		}
+	}
+}
+
+// TestLimiterNeverExceedsBudget is the limiter's property test: over 24
+// simulated hours of randomized schedules (several goroutines, bursts far
+// above the budget, idle gaps, steady trickles, cancelled waits and 429
+// pauses), with random budgets and windows, no window of length W ever
+// holds more than B sends.
+func TestLimiterNeverExceedsBudget(t *testing.T) {
+	type schedule struct {
+		budget  int
+		window  time.Duration
+		workers int
+	}
+	rng := rand.New(rand.NewPCG(2026, 11))
+	cases := []schedule{{DefaultBudget, DefaultWindow, 4}} // the exporter's default
+	for range 5 {
+		w := time.Duration(5_000+rng.IntN(115_000)) * time.Millisecond // 5 s .. 120 s
+		// At most about one send per second on average, so a day of
+		// saturation stays a quick test.
+		b := 1 + rng.IntN(max(1, int(w/time.Second)))
+		cases = append(cases, schedule{b, w, 2 + rng.IntN(6)})
+	}
+	for i, sc := range cases {
+		t.Run(fmt.Sprintf("B=%d,W=%s,workers=%d", sc.budget, sc.window, sc.workers), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				seed := uint64(i)
+				sends, cancelled := runSchedule(t, sc.budget, sc.window, sc.workers, seed, 24*time.Hour)
+				worst := maxInWindow(sends, sc.window)
+				t.Logf("24 h simulated: B=%d W=%s workers=%d: %d sends, %d cancelled waits; worst count in any window of length W: %d (budget %d)",
+					sc.budget, sc.window, sc.workers, len(sends), cancelled, worst, sc.budget)
+				if worst > sc.budget {
+					t.Errorf("%d sends in one window of %s, budget %d", worst, sc.window, sc.budget)
+				}
+				if worst < sc.budget {
+					// Bursts far above the budget must fill some window,
+					// or the schedule did not test the limit at all.
+					t.Errorf("the schedule never reached the budget (worst %d < %d)", worst, sc.budget)
+				}
+			})
+		})
+	}
+}
+
+// runSchedule drives a limiter with random traffic for d of fake time and
+// returns the sorted times of the sends it granted.
+func runSchedule(t *testing.T, budget int, window time.Duration, workers int, seed uint64, d time.Duration) ([]time.Time, int64) {
+	l := newLimiter(budget, window)
+	end := time.Now().Add(d)
+	var (
+		mu        sync.Mutex
+		sends     []time.Time
+		cancelled atomic.Int64
+		wg        sync.WaitGroup
+	)
+	send := func(ctx context.Context) {
+		if _, err := l.Wait(ctx); err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Wait: %v", err)
+			}
+			cancelled.Add(1)
+			return
+		}
+		now := time.Now()
+		mu.Lock()
+		sends = append(sends, now)
+		mu.Unlock()
+	}
+	for w := range workers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(seed, uint64(w)))
+			for time.Now().Before(end) {
+				switch rng.IntN(10) {
+				case 0, 1, 2: // a burst well above the budget
+					for range 1 + rng.IntN(3*budget) {
+						send(context.Background())
+					}
+				case 3, 4: // an idle gap of up to three windows
+					time.Sleep(time.Duration(rng.Int64N(int64(3 * window))))
+				case 5, 6: // a steady trickle
+					for range 1 + rng.IntN(budget) {
+						send(context.Background())
+						time.Sleep(time.Duration(rng.Int64N(int64(window / time.Duration(budget) * 2))))
+					}
+				case 7, 8: // an impatient caller, often cancelled while waiting
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.Int64N(int64(window))))
+					send(ctx)
+					cancel()
+				case 9: // a 429 pause, rarely
+					if rng.IntN(20) == 0 {
+						l.PauseUntil(time.Now().Add(time.Duration(rng.Int64N(int64(window)))))
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(sends, func(a, b time.Time) int { return a.Compare(b) })
+	return sends, cancelled.Load()
+}
+
+// TestLimiterReachesTheBudget shows the limiter is not trivially safe by
+// being slow: saturated for 24 simulated hours, it sends at least 99 % of
+// B per W.
+func TestLimiterReachesTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const day = 24 * time.Hour
+		l := newLimiter(DefaultBudget, DefaultWindow)
+		end := time.Now().Add(day)
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				for {
+					if _, err := l.Wait(context.Background()); err != nil {
+						t.Error(err)
+						return
+					}
+					if !time.Now().Before(end) {
+						return
+					}
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		ideal := float64(DefaultBudget) * float64(day) / float64(DefaultWindow)
+		t.Logf("saturated for 24 h: %d sends, %.2f %% of B per W (%0.f)", n.Load(), 100*float64(n.Load())/ideal, ideal)
+		if float64(n.Load()) < 0.99*ideal {
+			t.Errorf("only %d sends in 24 h, want at least 99 %% of %.0f", n.Load(), ideal)
+		}
+	})
+}
+
+func TestLimiterGrantsABurstThenWaitsAWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(3, 10*time.Second)
+		start := time.Now()
+		for i := range 3 {
+			if d, err := l.Wait(t.Context()); d != 0 || err != nil {
+				t.Fatalf("send %d waited %s, %v", i, d, err)
+			}
+		}
+		d, err := l.Wait(t.Context())
+		if err != nil || d <= 10*time.Second || d > 10*time.Second+time.Millisecond || time.Since(start) != d {
+			t.Errorf("fourth send waited %s, %v", d, err)
+		}
+	})
+}
+
+func TestLimiterWaitHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(1, time.Minute)
+		if _, err := l.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		d, err := l.Wait(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || d != 5*time.Second {
+			t.Errorf("Wait = %s, %v", d, err)
+		}
+		// The cancelled wait spent no budget: the next send comes one
+		// window after the first.
+		d, err = l.Wait(t.Context())
+		if err != nil || d > 55*time.Second+time.Millisecond || d < 55*time.Second {
+			t.Errorf("next Wait = %s, %v", d, err)
+		}
+		cancelled, cancel2 := context.WithCancel(t.Context())
+		cancel2()
+		if _, err := newLimiter(5, time.Minute).Wait(cancelled); !errors.Is(err, context.Canceled) {
+			t.Errorf("Wait with a cancelled context = %v", err)
+		}
+	})
+}
+
+func TestClientBudgetWaitHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			writeJSON(w, 200, `{"status":"success","data":{"status":"ok","time":"t"}}`)
+		}), WithBudget(1, time.Minute))
+		if _, err := c.Health(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		_, err := c.Health(ctx)
+		if KindOf(err) != KindTimeout || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("got %v", err)
+		}
+		if n.Load() != 1 || rec.totalWait() != time.Second {
+			t.Errorf("%d requests, waited %s", n.Load(), rec.totalWait())
+		}
+	})
+}
+
+// TestRetriesSpendBudget: every retry goes through the limiter, so with a
+// budget of 3 a call retried twice uses the whole window.
+func TestRetriesSpendBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var sends []time.Time
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sends = append(sends, time.Now())
+			writeJSON(w, 503, `{"message":"Service Unavailable"}`)
+		}), WithBudget(3, time.Minute), WithMaxRetries(2))
+		start := time.Now()
+		if _, err := c.Health(t.Context()); KindOf(err) != KindServerError {
+			t.Fatalf("got %v", err)
+		}
+		if len(sends) != 3 || rec.totalWait() != 0 {
+			t.Fatalf("%d sends, waited %s", len(sends), rec.totalWait())
+		}
+		// The budget is spent: the next call waits for the first send to
+		// leave the window.
+		if _, err := c.Health(t.Context()); KindOf(err) != KindServerError {
+			t.Fatalf("got %v", err)
+		}
+		if len(sends) != 6 {
+			t.Fatalf("%d sends", len(sends))
+		}
+		if got := sends[3].Sub(start); got <= time.Minute || got > time.Minute+time.Millisecond {
+			t.Errorf("fourth send at +%s, want just after 1m", got)
+		}
+		if rec.totalWait() <= 0 {
+			t.Error("the budget wait was not observed")
+		}
+		if worst := maxInWindow(sends, time.Minute); worst > 3 {
+			t.Errorf("%d sends in a minute", worst)
+		}
+	})
+}
+
+// TestRateLimitedPausesEveryCall: after a 429 with Retry-After: 7, no
+// request is sent for 7 s, from any goroutine, and the 429 surfaces.
+func TestRateLimitedPausesEveryCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu      sync.Mutex
+			sends   []time.Time
+			limited time.Time
+		)
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			sends = append(sends, time.Now())
+			if limited.IsZero() {
+				limited = time.Now()
+				w.Header().Set("Retry-After", "7")
+				w.Header().Set("X-RateLimit-Limit", "120")
+				w.Header().Set("X-RateLimit-Remaining", "0")
+				writeJSON(w, 429, `{"message":"Too Many Attempts."}`)
+				return
+			}
+			writeJSON(w, 200, `{"status":"success","data":{"status":"ok","time":"t"}}`)
+		}))
+		time.Sleep(3 * time.Second)
+		_, err := c.Health(t.Context())
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != KindRateLimited || e.RetryAfter != 7*time.Second || e.Status != 429 {
+			t.Fatalf("got %v", err)
+		}
+		if rl := c.RateLimit(); !rl.Known || rl.Remaining != 0 || rl.Limit != 120 {
+			t.Errorf("RateLimit() = %+v", rl)
+		}
+		var wg sync.WaitGroup
+		for i := range 5 {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * time.Second)
+				if _, err := c.Health(t.Context()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sends) != 6 {
+			t.Fatalf("%d sends", len(sends))
+		}
+		for _, s := range sends[1:] {
+			if s.Sub(limited) < 7*time.Second {
+				t.Errorf("a request went out %s after the 429", s.Sub(limited))
+			}
+			if s.Sub(limited) > 7*time.Second+pauseJitter {
+				t.Errorf("a request waited %s after the 429, more than the pause and its jitter", s.Sub(limited))
+			}
+		}
+		if rec.totalWait() < 5*time.Second {
+			t.Errorf("pause not observed as budget wait: %s", rec.totalWait())
+		}
+	})
+}
