@@ -1,0 +1,42 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"context"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+// API is the part of the KartuStok client the engine calls. *kartustok.Client
+// implements it; tests substitute a fake so the engine's timing can run on a
+// fake clock.
+type API interface {
+	Health(ctx context.Context) (kartustok.Health, error)
+	Company(ctx context.Context) (kartustok.Company, error)
+	ItemCategories(ctx context.Context) ([]kartustok.Category, error)
+	Locators(ctx context.Context) ([]kartustok.Locator, error)
+	Items(ctx context.Context, f kartustok.ItemFilter) (items []kartustok.Item, pages int, err error)
+	StockSummary(ctx context.Context, f kartustok.StockSummaryFilter) (rows []kartustok.StockRow, pages int, err error)
+}
+
+var _ API = (*kartustok.Client)(nil)
+
+// RateLimitReporter reports what the API last said of its rate limit.
+// *kartustok.Client implements it; reading it never sends a request.
+type RateLimitReporter interface {
+	RateLimit() kartustok.RateLimitStatus
+}
+
+var _ RateLimitReporter = (*kartustok.Client)(nil)

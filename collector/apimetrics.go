@@ -1,0 +1,125 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+// APIMetrics counts the requests of a kartustok.Client. It is the client's
+// kartustok.Observer and a prometheus.Collector; register it once.
+type APIMetrics struct {
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	errors     *prometheus.CounterVec
+	budgetWait prometheus.Counter
+}
+
+var _ kartustok.Observer = (*APIMetrics)(nil)
+
+// engineEndpoints are the endpoints the engine calls; their error series
+// exist from the start so that rate() and increase() work from the first
+// failure on.
+var engineEndpoints = []string{
+	kartustok.EndpointHealth,
+	kartustok.EndpointCompany,
+	kartustok.EndpointItemCategories,
+	kartustok.EndpointLocators,
+	kartustok.EndpointItems,
+	kartustok.EndpointStockSummary,
+}
+
+var errorKinds = []kartustok.ErrorKind{
+	kartustok.KindUnauthorized,
+	kartustok.KindForbidden,
+	kartustok.KindNotFound,
+	kartustok.KindRateLimited,
+	kartustok.KindServerError,
+	kartustok.KindTimeout,
+	kartustok.KindNetwork,
+	kartustok.KindInvalidResponse,
+}
+
+// NewAPIMetrics returns the request metrics, with the error series of the
+// engine's endpoints initialised at zero.
+func NewAPIMetrics() *APIMetrics {
+	m := &APIMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "api", Name: "requests_total",
+			Help: "HTTP requests sent to the KartuStok API (retries included), by endpoint path template and HTTP status code, or code \"error\" when no response arrived.",
+		}, []string{"endpoint", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "api", Name: "request_duration_seconds",
+			Help: "Duration of HTTP requests to the KartuStok API in seconds, from send to the end of the body, by endpoint path template.",
+			// A SaaS API answers in tens to hundreds of milliseconds;
+			// the top buckets reach the default 10 s timeout.
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"endpoint"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "api", Name: "errors_total",
+			Help: "Failed requests to the KartuStok API (retries included), by endpoint path template and reason.",
+		}, []string{"endpoint", "reason"}),
+		budgetWait: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "api", Name: "budget_wait_seconds_total",
+			Help: "Time in seconds requests waited for the exporter's request budget, or for a 429 pause to pass, before they could be sent.",
+		}),
+	}
+	for _, ep := range engineEndpoints {
+		for _, k := range errorKinds {
+			m.errors.WithLabelValues(ep, string(k))
+		}
+	}
+	return m
+}
+
+// ObserveRequest counts one request.
+func (m *APIMetrics) ObserveRequest(r kartustok.RequestInfo) {
+	code := "error"
+	if r.Status != 0 {
+		code = strconv.Itoa(r.Status)
+	}
+	m.requests.WithLabelValues(r.Endpoint, code).Inc()
+	m.duration.WithLabelValues(r.Endpoint).Observe(r.Duration.Seconds())
+	if r.Kind != "" {
+		m.errors.WithLabelValues(r.Endpoint, string(r.Kind)).Inc()
+	}
+}
+
+// ObserveBudgetWait adds d to the budget wait counter.
+func (m *APIMetrics) ObserveBudgetWait(d time.Duration) {
+	if d > 0 {
+		m.budgetWait.Add(d.Seconds())
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (m *APIMetrics) Describe(ch chan<- *prometheus.Desc) {
+	m.requests.Describe(ch)
+	m.duration.Describe(ch)
+	m.errors.Describe(ch)
+	m.budgetWait.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (m *APIMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.requests.Collect(ch)
+	m.duration.Collect(ch)
+	m.errors.Collect(ch)
+	m.budgetWait.Collect(ch)
+}

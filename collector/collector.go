@@ -1,0 +1,253 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+const namespace = "kartustok"
+
+// cached is appended to the HELP of every metric read from the snapshot,
+// because Prometheus guidance asks a caching exporter to say so.
+const cached = " Cached; refreshed in the background, not at scrape time."
+
+func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
+}
+
+var (
+	upDesc = newDesc("", "up",
+		"Whether the last health check of the KartuStok API returned 200 (1) or not (0)."+cached)
+	tokenValidDesc = newDesc("token", "valid",
+		"Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call."+cached)
+	tokenScopeDesc = newDesc("token", "scope_granted",
+		"Whether the token has the scope (1) or the API refused a call needing it (0), from the last call needing it or the token's scope list in /meta/company; absent until known."+cached,
+		"scope")
+	tokenExpiryDesc = newDesc("token", "expiry_timestamp_seconds",
+		"Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown."+cached)
+	companyInfoDesc = newDesc("company", "info",
+		"Information about the KartuStok company, value 1."+cached,
+		"company_id", "company_name", "subdomain", "timezone", "minimum_stock_mode")
+	locatorInfoDesc = newDesc("locator", "info",
+		"Information about a locator (warehouse), value 1; join it on locator_id for names."+cached,
+		"locator_id", "locator_code", "locator_name", "active")
+	itemInfoDesc = newDesc("item", "info",
+		"Information about an item, value 1; join it on item_id for codes, names and units."+cached,
+		"item_id", "item_code", "item_name", "category_id", "category_name", "uom", "active")
+	stockOnHandDesc = newDesc("stock", "on_hand",
+		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness."+cached,
+		"locator_id", "item_id")
+	stockMinimumDesc = newDesc("stock", "minimum_quantity",
+		"Per-warehouse minimum stock of an item in a locator, only when set."+cached,
+		"locator_id", "item_id")
+	itemMinimumDesc = newDesc("item", "minimum_quantity",
+		"Minimum quantity of an item across all warehouses (the item master's Minimum Quantity, used in Union mode), only when set."+cached,
+		"item_id")
+	rateLimitRemainingDesc = newDesc("api", "rate_limit_remaining",
+		"Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried it.")
+	budgetDesc = newDesc("api", "request_budget",
+		"Requests per rate-limit window the exporter allows itself (--kartustok.rate-limit times --kartustok.budget).")
+	syncLastSuccessDesc = newDesc("sync", "last_success_timestamp_seconds",
+		"Unix time at which the last successful refresh of the resource ended; absent until the first success.",
+		"resource")
+	syncDurationDesc = newDesc("sync", "duration_seconds",
+		"Duration in seconds of the last refresh of the resource, successful or not.",
+		"resource")
+	syncErrorsDesc = newDesc("sync", "errors_total",
+		"Failed refreshes of the resource; for stock, failed locator fetches.",
+		"resource")
+	syncPlannedDesc = newDesc("sync", "planned_requests",
+		"Requests one full refresh of the resource needs, from the page counts of the last refresh.",
+		"resource")
+	syncCycleDesc = newDesc("sync", "cycle_seconds",
+		"Effective refresh period of the resource in seconds after budget planning; for stock it exceeds --sync.stock-interval when a full refresh does not fit the budget.",
+		"resource")
+)
+
+// Minimums overrides the minimum quantities the API reports, e.g. from a
+// minimums file for companies whose minimum-stock mode is Inactive.
+// Implementations must be safe for concurrent use, since scrapes may run in
+// parallel, and fast, since they are called once per series.
+type Minimums interface {
+	// StockMinimum returns the minimum of item in locator. apiValue and
+	// apiSet are what the API reported; item is nil when the catalog does
+	// not know the item.
+	StockMinimum(locator *kartustok.Locator, item *kartustok.Item, apiValue float64, apiSet bool) (float64, bool)
+	// ItemMinimum returns the minimum of item across all warehouses.
+	ItemMinimum(item *kartustok.Item, apiValue float64, apiSet bool) (float64, bool)
+}
+
+// Option configures a Collector.
+type Option func(*Collector)
+
+// WithRateLimit makes the collector export what r last saw of the API's
+// rate limit.
+func WithRateLimit(r RateLimitReporter) Option { return func(c *Collector) { c.rateLimit = r } }
+
+// WithMinimums makes the collector export minimums resolved by m instead of
+// the API's values.
+func WithMinimums(m Minimums) Option { return func(c *Collector) { c.minimums = m } }
+
+// Collector exports an Engine's latest Snapshot. Collect reads one immutable
+// snapshot and never calls the API, so concurrent scrapes are safe and cost
+// nothing upstream.
+type Collector struct {
+	engine    *Engine
+	rateLimit RateLimitReporter
+	minimums  Minimums
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+// NewCollector returns a collector of e's snapshots.
+func NewCollector(e *Engine, opts ...Option) *Collector {
+	c := &Collector{engine: e}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		upDesc, tokenValidDesc, tokenScopeDesc, tokenExpiryDesc,
+		companyInfoDesc, locatorInfoDesc, itemInfoDesc,
+		stockOnHandDesc, stockMinimumDesc, itemMinimumDesc,
+		rateLimitRemainingDesc, budgetDesc,
+		syncLastSuccessDesc, syncDurationDesc, syncErrorsDesc, syncPlannedDesc, syncCycleDesc,
+	} {
+		ch <- d
+	}
+}
+
+// emit sends one metric. Label values come straight from the API; should
+// one ever be unusable (invalid UTF-8 cannot come out of encoding/json, but
+// the check is cheap), the scrape reports an error for that series instead
+// of the process panicking.
+func emit(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	m, err := prometheus.NewConstMetric(d, t, v, labels...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(d, err)
+	}
+	ch <- m
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func boolLabel(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.engine.Snapshot()
+	now := time.Now()
+	gauge := prometheus.GaugeValue
+
+	if s.HealthKnown {
+		emit(ch, upDesc, gauge, boolValue(s.Up))
+	}
+	if s.TokenKnown {
+		emit(ch, tokenValidDesc, gauge, boolValue(s.TokenValid))
+	}
+	for scope, granted := range s.Scopes {
+		emit(ch, tokenScopeDesc, gauge, boolValue(granted), scope)
+	}
+	if !s.TokenExpiry.IsZero() {
+		emit(ch, tokenExpiryDesc, gauge, float64(s.TokenExpiry.Unix()))
+	}
+	if co := s.Company; co != nil {
+		emit(ch, companyInfoDesc, gauge, 1, string(co.ID), co.Name, co.Subdomain, co.Timezone, co.MinimumStockMode)
+	}
+
+	locators := make(map[kartustok.ID]*kartustok.Locator, len(s.Locators))
+	for i := range s.Locators {
+		l := &s.Locators[i]
+		locators[l.ID] = l
+		emit(ch, locatorInfoDesc, gauge, 1, string(l.ID), l.Code, l.Name, boolLabel(l.Active))
+	}
+	for i := range s.Items {
+		it := &s.Items[i]
+		category := it.CategoryName
+		if category == "" {
+			category = s.CategoryNames[it.CategoryID]
+		}
+		emit(ch, itemInfoDesc, gauge, 1, string(it.ID), it.Code, it.Name, string(it.CategoryID), category, it.UOM, boolLabel(it.Active))
+		var apiMin float64
+		if it.MinimumQty != nil {
+			apiMin = float64(*it.MinimumQty)
+		}
+		minimum, ok := apiMin, it.MinimumQty != nil
+		if c.minimums != nil {
+			minimum, ok = c.minimums.ItemMinimum(it, apiMin, ok)
+		}
+		if ok {
+			emit(ch, itemMinimumDesc, gauge, minimum, string(it.ID))
+		}
+	}
+
+	maxAge := c.engine.MaxStaleness()
+	for id, ls := range s.Stock {
+		if now.Sub(ls.Fetched) > maxAge {
+			continue
+		}
+		loc := string(id)
+		for i := range ls.Rows {
+			r := &ls.Rows[i]
+			item := string(r.ItemID)
+			emit(ch, stockOnHandDesc, gauge, r.OnHand, loc, item)
+			minimum, ok := r.Minimum, r.HasMinimum
+			if c.minimums != nil {
+				minimum, ok = c.minimums.StockMinimum(locators[id], s.Item(r.ItemID), minimum, ok)
+			}
+			if ok {
+				emit(ch, stockMinimumDesc, gauge, minimum, loc, item)
+			}
+		}
+	}
+
+	if c.rateLimit != nil {
+		if rl := c.rateLimit.RateLimit(); rl.Known {
+			emit(ch, rateLimitRemainingDesc, gauge, float64(rl.Remaining))
+		}
+	}
+	budget, _ := c.engine.Budget()
+	emit(ch, budgetDesc, gauge, float64(budget))
+
+	for r := range numResources {
+		st := &s.Sync[r]
+		name := r.String()
+		if !st.LastSuccess.IsZero() {
+			emit(ch, syncLastSuccessDesc, gauge, float64(st.LastSuccess.UnixNano())/1e9, name)
+		}
+		emit(ch, syncDurationDesc, gauge, st.LastDuration.Seconds(), name)
+		emit(ch, syncErrorsDesc, prometheus.CounterValue, float64(st.Errors), name)
+		emit(ch, syncPlannedDesc, gauge, float64(st.PlannedRequests), name)
+		emit(ch, syncCycleDesc, gauge, st.Cycle.Seconds(), name)
+	}
+}

@@ -1,0 +1,686 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package collector keeps a budgeted, cached picture of one KartuStok company
+// and exposes it to Prometheus.
+//
+// The data path is deliberately one-way: background loops in an Engine call
+// the API through a budgeted client and publish immutable Snapshots; a
+// Collector turns the latest Snapshot into metrics on each scrape. Nothing on
+// the scrape path calls the API or waits for a refresh, so any number of
+// scrapes costs the API nothing.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+// Config configures an Engine. Every duration must be positive.
+type Config struct {
+	// HealthInterval is the period of GET /health; it is also the delay
+	// before a failed catalog refresh is retried (doubling up to
+	// CatalogInterval).
+	HealthInterval time.Duration
+	// CatalogInterval is the period of the company, categories, locators
+	// and items refresh.
+	CatalogInterval time.Duration
+	// StockInterval is the wanted period of a full stock refresh; the plan
+	// stretches it when the budget cannot afford it.
+	StockInterval time.Duration
+	// MaxStaleness is how long a locator's last good stock is exported
+	// after its refreshes start failing.
+	MaxStaleness time.Duration
+	// Budget and Window are the client's request budget: the plan divides
+	// Budget requests per Window between the loops.
+	Budget int
+	Window time.Duration
+	// TokenExpiresAt is the token's expiry when /meta/company does not
+	// report it; zero when unknown.
+	TokenExpiresAt time.Time
+	// Logger receives the engine's logs; nil discards them.
+	Logger log.Logger
+}
+
+func (c Config) validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"health interval", c.HealthInterval},
+		{"catalog interval", c.CatalogInterval},
+		{"stock interval", c.StockInterval},
+		{"max staleness", c.MaxStaleness},
+		{"budget window", c.Window},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive, got %v", d.name, d.v)
+		}
+	}
+	if c.Budget < 1 {
+		return fmt.Errorf("budget must be at least 1 request per window, got %d", c.Budget)
+	}
+	return nil
+}
+
+// Engine keeps a Snapshot of one company up to date with three background
+// loops (health, catalog, stock) that share one request budget.
+type Engine struct {
+	api    API
+	cfg    Config
+	logger log.Logger
+	snap   atomic.Pointer[Snapshot]
+
+	// locatorsKnown is closed once the first locator list has arrived:
+	// stock cannot be fetched before the engine knows the locators.
+	locatorsKnown chan struct{}
+
+	// mu serialises writers of snap and guards the fields below.
+	mu sync.Mutex
+	// tokenOK is closed while the token is not known to be refused; the
+	// catalog and stock loops wait on it so a refused token costs only the
+	// health checks.
+	tokenOK chan struct{}
+	// itemPages and locatorPages are the page counts of the last fetches,
+	// the basis of the budget plan.
+	itemPages    int
+	locatorPages map[kartustok.ID]int
+	stretched    bool
+	zoneWarned   string
+	// paced is the stock loop's own record of its requests.
+	paced spendLog
+}
+
+// New returns an engine that calls api. It does nothing until Run.
+func New(api API, cfg Config) (*Engine, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = log.NewNopLogger()
+	}
+	e := &Engine{
+		api:           api,
+		cfg:           cfg,
+		logger:        cfg.Logger,
+		locatorsKnown: make(chan struct{}),
+		tokenOK:       make(chan struct{}),
+		locatorPages:  map[kartustok.ID]int{},
+	}
+	close(e.tokenOK)
+	s := &Snapshot{Location: time.UTC, TokenExpiry: cfg.TokenExpiresAt}
+	s.Sync[ResourceHealth] = SyncStatus{PlannedRequests: 1, Cycle: cfg.HealthInterval}
+	for _, r := range []Resource{ResourceCompany, ResourceCategories, ResourceLocators, ResourceItems} {
+		s.Sync[r] = SyncStatus{PlannedRequests: 1, Cycle: cfg.CatalogInterval}
+	}
+	s.Sync[ResourceStock] = SyncStatus{Cycle: cfg.StockInterval}
+	e.snap.Store(s)
+	return e, nil
+}
+
+// Snapshot returns the latest snapshot. It never blocks and never calls the
+// API; the result must not be modified.
+func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
+
+// Ready reports whether every active locator's stock has been fetched, i.e.
+// whether /metrics shows the whole company.
+func (e *Engine) Ready() bool { return e.snap.Load().Ready }
+
+// MaxStaleness returns how long stock is exported after its last success.
+func (e *Engine) MaxStaleness() time.Duration { return e.cfg.MaxStaleness }
+
+// Budget returns the requests per window the plan divides.
+func (e *Engine) Budget() (requests int, window time.Duration) {
+	return e.cfg.Budget, e.cfg.Window
+}
+
+// Run runs the loops until ctx is cancelled.
+func (e *Engine) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { e.healthLoop(ctx) })
+	wg.Go(func() { e.catalogLoop(ctx) })
+	wg.Go(func() { e.stockLoop(ctx) })
+	wg.Wait()
+}
+
+// update publishes a new snapshot: f changes a shallow copy of the current
+// one, so it must copy any map or slice before changing it.
+func (e *Engine) update(f func(s *Snapshot)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := *e.snap.Load()
+	f(&s)
+	e.snap.Store(&s)
+}
+
+// finish records the end of one refresh of r that started at start.
+func finish(s *Snapshot, r Resource, start time.Time, err error) {
+	st := &s.Sync[r]
+	st.LastDuration = time.Since(start)
+	if err == nil {
+		st.LastSuccess = time.Now()
+	} else {
+		st.Errors++
+	}
+}
+
+// applyCall updates what the outcome of a call to endpoint says about the
+// token: a success or a 403 means the API accepted it (a 403 that is not
+// about the IP allowlist means it lacks the endpoint's scope), a 401 that
+// it refused it. Other failures (5xx from a proxy, timeouts) say nothing
+// about the token. Called with mu held.
+func (e *Engine) applyCall(s *Snapshot, endpoint string, err error) {
+	var ke *kartustok.Error
+	switch {
+	case err == nil:
+		e.setTokenValid(s, true)
+		setScope(s, kartustok.ScopeFor(endpoint), true)
+	case !errors.As(err, &ke):
+	case ke.Kind == kartustok.KindUnauthorized:
+		e.setTokenValid(s, false)
+	case ke.Kind == kartustok.KindForbidden:
+		e.setTokenValid(s, true)
+		if ke.Forbidden != kartustok.ForbiddenIP {
+			setScope(s, kartustok.ScopeFor(endpoint), false)
+		}
+	}
+}
+
+// setTokenValid records the token's state and opens or closes the gate of
+// the catalog and stock loops. Called with mu held.
+func (e *Engine) setTokenValid(s *Snapshot, valid bool) {
+	wasValid := !s.TokenKnown || s.TokenValid
+	s.TokenKnown, s.TokenValid = true, valid
+	switch {
+	case valid && !wasValid:
+		close(e.tokenOK)
+		level.Info(e.logger).Log("msg", "The API accepts the token again; resuming catalog and stock refreshes")
+	case !valid && wasValid:
+		e.tokenOK = make(chan struct{})
+		level.Error(e.logger).Log("msg", "The API refused the token (401); catalog and stock refreshes wait until a health check succeeds")
+	}
+}
+
+func setScope(s *Snapshot, scope string, granted bool) {
+	if scope == "" {
+		return
+	}
+	if v, ok := s.Scopes[scope]; ok && v == granted {
+		return
+	}
+	s.Scopes = maps.Clone(s.Scopes)
+	if s.Scopes == nil {
+		s.Scopes = map[string]bool{}
+	}
+	s.Scopes[scope] = granted
+}
+
+// tokenGate returns a channel that is closed while the token is usable.
+func (e *Engine) tokenGate() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.tokenOK
+}
+
+func (e *Engine) waitToken(ctx context.Context) bool {
+	select {
+	case <-e.tokenGate():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *Engine) tokenRefused() bool {
+	select {
+	case <-e.tokenGate():
+		return false
+	default:
+		return true
+	}
+}
+
+// sleepUntil waits until t or until ctx is done; it reports whether the
+// caller should go on.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *Engine) healthLoop(ctx context.Context) {
+	logger := log.With(e.logger, "resource", ResourceHealth.String())
+	for {
+		start := time.Now()
+		_, err := e.api.Health(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		e.update(func(s *Snapshot) {
+			s.HealthKnown, s.Up = true, err == nil
+			e.applyCall(s, kartustok.EndpointHealth, err)
+			finish(s, ResourceHealth, start, err)
+		})
+		if err != nil {
+			level.Error(logger).Log("msg", "Health check failed", "err", err)
+		}
+		if !sleepUntil(ctx, start.Add(e.cfg.HealthInterval)) {
+			return
+		}
+	}
+}
+
+func (e *Engine) catalogLoop(ctx context.Context) {
+	retry := e.cfg.HealthInterval
+	for {
+		if !e.waitToken(ctx) {
+			return
+		}
+		start := time.Now()
+		retrySoon := e.syncCatalog(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		next := e.cfg.CatalogInterval
+		if retrySoon {
+			next = min(retry, next)
+			retry = min(2*retry, e.cfg.CatalogInterval)
+		} else {
+			retry = e.cfg.HealthInterval
+		}
+		if !sleepUntil(ctx, start.Add(next)) {
+			return
+		}
+	}
+}
+
+// transient reports whether a failed call is worth retrying before the next
+// regular refresh. 403 and 404 are not: they will not change by themselves.
+func transient(err error) bool {
+	switch kartustok.KindOf(err) {
+	case kartustok.KindForbidden, kartustok.KindNotFound:
+		return false
+	}
+	return true
+}
+
+// catalogStep runs one call of the catalog refresh and records its outcome;
+// apply, run only on success, folds the result into the snapshot.
+func (e *Engine) catalogStep(ctx context.Context, r Resource, endpoint string, call func() error, apply func(s *Snapshot)) error {
+	start := time.Now()
+	err := call()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	e.update(func(s *Snapshot) {
+		e.applyCall(s, endpoint, err)
+		if err == nil {
+			apply(s)
+		}
+		finish(s, r, start, err)
+	})
+	if err != nil {
+		level.Error(log.With(e.logger, "resource", r.String())).Log("msg", "Refresh failed", "err", err)
+	}
+	return err
+}
+
+// syncCatalog refreshes company, categories, locators and items in the
+// API's recommended order. A failed step does not stop the others (a token
+// may lack one scope only), except a refused token or cancellation. It
+// reports whether a step failed in a way worth retrying soon.
+func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
+	var failed []error
+	steps := []func() error{
+		func() error {
+			var c kartustok.Company
+			return e.catalogStep(ctx, ResourceCompany, kartustok.EndpointCompany,
+				func() (err error) { c, err = e.api.Company(ctx); return err },
+				func(s *Snapshot) { e.applyCompany(s, c) })
+		},
+		func() error {
+			var cs []kartustok.Category
+			return e.catalogStep(ctx, ResourceCategories, kartustok.EndpointItemCategories,
+				func() (err error) { cs, err = e.api.ItemCategories(ctx); return err },
+				func(s *Snapshot) { applyCategories(s, cs) })
+		},
+		func() error {
+			var ls []kartustok.Locator
+			return e.catalogStep(ctx, ResourceLocators, kartustok.EndpointLocators,
+				func() (err error) { ls, err = e.api.Locators(ctx); return err },
+				func(s *Snapshot) { e.applyLocators(s, ls) })
+		},
+		func() error {
+			var items []kartustok.Item
+			var pages int
+			return e.catalogStep(ctx, ResourceItems, kartustok.EndpointItems,
+				func() (err error) { items, pages, err = e.api.Items(ctx, kartustok.ItemFilter{}); return err },
+				func(s *Snapshot) { e.applyItems(s, items, pages) })
+		},
+	}
+	for _, step := range steps {
+		err := step()
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil || kartustok.KindOf(err) == kartustok.KindUnauthorized {
+			return true
+		}
+		failed = append(failed, err)
+	}
+	for _, err := range failed {
+		if transient(err) {
+			return true
+		}
+	}
+	return false
+}
+
+// applyCompany folds /meta/company into s. Called with mu held.
+func (e *Engine) applyCompany(s *Snapshot, c kartustok.Company) {
+	s.Company = &c
+	s.TokenExpiry = e.cfg.TokenExpiresAt
+	if c.Token != nil {
+		if c.Token.ExpiresAt != nil {
+			s.TokenExpiry = *c.Token.ExpiresAt
+		}
+		// The scopes the API lists are authoritative for the ones it
+		// names; a scope it omits is one the token does not have.
+		if c.Token.Scopes != nil {
+			granted := map[string]bool{}
+			for _, sc := range c.Token.Scopes {
+				granted[sc] = true
+			}
+			for _, sc := range []string{kartustok.ScopeMeta, kartustok.ScopeItem, kartustok.ScopeCategory, kartustok.ScopeLocator, kartustok.ScopeStock} {
+				setScope(s, sc, granted[sc])
+			}
+		}
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		if e.zoneWarned != c.Timezone || e.zoneWarned == "" {
+			e.zoneWarned = c.Timezone
+			level.Warn(log.With(e.logger, "resource", ResourceCompany.String())).Log(
+				"msg", "Unknown company time zone; computing the company's today in UTC",
+				"timezone", c.Timezone)
+		}
+		loc = time.UTC
+	}
+	s.Location = loc
+}
+
+func applyCategories(s *Snapshot, cs []kartustok.Category) {
+	names := make(map[kartustok.ID]string, len(cs))
+	for _, c := range cs {
+		names[c.ID] = c.Name
+	}
+	s.CategoryNames = names
+}
+
+// applyLocators folds /locators into s: duplicates are dropped (the first
+// wins) so no series is ever emitted twice, and the stock of locators that
+// are gone or inactive is dropped. Called with mu held.
+func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator) {
+	seen := make(map[kartustok.ID]bool, len(ls))
+	out := make([]kartustok.Locator, 0, len(ls))
+	active := map[kartustok.ID]bool{}
+	for _, l := range ls {
+		if seen[l.ID] {
+			continue
+		}
+		seen[l.ID] = true
+		out = append(out, l)
+		if l.Active {
+			active[l.ID] = true
+		}
+	}
+	s.Locators, s.LocatorsKnown = out, true
+	if len(s.Stock) > 0 {
+		stock := maps.Clone(s.Stock)
+		maps.DeleteFunc(stock, func(id kartustok.ID, _ *LocatorStock) bool { return !active[id] })
+		s.Stock = stock
+	}
+	maps.DeleteFunc(e.locatorPages, func(id kartustok.ID, _ int) bool { return !active[id] })
+	select {
+	case <-e.locatorsKnown:
+	default:
+		close(e.locatorsKnown)
+	}
+	e.updateReady(s)
+}
+
+// applyItems folds /items into s, dropping duplicate IDs (a row can show
+// up on two pages when items are added while paging).
+func (e *Engine) applyItems(s *Snapshot, items []kartustok.Item, pages int) {
+	index := make(map[kartustok.ID]int, len(items))
+	out := make([]kartustok.Item, 0, len(items))
+	for _, it := range items {
+		if _, ok := index[it.ID]; ok {
+			continue
+		}
+		index[it.ID] = len(out)
+		out = append(out, it)
+	}
+	s.Items, s.itemIndex, s.ItemsKnown = out, index, true
+	e.itemPages = max(1, pages)
+	s.Sync[ResourceItems].PlannedRequests = e.itemPages
+}
+
+// updateReady marks s ready once every active locator has stock. Readiness
+// never goes back: a later failure shows in the sync metrics instead.
+func (e *Engine) updateReady(s *Snapshot) {
+	if s.Ready || !s.LocatorsKnown {
+		return
+	}
+	for _, l := range s.Locators {
+		if l.Active && s.Stock[l.ID] == nil {
+			return
+		}
+	}
+	s.Ready = true
+	level.Info(e.logger).Log("msg", "First complete stock refresh done; ready", "locators", len(s.Stock))
+}
+
+func (e *Engine) stockLoop(ctx context.Context) {
+	logger := log.With(e.logger, "resource", ResourceStock.String())
+	select {
+	case <-e.locatorsKnown:
+	case <-ctx.Done():
+		return
+	}
+	for {
+		if !e.waitToken(ctx) {
+			return
+		}
+		start := time.Now()
+		p := e.planStock(logger)
+		e.syncStock(ctx, logger, p, start)
+		if ctx.Err() != nil {
+			return
+		}
+		if !sleepUntil(ctx, start.Add(p.Cycle)) {
+			return
+		}
+	}
+}
+
+// planStock computes the budget plan for the next stock cycle from the
+// page counts of the last fetches, publishes it, and logs when the stock
+// cycle starts or stops being stretched.
+func (e *Engine) planStock(logger log.Logger) plan {
+	var p plan
+	var requests int
+	e.update(func(s *Snapshot) {
+		for _, l := range s.activeLocators() {
+			requests += e.expectedPages(l.ID)
+		}
+		p = makePlan(planInput{
+			Budget:          e.cfg.Budget,
+			Window:          e.cfg.Window,
+			HealthInterval:  e.cfg.HealthInterval,
+			CatalogInterval: e.cfg.CatalogInterval,
+			StockInterval:   e.cfg.StockInterval,
+			CatalogRequests: 3 + max(1, e.itemPages),
+			StockRequests:   requests,
+		})
+		s.Sync[ResourceStock].PlannedRequests = requests
+		s.Sync[ResourceStock].Cycle = p.Cycle
+		if p.Stretched == e.stretched {
+			return
+		}
+		e.stretched = p.Stretched
+		msg := "Stock refresh is back at the wanted interval"
+		if p.Stretched {
+			msg = "Stock refresh stretched: a full refresh does not fit the wanted interval within the request budget"
+		}
+		level.Info(logger).Log("msg", msg,
+			"requests_per_cycle", requests,
+			"budget", e.cfg.Budget, "window", e.cfg.Window,
+			"stock_share_per_window", fmt.Sprintf("%.1f", p.StockShare),
+			"wanted_cycle", e.cfg.StockInterval, "effective_cycle", p.Cycle)
+	})
+	return p
+}
+
+// syncStock fetches the stock of every active locator once, paced so stock
+// spends no more than its share of the budget in any window, and swaps each
+// locator's rows in whole when all its pages have arrived.
+func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start time.Time) {
+	snap := e.snap.Load()
+	tz := snap.Location
+	failed := 0
+	for _, l := range snap.activeLocators() {
+		e.mu.Lock()
+		cost := e.expectedPages(l.ID)
+		e.mu.Unlock()
+		if d := e.paced.delay(time.Now(), cost, p.StockShare, e.cfg.Window); d > 0 && !sleepUntil(ctx, time.Now().Add(d)) {
+			return
+		}
+		if e.tokenRefused() {
+			failed++
+			break
+		}
+		t0 := time.Now()
+		today := t0.In(tz).Format(time.DateOnly)
+		rows, pages, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
+		if ctx.Err() != nil {
+			return
+		}
+		e.paced.add(t0, max(1, pages))
+		if err != nil {
+			failed++
+			e.update(func(s *Snapshot) {
+				e.applyCall(s, kartustok.EndpointStockSummary, err)
+				s.Sync[ResourceStock].Errors++
+			})
+			level.Error(logger).Log("msg", "Stock refresh of a locator failed; keeping its last good values", "locator_id", l.ID, "err", err)
+			if k := kartustok.KindOf(err); k == kartustok.KindUnauthorized || k == kartustok.KindForbidden {
+				// Every other locator would get the same answer.
+				break
+			}
+			continue
+		}
+		entries := stockEntries(l.ID, rows)
+		e.update(func(s *Snapshot) {
+			e.applyCall(s, kartustok.EndpointStockSummary, nil)
+			e.locatorPages[l.ID] = max(1, pages)
+			if !isActive(s.Locators, l.ID) {
+				return // deactivated or removed while this fetch ran
+			}
+			s.Stock = maps.Clone(s.Stock)
+			if s.Stock == nil {
+				s.Stock = map[kartustok.ID]*LocatorStock{}
+			}
+			s.Stock[l.ID] = &LocatorStock{Fetched: time.Now(), Rows: entries}
+			e.updateReady(s)
+		})
+		level.Debug(logger).Log("msg", "Locator stock refreshed", "locator_id", l.ID, "rows", len(entries), "pages", pages, "duration", time.Since(t0))
+	}
+	e.update(func(s *Snapshot) {
+		st := &s.Sync[ResourceStock]
+		st.LastDuration = time.Since(start)
+		if failed == 0 {
+			st.LastSuccess = time.Now()
+		}
+	})
+}
+
+// expectedPages is what fetching a locator's stock will cost: its page
+// count last time; before its first fetch, the most any locator took, or
+// else the item list's page count (a locator has at most one row per item,
+// and both lists come 100 rows a page). Called with mu held.
+func (e *Engine) expectedPages(id kartustok.ID) int {
+	if n, ok := e.locatorPages[id]; ok {
+		return n
+	}
+	most := 0
+	for _, n := range e.locatorPages {
+		most = max(most, n)
+	}
+	if most > 0 {
+		return most
+	}
+	return max(1, e.itemPages)
+}
+
+func isActive(ls []kartustok.Locator, id kartustok.ID) bool {
+	for _, l := range ls {
+		if l.ID == id {
+			return l.Active
+		}
+	}
+	return false
+}
+
+// stockEntries reduces the rows of one locator to what is exported. Rows of
+// another locator are dropped, and an item seen twice (rows shift between
+// pages while stock moves) keeps its last row, so no series is duplicated.
+func stockEntries(locator kartustok.ID, rows []kartustok.StockRow) []StockEntry {
+	out := make([]StockEntry, 0, len(rows))
+	index := make(map[kartustok.ID]int, len(rows))
+	for _, r := range rows {
+		if r.LocatorID != "" && r.LocatorID != locator {
+			continue
+		}
+		en := StockEntry{ItemID: r.ItemID, OnHand: float64(r.EndingQty)}
+		if r.MinimumQty != nil {
+			en.Minimum, en.HasMinimum = float64(*r.MinimumQty), true
+		}
+		if i, ok := index[r.ItemID]; ok {
+			out[i] = en
+			continue
+		}
+		index[r.ItemID] = len(out)
+		out = append(out, en)
+	}
+	return out
+}

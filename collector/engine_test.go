@@ -1,0 +1,631 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+// syncBuffer is a log sink that tests read while the engine writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func testConfig() Config {
+	return Config{
+		HealthInterval:  30 * time.Second,
+		CatalogInterval: 15 * time.Minute,
+		StockInterval:   time.Minute,
+		MaxStaleness:    30 * time.Minute,
+		Budget:          96,
+		Window:          time.Minute,
+	}
+}
+
+// harness runs an engine over a fake API inside a synctest bubble.
+type harness struct {
+	t    *testing.T
+	api  *fakeAPI
+	e    *Engine
+	reg  *prometheus.Registry
+	logs *syncBuffer
+	stop func()
+}
+
+// startEngine must be called inside synctest.Test; the engine stops when
+// the test ends.
+func startEngine(t *testing.T, api *fakeAPI, cfg Config) *harness {
+	t.Helper()
+	logs := &syncBuffer{}
+	cfg.Logger = log.NewLogfmtLogger(logs)
+	e, err := New(api, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(e))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	h := &harness{t: t, api: api, e: e, reg: reg, logs: logs, stop: func() { cancel(); <-done }}
+	t.Cleanup(h.stop)
+	return h
+}
+
+// metrics gathers the registry into "name{label="value",...}" → value.
+func (h *harness) metrics() map[string]float64 {
+	h.t.Helper()
+	return gatherMap(h.t, h.reg)
+}
+
+func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			out[seriesKey(mf.GetName(), m)] = metricValue(m)
+		}
+	}
+	return out
+}
+
+func seriesKey(name string, m *dto.Metric) string {
+	var ls []string
+	for _, lp := range m.GetLabel() {
+		ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+	}
+	sort.Strings(ls)
+	return name + "{" + strings.Join(ls, ",") + "}"
+}
+
+func metricValue(m *dto.Metric) float64 {
+	switch {
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue()
+	case m.Counter != nil:
+		return m.GetCounter().GetValue()
+	case m.Untyped != nil:
+		return m.GetUntyped().GetValue()
+	case m.Histogram != nil:
+		return float64(m.GetHistogram().GetSampleCount())
+	}
+	return 0
+}
+
+// countPrefix counts series of a metric.
+func countPrefix(ms map[string]float64, name string) int {
+	n := 0
+	for k := range ms {
+		if strings.HasPrefix(k, name+"{") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(3, 5)
+		h := startEngine(t, api, testConfig())
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+
+		if !h.e.Ready() {
+			t.Fatal("not ready after the first stock cycle")
+		}
+		ms := h.metrics()
+		if got := countPrefix(ms, "kartustok_stock_on_hand"); got != 15 {
+			t.Errorf("stock series = %d, want 15", got)
+		}
+		if v := ms[`kartustok_stock_on_hand{item_id="i4",locator_id="L2"}`]; v != 10 {
+			t.Errorf("on hand = %v, want 10", v)
+		}
+		if _, ok := ms[`kartustok_locator_info{active="false",locator_code="OLD",locator_id="Lx",locator_name="Gudang Lama"}`]; !ok {
+			t.Error("inactive locator missing from locator_info")
+		}
+		for _, c := range api.callsSince(kartustok.EndpointStockSummary, time.Time{}) {
+			if c.Filter.LocatorID == "Lx" {
+				t.Error("stock of an inactive locator was fetched")
+			}
+			if c.Filter.DateFrom != "2000-01-01" || c.Filter.DateTo != "2000-01-01" {
+				t.Errorf("dates = %s..%s, want the company's today 2000-01-01", c.Filter.DateFrom, c.Filter.DateTo)
+			}
+		}
+		for _, k := range []string{`kartustok_up{}`, `kartustok_token_valid{}`, `kartustok_token_scope_granted{scope="stock.read"}`} {
+			if ms[k] != 1 {
+				t.Errorf("%s = %v, want 1", k, ms[k])
+			}
+		}
+		for _, r := range resourceNames {
+			if _, ok := ms[fmt.Sprintf(`kartustok_sync_errors_total{resource=%q}`, r)]; !ok {
+				t.Errorf("sync_errors_total{resource=%q} not initialised", r)
+			}
+			if _, ok := ms[fmt.Sprintf(`kartustok_sync_last_success_timestamp_seconds{resource=%q}`, r)]; !ok {
+				t.Errorf("no last success for %s", r)
+			}
+		}
+	})
+}
+
+func TestEngineNotReadyBeforeEveryLocator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(2, 3)
+		api.setLocErr("L1", httpErr(kartustok.EndpointStockSummary, 500))
+		h := startEngine(t, api, testConfig())
+		time.Sleep(90 * time.Second)
+		synctest.Wait()
+		if h.e.Ready() {
+			t.Fatal("ready although locator L1 never succeeded")
+		}
+		api.setLocErr("L1", nil)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if !h.e.Ready() {
+			t.Fatal("not ready after L1 succeeded")
+		}
+	})
+}
+
+func TestEngineCompanyTimeZone(t *testing.T) {
+	for _, tc := range []struct {
+		zone, want string
+		warn       bool
+	}{
+		// The bubble starts at 2000-01-01 00:00 UTC, still 1999 in
+		// Los Angeles: a date computed in UTC would be the wrong day.
+		{"America/Los_Angeles", "1999-12-31", false},
+		{"Asia/Jakarta", "2000-01-01", false},
+		{"Mars/Olympus_Mons", "2000-01-01", true},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				api := newFakeAPI(1, 1)
+				api.company.Timezone = tc.zone
+				h := startEngine(t, api, testConfig())
+				synctest.Wait()
+				calls := api.callsSince(kartustok.EndpointStockSummary, time.Time{})
+				if len(calls) == 0 {
+					t.Fatal("no stock call")
+				}
+				if got := calls[0].Filter.DateFrom; got != tc.want {
+					t.Errorf("date_from = %s, want %s", got, tc.want)
+				}
+				if warned := strings.Contains(h.logs.String(), "Unknown company time zone"); warned != tc.warn {
+					t.Errorf("warning logged = %v, want %v", warned, tc.warn)
+				}
+			})
+		})
+	}
+}
+
+// maxInWindow returns the most requests started in any window [t, t+w).
+func maxInWindow(calls []fakeCall, w time.Duration) int {
+	best := 0
+	for i, c := range calls {
+		n := 0
+		for _, d := range calls[i:] {
+			if d.At.Sub(c.At) < w {
+				n += d.Requests
+			}
+		}
+		best = max(best, n)
+	}
+	return best
+}
+
+func TestEngineStretchesStockCycleAndLogsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(10, 3)
+		for _, l := range api.locators {
+			api.setBalances(l.ID, 10, 20) // 10 × 20 = 200 requests per cycle
+		}
+		cfg := testConfig()
+		h := startEngine(t, api, cfg)
+		time.Sleep(15 * time.Minute)
+		synctest.Wait()
+
+		// share = 96 − 60/30 (health) − 4·60/900 (catalog) − 4.8 (margin)
+		// = 88.93; 200 requests need 200/88.93·60 s = 134.9 s.
+		ms := h.metrics()
+		if got := ms[`kartustok_sync_planned_requests{resource="stock"}`]; got != 200 {
+			t.Errorf("planned stock requests = %v, want 200", got)
+		}
+		if got := ms[`kartustok_sync_cycle_seconds{resource="stock"}`]; got != 135 {
+			t.Errorf("stock cycle = %v s, want 135", got)
+		}
+		if n := strings.Count(h.logs.String(), "Stock refresh stretched"); n != 1 {
+			t.Errorf("stretch logged %d times, want once:\n%s", n, h.logs.String())
+		}
+		for _, want := range []string{"requests_per_cycle=200", "budget=96", "wanted_cycle=1m0s", "effective_cycle=2m15s", "stock_share_per_window=88.9"} {
+			if !strings.Contains(h.logs.String(), want) {
+				t.Errorf("stretch log lacks %s", want)
+			}
+		}
+		stock := api.callsSince(kartustok.EndpointStockSummary, time.Time{})
+		if got := maxInWindow(stock, cfg.Window); got > 88 {
+			t.Errorf("stock sent %d requests in one window, more than its share 88.9", got)
+		}
+		if got := maxInWindow(api.callsSince("", time.Time{}), cfg.Window); got > cfg.Budget {
+			t.Errorf("%d requests in one window, budget %d", got, cfg.Budget)
+		}
+		// Health is never starved: one check every 30 s, on time.
+		health := api.callsSince(kartustok.EndpointHealth, time.Time{})
+		if len(health) != 31 {
+			t.Errorf("%d health checks in 15 min, want 31", len(health))
+		}
+		// Stock keeps cycling at the stretched period: about 900/135
+		// cycles of 10 locators.
+		if len(stock) < 60 || len(stock) > 80 {
+			t.Errorf("%d locator fetches in 15 min, want ~67", len(stock))
+		}
+
+		// The company shrinks: the next plans fit the wanted interval again.
+		for _, l := range api.locators {
+			api.setBalances(l.ID, 10, 1)
+		}
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		if n := strings.Count(h.logs.String(), "Stock refresh is back at the wanted interval"); n != 1 {
+			t.Errorf("un-stretch logged %d times, want once", n)
+		}
+		if n := strings.Count(h.logs.String(), "Stock refresh stretched"); n != 1 {
+			t.Errorf("stretch logged %d times in total, want once", n)
+		}
+		ms = h.metrics()
+		if got := ms[`kartustok_sync_cycle_seconds{resource="stock"}`]; got != 60 {
+			t.Errorf("stock cycle = %v s after shrinking, want 60", got)
+		}
+		since := time.Now().Add(-3 * time.Minute)
+		if got := len(api.callsSince(kartustok.EndpointStockSummary, since)); got != 30 {
+			t.Errorf("%d locator fetches in the last 3 min, want 30 (one cycle a minute)", got)
+		}
+	})
+}
+
+func TestEngineLocatorSwapIsAtomic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(3, 50)
+		cfg := testConfig()
+		cfg.StockInterval = time.Second
+		cfg.Budget = 1000 // so that the stock cycle is not stretched
+		var version atomic.Int64
+		api.hook = func(f kartustok.StockSummaryFilter) {
+			// Every fetch of a locator answers a new, uniform balance.
+			api.setBalances(f.LocatorID, float64(version.Add(1)), 1)
+		}
+		h := startEngine(t, api, cfg)
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				for range 100 {
+					mfs, err := h.reg.Gather()
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					perLocator := map[string]map[float64]bool{}
+					for _, mf := range mfs {
+						if mf.GetName() != "kartustok_stock_on_hand" {
+							continue
+						}
+						for _, m := range mf.GetMetric() {
+							loc := m.GetLabel()[1].GetValue()
+							if m.GetLabel()[1].GetName() != "locator_id" {
+								loc = m.GetLabel()[0].GetValue()
+							}
+							if perLocator[loc] == nil {
+								perLocator[loc] = map[float64]bool{}
+							}
+							perLocator[loc][m.GetGauge().GetValue()] = true
+						}
+					}
+					for loc, vals := range perLocator {
+						if len(vals) != 1 {
+							t.Errorf("scrape saw locator %s half-updated: values %v", loc, vals)
+						}
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			})
+		}
+		wg.Wait()
+		if n := version.Load(); n < 12 {
+			t.Fatalf("only %d fetches happened during the scrapes", n)
+		}
+	})
+}
+
+func TestEngineKeepsLastGoodUntilMaxStaleness(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(2, 2)
+		cfg := testConfig()
+		cfg.MaxStaleness = 10 * time.Minute
+		h := startEngine(t, api, cfg)
+		synctest.Wait()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		api.setBalances("L0", 7, 1)
+		api.setLocErr("L0", httpErr(kartustok.EndpointStockSummary, 503))
+		api.setBalances("L1", 8, 1)
+
+		time.Sleep(9 * time.Minute)
+		synctest.Wait()
+		ms := h.metrics()
+		if v, ok := ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`]; !ok || v != 10 {
+			t.Errorf("failing locator: on hand = %v (present %v), want the last good 10", v, ok)
+		}
+		if v := ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`]; v != 8 {
+			t.Errorf("healthy locator: on hand = %v, want 8", v)
+		}
+		if got := ms[`kartustok_sync_errors_total{resource="stock"}`]; got < 8 {
+			t.Errorf("stock errors = %v, want one per failed fetch (≥ 8)", got)
+		}
+
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		ms = h.metrics()
+		for k, v := range ms {
+			if strings.Contains(k, `locator_id="L0"`) && strings.HasPrefix(k, "kartustok_stock_") {
+				t.Errorf("stale series still exported: %s = %v", k, v)
+			}
+		}
+		if got := countPrefix(ms, "kartustok_stock_on_hand"); got != 2 {
+			t.Errorf("stock series = %d, want L1's 2", got)
+		}
+
+		api.setLocErr("L0", nil)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if v := h.metrics()[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`]; v != 7 {
+			t.Errorf("recovered locator: on hand = %v, want 7", v)
+		}
+	})
+}
+
+func TestEngineRefusedTokenPausesCatalogAndStock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(2, 2)
+		h := startEngine(t, api, testConfig())
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+
+		for _, ep := range []string{kartustok.EndpointHealth, kartustok.EndpointCompany, kartustok.EndpointItemCategories, kartustok.EndpointLocators, kartustok.EndpointItems, kartustok.EndpointStockSummary} {
+			api.setErr(ep, httpErr(ep, 401))
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if v := h.metrics()[`kartustok_token_valid{}`]; v != 0 {
+			t.Fatalf("token_valid = %v after 401, want 0", v)
+		}
+		revoked := time.Now()
+		time.Sleep(20 * time.Minute) // within --sync.max-staleness
+		synctest.Wait()
+		ms := h.metrics()
+		if v := ms[`kartustok_up{}`]; v != 0 {
+			t.Errorf("up = %v while health gets 401, want 0", v)
+		}
+		if n := len(api.callsSince(kartustok.EndpointHealth, revoked)); n < 39 || n > 41 {
+			t.Errorf("%d health checks in 20 min while refused, want one per 30 s", n)
+		}
+		for _, c := range api.callsSince("", revoked) {
+			if c.Endpoint != kartustok.EndpointHealth {
+				t.Errorf("called %s while the token was refused", c.Endpoint)
+			}
+		}
+		if v := ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`]; v != 10 {
+			t.Errorf("on hand = %v while refused, want the last good 10", v)
+		}
+		if strings.Count(h.logs.String(), "The API refused the token") != 1 {
+			t.Errorf("refusal should be logged once:\n%s", h.logs.String())
+		}
+
+		for ep := range api.errs {
+			api.setErr(ep, nil)
+		}
+		api.setBalances("L0", 3, 1)
+		recovered := time.Now()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		ms = h.metrics()
+		if v := ms[`kartustok_token_valid{}`]; v != 1 {
+			t.Errorf("token_valid = %v after recovery, want 1", v)
+		}
+		if v := ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`]; v != 3 {
+			t.Errorf("on hand = %v after recovery, want 3", v)
+		}
+		if len(api.callsSince(kartustok.EndpointCompany, recovered)) == 0 {
+			t.Error("catalog did not resume after recovery")
+		}
+	})
+}
+
+func TestEngineForbiddenScopeOnlyStopsThatResource(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(2, 2)
+		api.setErr(kartustok.EndpointItems, &kartustok.Error{Kind: kartustok.KindForbidden, Endpoint: kartustok.EndpointItems, Status: 403, Forbidden: kartustok.ForbiddenScope})
+		h := startEngine(t, api, testConfig())
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		ms := h.metrics()
+		if v, ok := ms[`kartustok_token_scope_granted{scope="item.read"}`]; !ok || v != 0 {
+			t.Errorf("item.read = %v (present %v), want 0", v, ok)
+		}
+		if v := ms[`kartustok_token_scope_granted{scope="stock.read"}`]; v != 1 {
+			t.Errorf("stock.read = %v, want 1", v)
+		}
+		if v := ms[`kartustok_token_valid{}`]; v != 1 {
+			t.Errorf("token_valid = %v on 403, want 1", v)
+		}
+		if got := countPrefix(ms, "kartustok_stock_on_hand"); got != 4 {
+			t.Errorf("stock series = %d, want 4 despite the forbidden items", got)
+		}
+		if _, ok := ms[`kartustok_token_scope_granted{scope="category.read"}`]; !ok {
+			t.Error("category.read unknown after a successful categories call")
+		}
+		// A 403 does not pass by itself: no quick retries.
+		if n := len(api.callsSince(kartustok.EndpointItems, time.Time{})); n != 1 {
+			t.Errorf("items called %d times in 5 min, want 1 (next at the catalog interval)", n)
+		}
+
+		api.setErr(kartustok.EndpointItems, nil)
+		time.Sleep(15 * time.Minute)
+		synctest.Wait()
+		if v := h.metrics()[`kartustok_token_scope_granted{scope="item.read"}`]; v != 1 {
+			t.Errorf("item.read = %v after success, want 1", v)
+		}
+	})
+}
+
+func TestEngineScopesAndExpiryFromCompany(t *testing.T) {
+	flag := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	exp := time.Date(2000, 2, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		token  *kartustok.TokenInfo
+		want   time.Time
+		scopes int
+	}{
+		{"no token object", nil, flag, 4}, // meta, category, locator, stock: the calls made
+		{"expiry reported", &kartustok.TokenInfo{Scopes: []string{kartustok.ScopeMeta, kartustok.ScopeStock}, ExpiresAt: &exp}, exp, 5},
+		{"no expiry reported", &kartustok.TokenInfo{}, flag, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				api := newFakeAPI(1, 1)
+				api.company.Token = tc.token
+				api.setErr(kartustok.EndpointItems, &kartustok.Error{Kind: kartustok.KindTimeout, Endpoint: kartustok.EndpointItems})
+				cfg := testConfig()
+				cfg.TokenExpiresAt = flag
+				h := startEngine(t, api, cfg)
+				synctest.Wait()
+				ms := h.metrics()
+				if v := ms[`kartustok_token_expiry_timestamp_seconds{}`]; v != float64(tc.want.Unix()) {
+					t.Errorf("expiry = %v, want %v", v, tc.want.Unix())
+				}
+				if got := countPrefix(ms, "kartustok_token_scope_granted"); got != tc.scopes {
+					t.Errorf("%d scope series, want %d", got, tc.scopes)
+				}
+			})
+		})
+	}
+}
+
+func TestEngineNeverExportsZeroForFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(1, 3)
+		h := startEngine(t, api, testConfig())
+		synctest.Wait()
+		for _, err := range []error{
+			httpErr(kartustok.EndpointStockSummary, 500),
+			&kartustok.Error{Kind: kartustok.KindInvalidResponse, Endpoint: kartustok.EndpointStockSummary, Status: 200},
+			&kartustok.Error{Kind: kartustok.KindTimeout, Endpoint: kartustok.EndpointStockSummary},
+		} {
+			api.setErr(kartustok.EndpointStockSummary, err)
+			time.Sleep(time.Minute)
+			synctest.Wait()
+			ms := h.metrics()
+			for _, it := range []string{"i0", "i1", "i2"} {
+				if v := ms[fmt.Sprintf(`kartustok_stock_on_hand{item_id=%q,locator_id="L0"}`, it)]; v != 10 {
+					t.Errorf("after %v: %s on hand = %v, want the last good 10", err, it, v)
+				}
+			}
+			if v := ms[`kartustok_token_valid{}`]; v != 1 {
+				t.Errorf("after %v: token_valid = %v, want 1", err, v)
+			}
+		}
+	})
+}
+
+func TestEngineDropsStockOfDeactivatedLocator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(2, 2)
+		cfg := testConfig()
+		cfg.CatalogInterval = 2 * time.Minute
+		h := startEngine(t, api, cfg)
+		synctest.Wait()
+		api.mu.Lock()
+		api.locators[1].Active = false
+		api.mu.Unlock()
+		time.Sleep(3 * time.Minute)
+		synctest.Wait()
+		ms := h.metrics()
+		for k := range ms {
+			if strings.HasPrefix(k, "kartustok_stock_on_hand") && strings.Contains(k, `"L1"`) {
+				t.Errorf("stock of a deactivated locator still exported: %s", k)
+			}
+		}
+		if got := countPrefix(ms, "kartustok_stock_on_hand"); got != 2 {
+			t.Errorf("stock series = %d, want 2", got)
+		}
+	})
+}
+
+func TestEngineDeduplicatesRows(t *testing.T) {
+	rows := []kartustok.StockRow{
+		{LocatorID: "A", ItemID: "x", EndingQty: 1},
+		{LocatorID: "A", ItemID: "y", EndingQty: 2},
+		{LocatorID: "A", ItemID: "x", EndingQty: 3},
+		{LocatorID: "B", ItemID: "z", EndingQty: 4},
+	}
+	got := stockEntries("A", rows)
+	want := []StockEntry{{ItemID: "x", OnHand: 3}, {ItemID: "y", OnHand: 2}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("entries = %v, want %v", got, want)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	cfg := testConfig()
+	cfg.Budget = 0
+	if _, err := New(newFakeAPI(1, 1), cfg); err == nil {
+		t.Error("budget 0 accepted")
+	}
+	cfg = testConfig()
+	cfg.StockInterval = 0
+	if _, err := New(newFakeAPI(1, 1), cfg); err == nil {
+		t.Error("zero stock interval accepted")
+	}
+}

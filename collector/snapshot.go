@@ -1,0 +1,143 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"time"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+// Resource is one kind of data the engine keeps in sync; its name is the
+// `resource` label of the kartustok_sync_* metrics.
+type Resource int
+
+// The resources, in the order the API's integration flow visits them.
+const (
+	ResourceHealth Resource = iota
+	ResourceCompany
+	ResourceCategories
+	ResourceLocators
+	ResourceItems
+	ResourceStock
+	numResources
+)
+
+var resourceNames = [numResources]string{"health", "company", "categories", "locators", "items", "stock"}
+
+// String returns the resource's label value.
+func (r Resource) String() string {
+	if r < 0 || r >= numResources {
+		return "unknown"
+	}
+	return resourceNames[r]
+}
+
+// SyncStatus is the bookkeeping of one resource's refreshes.
+type SyncStatus struct {
+	// LastSuccess is when the last successful refresh ended; zero before.
+	LastSuccess time.Time
+	// LastDuration is how long the last refresh (successful or not) took.
+	LastDuration time.Duration
+	// Errors counts failed refreshes (for stock: failed locators).
+	Errors uint64
+	// PlannedRequests is what one full refresh is expected to cost.
+	PlannedRequests int
+	// Cycle is the effective refresh period after budget planning.
+	Cycle time.Duration
+}
+
+// LocatorStock is the stock of one locator as of one complete fetch. It is
+// never modified after it is published: a newer fetch replaces it whole.
+type LocatorStock struct {
+	// Fetched is when the fetch that produced Rows completed.
+	Fetched time.Time
+	Rows    []StockEntry
+}
+
+// StockEntry is one (locator, item) balance, reduced to what is exported so
+// that large companies stay cheap to hold.
+type StockEntry struct {
+	ItemID     kartustok.ID
+	OnHand     float64
+	Minimum    float64 // per-warehouse minimum, meaningful when HasMinimum
+	HasMinimum bool
+}
+
+// Snapshot is everything the exporter knows, as of one moment. A published
+// Snapshot is immutable: the engine builds a new one for every change (maps
+// and slices are copied before they are changed), so a scrape can read one
+// without locks and never sees a half-applied update.
+type Snapshot struct {
+	// HealthKnown is set once a health check has completed.
+	HealthKnown bool
+	// Up is whether the last health check returned 200.
+	Up bool
+
+	// TokenKnown is set once the API has accepted or refused the token.
+	TokenKnown bool
+	// TokenValid is false after a 401, true after any accepted call.
+	TokenValid bool
+	// Scopes holds the scopes whose presence is known.
+	Scopes map[string]bool
+	// TokenExpiry is zero when unknown or when the token never expires.
+	TokenExpiry time.Time
+
+	// Company is nil until /meta/company has answered.
+	Company *kartustok.Company
+	// Location is the company's time zone (UTC until known).
+	Location *time.Location
+	// CategoryNames maps category IDs to names, used when an item row
+	// lacks its category's name.
+	CategoryNames map[kartustok.ID]string
+	// Locators and Items are the last good lists, unique by ID, in API order.
+	Locators []kartustok.Locator
+	Items    []kartustok.Item
+	// LocatorsKnown and ItemsKnown are set once the lists have been fetched.
+	LocatorsKnown bool
+	ItemsKnown    bool
+	itemIndex     map[kartustok.ID]int
+
+	// Stock holds the last good stock per active locator.
+	Stock map[kartustok.ID]*LocatorStock
+
+	// Sync is the bookkeeping per resource, indexed by Resource.
+	Sync [numResources]SyncStatus
+
+	// Ready is set once every active locator's stock has been fetched.
+	Ready bool
+}
+
+// activeLocators returns the locators whose stock is fetched. Inactive
+// locators are warehouses the company has retired: their stock is neither
+// fetched nor exported (kartustok_locator_info still lists them with
+// active="false"), which keeps the budget for the warehouses in use.
+func (s *Snapshot) activeLocators() []kartustok.Locator {
+	out := make([]kartustok.Locator, 0, len(s.Locators))
+	for _, l := range s.Locators {
+		if l.Active {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Item returns the catalog entry of an item, nil when the catalog does not
+// (yet) know it.
+func (s *Snapshot) Item(id kartustok.ID) *kartustok.Item {
+	if i, ok := s.itemIndex[id]; ok {
+		return &s.Items[i]
+	}
+	return nil
+}
