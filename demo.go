@@ -1,0 +1,103 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
+)
+
+// The demo company: big enough to look real on a dashboard, small enough
+// that its first stock refresh fits one rate-limit window.
+const (
+	demoLocators     = 4
+	demoItems        = 250
+	demoBelowMinimum = 0.08
+	demoStepEvery    = 3 * time.Second
+	demoStepDocs     = 5
+	demoTokenLife    = 10 * 24 * time.Hour
+)
+
+// demo is a simulated company served on loopback, with its token in a
+// private file. The exporter then runs its production path against it.
+type demo struct {
+	URL       string
+	TokenFile string
+	server    *kartustoktest.Server
+	dir       string
+	stop      chan struct{}
+	done      chan struct{}
+}
+
+// startDemo starts the simulated company and its movements.
+func startDemo(logger log.Logger) (*demo, error) {
+	company := kartustoktest.NewCompany(kartustoktest.Config{
+		Locators:     demoLocators,
+		Items:        demoItems,
+		BelowMinimum: demoBelowMinimum,
+	})
+	token := company.AddToken(kartustoktest.TokenSpec{Name: "Prometheus (demo)", ExpiresAt: time.Now().Add(demoTokenLife)})
+
+	dir, err := os.MkdirTemp("", "kartustok-demo-") // mode 0700
+	if err != nil {
+		return nil, err
+	}
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	server, err := kartustoktest.Start("127.0.0.1:0", company)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	d := &demo{URL: server.URL, TokenFile: tokenFile, server: server, dir: dir, stop: make(chan struct{}), done: make(chan struct{})}
+	go d.move(company)
+	level.Info(logger).Log("msg", "Demo: serving a simulated KartuStok company; nothing leaves this machine",
+		"url", server.URL, "locators", demoLocators, "items", demoItems,
+		"token_expires_in", demoTokenLife, "movements", fmt.Sprintf("%d documents every %s", demoStepDocs, demoStepEvery))
+	return d, nil
+}
+
+// move posts documents on a ticker so that balances change between
+// refreshes and some items cross their minimums.
+func (d *demo) move(c *kartustoktest.Company) {
+	defer close(d.done)
+	t := time.NewTicker(demoStepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.Step(demoStepDocs)
+		case <-d.stop:
+			return
+		}
+	}
+}
+
+// Close stops the company and removes its token.
+func (d *demo) Close() {
+	close(d.stop)
+	<-d.done
+	d.server.Close()
+	os.RemoveAll(d.dir)
+}

@@ -1,0 +1,358 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Command kartustok_exporter exports the stock of one KartuStok company to
+// Prometheus. It polls the company's public API in the background within a
+// request budget and serves every scrape from that cache.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // company time zones must resolve in a minimal container
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	sloggokit "github.com/tjhop/slog-gokit"
+
+	"github.com/kartustok/kartustok_exporter/collector"
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+const (
+	exporterName = "kartustok_exporter"
+	// defaultAddress is the default listen address. Port 9472 is not
+	// claimed by any exporter on Prometheus' default port allocation list.
+	defaultAddress = ":9472"
+	// tokenEnv is the environment variable read when no token file is set.
+	tokenEnv = "KARTUSTOK_TOKEN"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is the whole program but for the process exit, so tests can drive it.
+// It returns the exit code: 0 after a clean shutdown on SIGINT or SIGTERM.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// config is the parsed command line.
+type config struct {
+	url            string
+	tokenFile      string
+	tokenExpiresAt time.Time
+	timeout        time.Duration
+	rateLimit      int
+	window         time.Duration
+	budget         float64
+	healthInterval time.Duration
+	catalogEvery   time.Duration
+	stockInterval  time.Duration
+	maxStaleness   time.Duration
+	demo           bool
+
+	web                    *web.FlagConfig
+	telemetryPath          string
+	maxRequests            int
+	disableExporterMetrics bool
+
+	logLevel  string
+	logFormat string
+}
+
+// budgetRequests is floor(rate limit × budget): the requests per window the
+// client allows itself.
+func (c *config) budgetRequests() int {
+	return int(math.Floor(float64(c.rateLimit)*c.budget + 1e-9))
+}
+
+// parseFlags parses args. done is set when the program should exit with
+// code without running (--help, --version, a parse error).
+func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool, code int) {
+	cfg = &config{}
+	app := kingpin.New(exporterName, "Exports the stock of one KartuStok company to Prometheus, polling its public API in the background within a request budget.")
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.Terminate(func(c int) { done, code = true, c })
+
+	var expires string
+	app.Flag("kartustok.url", "Base URL of the company's KartuStok API, https://<subdomain>.kartustok.com/public/v1. Required unless --demo.").
+		PlaceHolder("URL").StringVar(&cfg.url)
+	app.Flag("kartustok.token-file", "File holding the API token, re-read when it changes. Without it the token is read from the "+tokenEnv+" environment variable.").
+		PlaceHolder("FILE").StringVar(&cfg.tokenFile)
+	app.Flag("kartustok.token-expires-at", "Expiry of the API token (RFC 3339, or YYYY-MM-DD for the start of that day in UTC), used when /meta/company does not report it.").
+		PlaceHolder("TIME").StringVar(&expires)
+	app.Flag("kartustok.timeout", "Timeout of one API request.").Default("10s").DurationVar(&cfg.timeout)
+	app.Flag("kartustok.rate-limit", "Requests the API allows per rate-limit window.").Default("120").IntVar(&cfg.rateLimit)
+	app.Flag("kartustok.rate-limit-window", "The API's rate-limit window.").Default("60s").DurationVar(&cfg.window)
+	app.Flag("kartustok.budget", "Share of the rate limit the exporter may use, in (0, 1]; the rest is left to other integrations sharing the token and IP.").
+		Default("0.8").Float64Var(&cfg.budget)
+	app.Flag("sync.health-interval", "Period of the API health check.").Default("30s").DurationVar(&cfg.healthInterval)
+	app.Flag("sync.catalog-interval", "Period of the refresh of company metadata, item categories, locators and items.").Default("15m").DurationVar(&cfg.catalogEvery)
+	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it.").Default("1m").DurationVar(&cfg.stockInterval)
+	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
+	app.Flag("demo", "Run against an embedded simulated company on loopback instead of a real KartuStok API.").Default("false").BoolVar(&cfg.demo)
+	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&cfg.telemetryPath)
+	app.Flag("web.max-requests", "Maximum number of concurrent scrape requests; more get 503. 0 disables the limit.").Default("40").IntVar(&cfg.maxRequests)
+	app.Flag("web.disable-exporter-metrics", "Exclude metrics about the exporter itself (promhttp_*, process_*, go_*).").Default("false").BoolVar(&cfg.disableExporterMetrics)
+	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").
+		Default("info").EnumVar(&cfg.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").
+		Default("logfmt").EnumVar(&cfg.logFormat, "logfmt", "json")
+
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v, try --help\n", exporterName, err)
+		return nil, true, 2
+	}
+	if done {
+		return nil, true, code
+	}
+	if err := cfg.validate(expires); err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v\n", exporterName, err)
+		return nil, true, 2
+	}
+	return cfg, false, 0
+}
+
+// validate checks what kingpin cannot and fills in derived values.
+func (c *config) validate(expires string) error {
+	if c.url == "" && !c.demo {
+		return errors.New("--kartustok.url is required: the company's API, https://<subdomain>.kartustok.com/public/v1 (or run --demo)")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"kartustok.timeout", c.timeout},
+		{"kartustok.rate-limit-window", c.window},
+		{"sync.health-interval", c.healthInterval},
+		{"sync.catalog-interval", c.catalogEvery},
+		{"sync.stock-interval", c.stockInterval},
+		{"sync.max-staleness", c.maxStaleness},
+	} {
+		if d.v < time.Second {
+			return fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v)
+		}
+	}
+	if c.rateLimit < 1 {
+		return fmt.Errorf("--kartustok.rate-limit must be at least 1, got %d", c.rateLimit)
+	}
+	if !(c.budget > 0 && c.budget <= 1) {
+		return fmt.Errorf("--kartustok.budget must be in (0, 1], got %g", c.budget)
+	}
+	if c.budgetRequests() < 1 {
+		return fmt.Errorf("--kartustok.budget %g of --kartustok.rate-limit %d leaves no request per window", c.budget, c.rateLimit)
+	}
+	if c.maxRequests < 0 {
+		return fmt.Errorf("--web.max-requests must not be negative, got %d", c.maxRequests)
+	}
+	if !strings.HasPrefix(c.telemetryPath, "/") || c.telemetryPath == "/" || strings.HasPrefix(c.telemetryPath, "/-/") {
+		return fmt.Errorf("--web.telemetry-path must be a path below / other than /-/…, got %q", c.telemetryPath)
+	}
+	if expires != "" {
+		t, err := parseExpiry(expires)
+		if err != nil {
+			return err
+		}
+		c.tokenExpiresAt = t
+	}
+	return nil
+}
+
+// parseExpiry reads RFC 3339 or a bare date. A bare date is read as the start
+// of that day in UTC: the earliest moment the token may stop working, so an
+// expiry alert is never late.
+func parseExpiry(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--kartustok.token-expires-at %q is neither RFC 3339 (2027-01-31T23:59:59+07:00) nor a date (2027-01-31)", s)
+}
+
+// newLoggers returns the process's go-kit logger and an slog logger that
+// writes through it, so exporter-toolkit's lines share its stream, format
+// and level filter.
+func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
+	w = log.NewSyncWriter(w)
+	var base log.Logger
+	if format == "json" {
+		base = log.NewJSONLogger(w)
+	} else {
+		base = log.NewLogfmtLogger(w)
+	}
+	allow := map[string]level.Option{"debug": level.AllowDebug(), "info": level.AllowInfo(), "warn": level.AllowWarn(), "error": level.AllowError()}[lvl]
+	filtered := level.NewFilter(base, allow)
+	stamped := log.With(filtered, "ts", log.DefaultTimestampUTC)
+	logger := log.With(stamped, "caller", log.DefaultCaller)
+
+	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
+	// slog records arrive as level, caller, time, msg, attributes; write
+	// them as level, ts, caller, msg, attributes like every other line.
+	bridge := log.LoggerFunc(func(kv ...any) error {
+		out := make([]any, 0, len(kv)+2)
+		var ts any = log.DefaultTimestampUTC
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i] == slog.TimeKey {
+				if t, ok := kv[i+1].(time.Time); ok {
+					ts = t.UTC().Format(time.RFC3339Nano)
+				}
+				continue
+			}
+			out = append(out, kv[i], kv[i+1])
+		}
+		if len(out) >= 2 && out[0] == level.Key() {
+			out = append(out[:2], append([]any{"ts", ts}, out[2:]...)...)
+		} else {
+			out = append([]any{"ts", ts}, out...)
+		}
+		return filtered.Log(out...)
+	})
+	return logger, slog.New(sloggokit.NewGoKitHandler(bridge, slogLevel))
+}
+
+// runContext runs the exporter until ctx is cancelled.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, done, code := parseFlags(args, stdout, stderr)
+	if done {
+		return code
+	}
+	logger, slogger := newLoggers(stderr, cfg.logLevel, cfg.logFormat)
+	if err := serve(ctx, cfg, logger, slogger); err != nil {
+		level.Error(logger).Log("msg", "Exiting", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// tokenSource returns the token source the flags select and checks that it
+// holds a token now, so that a missing token stops start-up.
+func tokenSource(cfg *config) (kartustok.TokenSource, error) {
+	var src kartustok.TokenSource
+	if cfg.tokenFile != "" {
+		src = kartustok.TokenFile(cfg.tokenFile)
+	} else {
+		if _, ok := os.LookupEnv(tokenEnv); !ok {
+			return nil, fmt.Errorf("no API token: set --kartustok.token-file to a file holding it, or the %s environment variable", tokenEnv)
+		}
+		src = kartustok.TokenEnv(tokenEnv)
+	}
+	if _, err := src.Token(); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// serve wires the data path (client → engine → snapshot → collector) and the
+// web server, and runs both until ctx is cancelled.
+func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Logger) error {
+	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())
+	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
+
+	if cfg.demo {
+		demo, err := startDemo(log.With(logger, "component", "demo"))
+		if err != nil {
+			return fmt.Errorf("starting the demo company: %w", err)
+		}
+		defer demo.Close()
+		cfg.url, cfg.tokenFile = demo.URL, demo.TokenFile
+	}
+	tokens, err := tokenSource(cfg)
+	if err != nil {
+		return err
+	}
+
+	apiMetrics := collector.NewAPIMetrics()
+	budget := cfg.budgetRequests()
+	client, err := kartustok.New(cfg.url, tokens,
+		kartustok.WithTimeout(cfg.timeout),
+		kartustok.WithBudget(budget, cfg.window),
+		kartustok.WithObserver(apiMetrics),
+		kartustok.WithVersion(version.Version))
+	if err != nil {
+		return err
+	}
+	engine, err := collector.New(client, collector.Config{
+		HealthInterval:  cfg.healthInterval,
+		CatalogInterval: cfg.catalogEvery,
+		StockInterval:   cfg.stockInterval,
+		MaxStaleness:    cfg.maxStaleness,
+		Budget:          budget,
+		Window:          cfg.window,
+		TokenExpiresAt:  cfg.tokenExpiresAt,
+		Logger:          logger,
+	})
+	if err != nil {
+		return err
+	}
+	level.Info(logger).Log("msg", "Polling the KartuStok API", "url", client.BaseURL(),
+		"budget", budget, "window", cfg.window, "stock_interval", cfg.stockInterval)
+
+	handler, err := newHandler(handlerConfig{
+		telemetryPath:          cfg.telemetryPath,
+		maxRequests:            cfg.maxRequests,
+		disableExporterMetrics: cfg.disableExporterMetrics,
+		logger:                 logger,
+	}, engine, collector.NewCollector(engine, collector.WithRateLimit(client)), apiMetrics)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	engineDone := make(chan struct{})
+	go func() { engine.Run(ctx); close(engineDone) }()
+
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- web.ListenAndServe(srv, cfg.web, slogger) }()
+
+	select {
+	case err = <-served:
+		// The listener failed (e.g. the port is taken).
+	case <-ctx.Done():
+		level.Info(logger).Log("msg", "Shutting down")
+		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		if serr := srv.Shutdown(shutdownCtx); serr != nil {
+			level.Warn(logger).Log("msg", "Web server did not shut down cleanly", "err", serr)
+		}
+		if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = serr
+		}
+	}
+	cancel()
+	<-engineDone
+	return err
+}

@@ -1,0 +1,111 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// handlerConfig is what the web endpoints need from the command line.
+type handlerConfig struct {
+	telemetryPath          string
+	maxRequests            int
+	disableExporterMetrics bool
+	logger                 log.Logger
+}
+
+// readiness reports whether the exporter shows the whole company yet.
+type readiness interface{ Ready() bool }
+
+// promLogger adapts a go-kit logger to promhttp's error log.
+type promLogger struct{ logger log.Logger }
+
+func (l promLogger) Println(v ...any) {
+	level.Error(l.logger).Log("msg", "Error serving metrics", "err", fmt.Sprint(v...))
+}
+
+// newHandler builds every HTTP endpoint of the exporter on one mux; an
+// endpoint added later (such as POST /-/reload) goes here too.
+func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) (*http.ServeMux, error) {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(versioncollector.NewCollector(exporterName))
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering a collector: %w", err)
+		}
+	}
+	// The exporter's own Go, process and promhttp metrics live in a
+	// registry of their own, so that --web.disable-exporter-metrics drops
+	// exactly them.
+	var gatherer prometheus.Gatherer = reg
+	exporterReg := prometheus.NewRegistry()
+	if !cfg.disableExporterMetrics {
+		exporterReg.MustRegister(
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+		gatherer = prometheus.Gatherers{exporterReg, reg}
+	}
+	var metrics http.Handler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
+		ErrorLog:            promLogger{cfg.logger},
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: cfg.maxRequests,
+		EnableOpenMetrics:   true,
+	})
+	if !cfg.disableExporterMetrics {
+		metrics = promhttp.InstrumentMetricHandler(exporterReg, metrics)
+	}
+
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "KartuStok Exporter",
+		Description: "Prometheus exporter for the stock of one KartuStok company, served from a cache refreshed in the background",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: cfg.telemetryPath, Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health", Description: "200 while the process runs"},
+			{Address: "/-/ready", Text: "Readiness", Description: "200 once the first complete stock refresh has finished"},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building the landing page: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(cfg.telemetryPath, metrics)
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprintln(w, "Healthy.")
+	})
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "Not ready: the first complete stock refresh has not finished.")
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprintln(w, "Ready.")
+	})
+	mux.Handle("/", landing)
+	return mux, nil
+}
