@@ -1,0 +1,249 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package kartustok
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// addExamples seeds a fuzz target with the API.md examples and variants
+// that exercise the edges of the decoders.
+func addExamples(f *testing.F, files ...string) {
+	for _, name := range files {
+		f.Add([]byte(readTestdata(f, name)))
+	}
+	for _, s := range []string{
+		``, `{}`, `null`, `[]`, `{"status":"success","data":null}`, `{"status":"error","message":"Invalid URL"}`,
+		`{"status":"success","data":[],"meta":{"current_page":1,"per_page":100,"total":0,"last_page":0}}`,
+		`{"status":"success","data":[{"id":12,"opening_qty":1e2,"in_qty":"-0.5","out_qty":0,"ending_qty":"1E+3","minimum_qty":null}]}`,
+		`{"status":"success","data":[{"id":"a\"b\\c\nd\u00e9","name":"Gudang \"Ü\"","ending_qty":"NaN"}]}`,
+		`{"status":"success","data":{"id":7,"token":{"expires_at":null,"scopes":null}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+}
+
+// roundTrip checks that a decoded value survives encoding and decoding
+// again unchanged: every field the decoder accepted re-parses to the same
+// value, including quantities sent as strings.
+func roundTrip[T any](t *testing.T, v T, meta *pageMeta, decode func([]byte) (T, *pageMeta, error)) {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"status": "success", "data": v, "meta": meta})
+	if err != nil {
+		return // e.g. a time outside what JSON can hold; not a decoder bug
+	}
+	v2, meta2, err := decode(b)
+	if err != nil {
+		t.Fatalf("re-decoding %s: %v", b, err)
+	}
+	if !reflect.DeepEqual(v, v2) || !reflect.DeepEqual(meta, meta2) {
+		t.Fatalf("round trip changed the value:\n%#v\n%#v", v, v2)
+	}
+}
+
+func checkQuantity(t *testing.T, q Quantity) {
+	t.Helper()
+	if math.IsNaN(float64(q)) || math.IsInf(float64(q), 0) {
+		t.Fatalf("decoded quantity %v", q)
+	}
+}
+
+func FuzzItemsPage(f *testing.F) {
+	addExamples(f, "items.json", "item_categories.json", "locators.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		items, meta, err := decodeList[Item](body)
+		if err != nil {
+			return
+		}
+		for _, it := range items {
+			if it.MinimumQty != nil {
+				checkQuantity(t, *it.MinimumQty)
+			}
+		}
+		roundTrip(t, items, meta, decodeList[Item])
+	})
+}
+
+func FuzzStockSummaryPage(f *testing.F) {
+	addExamples(f, "stock_summary.json", "stock_detail.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rows, meta, err := decodeList[StockRow](body)
+		if err != nil {
+			return
+		}
+		for _, r := range rows {
+			for _, q := range []Quantity{r.OpeningQty, r.InQty, r.OutQty, r.EndingQty} {
+				checkQuantity(t, q)
+			}
+		}
+		roundTrip(t, rows, meta, decodeList[StockRow])
+		if _, _, err := decodeList[Movement](body); err == nil {
+			mv, meta, _ := decodeList[Movement](body)
+			roundTrip(t, mv, meta, decodeList[Movement])
+		}
+	})
+}
+
+func FuzzCompany(f *testing.F) {
+	addExamples(f, "company.json", "health.json")
+	decode := func(b []byte) (Company, *pageMeta, error) {
+		c, err := decodeObject[Company](b)
+		return c, nil, err
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := decodeObject[Company](body)
+		if err != nil {
+			return
+		}
+		if c.Token != nil && c.Token.ExpiresAt != nil {
+			// Compare instants, not time zone pointers.
+			u := c.Token.ExpiresAt.UTC()
+			c.Token.ExpiresAt = &u
+			c2, _, err := decode(mustMarshalEnvelope(t, c))
+			if err != nil {
+				return
+			}
+			u2 := c2.Token.ExpiresAt.UTC()
+			c2.Token.ExpiresAt = &u2
+			if !reflect.DeepEqual(c, c2) {
+				t.Fatalf("round trip changed the company:\n%#v\n%#v", c, c2)
+			}
+			return
+		}
+		roundTrip(t, c, nil, decode)
+	})
+}
+
+func mustMarshalEnvelope(t *testing.T, v any) []byte {
+	b, err := json.Marshal(map[string]any{"status": "success", "data": v})
+	if err != nil {
+		t.Skip(err)
+	}
+	return b
+}
+
+func FuzzErrorBody(f *testing.F) {
+	for _, s := range []string{
+		`{"status":"error","message":"Invalid URL"}`,
+		`{"message":"Unauthenticated."}`,
+		`{"message":"Too Many Attempts."}`,
+		`{"status":"error","message":"Token does not have the required scope: stock.read"}`,
+		"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+		"upstream timed out\n", "", `{"message":42}`, "{\"message\":\"a\\u0000b\\nc\\td \\ud800\"}",
+	} {
+		f.Add("application/json", []byte(s))
+		f.Add("text/html", []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		msg := errorMessage(contentType, body)
+		if len(msg) > maxMessageBytes+len("…") {
+			t.Fatalf("message of %d bytes", len(msg))
+		}
+		if !utf8.ValidString(msg) {
+			t.Fatalf("invalid UTF-8 in %q", msg)
+		}
+		if strings.ContainsAny(msg, "\n\r\t\x00") || msg != strings.TrimSpace(msg) {
+			t.Fatalf("message not one clean line: %q", msg)
+		}
+		var eb errorBody
+		if json.Unmarshal(body, &eb) == nil && eb.Message != "" && msg != cleanMessage(eb.Message) {
+			t.Fatalf("message %q, want the server's %q", msg, eb.Message)
+		}
+		_ = forbiddenCause(msg)
+	})
+}
+
+// FuzzQuantity checks that a quantity decodes the same from a JSON number
+// and from the decimal string holding the same text, and that what it
+// decodes re-parses to the same float.
+func FuzzQuantity(f *testing.F) {
+	for _, s := range []string{`"12.5000"`, `12.5`, `"0.0000"`, `-3`, `"1e3"`, `1E-2`, `"+7"`, `" 1"`, `"1_0"`, `"NaN"`, `"Inf"`, `"0x10"`, `null`, `"1e400"`, `"\u0031"`, `"."`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var q Quantity
+		if err := q.UnmarshalJSON(b); err != nil {
+			return
+		}
+		checkQuantity(t, q)
+		text := strings.TrimSpace(string(b))
+		var inner string
+		if json.Unmarshal([]byte(text), &inner) != nil {
+			// A number: the string holding the same text decodes alike.
+			inner = text
+			var q2 Quantity
+			if err := q2.UnmarshalJSON([]byte(strconv.Quote(text))); err != nil || q2 != q {
+				t.Fatalf("%s decodes to %v, its string form to %v, %v", text, q, q2, err)
+			}
+		}
+		f, err := strconv.ParseFloat(inner, 64)
+		if err != nil || Quantity(f) != q {
+			t.Fatalf("%s decodes to %v, re-parses to %v, %v", b, q, f, err)
+		}
+		var n float64
+		if json.Unmarshal([]byte(inner), &n) == nil && Quantity(n) != q {
+			t.Fatalf("%s decodes to %v, its number form to %v", b, q, n)
+		}
+		// What it encodes to decodes to the same value.
+		var q3 Quantity
+		if err := q3.UnmarshalJSON([]byte(strconv.FormatFloat(float64(q), 'g', -1, 64))); err != nil || q3 != q {
+			t.Fatalf("%v does not survive encoding: %v, %v", q, q3, err)
+		}
+	})
+}
+
+// FuzzID checks that an ID decodes a JSON string to its content and a
+// JSON number to its exact text.
+func FuzzID(f *testing.F) {
+	for _, s := range []string{`"It7fZk"`, `12345`, `-1.5e3`, `null`, `"a\"b\\c\u00e9"`, `"é"`, `true`, `{}`, `"\ud800"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var id ID
+		if err := id.UnmarshalJSON(b); err != nil {
+			return
+		}
+		text := strings.TrimSpace(string(b))
+		var s string
+		var n json.Number
+		switch {
+		case text == "null":
+			if id != "" {
+				t.Fatalf("null decodes to %q", id)
+			}
+		case json.Unmarshal([]byte(text), &s) == nil:
+			if string(id) != s {
+				t.Fatalf("%s decodes to %q, want %q", b, id, s)
+			}
+		case json.Unmarshal([]byte(text), &n) == nil:
+			if string(id) != text {
+				t.Fatalf("%s decodes to %q, want its text", b, id)
+			}
+		default:
+			t.Fatalf("%s decoded to %q but is neither a string nor a number", b, id)
+		}
+		// IDs are sent back as strings; that string decodes to the same ID.
+		enc, _ := json.Marshal(string(id))
+		var id2 ID
+		if err := id2.UnmarshalJSON(enc); err != nil || id2 != id {
+			t.Fatalf("%q does not survive encoding: %q, %v", id, id2, err)
+		}
+	})
+}
