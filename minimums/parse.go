@@ -261,8 +261,9 @@ func (p *parser) item(n *yaml.Node, path string, index int, s *Set) {
 	it.minimum = p.optional(f[fieldMinimum], join(path, fieldMinimum))
 	it.totalMinimum = p.optional(f[fieldTotalMinimum], join(path, fieldTotalMinimum))
 	whPath := join(path, fieldWarehouses)
+	whLines := make(map[string]int)
 	for i, wn := range p.list(f[fieldWarehouses], whPath) {
-		p.warehouse(wn, fmt.Sprintf("%s[%d]", whPath, i), it)
+		p.warehouse(wn, fmt.Sprintf("%s[%d]", whPath, i), it, whLines)
 	}
 	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil && !hasEntries(f[fieldWarehouses]) {
 		p.errorf(n, path, "sets nothing: give minimum, total_minimum or warehouses")
@@ -284,8 +285,9 @@ func hasEntries(n *yaml.Node) bool {
 	return n != nil && n.Kind == yaml.SequenceNode && len(n.Content) > 0
 }
 
-// warehouse walks one entry of an item's warehouses list and adds it to it.
-func (p *parser) warehouse(n *yaml.Node, path string, it *item) {
+// warehouse walks one entry of an item's warehouses list and adds it to it;
+// lines holds the line of each warehouse code seen so far in the item.
+func (p *parser) warehouse(n *yaml.Node, path string, it *item, lines map[string]int) {
 	if !p.isMapping(n, path) {
 		return
 	}
@@ -310,10 +312,11 @@ func (p *parser) warehouse(n *yaml.Node, path string, it *item) {
 	if !codeOK {
 		return
 	}
-	if first, dup := it.firstWarehouse(w.code); dup {
+	if first, dup := lines[w.code]; dup {
 		p.errorf(codeNode, join(path, fieldCode), "duplicate warehouse code %q in this item (first at line %d)", w.code, first)
 		return
 	}
+	lines[w.code] = w.line
 	if !minOK {
 		return
 	}
@@ -322,17 +325,6 @@ func (p *parser) warehouse(n *yaml.Node, path string, it *item) {
 	}
 	it.byWarehouse[w.code] = w.minimum
 	it.warehouses = append(it.warehouses, w)
-}
-
-// firstWarehouse returns the line of the item's entry for a warehouse code.
-// Warehouses per item are few, so a scan is cheaper than another map.
-func (it *item) firstWarehouse(code string) (int, bool) {
-	for _, w := range it.warehouses {
-		if w.code == code {
-			return w.line, true
-		}
-	}
-	return 0, false
 }
 
 // isMapping reports whether a list entry is a mapping, recording a problem
