@@ -54,6 +54,10 @@
 //
 //	minimums.yml:7: items[0].warehouses[1].minimum: must be a number ≥ 0, got "abc"
 //
+// Whether a code, name or ID exists in KartuStok cannot be known when the
+// file is read, before the catalog is; Set.Check reports the entries that
+// match nothing once it is, with a hint when only case or spacing differs.
+//
 // A *Set is immutable once parsed and safe for concurrent use, so a reload can
 // swap it atomically while scrapes read the previous one.
 package minimums
