@@ -14,6 +14,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ type demo struct {
 	TokenFile string
 	server    *kartustoktest.Server
 	dir       string
-	stop      chan struct{}
+	stop      context.CancelFunc
 	done      chan struct{}
 }
 
@@ -70,33 +71,23 @@ func startDemo(logger log.Logger) (*demo, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	d := &demo{URL: server.URL, TokenFile: tokenFile, server: server, dir: dir, stop: make(chan struct{}), done: make(chan struct{})}
-	go d.move(company)
+	// The company keeps posting documents so that balances change between
+	// refreshes and some items cross their minimums.
+	ctx, stop := context.WithCancel(context.Background())
+	d := &demo{URL: server.URL, TokenFile: tokenFile, server: server, dir: dir, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		company.Run(ctx, demoStepEvery, demoStepDocs)
+	}()
 	level.Info(logger).Log("msg", "Demo: serving a simulated KartuStok company; nothing leaves this machine",
 		"url", server.URL, "locators", demoLocators, "items", demoItems,
 		"token_expires_in", demoTokenLife, "movements", fmt.Sprintf("%d documents every %s", demoStepDocs, demoStepEvery))
 	return d, nil
 }
 
-// move posts documents on a ticker so that balances change between
-// refreshes and some items cross their minimums.
-func (d *demo) move(c *kartustoktest.Company) {
-	defer close(d.done)
-	t := time.NewTicker(demoStepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.Step(demoStepDocs)
-		case <-d.stop:
-			return
-		}
-	}
-}
-
 // Close stops the company and removes its token.
 func (d *demo) Close() {
-	close(d.stop)
+	d.stop()
 	<-d.done
 	d.server.Close()
 	os.RemoveAll(d.dir)

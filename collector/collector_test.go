@@ -1,0 +1,343 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+// awkward holds every character a label value must survive.
+const awkward = "PT \"Sinar\" \\ Jaya\nAbadi — Gudang ü 倉庫"
+
+func quantity(v float64) *kartustok.Quantity {
+	q := kartustok.Quantity(v)
+	return &q
+}
+
+// fixedEngine returns an engine that never runs, holding snap.
+func fixedEngine(t *testing.T, snap *Snapshot) *Engine {
+	t.Helper()
+	e, err := New(newFakeAPI(0, 0), testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.snap.Store(snap)
+	return e
+}
+
+func fixedSnapshot(fetched time.Time) *Snapshot {
+	s := &Snapshot{
+		HealthKnown: true, Up: true,
+		TokenKnown: true, TokenValid: true,
+		Scopes:      map[string]bool{kartustok.ScopeStock: true, kartustok.ScopeItem: false},
+		TokenExpiry: time.Unix(1800000000, 0),
+		Company: &kartustok.Company{ID: "c1", Name: awkward, Subdomain: "sinarjaya", Timezone: "Asia/Jakarta",
+			MinimumStockMode: kartustok.MinimumStockPerWarehouse},
+		Location:      time.UTC,
+		CategoryNames: map[kartustok.ID]string{"cat1": "Bahan Baku"},
+		Locators: []kartustok.Locator{
+			{ID: "L1", Code: "GDG-01", Name: "Gudang Utama", Active: true},
+			{ID: "L2", Code: "OLD", Name: "Gudang Lama", Active: false},
+		},
+		Items: []kartustok.Item{
+			{ID: "i1", Code: "KS-1", Name: `Tepung "Segitiga" 25 kg`, CategoryID: "cat1", UOM: "sak", MinimumQty: quantity(40), Active: true},
+			{ID: "i2", Code: "KS-2", Name: "Gula", CategoryID: "cat1", CategoryName: "Pemanis", UOM: "kg", Active: false},
+		},
+		LocatorsKnown: true, ItemsKnown: true,
+		itemIndex: map[kartustok.ID]int{"i1": 0, "i2": 1},
+		Stock: map[kartustok.ID]*LocatorStock{
+			"L1": {Fetched: fetched, Rows: []StockEntry{
+				{ItemID: "i1", OnHand: 12.5, Minimum: 5, HasMinimum: true},
+				{ItemID: "i2", OnHand: 0},
+			}},
+		},
+		Ready: true,
+	}
+	for r := range numResources {
+		s.Sync[r] = SyncStatus{
+			LastSuccess:     time.Unix(1700000000, 0),
+			LastDuration:    1500 * time.Millisecond,
+			Errors:          uint64(r),
+			PlannedRequests: 1,
+			Cycle:           time.Minute,
+		}
+	}
+	s.Sync[ResourceHealth].LastSuccess = time.Time{} // never succeeded: absent
+	return s
+}
+
+type fakeRateLimit struct{ status kartustok.RateLimitStatus }
+
+func (f fakeRateLimit) RateLimit() kartustok.RateLimitStatus { return f.status }
+
+func TestCollectorExposition(t *testing.T) {
+	e := fixedEngine(t, fixedSnapshot(time.Now()))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(e, WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77}})))
+
+	want := `
+# HELP kartustok_up Whether the last health check of the KartuStok API returned 200 (1) or not (0). Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_up gauge
+kartustok_up 1
+# HELP kartustok_token_valid Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_token_valid gauge
+kartustok_token_valid 1
+# HELP kartustok_token_scope_granted Whether the token has the scope (1) or the API refused a call needing it (0), from the last call needing it or the token's scope list in /meta/company; absent until known. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_token_scope_granted gauge
+kartustok_token_scope_granted{scope="item.read"} 0
+kartustok_token_scope_granted{scope="stock.read"} 1
+# HELP kartustok_token_expiry_timestamp_seconds Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_token_expiry_timestamp_seconds gauge
+kartustok_token_expiry_timestamp_seconds 1.8e+09
+# HELP kartustok_company_info Information about the KartuStok company, value 1. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_company_info gauge
+kartustok_company_info{company_id="c1",company_name="PT \"Sinar\" \\ Jaya\nAbadi — Gudang ü 倉庫",minimum_stock_mode="per_warehouse",subdomain="sinarjaya",timezone="Asia/Jakarta"} 1
+# HELP kartustok_locator_info Information about a locator (warehouse), value 1; join it on locator_id for names. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_locator_info gauge
+kartustok_locator_info{active="true",locator_code="GDG-01",locator_id="L1",locator_name="Gudang Utama"} 1
+kartustok_locator_info{active="false",locator_code="OLD",locator_id="L2",locator_name="Gudang Lama"} 1
+# HELP kartustok_item_info Information about an item, value 1; join it on item_id for codes, names and units. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_item_info gauge
+kartustok_item_info{active="true",category_id="cat1",category_name="Bahan Baku",item_code="KS-1",item_id="i1",item_name="Tepung \"Segitiga\" 25 kg",uom="sak"} 1
+kartustok_item_info{active="false",category_id="cat1",category_name="Pemanis",item_code="KS-2",item_id="i2",item_name="Gula",uom="kg"} 1
+# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses (the item master's Minimum Quantity, used in Union mode), only when set. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_item_minimum_quantity gauge
+kartustok_item_minimum_quantity{item_id="i1"} 40
+# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_stock_on_hand gauge
+kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5
+kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0
+# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_stock_minimum_quantity gauge
+kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5
+# HELP kartustok_api_rate_limit_remaining Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried it.
+# TYPE kartustok_api_rate_limit_remaining gauge
+kartustok_api_rate_limit_remaining 77
+# HELP kartustok_api_request_budget Requests per rate-limit window the exporter allows itself (--kartustok.rate-limit times --kartustok.budget).
+# TYPE kartustok_api_request_budget gauge
+kartustok_api_request_budget 96
+# HELP kartustok_sync_last_success_timestamp_seconds Unix time at which the last successful refresh of the resource ended; absent until the first success.
+# TYPE kartustok_sync_last_success_timestamp_seconds gauge
+kartustok_sync_last_success_timestamp_seconds{resource="categories"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{resource="company"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{resource="items"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{resource="locators"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{resource="stock"} 1.7e+09
+# HELP kartustok_sync_duration_seconds Duration in seconds of the last refresh of the resource, successful or not.
+# TYPE kartustok_sync_duration_seconds gauge
+kartustok_sync_duration_seconds{resource="categories"} 1.5
+kartustok_sync_duration_seconds{resource="company"} 1.5
+kartustok_sync_duration_seconds{resource="health"} 1.5
+kartustok_sync_duration_seconds{resource="items"} 1.5
+kartustok_sync_duration_seconds{resource="locators"} 1.5
+kartustok_sync_duration_seconds{resource="stock"} 1.5
+# HELP kartustok_sync_errors_total Failed refreshes of the resource; for stock, failed locator fetches.
+# TYPE kartustok_sync_errors_total counter
+kartustok_sync_errors_total{resource="categories"} 2
+kartustok_sync_errors_total{resource="company"} 1
+kartustok_sync_errors_total{resource="health"} 0
+kartustok_sync_errors_total{resource="items"} 4
+kartustok_sync_errors_total{resource="locators"} 3
+kartustok_sync_errors_total{resource="stock"} 5
+# HELP kartustok_sync_planned_requests Requests one full refresh of the resource needs, from the page counts of the last refresh.
+# TYPE kartustok_sync_planned_requests gauge
+kartustok_sync_planned_requests{resource="categories"} 1
+kartustok_sync_planned_requests{resource="company"} 1
+kartustok_sync_planned_requests{resource="health"} 1
+kartustok_sync_planned_requests{resource="items"} 1
+kartustok_sync_planned_requests{resource="locators"} 1
+kartustok_sync_planned_requests{resource="stock"} 1
+# HELP kartustok_sync_cycle_seconds Effective refresh period of the resource in seconds after budget planning; for stock it exceeds --sync.stock-interval when a full refresh does not fit the budget.
+# TYPE kartustok_sync_cycle_seconds gauge
+kartustok_sync_cycle_seconds{resource="categories"} 60
+kartustok_sync_cycle_seconds{resource="company"} 60
+kartustok_sync_cycle_seconds{resource="health"} 60
+kartustok_sync_cycle_seconds{resource="items"} 60
+kartustok_sync_cycle_seconds{resource="locators"} 60
+kartustok_sync_cycle_seconds{resource="stock"} 60
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+	problems, err := testutil.CollectAndLint(NewCollector(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestCollectorEmptySnapshot(t *testing.T) {
+	// Before any refresh only the plan and the error counters exist:
+	// nothing claims a value the exporter does not know.
+	e, err := New(newFakeAPI(0, 0), testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(e))
+	ms := gatherMap(t, reg)
+	for k := range ms {
+		if !strings.HasPrefix(k, "kartustok_sync_") && k != "kartustok_api_request_budget{}" {
+			t.Errorf("unexpected series before any refresh: %s", k)
+		}
+		if strings.HasPrefix(k, "kartustok_sync_last_success") {
+			t.Errorf("last success exported before any success: %s", k)
+		}
+	}
+	if got := countPrefix(ms, "kartustok_sync_errors_total"); got != int(numResources) {
+		t.Errorf("%d sync error series, want %d", got, numResources)
+	}
+}
+
+func TestCollectorDropsStaleLocators(t *testing.T) {
+	cfg := testConfig()
+	e := fixedEngine(t, fixedSnapshot(time.Now().Add(-cfg.MaxStaleness-time.Second)))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(e))
+	ms := gatherMap(t, reg)
+	if n := countPrefix(ms, "kartustok_stock_on_hand") + countPrefix(ms, "kartustok_stock_minimum_quantity"); n != 0 {
+		t.Errorf("%d stock series older than max staleness exported", n)
+	}
+	if n := countPrefix(ms, "kartustok_item_info"); n != 2 {
+		t.Errorf("item_info series = %d, want 2: only stock expires", n)
+	}
+}
+
+// overrides is a Minimums that replaces the minimum of item i2 in every
+// locator and removes every item-wide minimum.
+type overrides struct{}
+
+func (overrides) StockMinimum(l *kartustok.Locator, it *kartustok.Item, v float64, set bool) (float64, bool) {
+	if l != nil && l.Code == "GDG-01" && it != nil && it.Code == "KS-2" {
+		return 99, true
+	}
+	return v, set
+}
+
+func (overrides) ItemMinimum(*kartustok.Item, float64, bool) (float64, bool) { return 0, false }
+
+func TestCollectorMinimumsOverride(t *testing.T) {
+	e := fixedEngine(t, fixedSnapshot(time.Now()))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(e, WithMinimums(overrides{})))
+	ms := gatherMap(t, reg)
+	if v := ms[`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"}`]; v != 99 {
+		t.Errorf("overridden minimum = %v, want 99", v)
+	}
+	if v := ms[`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"}`]; v != 5 {
+		t.Errorf("API minimum = %v, want 5 where the override is silent", v)
+	}
+	if n := countPrefix(ms, "kartustok_item_minimum_quantity"); n != 0 {
+		t.Errorf("%d item minimums, want none after the override removed them", n)
+	}
+}
+
+// TestCollectorLabelValuesRoundTrip serves the metrics through promhttp in
+// both exposition formats and parses them back: label values must come out
+// exactly as the API sent them.
+func TestCollectorLabelValuesRoundTrip(t *testing.T) {
+	e := fixedEngine(t, fixedSnapshot(time.Now()))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(e))
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	defer srv.Close()
+
+	for _, accept := range []string{"text/plain;version=0.0.4", "application/openmetrics-text;version=1.0.0"} {
+		t.Run(accept, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			req.Header.Set("Accept", accept)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			format := expfmt.ResponseFormat(resp.Header)
+			dec := expfmt.NewDecoder(resp.Body, format)
+			found := false
+			for {
+				var mf dto.MetricFamily
+				if err := dec.Decode(&mf); err != nil {
+					break
+				}
+				if mf.GetName() != "kartustok_company_info" {
+					continue
+				}
+				for _, lp := range mf.GetMetric()[0].GetLabel() {
+					if lp.GetName() == "company_name" {
+						found = true
+						if lp.GetValue() != awkward {
+							t.Errorf("company_name = %q, want %q", lp.GetValue(), awkward)
+						}
+					}
+				}
+			}
+			if !found {
+				t.Errorf("kartustok_company_info not found in the %s exposition", format)
+			}
+		})
+	}
+}
+
+func TestAPIMetrics(t *testing.T) {
+	m := NewAPIMetrics()
+	m.ObserveRequest(kartustok.RequestInfo{Endpoint: kartustok.EndpointStockSummary, Status: 200, Duration: 120 * time.Millisecond})
+	m.ObserveRequest(kartustok.RequestInfo{Endpoint: kartustok.EndpointStockSummary, Status: 503, Kind: kartustok.KindServerError, Duration: time.Second})
+	m.ObserveRequest(kartustok.RequestInfo{Endpoint: kartustok.EndpointHealth, Kind: kartustok.KindTimeout, Duration: 10 * time.Second})
+	m.ObserveBudgetWait(1500 * time.Millisecond)
+
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m)
+	ms := gatherMap(t, reg)
+	for k, want := range map[string]float64{
+		`kartustok_api_requests_total{code="200",endpoint="/stock/summary"}`:             1,
+		`kartustok_api_requests_total{code="503",endpoint="/stock/summary"}`:             1,
+		`kartustok_api_requests_total{code="error",endpoint="/health"}`:                  1,
+		`kartustok_api_errors_total{endpoint="/stock/summary",reason="server_error"}`:    1,
+		`kartustok_api_errors_total{endpoint="/health",reason="timeout"}`:                1,
+		`kartustok_api_errors_total{endpoint="/items",reason="rate_limited"}`:            0,
+		`kartustok_api_request_duration_seconds{endpoint="/stock/summary"}`:              2,
+		`kartustok_api_budget_wait_seconds_total{}`:                                      1.5,
+		`kartustok_api_errors_total{endpoint="/item-categories",reason="unauthorized"}`:  0,
+		`kartustok_api_errors_total{endpoint="/meta/company",reason="invalid_response"}`: 0,
+	} {
+		got, ok := ms[k]
+		if !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
+		}
+	}
+	if n := countPrefix(ms, "kartustok_api_errors_total"); n != len(engineEndpoints)*len(errorKinds) {
+		t.Errorf("%d error series, want every engine endpoint × reason", n)
+	}
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
