@@ -17,9 +17,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -355,6 +357,51 @@ func TestRateLimitedPausesEveryCall(t *testing.T) {
 		}
 		if rec.totalWait() < 5*time.Second {
 			t.Errorf("pause not observed as budget wait: %s", rec.totalWait())
+		}
+	})
+}
+
+// TestRateLimitedWithUnreadableBodyStillPauses: the status alone decides;
+// a 429 whose body breaks off must pause the client all the same.
+func TestRateLimitedWithUnreadableBodyStillPauses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var sends []time.Time
+		c, err := New("https://a.kartustok.com", StaticToken(testToken), WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			sends = append(sends, time.Now())
+			if len(sends) == 1 {
+				return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"5"}},
+					Body: io.NopCloser(errReader{io.ErrUnexpectedEOF}), Request: r}, nil
+			}
+			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(`{"status":"success","data":{"status":"ok"}}`)), Request: r}, nil
+		})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Health(t.Context()); KindOf(err) != KindRateLimited {
+			t.Fatalf("got %v", err)
+		}
+		if _, err := c.Health(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if gap := sends[1].Sub(sends[0]); gap < 5*time.Second {
+			t.Errorf("second request %s after the 429", gap)
+		}
+	})
+}
+
+// TestCancelDuringBackoffReturnsTheFailure: a caller that gives up while
+// the client backs off learns what failed, and nothing more is sent.
+func TestCancelDuringBackoffReturnsTheFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 500, `{"message":"Server Error"}`)
+		}), WithMaxRetries(5))
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		_, err := c.Health(ctx)
+		if KindOf(err) != KindServerError || len(rec.requests()) != 1 {
+			t.Errorf("got %v after %d attempts", err, len(rec.requests()))
 		}
 	})
 }

@@ -101,7 +101,8 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, d
 			attempt > c.maxRetries || ctx.Err() != nil {
 			return err
 		}
-		if err := sleep(ctx, backoff(attempt)); err != nil {
+		if sleep(ctx, backoff(attempt)) != nil {
+			// The caller gave up; what failed is still the news.
 			return err
 		}
 	}
@@ -179,11 +180,10 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	c.noteRateLimit(resp.Header)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
+		// The status says what happened (and a 429 must pause the client)
+		// even if the body cannot be read; the body only adds a message.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		info.Bytes = int64(len(body))
-		if err != nil && len(body) == 0 {
-			return report(transportError(endpoint, err))
-		}
 		return report(c.statusError(endpoint, resp, body))
 	}
 
