@@ -436,17 +436,8 @@ func (c *Company) itemList(q string, active, activeSet bool, categoryID string) 
 // summaryList lists the stock cards (pairs with a ledger row on or before
 // to) of one locator or all, in locator then item order.
 func (c *Company) summaryList(locatorID, itemID, categoryID string, from, to int32) *list {
-	locs, items := c.filterPairs(locatorID, itemID, categoryID)
 	nItems := len(c.items)
-	var pairs []int32
-	for _, l := range locs {
-		for _, i := range items {
-			p := l*nItems + i
-			if rs := c.pairRows[p]; len(rs) > 0 && c.rows[rs[0]].day <= to {
-				pairs = append(pairs, int32(p))
-			}
-		}
-	}
+	pairs := c.stockCards(locatorID, itemID, categoryID, to)
 	showMin := c.mode == ModePerWarehouse || c.emitAll
 	return &list{total: len(pairs), row: func(k int) any {
 		p := int(pairs[k])
@@ -458,6 +449,45 @@ func (c *Company) summaryList(locatorID, itemID, categoryID string, from, to int
 			OpeningQty: qty{open, num}, InQty: qty{in, num}, OutQty: qty{out, num}, EndingQty: qty{end, num},
 			MinimumQty: optQty(c.pairMin[p], num, showMin)}
 	}}
+}
+
+// stockCards returns the pairs a summary lists. Paging through every
+// locator of a large company asks for the same list once per page, so
+// lists are cached until the ledger next changes.
+func (c *Company) stockCards(locatorID, itemID, categoryID string, to int32) []int32 {
+	key := cardsKey{locatorID, itemID, categoryID, to}
+	c.cardsMu.Lock()
+	if c.cardsVersion != len(c.rows) {
+		clear(c.cards)
+		c.cardsVersion = len(c.rows)
+	}
+	pairs, ok := c.cards[key]
+	c.cardsMu.Unlock()
+	if ok {
+		return pairs
+	}
+	locs, items := c.filterPairs(locatorID, itemID, categoryID)
+	nItems := len(c.items)
+	pairs = make([]int32, 0, len(locs)*len(items))
+	for _, l := range locs {
+		for _, i := range items {
+			p := l*nItems + i
+			if rs := c.pairRows[p]; len(rs) > 0 && c.rows[rs[0]].day <= to {
+				pairs = append(pairs, int32(p))
+			}
+		}
+	}
+	c.cardsMu.Lock()
+	if c.cardsVersion == len(c.rows) && len(c.cards) < 64 {
+		c.cards[key] = pairs
+	}
+	c.cardsMu.Unlock()
+	return pairs
+}
+
+type cardsKey struct {
+	locatorID, itemID, categoryID string
+	to                            int32
 }
 
 // filterPairs resolves the locator, item and category filters to index

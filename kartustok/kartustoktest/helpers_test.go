@@ -11,7 +11,6 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-
 package kartustoktest
 
 import (
@@ -147,7 +146,6 @@ func (f *fixture) all(t testing.TB, path string, q url.Values) []map[string]any 
 		}
 	}
 }
-
 
 // qtyOf parses a quantity the API sent as a decimal string or a number.
 func qtyOf(t testing.TB, v any) float64 {

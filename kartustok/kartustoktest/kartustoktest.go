@@ -158,6 +158,12 @@ type Company struct {
 
 	ledger
 
+	// cards caches stockCards answers; it is valid while the ledger has
+	// cardsVersion rows. It has its own lock because readers fill it.
+	cardsMu      sync.Mutex
+	cards        map[cardsKey][]int32
+	cardsVersion int
+
 	ids    idGen
 	rng    *rand.Rand // Step's randomness, deterministic from the seed
 	tokRng *rand.Rand
@@ -226,6 +232,7 @@ func NewCompany(cfg Config) *Company {
 		emitAll:   cfg.EmitAllMinimums,
 		numShare:  cfg.NumberQuantities,
 		tokens:    map[string]*token{},
+		cards:     map[cardsKey][]int32{},
 		rng:       rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5354455053)),
 		tokRng:    rand.New(rand.NewPCG(uint64(cfg.Seed), 0x544f4b454e)),
 	}

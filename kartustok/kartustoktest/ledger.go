@@ -33,12 +33,15 @@ const dateLayout = "2006-01-02"
 func toFloat(q int64) float64 { return float64(q) / unit }
 
 // formatQty prints a quantity the way the API does: "12.5000".
-func formatQty(q int64) string {
-	neg := ""
+func formatQty(q int64) string { return string(appendQty(nil, q)) }
+
+func appendQty(b []byte, q int64) []byte {
 	if q < 0 {
-		neg, q = "-", -q
+		b, q = append(b, '-'), -q
 	}
-	return fmt.Sprintf("%s%d.%04d", neg, q/unit, q%unit)
+	b = strconv.AppendInt(b, q/unit, 10)
+	frac := q % unit
+	return append(b, '.', byte('0'+frac/1000), byte('0'+frac/100%10), byte('0'+frac/10%10), byte('0'+frac%10))
 }
 
 // dayOf returns the civil day of t in loc as days since 1970-01-01.
@@ -269,7 +272,9 @@ func (q qty) MarshalJSON() ([]byte, error) {
 	if q.num {
 		return strconv.AppendFloat(nil, toFloat(q.v), 'f', -1, 64), nil
 	}
-	return []byte(`"` + formatQty(q.v) + `"`), nil
+	b := make([]byte, 0, 24)
+	b = append(b, '"')
+	return append(appendQty(b, q.v), '"'), nil
 }
 
 // optQty is a minimum on the wire: null when unset.
