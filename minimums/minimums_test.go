@@ -14,7 +14,10 @@
 package minimums
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -144,6 +147,18 @@ items:
       total_minimum: 100
 `, string(out))
 	requireSameMinimums(t, s, "example.yml again", out)
+
+	// The example also decodes with yaml.v3's own strict decoder into the
+	// encoder's structs, to the same document.
+	data, err := os.ReadFile("testdata/example.yml")
+	require.NoError(t, err)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var strict fileDoc
+	require.NoError(t, dec.Decode(&strict))
+	doc, err := s.MarshalYAML()
+	require.NoError(t, err)
+	require.Equal(t, doc, strict)
 }
 
 // TestCheck reports the entries that match nothing in the company's
@@ -305,12 +320,14 @@ func FuzzParse(f *testing.F) {
 			for _, e := range list {
 				require.Equal(t, "fuzz.yml", e.File)
 				require.GreaterOrEqual(t, e.Line, 0)
+				require.LessOrEqual(t, e.Line, len(splitLines(data))+1, "line inside the file: %s", e)
 				require.NotEmpty(t, e.Msg)
 			}
 			return
 		}
 		require.NotNil(t, s)
 		checkInvariants(t, s)
+		requireKnownFields(t, data)
 		out, err := yaml.Marshal(s)
 		require.NoError(t, err)
 		requireSameMinimums(t, s, "fuzz-again.yml", out)
@@ -320,6 +337,21 @@ func FuzzParse(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, string(out), string(out2), "encoding is stable")
 	})
+}
+
+// requireKnownFields decodes an accepted file the way yaml.v3 decodes
+// strictly, into the encoder's structs with KnownFields, so the parser is
+// never laxer about field names than yaml.v3 itself. Other differences are
+// deliberate (0123 is decimal here, octal there) and not compared.
+func requireKnownFields(t testing.TB, data []byte) {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var doc fileDoc
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		require.NotContains(t, err.Error(), "not found in type", "yaml.v3 refuses a field name the parser accepted")
+		require.NotContains(t, err.Error(), "already defined", "yaml.v3 refuses a duplicate key the parser accepted")
+	}
 }
 
 // readTestdata returns every file in testdata, as fuzz seeds.

@@ -171,7 +171,7 @@ func splitYAMLError(err error) (line int, msg string) {
 // run of leading lines that fails with the same message ends on the line
 // that holds it. It returns 0 when no prefix reproduces the message.
 func syntaxLine(data []byte, msg string) int {
-	lines := bytes.SplitAfter(data, []byte("\n"))
+	lines := splitLines(data)
 	n := sort.Search(len(lines)+1, func(n int) bool {
 		_, _, err := decode(bytes.Join(lines[:n], nil))
 		if err == nil {
@@ -442,6 +442,37 @@ func (p *parser) number(n *yaml.Node, path string) (float64, bool) {
 		p.errorf(n, path, "%s, got %s", want, describe(n))
 	}
 	return 0, false
+}
+
+// splitLines splits data after each line break as YAML counts them: LF,
+// CRLF, a lone CR, NEL, LS and PS. The last line may lack a break.
+func splitLines(data []byte) [][]byte {
+	var lines [][]byte
+	start := 0
+	for i := 0; i < len(data); {
+		size := 0
+		switch {
+		case data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n':
+			size = 2
+		case data[i] == '\n' || data[i] == '\r':
+			size = 1
+		case bytes.HasPrefix(data[i:], []byte("\u0085")):
+			size = 2
+		case bytes.HasPrefix(data[i:], []byte("\u2028")), bytes.HasPrefix(data[i:], []byte("\u2029")):
+			size = 3
+		}
+		if size == 0 {
+			i++
+			continue
+		}
+		i += size
+		lines = append(lines, data[start:i])
+		start = i
+	}
+	if start < len(data) {
+		lines = append(lines, data[start:])
+	}
+	return lines
 }
 
 // describe names what a node holds, for "got …" in messages.

@@ -179,6 +179,12 @@ func TestSyntaxErrorLines(t *testing.T) {
 			`m.yml:7: invalid YAML: did not find expected '-' indicator`},
 		{"control character", "items:\n  - code: A\x00\n",
 			`m.yml:2: invalid YAML: control characters are not allowed`},
+		{"CRLF", "items:\r\n  - code: A\r\n    minimum: 10\r\n   total_minimum: 40\r\n",
+			`m.yml:4: invalid YAML: did not find expected '-' indicator`},
+		{"CR only", "items:\r  - code: A\r    minimum: 10\r   total_minimum: 40\r",
+			`m.yml:4: invalid YAML: did not find expected '-' indicator`},
+		{"Unicode line separators", "items:\u2028  - code: A\u2029    minimum: 10\u0085   total_minimum: 40\n",
+			`m.yml:4: invalid YAML: did not find expected '-' indicator`},
 		{"invalid UTF-8", "items:\n  - code: A\n    minimum: 1\n  - code: \xff\n",
 			`m.yml:4: invalid YAML: invalid leading UTF-8 octet`},
 	}
