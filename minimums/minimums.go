@@ -172,6 +172,39 @@ func (s *Set) category(id, name string) *category {
 	return s.byCatName[name]
 }
 
+// ItemCodes returns the codes of the items the file lists, in file order.
+// KartuStok lists stock only for items with a balance or a movement in a
+// warehouse, so an item given a minimum here may have no stock row at all;
+// this lets the exporter find those and report them as empty rather than
+// leave them out of low-stock alerts.
+func (s *Set) ItemCodes() []string {
+	if s == nil {
+		return nil
+	}
+	codes := make([]string, len(s.items))
+	for i, it := range s.items {
+		codes[i] = it.code
+	}
+	return codes
+}
+
+// WarehouseCodes returns the warehouse codes the file gives the item its own
+// minimum in, in file order; nil when the item is not listed or has none.
+func (s *Set) WarehouseCodes(itemCode string) []string {
+	if s == nil {
+		return nil
+	}
+	it := s.byItem[itemCode]
+	if it == nil || len(it.warehouses) == 0 {
+		return nil
+	}
+	codes := make([]string, len(it.warehouses))
+	for i, w := range it.warehouses {
+		codes[i] = w.code
+	}
+	return codes
+}
+
 // Name returns the file name the set was parsed from, as given to Load or
 // Parse; empty for the nil set.
 func (s *Set) Name() string {

@@ -98,6 +98,18 @@ func TestTotalMinimumPrecedence(t *testing.T) {
 	}
 }
 
+func TestListedCodes(t *testing.T) {
+	s := loadExample(t)
+	require.Equal(t, []string{"KS-00001", "KS-00002", "00123"}, s.ItemCodes())
+	require.Equal(t, []string{"GDG-01", "GDG-02"}, s.WarehouseCodes("KS-00001"))
+	require.Equal(t, []string{"GDG-01"}, s.WarehouseCodes("KS-00002"))
+	require.Nil(t, s.WarehouseCodes("00123"))
+	require.Nil(t, s.WarehouseCodes("KS-99999"))
+	empty, err := Parse("empty.yml", nil)
+	require.NoError(t, err)
+	require.Empty(t, empty.ItemCodes())
+}
+
 // TestNilSet: no file configured means every lookup falls through to
 // KartuStok's values, with no nil checks at the call sites.
 func TestNilSet(t *testing.T) {
@@ -109,7 +121,12 @@ func TestNilSet(t *testing.T) {
 	require.Zero(t, s.Len())
 	require.Zero(t, s.Summary())
 	require.Empty(t, s.Name())
+	require.Nil(t, s.ItemCodes())
+	require.Nil(t, s.WarehouseCodes("KS-00001"))
 	require.Empty(t, s.Check(Catalog{ItemCodes: []string{}}))
+	doc, err := s.MarshalYAML()
+	require.NoError(t, err)
+	require.Equal(t, fileDoc{}, doc)
 	// yaml.Marshal writes the nil set as null, which reads back as empty.
 	out, err := yaml.Marshal(s)
 	require.NoError(t, err)

@@ -265,7 +265,7 @@ func (p *parser) item(n *yaml.Node, path string, index int, s *Set) {
 	for i, wn := range p.list(f[fieldWarehouses], whPath) {
 		p.warehouse(wn, fmt.Sprintf("%s[%d]", whPath, i), it, whLines)
 	}
-	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil && !hasEntries(f[fieldWarehouses]) {
+	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil && !hasContent(f[fieldWarehouses]) {
 		p.errorf(n, path, "sets nothing: give minimum, total_minimum or warehouses")
 	}
 	if it.code == "" {
@@ -279,10 +279,17 @@ func (p *parser) item(n *yaml.Node, path string, index int, s *Set) {
 	s.items = append(s.items, it)
 }
 
-// hasEntries reports whether n is a non-empty list, so that an item whose
-// warehouse entries are all invalid is not also reported as setting nothing.
-func hasEntries(n *yaml.Node) bool {
-	return n != nil && n.Kind == yaml.SequenceNode && len(n.Content) > 0
+// hasContent reports whether a field holds anything beyond an empty value
+// or an empty list, so that an item whose warehouses are all invalid is not
+// also reported as setting nothing.
+func hasContent(n *yaml.Node) bool {
+	switch {
+	case n == nil, n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		return false
+	case n.Kind == yaml.SequenceNode:
+		return len(n.Content) > 0
+	}
+	return true
 }
 
 // warehouse walks one entry of an item's warehouses list and adds it to it;

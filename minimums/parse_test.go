@@ -286,3 +286,32 @@ func TestErrorsUnwrap(t *testing.T) {
 	require.ErrorIs(t, err, b)
 	require.Equal(t, "f: a\nf:2: b", err.Error())
 }
+
+// TestOddShapes covers YAML shapes a hand-edited file rarely has but must
+// still be refused with a located message.
+func TestOddShapes(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"list as a key", "items:\n  - ? [code]\n    : A\n    minimum: 1\n",
+			`m.yml:2: items[0]: field names must be plain words, got a list`},
+		{"alias as a key", "items:\n  - &k code: A\n    *k : B\n",
+			`m.yml:3: items[0]: field names must be plain words, got the alias *k (aliases are not supported)`},
+		{"warehouses as a mapping", "items:\n  - code: A\n    warehouses:\n      GDG-01: 5\n",
+			`m.yml:4: items[0].warehouses: must be a list with one "- " entry each, got a mapping`},
+		{"warehouse entry as text", "items:\n  - code: A\n    warehouses:\n      - GDG-01\n",
+			`m.yml:4: items[0].warehouses[0]: must be a mapping of fields, got "GDG-01"`},
+		{"category entry as a list", "categories:\n  - [Bahan Baku, 20]\n",
+			`m.yml:2: categories[0]: must be a mapping of fields, got a list`},
+		{"empty warehouses", "items:\n  - code: A\n    warehouses:\n",
+			`m.yml:2: items[0]: sets nothing: give minimum, total_minimum or warehouses`},
+		{"categories as text", "categories: Bahan Baku\n",
+			`m.yml:1: categories: must be a list with one "- " entry each, got "Bahan Baku"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("m.yml", []byte(tt.in))
+			require.EqualError(t, err, tt.want)
+		})
+	}
+}
