@@ -45,7 +45,9 @@ type limiter struct {
 }
 
 func newLimiter(budget int, window time.Duration) *limiter {
-	return &limiter{budget: budget, window: window, sends: make([]time.Time, 0, budget)}
+	// The ring grows as sends are granted, so a huge budget costs nothing
+	// until it is used.
+	return &limiter{budget: budget, window: window}
 }
 
 // Wait blocks until a send is allowed, records it and returns how long it
