@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -108,6 +109,24 @@ func TestListedCodes(t *testing.T) {
 	empty, err := Parse("empty.yml", nil)
 	require.NoError(t, err)
 	require.Empty(t, empty.ItemCodes())
+}
+
+// TestConcurrentLookups: a reload swaps the set while scrapes read it, so
+// lookups must not write anything (run with -race).
+func TestConcurrentLookups(t *testing.T) {
+	s := loadExample(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 100 {
+				s.Minimum("GDG-01", "KS-00001", "Qm3x8a", "Bahan Baku")
+				s.TotalMinimum("KS-00002", "Qm3x9b", "Bahan Baku")
+				s.Summary()
+				s.WarehouseCodes("KS-00001")
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // TestNilSet: no file configured means every lookup falls through to
