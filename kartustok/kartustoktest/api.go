@@ -140,6 +140,16 @@ func newValidator(q url.Values) *validator {
 	return &validator{q: q, msgs: map[string][]string{}}
 }
 
+// param is the value of a query parameter. PHP keeps the last of repeated
+// parameters (?per_page=5&per_page=500 is 500), and so does this.
+func param(q url.Values, name string) string {
+	vs := q[name]
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
+}
+
 func label(field string) string { return strings.ReplaceAll(field, "_", " ") }
 
 func (v *validator) fail(field, msg string) {
@@ -152,7 +162,7 @@ func (v *validator) fail(field, msg string) {
 
 // integer reads an optional integer in [lo, hi] (hi 0: unbounded).
 func (v *validator) integer(field string, def, lo, hi int) int {
-	s := v.q.Get(field)
+	s := param(v.q, field)
 	if s == "" {
 		return def
 	}
@@ -172,7 +182,7 @@ func (v *validator) integer(field string, def, lo, hi int) int {
 
 // date reads an optional YYYY-MM-DD date.
 func (v *validator) date(field string, def int32) int32 {
-	s := v.q.Get(field)
+	s := param(v.q, field)
 	if s == "" {
 		return def
 	}
@@ -196,7 +206,7 @@ func (v *validator) dateRange(today int32) (from, to int32) {
 
 // boolean reads an optional 0/1 flag; set is false when absent.
 func (v *validator) boolean(field string) (val, set bool) {
-	switch v.q.Get(field) {
+	switch param(v.q, field) {
 	case "":
 		return false, false
 	case "1":
@@ -209,7 +219,7 @@ func (v *validator) boolean(field string) (val, set bool) {
 }
 
 func (v *validator) required(field string) string {
-	s := v.q.Get(field)
+	s := param(v.q, field)
 	if s == "" {
 		v.fail(field, fmt.Sprintf("The %s field is required.", label(field)))
 	}
@@ -217,7 +227,7 @@ func (v *validator) required(field string) string {
 }
 
 func (v *validator) oneOf(field string, allowed []string) string {
-	s := v.q.Get(field)
+	s := param(v.q, field)
 	if s == "" {
 		return ""
 	}
@@ -270,7 +280,7 @@ func invalidID() *response { return apiError(http.StatusNotFound, "Invalid publi
 // filterIDs checks the ID filters that are present: a malformed one is 404.
 func filterIDs(q url.Values, fields ...string) *response {
 	for _, f := range fields {
-		if s := q.Get(f); s != "" && !wellFormedID(s) {
+		if s := param(q, f); s != "" && !wellFormedID(s) {
 			return invalidID()
 		}
 	}
@@ -326,7 +336,7 @@ func (s *Server) controller(endpoint, id string, r *http.Request, tok *token, no
 		if resp := filterIDs(q, "category_id"); resp != nil {
 			return resp
 		}
-		l = c.itemList(strings.ToLower(q.Get("q")), active, activeSet, q.Get("category_id"))
+		l = c.itemList(strings.ToLower(param(q, "q")), active, activeSet, param(q, "category_id"))
 	case EndpointStockSummary:
 		from, to := v.dateRange(today)
 		page, perPage = v.pagination(defaultStockPerPage)
@@ -336,7 +346,7 @@ func (s *Server) controller(endpoint, id string, r *http.Request, tok *token, no
 		if resp := filterIDs(q, "locator_id", "item_id", "category_id"); resp != nil {
 			return resp
 		}
-		l = c.summaryList(q.Get("locator_id"), q.Get("item_id"), q.Get("category_id"), from, to)
+		l = c.summaryList(param(q, "locator_id"), param(q, "item_id"), param(q, "category_id"), from, to)
 	case EndpointStockDetail:
 		locatorID := v.required("locator_id")
 		typ := v.oneOf("transaction_type", txNames[:])
@@ -348,7 +358,7 @@ func (s *Server) controller(endpoint, id string, r *http.Request, tok *token, no
 		if resp := filterIDs(q, "locator_id", "item_id"); resp != nil {
 			return resp
 		}
-		l = c.detailList(locatorID, q.Get("item_id"), typ, from, to)
+		l = c.detailList(locatorID, param(q, "item_id"), typ, from, to)
 	}
 	var resp *response
 	if l == nil {

@@ -78,6 +78,9 @@ func TestShapes(t *testing.T) {
 		}
 		h := object(t, b)
 		wantKeys(t, "health", h, "status", "time")
+		if f.c.Today() != "2026-11-27" || f.c.Location().String() != "Asia/Jakarta" || f.c.MinimumStockMode() != ModePerWarehouse {
+			t.Errorf("Today %s, Location %v, mode %s", f.c.Today(), f.c.Location(), f.c.MinimumStockMode())
+		}
 		if h["status"] != "ok" || h["time"] != "2026-11-27T14:03:00+07:00" {
 			t.Errorf("health = %v", h)
 		}
@@ -264,6 +267,11 @@ func TestPagination(t *testing.T) {
 			t.Errorf("%s: page past the end has %d rows, meta %+v", tc.path, n, past.Meta)
 		}
 	}
+	// A repeated parameter counts with its last value, as PHP parses it.
+	if b := f.get(t, "/items?per_page=5&per_page=7", http.StatusOK); b.Meta.PerPage != 7 || len(rows(t, b)) != 7 {
+		t.Errorf("repeated per_page: meta %+v", b.Meta)
+	}
+	f.get(t, "/items?per_page=5&per_page=500", http.StatusUnprocessableEntity)
 	// A list that matches nothing still says last_page 1, as Laravel does.
 	b := f.get(t, "/items?q=no-such-item", http.StatusOK)
 	if b.Meta.Total != 0 || b.Meta.LastPage != 1 || string(b.Data) != "[]" {

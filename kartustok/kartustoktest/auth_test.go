@@ -219,6 +219,23 @@ func TestThrottleAllowsTwiceTheLimitAcrossABoundary(t *testing.T) {
 	}
 }
 
+func TestReset(t *testing.T) {
+	f := newFixture(t, Config{}, WithRateLimit(1, time.Minute))
+	f.do(f.tok, "/health")
+	f.do(f.tok, "/health")
+	f.s.ResetLog()
+	if n := len(f.s.Requests()); n != 0 {
+		t.Fatalf("%d requests after ResetLog", n)
+	}
+	if w := f.do(f.tok, "/health"); w.Code != 429 {
+		t.Errorf("ResetLog reset the throttle: %d", w.Code)
+	}
+	f.s.Reset()
+	if w := f.do(f.tok, "/health"); w.Code != 200 || f.s.Count("", 0) != 1 {
+		t.Errorf("after Reset: %d, %d logged", w.Code, f.s.Count("", 0))
+	}
+}
+
 func TestThrottleOff(t *testing.T) {
 	f := newFixture(t, Config{}, WithRateLimit(0, 0))
 	for range 300 {

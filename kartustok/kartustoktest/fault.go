@@ -121,7 +121,11 @@ func (s *Server) applyEarlyFault(ctx context.Context, fs *faultState, now time.T
 		}
 		secs := int((retry + time.Second - 1) / time.Second)
 		resp = laravelError(http.StatusTooManyRequests, "Too Many Attempts.")
-		resp.header = rateLimit{limit: s.limit, retryAfter: secs, reset: now.Unix() + int64(secs)}.headers()
+		limit := s.limit
+		if limit <= 0 {
+			limit = 120 // the documented limit, when the simulated throttle is off
+		}
+		resp.header = rateLimit{limit: limit, retryAfter: secs, reset: now.Unix() + int64(secs)}.headers()
 	default:
 		return nil
 	}

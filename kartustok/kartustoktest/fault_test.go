@@ -216,11 +216,16 @@ func TestStartOnLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if s.Company() != c {
+		t.Error("Company() is not the company served")
+	}
 	if !strings.HasPrefix(s.URL, "http://127.0.0.1:") || !strings.HasSuffix(s.URL, "/public/v1") {
 		t.Fatalf("URL %q", s.URL)
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/meta/company", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "kartustok_exporter/test")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +235,8 @@ func TestStartOnLoopback(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("%d %v", resp.StatusCode, err)
 	}
-	if got := s.Requests(); len(got) != 1 || got[0].Endpoint != EndpointCompany || got[0].Token != tok || got[0].Status != 200 {
+	if got := s.Requests(); len(got) != 1 || got[0].Endpoint != EndpointCompany || got[0].Token != tok || got[0].Status != 200 ||
+		got[0].Accept != "application/json" || got[0].UserAgent != "kartustok_exporter/test" {
 		t.Errorf("log %+v", got)
 	}
 }

@@ -192,7 +192,8 @@ func route(path string) (endpoint, id string, ok bool) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	now := s.c.now()
-	entry := LoggedRequest{At: now, Query: r.URL.RawQuery, Token: bearer(r)}
+	entry := LoggedRequest{At: now, Query: r.URL.RawQuery, Token: bearer(r),
+		Accept: r.Header.Get("Accept"), UserAgent: r.Header.Get("User-Agent")}
 	var resp *response
 	entry.Endpoint, resp = s.handle(r, now, entry.Token)
 	entry.Status = resp.status

@@ -122,6 +122,21 @@ func TestSummaryAndDetailAgree(t *testing.T) {
 	// Today, with the default dates, ending_qty is the stock on hand, and
 	// every stock card appears once.
 	today := f.summary(t, url.Values{})
+	unstocked := 0
+	for _, loc := range f.c.LocatorIDs() {
+		for _, item := range f.c.ItemIDs() {
+			_, listed := today[pairKey{loc, item}]
+			if listed != f.c.Stocked(loc, item) {
+				t.Errorf("%s/%s: listed %v, Stocked %v", loc, item, listed, !listed)
+			}
+			if !listed {
+				unstocked++
+			}
+		}
+	}
+	if unstocked == 0 {
+		t.Error("every item is stocked in every locator; some must not be")
+	}
 	if len(today) != len(f.c.StockPairs()) {
 		t.Errorf("%d rows today, %d stock cards", len(today), len(f.c.StockPairs()))
 	}
@@ -309,6 +324,9 @@ func TestMinimumModes(t *testing.T) {
 				}
 				n := 0
 				for _, id := range f.c.ItemIDs() {
+					if !near(total[id], f.c.ItemOnHand(id)) {
+						t.Errorf("item %s: summary total %v, ItemOnHand %v", id, total[id], f.c.ItemOnHand(id))
+					}
 					if m, ok := f.c.ItemMinimum(id); ok {
 						if below[pairKey{"", id}] != (total[id] < m) {
 							t.Errorf("item %s: total %v, minimum %v, BelowMinimum %v", id, total[id], m, below[pairKey{"", id}])

@@ -77,11 +77,17 @@ func (s *Server) throttle(key string, now time.Time) rateLimit {
 
 // LoggedRequest is one request the server answered.
 type LoggedRequest struct {
-	At       time.Time
-	Endpoint string // path template
+	At time.Time
+	// Endpoint is the path template ("/items/{id}"); for a path that is
+	// no endpoint, the path itself, relative to /public/v1 when under it.
+	Endpoint string
 	Status   int
 	Query    string
 	Token    string // "" when missing
+	// Accept and UserAgent are the request's headers, so tests can check
+	// that a client sends what the API documents.
+	Accept    string
+	UserAgent string
 }
 
 // StatusClientGone is logged for a request whose client went away during an
