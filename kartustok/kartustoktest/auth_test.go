@@ -244,3 +244,21 @@ func TestThrottleOff(t *testing.T) {
 		}
 	}
 }
+
+func TestLogLimit(t *testing.T) {
+	f := newFixture(t, Config{Items: 20}, WithLogLimit(10), WithRateLimit(0, 0))
+	for i := range 35 {
+		f.clock.Advance(time.Second)
+		f.do(f.tok, "/health?i="+strconv.Itoa(i))
+	}
+	got := f.s.Requests()
+	if len(got) != 10 || got[0].Query != "i=25" || got[9].Query != "i=34" {
+		t.Fatalf("kept %d requests, first %+v", len(got), got[0])
+	}
+	if n := f.s.Count("", 0); n != 10 {
+		t.Errorf("Count sees %d", n)
+	}
+	if n := f.s.MaxInWindow(time.Hour); n != 10 {
+		t.Errorf("MaxInWindow sees %d", n)
+	}
+}

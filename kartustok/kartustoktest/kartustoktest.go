@@ -79,7 +79,10 @@ type Config struct {
 	// MinimumStockMode is "per_warehouse" (default), "union" or "inactive".
 	MinimumStockMode string
 	// BelowMinimum is the share (0..1) of (locator, item) pairs generated
-	// below their minimum; default 0.05. A negative value means none.
+	// below their minimum; default 0.05. A negative value means none. The
+	// share is of the pairs that have a per-warehouse minimum and, for the
+	// union minimum, of the items that have one; a third of the pairs below
+	// are out of stock (zero). Later movements (Step) move it as they will.
 	BelowMinimum float64
 	// Now is the clock; default time.Now.
 	Now func() time.Time

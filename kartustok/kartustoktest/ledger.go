@@ -172,6 +172,22 @@ func (c *Company) balance(p int) int64 {
 	return c.rows[rs[len(rs)-1]].bal
 }
 
+// available is the most a pair can give on day without any balance, then
+// or later, going negative: normally its balance now, less when the clock
+// went back and later rows already took stock.
+func (c *Company) available(p int, day int32) int64 {
+	rs := c.pairRows[p]
+	pos := c.upperBound(rs, day)
+	var avail int64
+	if pos > 0 {
+		avail = c.rows[rs[pos-1]].bal
+	}
+	for _, k := range rs[pos:] {
+		avail = min(avail, c.rows[k].bal)
+	}
+	return avail
+}
+
 // span computes a /stock/summary row of pair p over [from, to]: ok is false
 // when the pair has no row on or before to (no stock card yet).
 func (c *Company) span(p int, from, to int32) (open, in, out, end int64, ok bool) {
@@ -213,8 +229,8 @@ func (c *Company) randomStocked(rng *rand.Rand) int {
 }
 
 // postRandom posts one random complete document dated day. Issues, moves
-// and negative adjustments never take more than the balance, so balances
-// never go negative; when there is nothing to take the document becomes a
+// and negative adjustments never take more than is available, so balances
+// never go negative, not even when the clock goes back; when there is nothing to take the document becomes a
 // receipt. During generation (history) receipts only go to stocked pairs;
 // later a receipt sometimes opens a new stock card, as a live company's do.
 func (c *Company) postRandom(rng *rand.Rand, day int32, history bool) {
@@ -224,7 +240,7 @@ func (c *Company) postRandom(rng *rand.Rand, day int32, history bool) {
 		p = rng.IntN(len(c.pairRows))
 	}
 	i := p % nItems
-	bal := c.balance(p)
+	bal := c.available(p, day)
 	x := rng.IntN(100)
 	switch {
 	case x < 35 || bal == 0:

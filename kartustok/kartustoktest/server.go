@@ -66,10 +66,11 @@ type Server struct {
 	hs  *httptest.Server
 	srv *http.Server
 
-	mu      sync.Mutex
-	log     []LoggedRequest
-	windows map[string]*throttleWindow
-	faults  map[string]*faultState
+	mu       sync.Mutex
+	log      []LoggedRequest
+	logLimit int
+	windows  map[string]*throttleWindow
+	faults   map[string]*faultState
 }
 
 // Option configures a Server.
@@ -80,6 +81,13 @@ type Option func(*Server)
 // turns the throttle off.
 func WithRateLimit(limit int, window time.Duration) Option {
 	return func(s *Server) { s.limit, s.window = limit, window }
+}
+
+// WithLogLimit keeps only the most recent n requests in the log (default:
+// all), so a long-running demo does not grow without bound. Count,
+// MaxInWindow and Requests then see only what is kept.
+func WithLogLimit(n int) Option {
+	return func(s *Server) { s.logLimit = n }
 }
 
 func newServer(c *Company, opts []Option) *Server {

@@ -450,3 +450,62 @@ func TestQuantityFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestCompanyDayIsInItsTimeZone(t *testing.T) {
+	// 20:00 UTC on the 27th is 03:00 on the 28th in Jakarta: the date
+	// defaults and the documents posted now follow the company's day.
+	f := newFixture(t, Config{Items: 40})
+	f.clock.Advance(13 * time.Hour)
+	if got := f.c.Today(); got != "2026-11-28" {
+		t.Fatalf("Today = %s, want 2026-11-28", got)
+	}
+	f.c.Step(30)
+	loc := f.c.LocatorIDs()[0]
+	b := f.get(t, "/stock/detail?per_page=100&locator_id="+loc, http.StatusOK)
+	for _, r := range rows(t, b) {
+		if r["date"] != "2026-11-28" {
+			t.Errorf("default range returned a row dated %v", r["date"])
+		}
+	}
+	utcDay := f.get(t, "/stock/detail?per_page=100&date_from=2026-11-27&date_to=2026-11-27&locator_id="+loc, http.StatusOK)
+	for _, r := range rows(t, utcDay) {
+		if r["date"] != "2026-11-27" {
+			t.Errorf("the UTC date's range returned a row dated %v", r["date"])
+		}
+	}
+	if b.Meta.Total == 0 {
+		t.Error("no movement today in the first locator after 30 documents")
+	}
+	if h := object(t, f.get(t, "/health", http.StatusOK)); h["time"] != "2026-11-28T03:03:00+07:00" {
+		t.Errorf("health time %v", h["time"])
+	}
+}
+
+func TestLedgerInvariantsWhenTheClockGoesBack(t *testing.T) {
+	// Documents dated before later ones are inserted in date order; every
+	// running balance after them is recomputed and none goes negative.
+	f := newFixture(t, Config{Locators: 2, Items: 15})
+	for _, step := range []time.Duration{24 * time.Hour, 24 * time.Hour, -36 * time.Hour, -24 * time.Hour, 72 * time.Hour} {
+		f.clock.Advance(step)
+		f.c.Step(60)
+	}
+	for p, rs := range f.c.pairRows {
+		var bal, in, out int64
+		lastDay := int32(math.MinInt32)
+		for _, k := range rs {
+			r := f.c.rows[k]
+			bal, in, out = bal+r.in-r.out, in+r.in, out+r.out
+			if r.day < lastDay || r.bal != bal || r.cumIn != in || r.cumOut != out || r.bal < 0 {
+				t.Fatalf("pair %d row %+v: recomputed balance %d in %d out %d", p, r, bal, in, out)
+			}
+			lastDay = r.day
+		}
+	}
+	for l, rs := range f.c.locRows {
+		for k := 1; k < len(rs); k++ {
+			if f.c.rows[rs[k-1]].day > f.c.rows[rs[k]].day {
+				t.Fatalf("locator %d rows out of date order at %d", l, k)
+			}
+		}
+	}
+}

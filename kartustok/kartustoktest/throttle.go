@@ -98,13 +98,26 @@ func (s *Server) record(e LoggedRequest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, e)
+	if n := s.logLimit; n > 0 && len(s.log) >= 2*n {
+		// Drop the oldest in bulk: amortized O(1) per request.
+		s.log = append([]LoggedRequest(nil), s.log[len(s.log)-n:]...)
+	}
+}
+
+// trimmedLog returns the log as Requests reports it: at most logLimit
+// entries. The caller holds s.mu.
+func (s *Server) trimmedLog() []LoggedRequest {
+	if n := s.logLimit; n > 0 && len(s.log) > n {
+		return s.log[len(s.log)-n:]
+	}
+	return s.log
 }
 
 // Requests returns the request log.
 func (s *Server) Requests() []LoggedRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.log)
+	return slices.Clone(s.trimmedLog())
 }
 
 // Count returns how many requests to endpoint ("" for all) got status (0 for
@@ -113,7 +126,7 @@ func (s *Server) Count(endpoint string, status int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, e := range s.log {
+	for _, e := range s.trimmedLog() {
 		if (endpoint == "" || e.Endpoint == endpoint) && (status == 0 || e.Status == status) {
 			n++
 		}
@@ -130,8 +143,9 @@ func (s *Server) Count429() int { return s.Count("", 429) }
 // window together, which is how a client's "at most B per W" budget counts.
 func (s *Server) MaxInWindow(w time.Duration) int {
 	s.mu.Lock()
-	times := make([]time.Time, len(s.log))
-	for i, e := range s.log {
+	log := s.trimmedLog()
+	times := make([]time.Time, len(log))
+	for i, e := range log {
 		times[i] = e.At
 	}
 	s.mu.Unlock()
