@@ -175,6 +175,13 @@ const memberHost = "member.kartustok.com"
 
 // Client calls one company's public API within a request budget. It is safe
 // for concurrent use; every call shares one budget.
+//
+// A call may wait for budget, or for a 429 pause to pass, before it sends
+// anything; its context bounds that wait, and a call that gives up waiting
+// fails with KindTimeout wrapping the context's error. A 5xx, timeout or
+// network failure is retried (WithMaxRetries) with exponential backoff and
+// jitter, each retry spending budget like any request; 401, 403, 404, 429
+// and invalid responses are not retried.
 type Client struct {
 	base       string // normalised, ending in /public/v1
 	token      TokenSource

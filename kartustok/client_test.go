@@ -248,7 +248,7 @@ func TestEndpointsDecodeTheDocumentedShapes(t *testing.T) {
 	}
 
 	var endpoints []string
-	for _, r := range rec.requests() {
+	for _, r := range rec.Requests() {
 		endpoints = append(endpoints, r.Endpoint)
 		if r.Status != 200 || r.Kind != "" || r.Attempt != 1 || r.Bytes <= 0 || r.Duration <= 0 {
 			t.Errorf("observed %+v", r)
@@ -317,10 +317,10 @@ func TestErrorClasses(t *testing.T) {
 				if e.Kind != tc.kind || KindOf(err) != tc.kind || e.Status != tc.status || e.Forbidden != tc.forbidden || e.Message != tc.msg || e.Endpoint != EndpointLocators {
 					t.Errorf("got %+v", e)
 				}
-				if got := len(rec.requests()); got != tc.attempts {
+				if got := len(rec.Requests()); got != tc.attempts {
 					t.Errorf("%d attempts, want %d", got, tc.attempts)
 				}
-				for i, r := range rec.requests() {
+				for i, r := range rec.Requests() {
 					if r.Attempt != i+1 || r.Status != tc.status || r.Kind != tc.kind || r.Endpoint != EndpointLocators {
 						t.Errorf("observed %+v", r)
 					}
@@ -426,7 +426,7 @@ func TestSuccessBodyProblems(t *testing.T) {
 			if KindOf(err) != KindInvalidResponse || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want invalid_response containing %q", err, tc.want)
 			}
-			if n := len(rec.requests()); n != 1 {
+			if n := len(rec.Requests()); n != 1 {
 				t.Errorf("%d attempts; an invalid response must not be retried", n)
 			}
 		})
@@ -451,10 +451,10 @@ func TestBodyCutShortIsANetworkErrorAndRetried(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = c.Locators(t.Context())
-		if KindOf(err) != KindNetwork || !errors.Is(err, io.ErrUnexpectedEOF) || len(rec.requests()) != 2 {
-			t.Errorf("got %v after %d attempts", err, len(rec.requests()))
+		if KindOf(err) != KindNetwork || !errors.Is(err, io.ErrUnexpectedEOF) || len(rec.Requests()) != 2 {
+			t.Errorf("got %v after %d attempts", err, len(rec.Requests()))
 		}
-		if r := rec.requests()[0]; r.Status != 200 || r.Bytes != int64(len(`{"status":"success","data":[`)) {
+		if r := rec.Requests()[0]; r.Status != 200 || r.Bytes != int64(len(`{"status":"success","data":[`)) {
 			t.Errorf("observed %+v", r)
 		}
 	})
@@ -475,10 +475,10 @@ func TestNetworkErrorIsRetried(t *testing.T) {
 		if KindOf(err) != KindNetwork || !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Errorf("got %v", err)
 		}
-		if n := len(rec.requests()); n != 3 {
+		if n := len(rec.Requests()); n != 3 {
 			t.Errorf("%d attempts, want 3", n)
 		}
-		for _, r := range rec.requests() {
+		for _, r := range rec.Requests() {
 			if r.Status != 0 || r.Kind != KindNetwork {
 				t.Errorf("observed %+v", r)
 			}
@@ -499,7 +499,7 @@ func TestTimeoutIsRetried(t *testing.T) {
 		if KindOf(err) != KindTimeout || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v", err)
 		}
-		reqs := rec.requests()
+		reqs := rec.Requests()
 		if len(reqs) != 2 || reqs[0].Duration != 2*time.Second || reqs[1].Attempt != 2 {
 			t.Errorf("observed %+v", reqs)
 		}
@@ -539,8 +539,8 @@ func TestRedirects(t *testing.T) {
 	if otherHits.Load() != 0 || otherAuth.Load() != nil {
 		t.Errorf("the other host got %d requests (Authorization %v)", otherHits.Load(), otherAuth.Load())
 	}
-	if len(rec.requests()) != 1 {
-		t.Errorf("a refused redirect was retried: %d attempts", len(rec.requests()))
+	if len(rec.Requests()) != 1 {
+		t.Errorf("a refused redirect was retried: %d attempts", len(rec.Requests()))
 	}
 	if _, err := c.Locators(t.Context()); err != nil {
 		t.Errorf("same-host redirect: %v", err)
@@ -779,11 +779,11 @@ func TestContextCancelledStopsRetries(t *testing.T) {
 		writeJSON(w, 500, `{"message":"Server Error"}`)
 	}), WithMaxRetries(5))
 	_, err := c.Health(ctx)
-	if err == nil || len(rec.requests()) != 1 {
-		t.Errorf("got %v after %d attempts", err, len(rec.requests()))
+	if err == nil || len(rec.Requests()) != 1 {
+		t.Errorf("got %v after %d attempts", err, len(rec.Requests()))
 	}
 	_, err = c.Health(ctx)
-	if !errors.Is(err, context.Canceled) || len(rec.requests()) != 1 {
-		t.Errorf("call with a cancelled context: %v after %d attempts", err, len(rec.requests()))
+	if !errors.Is(err, context.Canceled) || len(rec.Requests()) != 1 {
+		t.Errorf("call with a cancelled context: %v after %d attempts", err, len(rec.Requests()))
 	}
 }

@@ -19,11 +19,8 @@ package kartustok_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -32,53 +29,14 @@ import (
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
 
-// observer records what the client reports.
-type observer struct {
-	mu    sync.Mutex
-	reqs  []kartustok.RequestInfo
-	waits []time.Duration
-}
-
-func (o *observer) ObserveRequest(i kartustok.RequestInfo) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.reqs = append(o.reqs, i)
-}
-
-func (o *observer) ObserveBudgetWait(d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.waits = append(o.waits, d)
-}
-
-func (o *observer) requests() []kartustok.RequestInfo {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return slices.Clone(o.reqs)
-}
-
-// inProcess serves the simulator's handler without sockets, so the client
-// and the simulator share a synctest bubble's fake clock.
-type inProcess struct{ h http.Handler }
-
-func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
-	req.RemoteAddr = "127.0.0.1:40000"
-	rec := httptest.NewRecorder()
-	p.h.ServeHTTP(rec, req)
-	if err := req.Context().Err(); err != nil {
-		return nil, err
-	}
-	return rec.Result(), nil
-}
-
 // loopback starts the simulator on loopback and returns a client for it.
-func loopback(t *testing.T, cfg kartustoktest.Config, spec kartustoktest.TokenSpec, opts ...kartustok.Option) (*kartustok.Client, *kartustoktest.Server, *observer, string) {
+func loopback(t *testing.T, cfg kartustoktest.Config, spec kartustoktest.TokenSpec, opts ...kartustok.Option) (*kartustok.Client, *kartustoktest.Server, *kartustok.Recorder, string) {
 	t.Helper()
 	co := kartustoktest.NewCompany(cfg)
 	srv := kartustoktest.NewServer(co)
 	t.Cleanup(srv.Close)
 	tok := co.AddToken(spec)
-	obs := &observer{}
+	obs := &kartustok.Recorder{}
 	c, err := kartustok.New(srv.URL, kartustok.StaticToken(tok), append([]kartustok.Option{kartustok.WithObserver(obs)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -88,13 +46,13 @@ func loopback(t *testing.T, cfg kartustoktest.Config, spec kartustoktest.TokenSp
 
 // bubble returns a client for an in-process simulator; call it inside a
 // synctest bubble.
-func bubble(t *testing.T, srvOpts []kartustoktest.Option, spec kartustoktest.TokenSpec, opts ...kartustok.Option) (*kartustok.Client, *kartustoktest.Server, *observer, string) {
+func bubble(t *testing.T, srvOpts []kartustoktest.Option, spec kartustoktest.TokenSpec, opts ...kartustok.Option) (*kartustok.Client, *kartustoktest.Server, *kartustok.Recorder, string) {
 	t.Helper()
 	co := kartustoktest.NewCompany(kartustoktest.Config{Items: 120})
 	srv := kartustoktest.NewHandlerServer(co, srvOpts...)
 	tok := co.AddToken(spec)
-	obs := &observer{}
-	opts = append([]kartustok.Option{kartustok.WithObserver(obs), kartustok.WithTransport(inProcess{srv.Handler()})}, opts...)
+	obs := &kartustok.Recorder{}
+	opts = append([]kartustok.Option{kartustok.WithObserver(obs), kartustok.WithTransport(kartustok.InProcess(srv.Handler()))}, opts...)
 	c, err := kartustok.New("https://sinarjaya.kartustok.com", kartustok.StaticToken(tok), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -213,13 +171,13 @@ func TestContractEveryEndpoint(t *testing.T) {
 			t.Errorf("request %+v", r)
 		}
 	}
-	for _, r := range obs.requests() {
+	for _, r := range obs.Requests() {
 		if kartustok.ScopeFor(r.Endpoint) == "" || r.Status != 200 || r.Kind != "" {
 			t.Errorf("observed %+v", r)
 		}
 	}
-	if len(obs.requests()) != len(srv.Requests()) {
-		t.Errorf("observed %d requests, the server logged %d", len(obs.requests()), len(srv.Requests()))
+	if len(obs.Requests()) != len(srv.Requests()) {
+		t.Errorf("observed %d requests, the server logged %d", len(obs.Requests()), len(srv.Requests()))
 	}
 	if rl := c.RateLimit(); !rl.Known || rl.Limit != 120 || rl.Remaining != 120-len(srv.Requests()) {
 		t.Errorf("RateLimit() = %+v after %d requests", rl, len(srv.Requests()))
@@ -470,7 +428,7 @@ func TestContractThrottle(t *testing.T) {
 		if gap := reqs[11].At.Sub(limitedAt); gap < 50*time.Second {
 			t.Errorf("a request went out %s after the 429", gap)
 		}
-		if rs := obs.requests(); rs[10].Kind != kartustok.KindRateLimited || rs[10].Status != 429 {
+		if rs := obs.Requests(); rs[10].Kind != kartustok.KindRateLimited || rs[10].Status != 429 {
 			t.Errorf("observed %+v", rs[10])
 		}
 	})
@@ -512,7 +470,7 @@ func TestContractFaults(t *testing.T) {
 						t.Errorf("RetryAfter %s", e.RetryAfter)
 					}
 				}
-				reqs := obs.requests()
+				reqs := obs.Requests()
 				if tc.kind == "" {
 					reqs = reqs[:len(reqs)-1] // the second page
 				}

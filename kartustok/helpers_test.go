@@ -46,13 +46,13 @@ func (r *recorder) ObserveBudgetWait(d time.Duration) {
 	r.waits = append(r.waits, d)
 }
 
-func (r *recorder) requests() []RequestInfo {
+func (r *recorder) Requests() []RequestInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]RequestInfo(nil), r.reqs...)
 }
 
-func (r *recorder) totalWait() time.Duration {
+func (r *recorder) TotalWait() time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var t time.Duration
@@ -68,6 +68,7 @@ func (r *recorder) totalWait() time.Duration {
 type handlerTransport struct{ h http.Handler }
 
 func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req.RemoteAddr = "127.0.0.1:40000" // as a loopback server would see it
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, req)
 	if err := req.Context().Err(); err != nil {
@@ -139,3 +140,10 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Recorder and InProcess serve the contract tests of package
+// kartustok_test as well.
+type Recorder = recorder
+
+// InProcess returns a transport that serves requests from h in-process.
+func InProcess(h http.Handler) http.RoundTripper { return handlerTransport{h} }

@@ -258,8 +258,8 @@ func TestClientBudgetWaitHonoursContext(t *testing.T) {
 		if KindOf(err) != KindTimeout || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v", err)
 		}
-		if n.Load() != 1 || rec.totalWait() != time.Second {
-			t.Errorf("%d requests, waited %s", n.Load(), rec.totalWait())
+		if n.Load() != 1 || rec.TotalWait() != time.Second {
+			t.Errorf("%d requests, waited %s", n.Load(), rec.TotalWait())
 		}
 	})
 }
@@ -277,8 +277,8 @@ func TestRetriesSpendBudget(t *testing.T) {
 		if _, err := c.Health(t.Context()); KindOf(err) != KindServerError {
 			t.Fatalf("got %v", err)
 		}
-		if len(sends) != 3 || rec.totalWait() != 0 {
-			t.Fatalf("%d sends, waited %s", len(sends), rec.totalWait())
+		if len(sends) != 3 || rec.TotalWait() != 0 {
+			t.Fatalf("%d sends, waited %s", len(sends), rec.TotalWait())
 		}
 		// The budget is spent: the next call waits for the first send to
 		// leave the window.
@@ -291,7 +291,7 @@ func TestRetriesSpendBudget(t *testing.T) {
 		if got := sends[3].Sub(start); got <= time.Minute || got > time.Minute+time.Millisecond {
 			t.Errorf("fourth send at +%s, want just after 1m", got)
 		}
-		if rec.totalWait() <= 0 {
+		if rec.TotalWait() <= 0 {
 			t.Error("the budget wait was not observed")
 		}
 		if worst := maxInWindow(sends, time.Minute); worst > 3 {
@@ -355,8 +355,8 @@ func TestRateLimitedPausesEveryCall(t *testing.T) {
 				t.Errorf("a request waited %s after the 429, more than the pause and its jitter", s.Sub(limited))
 			}
 		}
-		if rec.totalWait() < 5*time.Second {
-			t.Errorf("pause not observed as budget wait: %s", rec.totalWait())
+		if rec.TotalWait() < 5*time.Second {
+			t.Errorf("pause not observed as budget wait: %s", rec.TotalWait())
 		}
 	})
 }
@@ -400,8 +400,8 @@ func TestCancelDuringBackoffReturnsTheFailure(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
 		_, err := c.Health(ctx)
-		if KindOf(err) != KindServerError || len(rec.requests()) != 1 {
-			t.Errorf("got %v after %d attempts", err, len(rec.requests()))
+		if KindOf(err) != KindServerError || len(rec.Requests()) != 1 {
+			t.Errorf("got %v after %d attempts", err, len(rec.Requests()))
 		}
 	})
 }
