@@ -230,9 +230,15 @@ func (c *Company) randomStocked(rng *rand.Rand) int {
 
 // postRandom posts one random complete document dated day. Issues, moves
 // and negative adjustments never take more than is available, so balances
-// never go negative, not even when the clock goes back; when there is nothing to take the document becomes a
-// receipt. During generation (history) receipts only go to stocked pairs;
-// later a receipt sometimes opens a new stock card, as a live company's do.
+// never go negative, not even when the clock goes back; when there is
+// nothing to take the document becomes a receipt. During generation
+// (history) receipts only go to stocked pairs; later a receipt sometimes
+// opens a new stock card, as a live company's do.
+//
+// Live documents (Step) consume a little more than ad-hoc receipts bring
+// in, and a pair below its per-warehouse minimum is often restocked past
+// it, as a purchase at the reorder point would: stock neither runs away
+// nor dries up, and pairs keep crossing their minimums both ways.
 func (c *Company) postRandom(rng *rand.Rand, day int32, history bool) {
 	nItems := len(c.items)
 	p := c.randomStocked(rng)
@@ -241,13 +247,22 @@ func (c *Company) postRandom(rng *rand.Rand, day int32, history bool) {
 	}
 	i := p % nItems
 	bal := c.available(p, day)
+	if m := c.pairMin[p]; !history && m != noMin && c.balance(p) < m && rng.IntN(3) == 0 {
+		q := m - c.balance(p) + c.randQty(rng, i, 1, int(m/unit)+1)
+		c.addRow(c.newDoc(txReceipt, day), day, p, q, 0)
+		return
+	}
+	receipts, issueMax := 35, 60
+	if !history {
+		receipts, issueMax = 22, 80
+	}
 	x := rng.IntN(100)
 	switch {
-	case x < 35 || bal == 0:
+	case x < receipts || bal == 0:
 		c.addRow(c.newDoc(txReceipt, day), day, p, c.randQty(rng, i, 5, 120), 0)
-	case x < 75:
-		c.addRow(c.newDoc(txIssue, day), day, p, 0, min(bal, c.randQty(rng, i, 1, 60)))
-	case x < 90 && len(c.locs) > 1:
+	case x < receipts+45:
+		c.addRow(c.newDoc(txIssue, day), day, p, 0, min(bal, c.randQty(rng, i, 1, issueMax)))
+	case x < receipts+60 && len(c.locs) > 1:
 		to := (p/nItems + 1 + rng.IntN(len(c.locs)-1)) % len(c.locs)
 		q := min(bal, c.randQty(rng, i, 1, 40))
 		d := c.newDoc(txMove, day)

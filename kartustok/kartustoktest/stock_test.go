@@ -509,3 +509,37 @@ func TestLedgerInvariantsWhenTheClockGoesBack(t *testing.T) {
 		}
 	}
 }
+
+func TestLongRunStaysLively(t *testing.T) {
+	// The demo runs Step for hours: stock must neither run away nor dry
+	// up, and pairs must keep crossing their minimums.
+	f := newFixture(t, Config{Locators: 4, Items: 100, BelowMinimum: 0.1})
+	var total0 float64
+	for _, p := range f.c.StockPairs() {
+		total0 += f.c.OnHand(p.LocatorID, p.ItemID)
+	}
+	below0 := len(f.c.BelowMinimum())
+	crossed := map[Pair]bool{}
+	for range 40 {
+		f.clock.Advance(time.Hour)
+		f.c.Step(1000)
+		for _, p := range f.c.BelowMinimum() {
+			crossed[p] = true
+		}
+	}
+	var total float64
+	for _, p := range f.c.StockPairs() {
+		total += f.c.OnHand(p.LocatorID, p.ItemID)
+	}
+	below := len(f.c.BelowMinimum())
+	t.Logf("stock %.0f -> %.0f, below minimum %d -> %d, %d pairs were below at some hour", total0, total, below0, below, len(crossed))
+	if total < total0/2 || total > total0*2 {
+		t.Errorf("total stock went from %.0f to %.0f after 40000 documents", total0, total)
+	}
+	if below == 0 || below > len(f.c.StockPairs())/2 {
+		t.Errorf("%d pairs below minimum after 40000 documents (%d at start)", below, below0)
+	}
+	if len(crossed) < 2*below0 {
+		t.Errorf("only %d pairs were ever below their minimum", len(crossed))
+	}
+}
