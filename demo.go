@@ -80,7 +80,7 @@ func startDemo(logger log.Logger) (*demo, error) {
 		company.Run(ctx, demoStepEvery, demoStepDocs)
 	}()
 	level.Info(logger).Log("msg", "Demo: serving a simulated KartuStok company; nothing leaves this machine",
-		"url", server.URL, "locators", demoLocators, "items", demoItems,
+		"url", server.URL, "token_file", tokenFile, "locators", demoLocators, "items", demoItems,
 		"token_expires_in", demoTokenLife, "movements", fmt.Sprintf("%d documents every %s", demoStepDocs, demoStepEvery))
 	return d, nil
 }

@@ -81,6 +81,7 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 		Name:        "KartuStok Exporter",
 		Description: "Prometheus exporter for the stock of one KartuStok company, served from a cache refreshed in the background",
 		Version:     version.Info(),
+		Profiling:   "false", // no pprof endpoints are served
 		Links: []web.LandingLinks{
 			{Address: cfg.telemetryPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health", Description: "200 while the process runs"},

@@ -1,0 +1,275 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
+)
+
+// These tests build the real binary and run it as an operator would:
+// exit codes, messages, signals and what the process exposes.
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "kartustok_exporter")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// proc is a running exporter whose log is captured.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  strings.Builder
+	addr chan string
+	done chan struct{}
+	err  error
+}
+
+var listenRE = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
+func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, cmd: exec.Command(bin, args...), addr: make(chan string, 1), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stdout = p.cmd.Stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := listenRE.FindStringSubmatch(line); m != nil {
+				select {
+				case p.addr <- m[1]:
+				default:
+				}
+			}
+		}
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// exitCode waits for the process to end.
+func (p *proc) exitCode(timeout time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.t.Fatalf("still running after %s:\n%s", timeout, p.output())
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		p.t.Fatal(p.err)
+	}
+	return 0
+}
+
+func (p *proc) baseURL() string {
+	p.t.Helper()
+	select {
+	case a := <-p.addr:
+		return "http://" + a
+	case <-p.done:
+		p.t.Fatalf("exited before listening:\n%s", p.output())
+	case <-time.After(20 * time.Second):
+		p.t.Fatalf("not listening after 20 s:\n%s", p.output())
+	}
+	return ""
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func waitReady(t *testing.T, p *proc, base string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if code, _ := httpGet(t, base+"/-/ready"); code == http.StatusOK {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("not ready after 30 s:\n%s", p.output())
+}
+
+func TestBinary(t *testing.T) {
+	bin := buildBinary(t)
+	noToken := "KARTUSTOK_TOKEN="
+
+	t.Run("bad flag", func(t *testing.T) {
+		p := startProc(t, bin, nil, "--demo", "--kartustok.budget=2")
+		if code := p.exitCode(10 * time.Second); code != 2 {
+			t.Errorf("exit %d, want 2", code)
+		}
+		if !strings.Contains(p.output(), "--kartustok.budget must be in (0, 1], got 2") {
+			t.Errorf("output:\n%s", p.output())
+		}
+	})
+
+	t.Run("missing token file", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "token")
+		p := startProc(t, bin, []string{noToken}, "--kartustok.url=https://sinarjaya.kartustok.com", "--kartustok.token-file="+missing)
+		if code := p.exitCode(10 * time.Second); code != 1 {
+			t.Errorf("exit %d, want 1", code)
+		}
+		if !strings.Contains(p.output(), missing) {
+			t.Errorf("output does not name %s:\n%s", missing, p.output())
+		}
+	})
+
+	t.Run("serves the company and keeps the token secret", func(t *testing.T) {
+		company := kartustoktest.NewCompany(kartustoktest.Config{Locators: 3, Items: 120})
+		sim, err := kartustoktest.Start("127.0.0.1:0", company)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sim.Close()
+		token := company.AddToken(kartustoktest.TokenSpec{})
+		tokenFile := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p := startProc(t, bin, []string{noToken},
+			"--kartustok.url="+sim.URL, "--kartustok.token-file="+tokenFile,
+			"--web.listen-address=127.0.0.1:0", "--log.level=debug",
+			"--sync.health-interval=1h", "--sync.catalog-interval=1h", "--sync.stock-interval=1h")
+		base := p.baseURL()
+		waitReady(t, p, base)
+
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.cmd.Process.Pid))
+		if err == nil && strings.Contains(string(cmdline), token) {
+			t.Error("the token is in /proc/<pid>/cmdline")
+		}
+		before := sim.Count("", 0)
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				for range 5 {
+					if code, body := httpGet(t, base+"/metrics"); code != 200 || !strings.Contains(body, "kartustok_stock_on_hand{") {
+						t.Errorf("/metrics = %d without stock", code)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if after := sim.Count("", 0); after != before {
+			t.Errorf("50 scrapes caused %d API requests, want 0", after-before)
+		}
+		_, metrics := httpGet(t, base+"/metrics")
+		_, landing := httpGet(t, base+"/")
+		for where, text := range map[string]string{"/metrics": metrics, "landing page": landing} {
+			if strings.Contains(text, token) {
+				t.Errorf("the token appears in the %s", where)
+			}
+		}
+
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.exitCode(10 * time.Second); code != 0 {
+			t.Errorf("exit %d after SIGTERM, want 0", code)
+		}
+		out := p.output()
+		if strings.Contains(out, token) {
+			t.Error("the token appears in the debug log")
+		}
+		if !strings.Contains(out, "level=debug") || !strings.Contains(out, `msg="Shutting down"`) {
+			t.Errorf("log lacks debug lines or the shutdown:\n%s", out)
+		}
+	})
+
+	t.Run("demo", func(t *testing.T) {
+		p := startProc(t, bin, []string{noToken}, "--demo", "--web.listen-address=127.0.0.1:0")
+		base := p.baseURL()
+		waitReady(t, p, base)
+		_, metrics := httpGet(t, base+"/metrics")
+		for _, want := range []string{"kartustok_stock_on_hand{", "kartustok_stock_minimum_quantity{", "kartustok_token_expiry_timestamp_seconds ", "kartustok_up 1"} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("demo /metrics lacks %s", want)
+			}
+		}
+		m := regexp.MustCompile(`token_file=(\S+)`).FindStringSubmatch(p.output())
+		if m == nil {
+			t.Fatalf("demo did not log its token file:\n%s", p.output())
+		}
+		if fi, err := os.Stat(m[1]); err != nil {
+			t.Errorf("demo token file: %v", err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Errorf("demo token file mode %v, want 0600", fi.Mode().Perm())
+		}
+		if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.exitCode(10 * time.Second); code != 0 {
+			t.Errorf("exit %d after SIGINT, want 0", code)
+		}
+		if _, err := os.Stat(filepath.Dir(m[1])); !os.IsNotExist(err) {
+			t.Errorf("demo token directory left behind: %v", err)
+		}
+	})
+}

@@ -1,0 +1,233 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/kartustok/kartustok_exporter/collector"
+)
+
+func TestParseFlagsRejectsBadStartUp(t *testing.T) {
+	base := []string{"--kartustok.url=https://sinarjaya.kartustok.com/public/v1"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing URL", nil, "--kartustok.url is required"},
+		{"budget zero", append(base, "--kartustok.budget=0"), "--kartustok.budget must be in (0, 1]"},
+		{"budget above one", append(base, "--kartustok.budget=1.2"), "--kartustok.budget must be in (0, 1]"},
+		{"budget rounds to nothing", append(base, "--kartustok.rate-limit=1", "--kartustok.budget=0.5"), "leaves no request per window"},
+		{"short interval", append(base, "--sync.health-interval=500ms"), "--sync.health-interval must be at least 1s"},
+		{"short timeout", append(base, "--kartustok.timeout=0s"), "--kartustok.timeout must be at least 1s"},
+		{"bad expiry", append(base, "--kartustok.token-expires-at=next week"), "neither RFC 3339"},
+		{"bad level", append(base, "--log.level=verbose"), "enum value must be one of"},
+		{"unknown flag", append(base, "--kartustok.token=secret"), "unknown long flag"},
+		{"bad telemetry path", append(base, "--web.telemetry-path=/-/metrics"), "--web.telemetry-path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cfg, done, code := parseFlags(tc.args, &stdout, &stderr)
+			if !done || code == 0 || cfg != nil {
+				t.Fatalf("accepted: done=%v code=%d", done, code)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr = %q, want it to say %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestParseFlagsDefaults(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	cfg, done, _ := parseFlags([]string{"--demo"}, &stdout, &stderr)
+	if done {
+		t.Fatalf("--demo alone refused: %s", stderr.String())
+	}
+	if got := (*cfg.web.WebListenAddresses)[0]; got != ":9472" {
+		t.Errorf("listen address = %s, want :9472", got)
+	}
+	for name, got := range map[string]any{
+		"timeout": cfg.timeout, "window": cfg.window, "health": cfg.healthInterval,
+		"catalog": cfg.catalogEvery, "stock": cfg.stockInterval, "staleness": cfg.maxStaleness,
+		"budget requests": cfg.budgetRequests(), "max requests": cfg.maxRequests, "path": cfg.telemetryPath,
+		"level": cfg.logLevel, "format": cfg.logFormat,
+	} {
+		want := map[string]any{
+			"timeout": 10 * time.Second, "window": time.Minute, "health": 30 * time.Second,
+			"catalog": 15 * time.Minute, "stock": time.Minute, "staleness": 30 * time.Minute,
+			"budget requests": 96, "max requests": 40, "path": "/metrics",
+			"level": "info", "format": "logfmt",
+		}[name]
+		if got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestParseExpiry(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"2027-01-31":                time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC),
+		"2027-01-31T23:59:59+07:00": time.Date(2027, 1, 31, 16, 59, 59, 0, time.UTC),
+	} {
+		got, err := parseExpiry(in)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseExpiry(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--version"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stdout.String()+stderr.String(), "kartustok_exporter, version") {
+		t.Errorf("--version printed %q", stdout.String()+stderr.String())
+	}
+}
+
+// TestStartUpErrors runs the program up to the point where it would serve:
+// each case must stop before that with a clear message and exit 1.
+func TestStartUpErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty-token")
+	if err := os.WriteFile(empty, []byte("  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "token")
+	if err := os.WriteFile(good, []byte("ks_secret_token_value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no-such-file")
+	url := "--kartustok.url=https://sinarjaya.kartustok.com/public/v1"
+	for _, tc := range []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"no token", "", []string{url}, "no API token"},
+		{"empty env token", "set-empty", []string{url}, "KARTUSTOK_TOKEN is empty"},
+		{"missing token file", "", []string{url, "--kartustok.token-file=" + missing}, missing},
+		{"empty token file", "", []string{url, "--kartustok.token-file=" + empty}, empty},
+		{"member domain", "", []string{"--kartustok.url=https://member.kartustok.com/public/v1", "--kartustok.token-file=" + good}, "subdomain"},
+		{"not a URL", "", []string{"--kartustok.url=sinarjaya.kartustok.com", "--kartustok.token-file=" + good}, "https://"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env == "set-empty" {
+				t.Setenv(tokenEnv, "")
+			} else {
+				t.Setenv(tokenEnv, "x") // so that Unsetenv is undone after the test
+				os.Unsetenv(tokenEnv)
+			}
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // never serve, even if start-up wrongly succeeds
+			args := append(tc.args, "--web.listen-address=127.0.0.1:0")
+			if code := runContext(ctx, args, &stdout, &stderr); code != 1 {
+				t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr does not say %q:\n%s", tc.want, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "ks_secret_token_value") {
+				t.Error("the token appears in the output")
+			}
+		})
+	}
+}
+
+type fakeReady struct{ ready atomic.Bool }
+
+func (f *fakeReady) Ready() bool { return f.ready.Load() }
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	b, _ := io.ReadAll(rec.Body)
+	return rec.Code, string(b)
+}
+
+func TestHandlerEndpoints(t *testing.T) {
+	ready := &fakeReady{}
+	h, err := newHandler(handlerConfig{telemetryPath: "/metrics", maxRequests: 2, logger: log.NewNopLogger()}, ready, collector.NewAPIMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, h, "/-/healthy"); code != http.StatusOK {
+		t.Errorf("/-/healthy = %d", code)
+	}
+	if code, _ := get(t, h, "/-/ready"); code != http.StatusServiceUnavailable {
+		t.Errorf("/-/ready before the first stock refresh = %d, want 503", code)
+	}
+	ready.ready.Store(true)
+	if code, _ := get(t, h, "/-/ready"); code != http.StatusOK {
+		t.Errorf("/-/ready after = %d, want 200", code)
+	}
+	code, body := get(t, h, "/")
+	if code != http.StatusOK {
+		t.Errorf("/ = %d", code)
+	}
+	for _, link := range []string{`href="/metrics"`, `href="/-/healthy"`, `href="/-/ready"`} {
+		if !strings.Contains(body, link) {
+			t.Errorf("landing page lacks %s", link)
+		}
+	}
+	if strings.Contains(body, "debug/pprof") {
+		t.Error("landing page links profiling endpoints that are not served")
+	}
+	if code, _ := get(t, h, "/nothing-here"); code != http.StatusNotFound {
+		t.Errorf("/nothing-here = %d, want 404", code)
+	}
+	_, metrics := get(t, h, "/metrics")
+	for _, want := range []string{"kartustok_exporter_build_info{", "go_goroutines ", "process_", "promhttp_metric_handler_requests_total", "kartustok_api_errors_total{"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func TestHandlerDisableExporterMetrics(t *testing.T) {
+	h, err := newHandler(handlerConfig{telemetryPath: "/custom", disableExporterMetrics: true, logger: log.NewNopLogger()}, &fakeReady{}, collector.NewAPIMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, metrics := get(t, h, "/custom")
+	if code != http.StatusOK {
+		t.Fatalf("/custom = %d", code)
+	}
+	for _, unwanted := range []string{"go_", "process_", "promhttp_"} {
+		if strings.Contains(metrics, "\n"+unwanted) {
+			t.Errorf("/custom still has %s* metrics", unwanted)
+		}
+	}
+	if !strings.Contains(metrics, "kartustok_exporter_build_info{") {
+		t.Error("build info dropped with the exporter metrics")
+	}
+}
