@@ -106,6 +106,7 @@ type Engine struct {
 	itemPages    int
 	locatorPages map[kartustok.ID]int
 	stretched    bool
+	staleWarned  bool
 	zoneWarned   string
 	// paced is the stock loop's own record of its requests.
 	paced spendLog
@@ -554,6 +555,13 @@ func (e *Engine) planStock(logger log.Logger) plan {
 		})
 		s.Sync[ResourceStock].PlannedRequests = requests
 		s.Sync[ResourceStock].Cycle = p.Cycle
+		if tooSlow := p.Cycle >= e.cfg.MaxStaleness; tooSlow != e.staleWarned {
+			e.staleWarned = tooSlow
+			if tooSlow {
+				level.Warn(logger).Log("msg", "The stock cycle is not shorter than --sync.max-staleness: stock series will vanish between refreshes; raise --sync.max-staleness or the budget",
+					"effective_cycle", p.Cycle, "max_staleness", e.cfg.MaxStaleness)
+			}
+		}
 		if p.Stretched == e.stretched {
 			return
 		}

@@ -325,6 +325,23 @@ func TestEngineStretchesStockCycleAndLogsOnce(t *testing.T) {
 	})
 }
 
+func TestEngineWarnsWhenCycleOutlivesStaleness(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(10, 3)
+		for _, l := range api.locators {
+			api.setBalances(l.ID, 10, 20)
+		}
+		cfg := testConfig()
+		cfg.MaxStaleness = 2 * time.Minute // below the 135 s stretched cycle
+		h := startEngine(t, api, cfg)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if n := strings.Count(h.logs.String(), "stock series will vanish between refreshes"); n != 1 {
+			t.Errorf("warning logged %d times, want once", n)
+		}
+	})
+}
+
 func TestEngineLocatorSwapIsAtomic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(3, 50)
