@@ -523,12 +523,13 @@ func (e *Engine) stockLoop(ctx context.Context) {
 			return
 		}
 		start := time.Now()
-		p := e.planStock(logger)
-		e.syncStock(ctx, logger, p, start)
+		e.syncStock(ctx, logger, e.planStock(logger), start)
 		if ctx.Err() != nil {
 			return
 		}
-		if !sleepUntil(ctx, start.Add(p.Cycle)) {
+		// Plan again with the page counts this cycle found: the first
+		// cycle starts from estimates.
+		if !sleepUntil(ctx, start.Add(e.planStock(logger).Cycle)) {
 			return
 		}
 	}
