@@ -3,14 +3,14 @@ GOFLAGS   ?=
 FUZZTIME  ?= 3s
 PKGS      := ./...
 
-.PHONY: all build test vet unit fuzz bench cover
+.PHONY: all build test vet unit fuzz bench cover tools rules e2e
 
 all: build
 
 build:
 	$(GO) build -o kartustok_exporter .
 
-test: vet unit fuzz
+test: vet unit fuzz rules e2e
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -31,3 +31,39 @@ bench:
 
 cover:
 	$(GO) test -coverprofile=coverage.out ./kartustok && $(GO) tool cover -func=coverage.out | tail -1
+
+# Prometheus, promtool and Alertmanager are built from the versions pinned in
+# tools/*/go.mod (two modules, because the two programs pin different
+# versions of shared dependencies). A stamp per module rebuilds them only when
+# its go.mod or go.sum changes; the Go build cache makes a rebuild cheap.
+TOOLS_BIN    := $(CURDIR)/tools/bin
+PROMTOOL     := $(TOOLS_BIN)/promtool
+PROMETHEUS   := $(TOOLS_BIN)/prometheus
+ALERTMANAGER := $(TOOLS_BIN)/alertmanager
+TOOLS_ENV    := GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false"
+
+tools: $(TOOLS_BIN)/.prometheus.stamp $(TOOLS_BIN)/.alertmanager.stamp
+
+$(TOOLS_BIN)/.prometheus.stamp: tools/prometheus/go.mod tools/prometheus/go.sum
+	@mkdir -p $(TOOLS_BIN)
+	cd tools/prometheus && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ \
+		github.com/prometheus/prometheus/cmd/prometheus \
+		github.com/prometheus/prometheus/cmd/promtool
+	@touch $@
+
+$(TOOLS_BIN)/.alertmanager.stamp: tools/alertmanager/go.mod tools/alertmanager/go.sum
+	@mkdir -p $(TOOLS_BIN)
+	cd tools/alertmanager && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ \
+		github.com/prometheus/alertmanager/cmd/alertmanager
+	@touch $@
+
+# The alerting rules must load, and their unit tests must pass.
+rules: $(TOOLS_BIN)/.prometheus.stamp
+	$(PROMTOOL) check rules alerts/kartustok.rules.yml
+	$(PROMTOOL) test rules alerts/*.test.yml
+
+# The end-to-end test runs the real exporter, Prometheus and Alertmanager
+# against the simulated company. Without KARTUSTOK_E2E_TOOLS it skips, so
+# `go test ./...` works without the tools; here it must run.
+e2e: tools
+	KARTUSTOK_E2E_TOOLS=$(TOOLS_BIN) $(GO) test -count=1 -v -run '^TestEndToEnd$$' ./e2e

@@ -1,0 +1,436 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kartustok/kartustok_exporter/dashboards"
+	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
+)
+
+const (
+	// toolsEnv names the directory holding the prometheus and alertmanager
+	// binaries; `make e2e` sets it.
+	toolsEnv = "KARTUSTOK_E2E_TOOLS"
+	// companyName is the simulated company's name, expected in the token
+	// alerts' descriptions.
+	companyName = "PT Sinar Jaya Abadi"
+	// shortFor replaces every `for` of the shipped rules, so alerts fire
+	// within seconds while `for` is still exercised.
+	shortFor = "3s"
+)
+
+// TestEndToEnd runs the simulated company, the exporter, Prometheus with the
+// shipped rules and Alertmanager with the example routing, and checks what
+// each consumer of the exporter sees.
+func TestEndToEnd(t *testing.T) {
+	tools := os.Getenv(toolsEnv)
+	if tools == "" {
+		t.Skipf("%s is not set: run `make e2e`, which builds Prometheus and Alertmanager into tools/bin and runs this test", toolsEnv)
+	}
+	promBin := filepath.Join(tools, "prometheus")
+	amBin := filepath.Join(tools, "alertmanager")
+	for _, b := range []string{promBin, amBin} {
+		if _, err := os.Stat(b); err != nil {
+			t.Fatalf("%s=%s, but %v: build the tools with `make tools`", toolsEnv, tools, err)
+		}
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
+
+	// The webhook stands in for every receiver of the example routing.
+	hook := &webhook{}
+	hookSrv := httptest.NewServer(hook)
+	t.Cleanup(hookSrv.Close)
+
+	exporterBin := buildExporter(ctx, t, root, dir)
+	step("exporter built")
+
+	// Two companies, each watched by its own exporter as the example
+	// configuration advises: one keeps minimums per warehouse and has a
+	// token that expires in two days, the other keeps one minimum per item
+	// (Union mode). Between them every stock alert form and every dashboard
+	// panel has something to show.
+	warehouseCo := startCompany(ctx, t, dir, exporterBin, "warehouse", kartustoktest.Config{
+		Seed: 7, Name: companyName, Locators: 3, Items: 40, BelowMinimum: 0.2,
+	}, 48*time.Hour)
+	unionCo := startCompany(ctx, t, dir, exporterBin, "union", kartustoktest.Config{
+		Seed: 8, Name: "CV Maju Bersama", Subdomain: "majubersama", Locators: 2, Items: 30,
+		MinimumStockMode: "union", BelowMinimum: 0.2,
+	}, 60*24*time.Hour)
+	exporters := []*exporterUnderTest{warehouseCo, unionCo}
+
+	promAddr, amAddr := freeAddr(t), freeAddr(t)
+	amCfg, err := alertmanagerConfig(filepath.Join(root, "examples", "alertmanager.yml"), hookSrv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(dir, "alertmanager.yml"), amCfg)
+	am := startChild(ctx, t, dir, "alertmanager", amBin,
+		"--config.file="+filepath.Join(dir, "alertmanager.yml"),
+		"--storage.path="+filepath.Join(dir, "alertmanager-data"),
+		"--web.listen-address="+amAddr,
+		"--cluster.listen-address=", // no gossip: a single instance on loopback
+	)
+
+	rules, err := shortenRules(filepath.Join(root, "alerts", "kartustok.rules.yml"), shortFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rulesFile := filepath.Join(dir, "kartustok.rules.yml")
+	mustWrite(t, rulesFile, rules)
+	promCfg, err := prometheusConfig(filepath.Join(root, "examples", "prometheus.yml"),
+		[]string{warehouseCo.addr, unionCo.addr}, amAddr, rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(dir, "prometheus.yml"), promCfg)
+	prom := startChild(ctx, t, dir, "prometheus", promBin,
+		"--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
+		"--web.listen-address="+promAddr,
+	)
+
+	am.waitHTTP(ctx, t, "http://"+amAddr+"/-/ready")
+	for _, e := range exporters {
+		e.waitHTTP(ctx, t, "http://"+e.addr+"/-/ready")
+	}
+	step("exporters ready (first stock refresh done)")
+	prom.waitHTTP(ctx, t, "http://"+promAddr+"/-/ready")
+	step("prometheus and alertmanager ready")
+	p := promAPI{ctx: ctx, base: "http://" + promAddr}
+
+	// The token reaches nothing the exporter exposes.
+	for _, e := range exporters {
+		for _, path := range []string{"/", "/metrics"} {
+			if body := httpGet(ctx, t, "http://"+e.addr+path); strings.Contains(body, e.token) {
+				t.Errorf("the token appears in the %s exporter's %s", e.name, path)
+			}
+		}
+	}
+
+	checkRules(t, p, rulesFile)
+	step("every rule group evaluated with health ok")
+
+	lowStock := waitAlert(ctx, t, hook, "KartuStokLowStock", func(a webhookAlert) bool { return a.Labels["minimum"] == "warehouse" })
+	step(fmt.Sprintf("KartuStokLowStock (warehouse minimum) delivered to %s", lowStock.Receiver))
+	checkLowStock(t, p, warehouseCo.company, lowStock)
+	unionLow := waitAlert(ctx, t, hook, "KartuStokLowStock", func(a webhookAlert) bool { return a.Labels["minimum"] == "item" })
+	step(fmt.Sprintf("KartuStokLowStock (item minimum) delivered to %s", unionLow.Receiver))
+	checkUnionLowStock(t, p, unionCo.company, unionLow)
+
+	// Two days left: the critical alert is delivered, and the example's
+	// inhibition holds back its 14-day warning twin.
+	expiring := waitAlert(ctx, t, hook, "KartuStokTokenExpiringSoon", func(a webhookAlert) bool { return a.Labels["severity"] == "critical" })
+	step(fmt.Sprintf("KartuStokTokenExpiringSoon (critical) delivered to %s: %s", expiring.Receiver, expiring.Annotations["description"]))
+	if d := expiring.Annotations["description"]; !strings.Contains(d, companyName) || !strings.Contains(d, "expires in 1d 23h") {
+		t.Errorf("KartuStokTokenExpiringSoon: description %q does not name %q and an expiry of 1d 23h", d, companyName)
+	}
+	waitInhibited(ctx, t, "http://"+amAddr, "KartuStokTokenExpiringSoon", "warning")
+	step("KartuStokTokenExpiringSoon (warning) inhibited by the critical one")
+	if n := len(hook.received("KartuStokTokenExpiringSoon")); n != 1 {
+		t.Errorf("KartuStokTokenExpiringSoon: %d notifications, want only the critical one", n)
+	}
+
+	checkDashboards(t, p, root, exporters, lowStock.Labels["locator_name"])
+	step("dashboard queries checked")
+
+	// With data flowing and alerts firing, the rules are still healthy.
+	checkRules(t, p, rulesFile)
+
+	if bad := hook.problems(); len(bad) > 0 {
+		t.Errorf("malformed notifications: %q", bad)
+	}
+	// Stop the exporters first so their logs are complete, then look for
+	// the token in them (debug level).
+	for _, e := range exporters {
+		e.cmd.Cancel()
+		<-e.done
+		if b, err := os.ReadFile(e.log); err != nil {
+			t.Error(err)
+		} else if strings.Contains(string(b), e.token) {
+			t.Errorf("the token appears in the %s exporter's debug log", e.name)
+		}
+	}
+	step("done")
+}
+
+// exporterUnderTest is one simulated company and the exporter watching it.
+type exporterUnderTest struct {
+	*child
+	company *kartustoktest.Company
+	token   string
+	addr    string
+}
+
+// startCompany starts a simulated company with a token expiring after
+// expiresIn, and an exporter that refreshes it every second.
+func startCompany(ctx context.Context, t *testing.T, dir, exporterBin, name string, cfg kartustoktest.Config, expiresIn time.Duration) *exporterUnderTest {
+	t.Helper()
+	company := kartustoktest.NewCompany(cfg)
+	token := company.AddToken(kartustoktest.TokenSpec{ExpiresAt: time.Now().Add(expiresIn)})
+	api, err := kartustoktest.Start("127.0.0.1:0", company, kartustoktest.WithRateLimit(6000, time.Minute))
+	if err != nil {
+		t.Fatalf("starting the simulated company %s: %v", name, err)
+	}
+	t.Cleanup(api.Close)
+	tokenFile := filepath.Join(dir, name+".token")
+	mustWrite(t, tokenFile, []byte(token+"\n"))
+	addr := freeAddr(t)
+	c := startChild(ctx, t, dir, "exporter-"+name, exporterBin,
+		"--kartustok.url="+api.URL,
+		"--kartustok.token-file="+tokenFile,
+		"--kartustok.rate-limit=6000",
+		"--sync.health-interval=1s",
+		"--sync.catalog-interval=10s",
+		"--sync.stock-interval=1s",
+		"--web.listen-address="+addr,
+		"--log.level=debug",
+	)
+	return &exporterUnderTest{child: c, company: company, token: token, addr: addr}
+}
+
+func httpGet(ctx context.Context, t *testing.T, url string) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return string(b)
+}
+
+// checkRules waits until every group of the rules file has been evaluated,
+// and fails on any rule whose health is not ok.
+func checkRules(t *testing.T, p promAPI, rulesFile string) {
+	t.Helper()
+	want, err := readYAML(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantGroups := len(maps(want["groups"]))
+	for {
+		groups, err := p.rules()
+		if err != nil {
+			t.Fatalf("listing rules: %v", err)
+		}
+		evaluated := 0
+		for _, g := range groups {
+			if g.LastEvaluation.IsZero() {
+				continue
+			}
+			evaluated++
+			for _, r := range g.Rules {
+				if r.Health == "err" {
+					t.Fatalf("group %s rule %s: health %s: %s", g.Name, r.Name, r.Health, r.LastError)
+				}
+			}
+		}
+		if evaluated == wantGroups && len(groups) == wantGroups {
+			for _, g := range groups {
+				for _, r := range g.Rules {
+					if r.Health != "ok" {
+						t.Errorf("group %s rule %s: health %q after evaluation (%s)", g.Name, r.Name, r.Health, r.LastError)
+					}
+				}
+			}
+			return
+		}
+		select {
+		case <-p.ctx.Done():
+			t.Fatalf("rule groups: %d of %d evaluated in time (Prometheus has %d groups)", evaluated, wantGroups, len(groups))
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// waitAlert waits until the webhook has received a firing alertname for
+// which match holds.
+func waitAlert(ctx context.Context, t *testing.T, hook *webhook, alertname string, match func(webhookAlert) bool) webhookAlert {
+	t.Helper()
+	for {
+		for _, a := range hook.received(alertname) {
+			if match(a) {
+				return a
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never reached the webhook; received so far: %d %s alerts", alertname, len(hook.received(alertname)), alertname)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// waitInhibited waits until Alertmanager holds the alert with the given name
+// and severity as inhibited.
+func waitInhibited(ctx context.Context, t *testing.T, amURL, alertname, severity string) {
+	t.Helper()
+	u := amURL + "/api/v2/alerts?" + url.Values{"filter": {fmt.Sprintf("alertname=%q", alertname)}}.Encode()
+	for {
+		var alerts []struct {
+			Labels map[string]string `json:"labels"`
+			Status struct {
+				State       string   `json:"state"`
+				InhibitedBy []string `json:"inhibitedBy"`
+			} `json:"status"`
+		}
+		body := httpGet(ctx, t, u)
+		if err := json.Unmarshal([]byte(body), &alerts); err != nil {
+			t.Fatalf("GET %s: %v: %.200s", u, err, body)
+		}
+		for _, a := range alerts {
+			if a.Labels["severity"] == severity && a.Status.State == "suppressed" && len(a.Status.InhibitedBy) > 0 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s (%s) was never inhibited; Alertmanager holds %+v", alertname, severity, alerts)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// checkUnionLowStock checks a delivered low-stock alert on an item's total
+// against the Union-mode company: it names the item, and the item's total
+// over the warehouses really is below the minimum the exporter reports.
+func checkUnionLowStock(t *testing.T, p promAPI, company *kartustoktest.Company, a webhookAlert) {
+	t.Helper()
+	l := a.Labels
+	desc := a.Annotations["description"]
+	t.Logf("KartuStokLowStock labels %v\n  description: %s", l, desc)
+	for _, k := range []string{"item_name", "item_code"} {
+		if l[k] == "" || !strings.Contains(desc, l[k]) {
+			t.Errorf("KartuStokLowStock: description %q does not contain %s %q", desc, k, l[k])
+		}
+	}
+	mins, err := p.query(fmt.Sprintf(`kartustok_item_minimum_quantity{instance=%q,item_id=%q}`, l["instance"], l["item_id"]))
+	if err != nil || len(mins) != 1 {
+		t.Fatalf("item minimum of %s: %v (%d series)", l["item_id"], err, len(mins))
+	}
+	total := 0.0
+	for _, loc := range company.LocatorIDs() {
+		total += company.OnHand(loc, l["item_id"])
+	}
+	if minimum := mins[0].float(); total >= minimum {
+		t.Errorf("KartuStokLowStock for the total of %s, but the company holds %v against a minimum of %v",
+			l["item_name"], total, minimum)
+	}
+}
+
+// checkLowStock checks a delivered low-stock alert against the simulated
+// company: it names the warehouse and item, and the item really is below
+// the minimum the exporter reports.
+func checkLowStock(t *testing.T, p promAPI, company *kartustoktest.Company, a webhookAlert) {
+	t.Helper()
+	l := a.Labels
+	desc := a.Annotations["description"]
+	t.Logf("KartuStokLowStock labels %v\n  summary: %s\n  description: %s", l, a.Annotations["summary"], desc)
+	for _, k := range []string{"locator_name", "locator_code", "item_name", "item_code"} {
+		if l[k] == "" {
+			t.Errorf("KartuStokLowStock: label %s is empty: %v", k, l)
+		} else if !strings.Contains(desc, l[k]) {
+			t.Errorf("KartuStokLowStock: description %q does not contain %s %q", desc, k, l[k])
+		}
+	}
+	mins, err := p.query(fmt.Sprintf(`kartustok_stock_minimum_quantity{locator_id=%q,item_id=%q}`, l["locator_id"], l["item_id"]))
+	if err != nil || len(mins) != 1 {
+		t.Fatalf("minimum of %s/%s: %v (%d series)", l["locator_id"], l["item_id"], err, len(mins))
+	}
+	if onHand, minimum := company.OnHand(l["locator_id"], l["item_id"]), mins[0].float(); onHand >= minimum {
+		t.Errorf("KartuStokLowStock for %s in %s, but the company holds %v against a minimum of %v",
+			l["item_name"], l["locator_name"], onHand, minimum)
+	}
+}
+
+// checkDashboards runs every dashboard query and expects data. $job is the
+// example's job, $instance both exporters (as Grafana's "All" would), and
+// $warehouse one that has items below their minimum.
+func checkDashboards(t *testing.T, p promAPI, root string, exporters []*exporterUnderTest, warehouse string) {
+	t.Helper()
+	var instances []string
+	for _, e := range exporters {
+		instances = append(instances, promRegexEscape(e.addr))
+	}
+	vars := map[string]string{
+		"job":       "kartustok",
+		"instance":  "(" + strings.Join(instances, "|") + ")",
+		"warehouse": promRegexEscape(warehouse),
+	}
+	queries, err := dashboards.Queries(filepath.Join(root, "dashboards"), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queries) == 0 {
+		t.Fatal("no dashboard queries found in dashboards/*.json")
+	}
+	files := map[string]bool{}
+	for _, q := range queries {
+		files[q.File] = true
+		res, err := p.query(q.Expr)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v\n%s", q, err, q.Expr)
+		case len(res) == 0:
+			t.Errorf("%s: no series\n%s", q, q.Expr)
+		}
+	}
+	t.Logf("ran %d dashboard queries from %d dashboards (variables: %v)", len(queries), len(files), vars)
+}
+
+// promRegexEscape escapes a value for a regex inside a PromQL string, as
+// Grafana does for multi-value variables: a backslash for the regex, doubled
+// for the string literal.
+func promRegexEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\\\`)
+		case strings.ContainsRune(`^$.|?*+()[]{}`, r):
+			b.WriteString(`\\`)
+			b.WriteRune(r)
+		case r == '"':
+			b.WriteString(`\"`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
