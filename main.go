@@ -281,6 +281,9 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
 	if cfg.demo {
+		if cfg.url != "" || cfg.tokenFile != "" {
+			level.Warn(logger).Log("msg", "--demo ignores --kartustok.url and --kartustok.token-file")
+		}
 		demo, err := startDemo(log.With(logger, "component", "demo"))
 		if err != nil {
 			return fmt.Errorf("starting the demo company: %w", err)
