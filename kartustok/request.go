@@ -252,14 +252,14 @@ func (c *Client) statusError(endpoint string, resp *http.Response, body []byte) 
 // else a whole default window.
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	d, ok := time.Duration(0), false
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+	if v := strings.TrimSpace(h.Get(headerRetryAfter)); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 			d, ok = time.Duration(min(n, int64(maxPause/time.Second)))*time.Second, true
 		} else if t, err := http.ParseTime(v); err == nil {
 			d, ok = max(t.Sub(now), 0), true
 		}
 	}
-	if v := strings.TrimSpace(h.Get("X-RateLimit-Reset")); !ok && v != "" {
+	if v := strings.TrimSpace(h.Get(headerRateLimitReset)); !ok && v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 && n < 1<<40 {
 			d, ok = max(time.Unix(n, 0).Sub(now), 0), true
 		}
@@ -272,8 +272,8 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 
 // noteRateLimit keeps the server's X-RateLimit-Limit/-Remaining.
 func (c *Client) noteRateLimit(h http.Header) {
-	limit, err1 := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Limit")))
-	remaining, err2 := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Remaining")))
+	limit, err1 := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitLimit)))
+	remaining, err2 := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitRemaining)))
 	if err1 != nil || err2 != nil {
 		return
 	}

@@ -94,6 +94,15 @@ type envelope[T any] struct {
 // statusSuccess is the "status" of a success envelope.
 const statusSuccess = "success"
 
+// Rate-limit headers, as Laravel's throttle sends them. Retry-After is
+// standard HTTP; the others are assumed.
+const (
+	headerRateLimitLimit     = "X-RateLimit-Limit"
+	headerRateLimitRemaining = "X-RateLimit-Remaining"
+	headerRateLimitReset     = "X-RateLimit-Reset" // Unix time, on a 429
+	headerRetryAfter         = "Retry-After"       // whole seconds, on a 429
+)
+
 // pageMeta is the pagination block of a paginated list.
 type pageMeta struct {
 	CurrentPage int `json:"current_page"`
