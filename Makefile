@@ -34,31 +34,31 @@ cover:
 
 # Prometheus, promtool and Alertmanager are built from the versions pinned in
 # tools/*/go.mod (two modules, because the two programs pin different
-# versions of shared dependencies). A stamp per module rebuilds them only when
-# its go.mod or go.sum changes; the Go build cache makes a rebuild cheap.
+# versions of shared dependencies), and rebuilt only when a go.mod or go.sum
+# changes or a binary is missing; the Go build cache makes a rebuild cheap.
 TOOLS_BIN    := $(CURDIR)/tools/bin
 PROMTOOL     := $(TOOLS_BIN)/promtool
 PROMETHEUS   := $(TOOLS_BIN)/prometheus
 ALERTMANAGER := $(TOOLS_BIN)/alertmanager
 TOOLS_ENV    := GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false"
 
-tools: $(TOOLS_BIN)/.prometheus.stamp $(TOOLS_BIN)/.alertmanager.stamp
+tools: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER)
 
-$(TOOLS_BIN)/.prometheus.stamp: tools/prometheus/go.mod tools/prometheus/go.sum
+$(PROMETHEUS) $(PROMTOOL) &: tools/prometheus/go.mod tools/prometheus/go.sum
 	@mkdir -p $(TOOLS_BIN)
 	cd tools/prometheus && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ \
 		github.com/prometheus/prometheus/cmd/prometheus \
 		github.com/prometheus/prometheus/cmd/promtool
-	@touch $@
+	@touch $(PROMETHEUS) $(PROMTOOL)
 
-$(TOOLS_BIN)/.alertmanager.stamp: tools/alertmanager/go.mod tools/alertmanager/go.sum
+$(ALERTMANAGER): tools/alertmanager/go.mod tools/alertmanager/go.sum
 	@mkdir -p $(TOOLS_BIN)
 	cd tools/alertmanager && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ \
 		github.com/prometheus/alertmanager/cmd/alertmanager
 	@touch $@
 
 # The alerting rules must load, and their unit tests must pass.
-rules: $(TOOLS_BIN)/.prometheus.stamp
+rules: $(PROMTOOL)
 	$(PROMTOOL) check rules alerts/kartustok.rules.yml
 	$(PROMTOOL) test rules alerts/*.test.yml
 
