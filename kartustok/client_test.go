@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/version"
 )
 
 func readTestdata(t testing.TB, name string) string {
@@ -143,9 +145,32 @@ func TestRequestHeaders(t *testing.T) {
 		t.Errorf("RateLimit() = %+v", rl)
 	}
 
-	c, _ = New("https://a.kartustok.com", StaticToken("x"))
-	if !strings.HasPrefix(c.userAgent, "kartustok_exporter/") || c.userAgent == "kartustok_exporter/" {
-		t.Errorf("default User-Agent %q", c.userAgent)
+	saved := version.Version
+	t.Cleanup(func() { version.Version = saved })
+	version.Version = "9.8.7"
+	if c, _ = New("https://a.kartustok.com", StaticToken("x")); c.userAgent != "kartustok_exporter/9.8.7" {
+		t.Errorf("User-Agent from the build version %q", c.userAgent)
+	}
+	version.Version = ""
+	if c, _ = New("https://a.kartustok.com", StaticToken("x")); c.userAgent != "kartustok_exporter/unknown" {
+		t.Errorf("User-Agent without a build version %q", c.userAgent)
+	}
+}
+
+func TestDefaultTransportBoundsEveryPhase(t *testing.T) {
+	c, err := New("https://a.kartustok.com", StaticToken("x"), WithTimeout(7*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := c.transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("default transport %T", c.transport)
+	}
+	if tr.DialContext == nil || tr.TLSHandshakeTimeout <= 0 || tr.ResponseHeaderTimeout != 7*time.Second || tr.Proxy == nil {
+		t.Errorf("transport %+v", tr)
+	}
+	if c.http.CheckRedirect == nil || c.http.Transport != tr {
+		t.Error("the HTTP client does not use the transport and redirect policy")
 	}
 }
 
