@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/version"
 )
@@ -810,5 +811,30 @@ func TestContextCancelledStopsRetries(t *testing.T) {
 	_, err = c.Health(ctx)
 	if !errors.Is(err, context.Canceled) || len(rec.Requests()) != 1 {
 		t.Errorf("call with a cancelled context: %v after %d attempts", err, len(rec.Requests()))
+	}
+}
+
+func TestCleanMessage(t *testing.T) {
+	long := strings.Repeat("é", 200) // 400 bytes
+	got := cleanMessage(long)
+	if !strings.HasSuffix(got, "…") || len(got) > maxMessageBytes+len("…") || !utf8.ValidString(got) {
+		t.Errorf("cleanMessage(400 bytes) = %q (%d bytes)", got, len(got))
+	}
+	for in, want := range map[string]string{
+		"  a\n\tb \x00 c  ": "a b c",
+		"bad \xff byte":     "bad \uFFFD byte",
+		"":                  "",
+	} {
+		if got := cleanMessage(in); got != want {
+			t.Errorf("cleanMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRedactedErrorKeepsTheChain(t *testing.T) {
+	inner := errors.New("token " + testToken)
+	r := redactedError{msg: redact(inner.Error(), testToken), err: inner}
+	if !errors.Is(r, inner) || strings.Contains(r.Error(), testToken) {
+		t.Errorf("redactedError %q", r)
 	}
 }
