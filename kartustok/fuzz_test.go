@@ -15,7 +15,10 @@ package kartustok
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
+	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -84,6 +87,14 @@ func FuzzItemsPage(f *testing.F) {
 func FuzzStockSummaryPage(f *testing.F) {
 	addExamples(f, "stock_summary.json", "stock_detail.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
+		if mv, meta, err := decodeList[Movement](body); err == nil {
+			for _, m := range mv {
+				for _, q := range []Quantity{m.QtyIn, m.QtyOut, m.Balance} {
+					checkQuantity(t, q)
+				}
+			}
+			roundTrip(t, mv, meta, decodeList[Movement])
+		}
 		rows, meta, err := decodeList[StockRow](body)
 		if err != nil {
 			return
@@ -94,10 +105,6 @@ func FuzzStockSummaryPage(f *testing.F) {
 			}
 		}
 		roundTrip(t, rows, meta, decodeList[StockRow])
-		if _, _, err := decodeList[Movement](body); err == nil {
-			mv, meta, _ := decodeList[Movement](body)
-			roundTrip(t, mv, meta, decodeList[Movement])
-		}
 	})
 }
 
@@ -246,4 +253,59 @@ func FuzzID(f *testing.F) {
 			t.Fatalf("%q does not survive encoding: %q, %v", id, id2, err)
 		}
 	})
+}
+
+// FuzzResponse sends whatever a server might answer through the whole
+// client: every outcome is a success or an *Error of a known kind that
+// carries the status, and no error ever shows the token, even when the
+// server echoes it.
+func FuzzResponse(f *testing.F) {
+	f.Add(200, "application/json", "", readTestdata(f, "locators.json"), false)
+	f.Add(429, "application/json", "7", `{"message":"Too Many Attempts."}`, false)
+	f.Add(403, "application/json", "", `{"status":"error","message":"Token does not have the required scope: locator.read"}`, true)
+	f.Add(502, "text/html", "", "<html><title>502 Bad Gateway</title></html>", false)
+	f.Add(200, "text/plain", "", `{"status":"success","data":[]}`, true)
+	f.Add(301, "", "", "", false)
+	f.Fuzz(func(t *testing.T, status int, contentType, retryAfter, body string, echo bool) {
+		if status < 100 || status > 999 {
+			return
+		}
+		c, err := New("https://a.kartustok.com", StaticToken(testToken), WithMaxRetries(0), WithMaxBodyBytes(4096),
+			WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				b := body
+				if echo {
+					b += r.Header.Get("Authorization")
+				}
+				h := http.Header{"Content-Type": {contentType}, "Retry-After": {retryAfter}}
+				return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(b)), Request: r}, nil
+			})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Locators(t.Context())
+		if err == nil {
+			if status < 200 || status > 299 {
+				t.Fatalf("status %d succeeded", status)
+			}
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%v is not an *Error", err)
+		}
+		if e.Status != status || e.Endpoint != EndpointLocators || !validKinds[e.Kind] {
+			t.Fatalf("error %+v for status %d", e, status)
+		}
+		if strings.Contains(err.Error(), testToken) {
+			t.Fatalf("error shows the token: %v", err)
+		}
+		if e.Kind == KindRateLimited && (status != 429 || e.RetryAfter < 0 || e.RetryAfter > maxPause) {
+			t.Fatalf("rate limited error %+v", e)
+		}
+	})
+}
+
+var validKinds = map[ErrorKind]bool{
+	KindUnauthorized: true, KindForbidden: true, KindNotFound: true, KindRateLimited: true,
+	KindServerError: true, KindTimeout: true, KindNetwork: true, KindInvalidResponse: true,
 }
