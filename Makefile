@@ -33,9 +33,11 @@ cover:
 	$(GO) test -coverprofile=coverage.out ./kartustok && $(GO) tool cover -func=coverage.out | tail -1
 
 # Prometheus, promtool and Alertmanager are built from the versions pinned in
-# tools/*/go.mod (two modules, because the two programs pin different
-# versions of shared dependencies), and rebuilt only when a go.mod or go.sum
+# tools/*/go.mod, and rebuilt only when a go.mod or go.sum
 # changes or a binary is missing; the Go build cache makes a rebuild cheap.
+# Two modules, because Prometheus v0.316.0 itself requires Alertmanager
+# v0.34.1 as a library, while the Alertmanager we run is v0.31.1, the last
+# release whose command builds from the module without UI assets.
 TOOLS_BIN    := $(CURDIR)/tools/bin
 PROMTOOL     := $(TOOLS_BIN)/promtool
 PROMETHEUS   := $(TOOLS_BIN)/prometheus
