@@ -21,6 +21,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -507,4 +508,58 @@ func TestContractTruncatedBody(t *testing.T) {
 	if !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "EOF") {
 		t.Errorf("truncated body: %v", err)
 	}
+}
+
+// TestContractBudgetUnderLoad: many goroutines calling the endpoints for
+// half a simulated hour, with 5xx faults forcing retries, never get a 429
+// from the simulator's throttle, and the simulator never sees more than
+// the budget in any window.
+func TestContractBudgetUnderLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, srv, obs, _ := bubble(t, nil, kartustoktest.TokenSpec{})
+		srv.SetFault(kartustok.EndpointLocators, kartustoktest.Fault{Status: 503})
+		end := time.Now().Add(30 * time.Minute)
+		var wg sync.WaitGroup
+		calls := []func(ctx context.Context) error{
+			func(ctx context.Context) error { _, err := c.Health(ctx); return err },
+			func(ctx context.Context) error { _, _, err := c.Items(ctx, kartustok.ItemFilter{}); return err },
+			func(ctx context.Context) error {
+				_, _, err := c.StockSummary(ctx, kartustok.StockSummaryFilter{})
+				return err
+			},
+			func(ctx context.Context) error { _, err := c.Locators(ctx); return err }, // always 503, retried
+		}
+		for g := range 8 {
+			wg.Go(func() {
+				for i := 0; time.Now().Before(end); i++ {
+					err := calls[(g+i)%len(calls)](t.Context())
+					if err != nil && kartustok.KindOf(err) != kartustok.KindServerError {
+						t.Errorf("call failed: %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		budget, window := c.Budget()
+		worst := srv.MaxInWindow(window)
+		t.Logf("30 min, 8 goroutines: %d requests, %d retries, most in any %s: %d (budget %d), 429s: %d",
+			len(srv.Requests()), countRetries(obs.Requests()), window, worst, budget, srv.Count("", 429))
+		if worst > budget || srv.Count("", 429) != 0 {
+			t.Errorf("%d requests in one window (budget %d), %d 429s", worst, budget, srv.Count("", 429))
+		}
+		if worst < budget {
+			t.Errorf("the load never used the whole budget (%d < %d)", worst, budget)
+		}
+	})
+}
+
+func countRetries(reqs []kartustok.RequestInfo) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Attempt > 1 {
+			n++
+		}
+	}
+	return n
 }
