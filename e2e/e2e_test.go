@@ -434,3 +434,17 @@ func promRegexEscape(s string) string {
 	}
 	return b.String()
 }
+
+func TestPromRegexEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"Gudang Utama":    "Gudang Utama",
+		"127.0.0.1:9472":  `127\\.0\\.0\\.1:9472`,
+		`Rak "A" (lama)`:  `Rak \"A\" \\(lama\\)`,
+		`C:\gudang`:       `C:\\\\gudang`,
+		"Pipa 3/4+ [PVC]": `Pipa 3/4\\+ \\[PVC\\]`,
+	} {
+		if got := promRegexEscape(in); got != want {
+			t.Errorf("promRegexEscape(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
