@@ -128,8 +128,8 @@ func (p *proc) baseURL() string {
 		return "http://" + a
 	case <-p.done:
 		p.t.Fatalf("exited before listening:\n%s", p.output())
-	case <-time.After(20 * time.Second):
-		p.t.Fatalf("not listening after 20 s:\n%s", p.output())
+	case <-time.After(time.Minute):
+		p.t.Fatalf("not listening after a minute:\n%s", p.output())
 	}
 	return ""
 }
@@ -147,14 +147,14 @@ func httpGet(t *testing.T, url string) (int, string) {
 
 func waitReady(t *testing.T, p *proc, base string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if code, _ := httpGet(t, base+"/-/ready"); code == http.StatusOK {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("not ready after 30 s:\n%s", p.output())
+	t.Fatalf("not ready after a minute:\n%s", p.output())
 }
 
 func TestBinary(t *testing.T) {
@@ -163,7 +163,7 @@ func TestBinary(t *testing.T) {
 
 	t.Run("bad flag", func(t *testing.T) {
 		p := startProc(t, bin, nil, "--demo", "--kartustok.budget=2")
-		if code := p.exitCode(10 * time.Second); code != 2 {
+		if code := p.exitCode(time.Minute); code != 2 {
 			t.Errorf("exit %d, want 2", code)
 		}
 		if !strings.Contains(p.output(), "--kartustok.budget must be in (0, 1], got 2") {
@@ -174,7 +174,7 @@ func TestBinary(t *testing.T) {
 	t.Run("missing token file", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "token")
 		p := startProc(t, bin, []string{noToken}, "--kartustok.url=https://sinarjaya.kartustok.com", "--kartustok.token-file="+missing)
-		if code := p.exitCode(10 * time.Second); code != 1 {
+		if code := p.exitCode(time.Minute); code != 1 {
 			t.Errorf("exit %d, want 1", code)
 		}
 		if !strings.Contains(p.output(), missing) {
@@ -205,6 +205,19 @@ func TestBinary(t *testing.T) {
 		if err == nil && strings.Contains(string(cmdline), token) {
 			t.Error("the token is in /proc/<pid>/cmdline")
 		}
+		// Ready means every locator's stock is in; the item list may
+		// still be arriving. Count requests once every refresh is done.
+		deadline := time.Now().Add(time.Minute)
+		for {
+			_, m := httpGet(t, base+"/metrics")
+			if strings.Contains(m, `kartustok_sync_last_success_timestamp_seconds{resource="items"}`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("items never refreshed:\n%s", p.output())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		before := sim.Count("", 0)
 		var wg sync.WaitGroup
 		for range 10 {
@@ -231,7 +244,7 @@ func TestBinary(t *testing.T) {
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		if code := p.exitCode(10 * time.Second); code != 0 {
+		if code := p.exitCode(time.Minute); code != 0 {
 			t.Errorf("exit %d after SIGTERM, want 0", code)
 		}
 		out := p.output()
@@ -265,7 +278,7 @@ func TestBinary(t *testing.T) {
 		if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 			t.Fatal(err)
 		}
-		if code := p.exitCode(10 * time.Second); code != 0 {
+		if code := p.exitCode(time.Minute); code != 0 {
 			t.Errorf("exit %d after SIGINT, want 0", code)
 		}
 		if _, err := os.Stat(filepath.Dir(m[1])); !os.IsNotExist(err) {
