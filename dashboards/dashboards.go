@@ -244,7 +244,22 @@ type Query struct {
 	// (stat, bar gauge and table panels); false means a range query.
 	Instant bool
 	Expr    string
+	// Legend is the panel target's legend format; its {{label}}
+	// references name labels each result series should carry.
+	Legend string
 }
+
+// LegendLabels returns the labels the query's legend shows, in order.
+func (q Query) LegendLabels() []string {
+	var out []string
+	for _, m := range legendLabel.FindAllStringSubmatch(q.Legend, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// legendLabel matches a {{label}} reference of a legend format.
+var legendLabel = regexp.MustCompile(`\{\{\s*(\w+)\s*\}\}`)
 
 // String names the query for test failure messages.
 func (q Query) String() string {
@@ -309,7 +324,7 @@ func Queries(dir string, vars map[string]string) ([]Query, error) {
 					return nil, fmt.Errorf("%s: panel %q query %s: %w", d.File, p.Title, t.RefID, err)
 				}
 				out = append(out, Query{File: d.File, Dashboard: d.Title, Panel: p.Title, RefID: t.RefID,
-					Instant: t.Instant, Expr: expr})
+					Instant: t.Instant, Expr: expr, Legend: t.LegendFormat})
 			}
 		}
 	}

@@ -202,3 +202,15 @@ func TestSubstituteSyntaxes(t *testing.T) {
 	_, err = substitute(`$missing`, value)
 	assert.Error(t, err)
 }
+
+func TestQueryLegendLabels(t *testing.T) {
+	q := Query{Legend: "{{item_name}} @ {{ locator_name }} minimum"}
+	assert.Equal(t, []string{"item_name", "locator_name"}, q.LegendLabels())
+	assert.Empty(t, Query{Legend: "failing share"}.LegendLabels())
+
+	qs, err := Queries(".", nil)
+	require.NoError(t, err)
+	i := slices.IndexFunc(qs, func(q Query) bool { return q.Panel == "Requests by endpoint and code" })
+	require.GreaterOrEqual(t, i, 0)
+	assert.Equal(t, []string{"endpoint", "code"}, qs[i].LegendLabels())
+}
