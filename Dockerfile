@@ -16,8 +16,11 @@
 #
 # The token is a mounted file (a Docker or Kubernetes secret), never an
 # argument or an environment variable, so it shows in no `ps`, `docker
-# inspect` or process listing. The exporter re-reads it when it changes.
-# The mounted file must be readable by uid 65532.
+# inspect` or process listing. The mounted file must be readable by uid
+# 65532. The exporter re-reads it when it changes, but a single-file bind
+# mount keeps showing the old file once the host replaces it: to rotate
+# without a restart, mount the directory (or a Kubernetes Secret volume
+# without subPath).
 
 ARG GO_VERSION=1.26
 
