@@ -35,6 +35,7 @@ const (
 	demoStepEvery    = 3 * time.Second
 	demoStepDocs     = 5
 	demoTokenLife    = 10 * 24 * time.Hour
+	demoLogLimit     = 10000
 )
 
 // demo is a simulated company served on loopback, with its token in a
@@ -66,7 +67,9 @@ func startDemo(logger log.Logger) (*demo, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	server, err := kartustoktest.Start("127.0.0.1:0", company)
+	// The simulator logs every request for tests; a demo left running for
+	// days keeps only the most recent ones.
+	server, err := kartustoktest.Start("127.0.0.1:0", company, kartustoktest.WithLogLimit(demoLogLimit))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

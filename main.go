@@ -41,6 +41,7 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	"github.com/kartustok/kartustok_exporter/minimums"
 )
 
 const (
@@ -75,7 +76,9 @@ type config struct {
 	catalogEvery   time.Duration
 	stockInterval  time.Duration
 	maxStaleness   time.Duration
+	minimumsFile   string
 	demo           bool
+	configCheck    bool
 
 	web                    *web.FlagConfig
 	telemetryPath          string
@@ -119,6 +122,11 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("sync.catalog-interval", "Period of the refresh of company metadata, item categories, locators and items.").Default("15m").DurationVar(&cfg.catalogEvery)
 	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it.").Default("1m").DurationVar(&cfg.stockInterval)
 	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
+	app.Flag("stock.minimums-file", "YAML file of minimum stock levels by item code, per warehouse code and per category, overriding the minimums KartuStok reports (for companies whose minimum-stock mode is Inactive). Re-read on SIGHUP and on POST /-/reload; a file that fails to load then leaves the previous one in force. "+
+		"An item given a minimum of its own in a warehouse (items[].warehouses[]) whose successful stock fetch has no row for it is exported with kartustok_stock_on_hand 0, since KartuStok lists only items a warehouse has held; item-wide and category minimums do not add series.").
+		PlaceHolder("FILE").StringVar(&cfg.minimumsFile)
+	app.Flag("config.check", "Check the flags and --stock.minimums-file, print a one-line summary and exit 0, or print each problem on its own line and exit 1. Neither reads the token nor calls the API.").
+		Default("false").BoolVar(&cfg.configCheck)
 	app.Flag("demo", "Run against an embedded simulated company on loopback instead of a real KartuStok API.").Default("false").BoolVar(&cfg.demo)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&cfg.telemetryPath)
@@ -136,17 +144,25 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	if done {
 		return nil, true, code
 	}
-	if err := cfg.validate(expires); err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v\n", exporterName, err)
+	problems := cfg.validate(expires)
+	if cfg.configCheck {
+		return nil, true, checkConfig(cfg, problems, stdout, stderr)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "%s: error: %v\n", exporterName, p)
+		}
 		return nil, true, 2
 	}
 	return cfg, false, 0
 }
 
-// validate checks what kingpin cannot and fills in derived values.
-func (c *config) validate(expires string) error {
+// validate checks what kingpin cannot and fills in derived values. It
+// returns every problem, so that --config.check lists them all at once.
+func (c *config) validate(expires string) []error {
+	var problems []error
 	if c.url == "" && !c.demo {
-		return errors.New("--kartustok.url is required: the company's API, https://<subdomain>.kartustok.com/public/v1 (or run --demo)")
+		problems = append(problems, errors.New("--kartustok.url is required: the company's API, https://<subdomain>.kartustok.com/public/v1 (or run --demo)"))
 	}
 	for _, d := range []struct {
 		flag string
@@ -160,32 +176,69 @@ func (c *config) validate(expires string) error {
 		{"sync.max-staleness", c.maxStaleness},
 	} {
 		if d.v < time.Second {
-			return fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v)
+			problems = append(problems, fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v))
 		}
 	}
-	if c.rateLimit < 1 {
-		return fmt.Errorf("--kartustok.rate-limit must be at least 1, got %d", c.rateLimit)
-	}
-	if !(c.budget > 0 && c.budget <= 1) {
-		return fmt.Errorf("--kartustok.budget must be in (0, 1], got %g", c.budget)
-	}
-	if c.budgetRequests() < 1 {
-		return fmt.Errorf("--kartustok.budget %g of --kartustok.rate-limit %d leaves no request per window", c.budget, c.rateLimit)
+	switch {
+	case c.rateLimit < 1:
+		problems = append(problems, fmt.Errorf("--kartustok.rate-limit must be at least 1, got %d", c.rateLimit))
+	case !(c.budget > 0 && c.budget <= 1):
+		problems = append(problems, fmt.Errorf("--kartustok.budget must be in (0, 1], got %g", c.budget))
+	case c.budgetRequests() < 1:
+		problems = append(problems, fmt.Errorf("--kartustok.budget %g of --kartustok.rate-limit %d leaves no request per window", c.budget, c.rateLimit))
 	}
 	if c.maxRequests < 0 {
-		return fmt.Errorf("--web.max-requests must not be negative, got %d", c.maxRequests)
+		problems = append(problems, fmt.Errorf("--web.max-requests must not be negative, got %d", c.maxRequests))
 	}
 	if !strings.HasPrefix(c.telemetryPath, "/") || c.telemetryPath == "/" || strings.HasPrefix(c.telemetryPath, "/-/") {
-		return fmt.Errorf("--web.telemetry-path must be a path below / other than /-/…, got %q", c.telemetryPath)
+		problems = append(problems, fmt.Errorf("--web.telemetry-path must be a path below / other than /-/…, got %q", c.telemetryPath))
 	}
 	if expires != "" {
 		t, err := parseExpiry(expires)
 		if err != nil {
-			return err
+			problems = append(problems, err)
 		}
 		c.tokenExpiresAt = t
 	}
-	return nil
+	return problems
+}
+
+// noToken stands in for the token when --config.check builds a client only
+// to check the URL: the check never reads the secret.
+type noToken struct{}
+
+func (noToken) Token() (string, error) { return "", errors.New("no token in --config.check") }
+
+// checkConfig is --config.check: it reports the flag problems found so far,
+// the API URL's and the minimums file's, and returns the exit code.
+func checkConfig(cfg *config, problems []error, stdout, stderr io.Writer) int {
+	if cfg.url != "" && !cfg.demo {
+		if _, err := kartustok.New(cfg.url, noToken{}); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	var lines []string
+	for _, p := range problems {
+		lines = append(lines, p.Error())
+	}
+	summary := "no --stock.minimums-file"
+	if cfg.minimumsFile != "" {
+		set, err := minimums.Load(cfg.minimumsFile)
+		if err != nil {
+			lines = append(lines, fileProblems(err)...)
+		} else {
+			sum := set.Summary()
+			summary = fmt.Sprintf("minimums file %s sets %d categories, %d items and %d warehouse minimums", cfg.minimumsFile, sum.Categories, sum.Items, sum.Warehouses)
+		}
+	}
+	if len(lines) > 0 {
+		for _, l := range lines {
+			fmt.Fprintln(stderr, l)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: configuration OK; %s\n", exporterName, summary)
+	return 0
 }
 
 // parseExpiry reads RFC 3339 or a bare date. A bare date is read as the start
@@ -280,6 +333,16 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
+	// The minimums file is read first: a typo in it should stop start-up
+	// before anything else happens, with every problem on its own line.
+	reloader, err := newMinimumsReloader(cfg.minimumsFile, log.With(logger, "component", "minimums"))
+	if err != nil {
+		for _, p := range fileProblems(err) {
+			level.Error(logger).Log("msg", "Invalid minimums file", "problem", p)
+		}
+		return fmt.Errorf("cannot load --stock.minimums-file %s", cfg.minimumsFile)
+	}
+
 	if cfg.demo {
 		if cfg.url != "" || cfg.tokenFile != "" {
 			level.Warn(logger).Log("msg", "--demo ignores --kartustok.url and --kartustok.token-file")
@@ -315,10 +378,12 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		Window:          cfg.window,
 		TokenExpiresAt:  cfg.tokenExpiresAt,
 		Logger:          logger,
+		OnCatalog:       reloader.CheckCatalog,
 	})
 	if err != nil {
 		return err
 	}
+	reloader.snapshot = engine.Snapshot
 	level.Info(logger).Log("msg", "Polling the KartuStok API", "url", client.BaseURL(),
 		"budget", budget, "window", cfg.window, "stock_interval", cfg.stockInterval)
 
@@ -327,13 +392,31 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		maxRequests:            cfg.maxRequests,
 		disableExporterMetrics: cfg.disableExporterMetrics,
 		logger:                 logger,
-	}, engine, collector.NewCollector(engine, collector.WithRateLimit(client)), apiMetrics)
+		reload:                 func() error { return reloader.Reload("POST /-/reload") },
+	}, engine, append(reloader.collectors(),
+		collector.NewCollector(engine, collector.WithRateLimit(client), collector.WithMinimumsFunc(reloader.Minimums)),
+		apiMetrics)...)
 	if err != nil {
 		return err
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// SIGHUP reloads the minimums file. It is caught even without a file,
+	// so that a habitual `kill -HUP` never terminates the exporter.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = reloader.Reload("SIGHUP") // logged; the previous file stays on failure
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	engineDone := make(chan struct{})
 	go func() { engine.Run(ctx); close(engineDone) }()
 

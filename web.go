@@ -33,6 +33,9 @@ type handlerConfig struct {
 	maxRequests            int
 	disableExporterMetrics bool
 	logger                 log.Logger
+	// reload re-reads the minimums file for POST /-/reload; nil serves
+	// no reload endpoint.
+	reload func() error
 }
 
 // readiness reports whether the exporter shows the whole company yet.
@@ -45,8 +48,7 @@ func (l promLogger) Println(v ...any) {
 	level.Error(l.logger).Log("msg", "Error serving metrics", "err", fmt.Sprint(v...))
 }
 
-// newHandler builds every HTTP endpoint of the exporter on one mux; an
-// endpoint added later (such as POST /-/reload) goes here too.
+// newHandler builds every HTTP endpoint of the exporter on one mux.
 func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) (*http.ServeMux, error) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(versioncollector.NewCollector(exporterName))
@@ -107,6 +109,23 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprintln(w, "Ready.")
 	})
+	if cfg.reload != nil {
+		// Registered for every method so that a GET gets 405 with the
+		// method to use rather than the landing page's 404.
+		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				w.Header().Set("Allow", http.MethodPost)
+				http.Error(w, "Method not allowed: POST /-/reload to reload the minimums file.", http.StatusMethodNotAllowed)
+				return
+			}
+			if err := cfg.reload(); err != nil {
+				http.Error(w, "Reloading the minimums file failed; the previous one stays in force:\n"+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+			fmt.Fprintln(w, "Reloaded.")
+		})
+	}
 	mux.Handle("/", landing)
 	return mux, nil
 }

@@ -93,6 +93,29 @@ type Minimums interface {
 	ItemMinimum(item *kartustok.Item, apiValue float64, apiSet bool) (float64, bool)
 }
 
+// PairMinimums is implemented by a Minimums that gives single (warehouse,
+// item) pairs a minimum of their own, such as a minimums file's
+// items[].warehouses[] entries.
+//
+// KartuStok's /stock/summary has a row for an item in a locator only once
+// the item has had a balance or a movement there, so a warehouse that never
+// received an item would have no kartustok_stock_on_hand series for it and
+// could never alert, however high its minimum. For each pair named here the
+// collector therefore exports kartustok_stock_on_hand 0, with the pair's
+// minimum, when all of these hold: the item and the locator are active in
+// the catalog, the pair's minimum is above 0, the locator's stock is
+// exported (its last successful fetch is within --sync.max-staleness), and
+// that fetch has no row for the item. The zero is what the fetch said, not
+// a stand-in for a failed one. Minimums that apply to every warehouse (an
+// item's or a category's default) are not pairs: synthesising them would add
+// a series for every item in every warehouse.
+type PairMinimums interface {
+	Minimums
+	// MinimumPairs returns, by item code, the codes of the warehouses
+	// the item has a minimum of its own in. Callers must not modify it.
+	MinimumPairs() map[string][]string
+}
+
 // Option configures a Collector.
 type Option func(*Collector)
 
@@ -102,7 +125,18 @@ func WithRateLimit(r RateLimitReporter) Option { return func(c *Collector) { c.r
 
 // WithMinimums makes the collector export minimums resolved by m instead of
 // the API's values.
-func WithMinimums(m Minimums) Option { return func(c *Collector) { c.minimums = m } }
+func WithMinimums(m Minimums) Option {
+	return WithMinimumsFunc(func() Minimums { return m })
+}
+
+// WithMinimumsFunc makes the collector export minimums resolved by the
+// Minimums that f returns, for minimums that change while the exporter runs
+// (a file reloaded on SIGHUP). Collect calls f once per scrape and uses the
+// result throughout, so that one scrape never mixes two versions. f may
+// return nil for the API's own values; it must be safe for concurrent use.
+func WithMinimumsFunc(f func() Minimums) Option {
+	return func(c *Collector) { c.minimums = f }
+}
 
 // Collector exports an Engine's latest Snapshot. Collect reads one immutable
 // snapshot and never calls the API, so concurrent scrapes are safe and cost
@@ -110,7 +144,7 @@ func WithMinimums(m Minimums) Option { return func(c *Collector) { c.minimums = 
 type Collector struct {
 	engine    *Engine
 	rateLimit RateLimitReporter
-	minimums  Minimums
+	minimums  func() Minimums
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -168,6 +202,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.engine.Snapshot()
 	now := time.Now()
 	gauge := prometheus.GaugeValue
+	var mins Minimums
+	if c.minimums != nil {
+		mins = c.minimums()
+	}
 
 	if s.HealthKnown {
 		emit(ch, upDesc, gauge, boolValue(s.Up))
@@ -203,8 +241,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			apiMin = float64(*it.MinimumQty)
 		}
 		minimum, ok := apiMin, it.MinimumQty != nil
-		if c.minimums != nil {
-			minimum, ok = c.minimums.ItemMinimum(it, apiMin, ok)
+		if mins != nil {
+			minimum, ok = mins.ItemMinimum(it, apiMin, ok)
 		}
 		if ok {
 			emit(ch, itemMinimumDesc, gauge, minimum, string(it.ID))
@@ -212,22 +250,40 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	maxAge := c.engine.MaxStaleness()
+	fresh := func(id kartustok.ID) bool {
+		ls := s.Stock[id]
+		return ls != nil && now.Sub(ls.Fetched) <= maxAge
+	}
+	var missing map[kartustok.ID]map[kartustok.ID]float64
+	if pm, ok := mins.(PairMinimums); ok {
+		missing = missingPairs(s, pm, fresh)
+	}
 	for id, ls := range s.Stock {
-		if now.Sub(ls.Fetched) > maxAge {
+		if !fresh(id) {
 			continue
 		}
 		loc := string(id)
+		miss := missing[id]
 		for i := range ls.Rows {
 			r := &ls.Rows[i]
 			item := string(r.ItemID)
 			emit(ch, stockOnHandDesc, gauge, r.OnHand, loc, item)
 			minimum, ok := r.Minimum, r.HasMinimum
-			if c.minimums != nil {
-				minimum, ok = c.minimums.StockMinimum(locators[id], s.Item(r.ItemID), minimum, ok)
+			if mins != nil {
+				minimum, ok = mins.StockMinimum(locators[id], s.Item(r.ItemID), minimum, ok)
 			}
 			if ok {
 				emit(ch, stockMinimumDesc, gauge, minimum, loc, item)
 			}
+			if miss != nil {
+				delete(miss, r.ItemID)
+			}
+		}
+		// What is left are pairs with a minimum of their own and no row:
+		// the warehouse has never held the item. See PairMinimums.
+		for item, minimum := range miss {
+			emit(ch, stockOnHandDesc, gauge, 0, loc, string(item))
+			emit(ch, stockMinimumDesc, gauge, minimum, loc, string(item))
 		}
 	}
 
@@ -250,4 +306,49 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, syncPlannedDesc, gauge, float64(st.PlannedRequests), name)
 		emit(ch, syncCycleDesc, gauge, st.Cycle.Seconds(), name)
 	}
+}
+
+// missingPairs resolves m's pairs against the catalog: by locator ID, the
+// active items with a minimum above 0 of their own in that active locator,
+// whose stock is exported. Collect removes those that have a stock row.
+// Pairs the catalog does not know (a typo, a deleted item) are skipped;
+// the minimums file's check reports them.
+func missingPairs(s *Snapshot, m PairMinimums, fresh func(kartustok.ID) bool) map[kartustok.ID]map[kartustok.ID]float64 {
+	pairs := m.MinimumPairs()
+	if len(pairs) == 0 {
+		return nil
+	}
+	byCode := map[string][]*kartustok.Locator{}
+	for i := range s.Locators {
+		if l := &s.Locators[i]; l.Active && fresh(l.ID) {
+			byCode[l.Code] = append(byCode[l.Code], l)
+		}
+	}
+	if len(byCode) == 0 {
+		return nil
+	}
+	var out map[kartustok.ID]map[kartustok.ID]float64
+	for i := range s.Items {
+		it := &s.Items[i]
+		codes := pairs[it.Code]
+		if !it.Active || len(codes) == 0 {
+			continue
+		}
+		for _, code := range codes {
+			for _, l := range byCode[code] {
+				minimum, ok := m.StockMinimum(l, it, 0, false)
+				if !ok || !(minimum > 0) {
+					continue // a minimum of 0 silences the pair: nothing to alert on
+				}
+				if out == nil {
+					out = map[kartustok.ID]map[kartustok.ID]float64{}
+				}
+				if out[l.ID] == nil {
+					out[l.ID] = map[kartustok.ID]float64{}
+				}
+				out[l.ID][it.ID] = minimum
+			}
+		}
+	}
+	return out
 }

@@ -60,6 +60,12 @@ type Config struct {
 	TokenExpiresAt time.Time
 	// Logger receives the engine's logs; nil discards them.
 	Logger log.Logger
+	// OnCatalog, when set, is called from the catalog loop after each
+	// catalog refresh (successful or not) with the snapshot that refresh
+	// published, so that data checked against the catalog, such as a
+	// minimums file, can be checked again when the catalog changes. It
+	// delays the next refresh while it runs, so it must be quick.
+	OnCatalog func(*Snapshot)
 }
 
 func (c Config) validate() error {
@@ -310,6 +316,9 @@ func (e *Engine) catalogLoop(ctx context.Context) {
 		retrySoon := e.syncCatalog(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if e.cfg.OnCatalog != nil {
+			e.cfg.OnCatalog(e.snap.Load())
 		}
 		next := e.cfg.CatalogInterval
 		if retrySoon {

@@ -1,0 +1,258 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kartustok/kartustok_exporter/collector"
+	"github.com/kartustok/kartustok_exporter/kartustok"
+	"github.com/kartustok/kartustok_exporter/minimums"
+)
+
+// maxLoggedWarnings bounds the warnings one check logs, so that a file
+// written for another company does not flood the log.
+const maxLoggedWarnings = 20
+
+// fileMinimums resolves minimums from one loaded minimums file, falling back
+// to the API's values where the file sets none. It is immutable, so a reload
+// swaps it whole while scrapes read the previous one.
+type fileMinimums struct {
+	set *minimums.Set
+	// pairs is the set's items[].warehouses[] entries by item code,
+	// computed once per load rather than once per scrape.
+	pairs map[string][]string
+}
+
+var _ collector.PairMinimums = (*fileMinimums)(nil)
+
+func newFileMinimums(set *minimums.Set) *fileMinimums {
+	pairs := map[string][]string{}
+	for _, code := range set.ItemCodes() {
+		if whs := set.WarehouseCodes(code); len(whs) > 0 {
+			pairs[code] = whs
+		}
+	}
+	return &fileMinimums{set: set, pairs: pairs}
+}
+
+// StockMinimum implements collector.Minimums. A locator or item the catalog
+// does not know has no code to look up, so the API's value stands.
+func (f *fileMinimums) StockMinimum(l *kartustok.Locator, it *kartustok.Item, apiValue float64, apiSet bool) (float64, bool) {
+	if l == nil || it == nil {
+		return apiValue, apiSet
+	}
+	if v, ok := f.set.Minimum(l.Code, it.Code, string(it.CategoryID), it.CategoryName); ok {
+		return v, true
+	}
+	return apiValue, apiSet
+}
+
+// ItemMinimum implements collector.Minimums.
+func (f *fileMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet bool) (float64, bool) {
+	if it == nil {
+		return apiValue, apiSet
+	}
+	if v, ok := f.set.TotalMinimum(it.Code, string(it.CategoryID), it.CategoryName); ok {
+		return v, true
+	}
+	return apiValue, apiSet
+}
+
+// MinimumPairs implements collector.PairMinimums.
+func (f *fileMinimums) MinimumPairs() map[string][]string { return f.pairs }
+
+// minimumsReloader holds the minimums file in force and reloads it on
+// request. Reloads are serialised; scrapes read the current file through an
+// atomic pointer and never wait for one.
+type minimumsReloader struct {
+	path   string // empty when no file is configured
+	logger log.Logger
+
+	current atomic.Pointer[fileMinimums]
+	// snapshot returns the engine's latest snapshot, to check a reloaded
+	// file against the catalog; nil until the engine exists.
+	snapshot func() *collector.Snapshot
+
+	// mu serialises reloads and checks and guards the fields below.
+	mu sync.Mutex
+	// checked and warned are the file and warnings last logged, so
+	// that the same warnings are not logged after every catalog refresh.
+	checked *fileMinimums
+	warned  string
+
+	successful  prometheus.Gauge
+	successTime prometheus.Gauge
+}
+
+// newMinimumsReloader loads the file at path (none when empty). An invalid
+// file is an error listing every problem, so that start-up fails with all
+// of them.
+func newMinimumsReloader(path string, logger log.Logger) (*minimumsReloader, error) {
+	r := &minimumsReloader{
+		path:   path,
+		logger: logger,
+		successful: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kartustok_config_last_reload_successful",
+			Help: "Whether the last load of --stock.minimums-file (at start-up, on SIGHUP or on POST /-/reload) succeeded (1) or failed and left the previous file in force (0); 1 when no file is configured.",
+		}),
+		successTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kartustok_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful load of --stock.minimums-file; the start time when no file is configured.",
+		}),
+	}
+	if path == "" {
+		r.markSuccess()
+		return r, nil
+	}
+	set, err := minimums.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	r.current.Store(newFileMinimums(set))
+	r.markSuccess()
+	sum := set.Summary()
+	level.Info(logger).Log("msg", "Loaded the minimums file", "file", path,
+		"categories", sum.Categories, "items", sum.Items, "warehouse_minimums", sum.Warehouses)
+	return r, nil
+}
+
+func (r *minimumsReloader) markSuccess() {
+	r.successful.Set(1)
+	r.successTime.SetToCurrentTime()
+}
+
+// collectors returns the reload metrics.
+func (r *minimumsReloader) collectors() []prometheus.Collector {
+	return []prometheus.Collector{r.successful, r.successTime}
+}
+
+// Minimums returns the minimums in force, nil without a file so that the
+// collector exports the API's values untouched.
+func (r *minimumsReloader) Minimums() collector.Minimums {
+	if f := r.current.Load(); f != nil {
+		return f
+	}
+	return nil
+}
+
+// Reload re-reads the file. A file that fails to load leaves the previous
+// one in force. Each reload logs one line; trigger says what asked for it.
+func (r *minimumsReloader) Reload(trigger string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.path == "" {
+		r.markSuccess()
+		level.Info(r.logger).Log("msg", "Reload requested; no --stock.minimums-file is configured, so there is nothing to reload", "trigger", trigger)
+		return nil
+	}
+	set, err := minimums.Load(r.path)
+	if err != nil {
+		r.successful.Set(0)
+		level.Error(r.logger).Log("msg", "Reloading the minimums file failed; the previous one stays in force", "file", r.path, "trigger", trigger, "err", err)
+		return err
+	}
+	r.current.Store(newFileMinimums(set))
+	r.markSuccess()
+	sum := set.Summary()
+	level.Info(r.logger).Log("msg", "Reloaded the minimums file", "file", r.path, "trigger", trigger,
+		"categories", sum.Categories, "items", sum.Items, "warehouse_minimums", sum.Warehouses)
+	if r.snapshot != nil {
+		r.checkLocked(r.snapshot())
+	}
+	return nil
+}
+
+// CheckCatalog logs the file's entries that match nothing in s's catalog;
+// the engine calls it after each catalog refresh.
+func (r *minimumsReloader) CheckCatalog(s *collector.Snapshot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.checkLocked(s)
+}
+
+// checkLocked logs the warnings of checking the current file against s's
+// catalog, unless the same file gave the same warnings last time. Called
+// with mu held.
+func (r *minimumsReloader) checkLocked(s *collector.Snapshot) {
+	f := r.current.Load()
+	if f == nil || s == nil {
+		return
+	}
+	warns := f.set.Check(catalogOf(s))
+	lines := make([]string, len(warns))
+	for i, w := range warns {
+		lines[i] = w.Error()
+	}
+	key := strings.Join(lines, "\n")
+	if f == r.checked && key == r.warned {
+		return
+	}
+	r.checked, r.warned = f, key
+	for i, line := range lines {
+		if i == maxLoggedWarnings {
+			level.Warn(r.logger).Log("msg", fmt.Sprintf("%d more minimums file entries have no effect; run --config.check and compare with the catalog", len(lines)-i), "file", r.path)
+			break
+		}
+		level.Warn(r.logger).Log("msg", "A minimums file entry has no effect", "warning", line)
+	}
+}
+
+// catalogOf is what the snapshot knows of the catalog, in the form the
+// file's check takes: a list not fetched yet stays nil, so the check skips
+// it instead of calling every entry unknown.
+func catalogOf(s *collector.Snapshot) minimums.Catalog {
+	var c minimums.Catalog
+	if s.ItemsKnown {
+		c.ItemCodes = make([]string, len(s.Items))
+		for i := range s.Items {
+			c.ItemCodes[i] = s.Items[i].Code
+		}
+	}
+	if s.LocatorsKnown {
+		c.WarehouseCodes = make([]string, len(s.Locators))
+		for i := range s.Locators {
+			c.WarehouseCodes[i] = s.Locators[i].Code
+		}
+	}
+	if s.CategoryNames != nil {
+		c.Categories = make([]minimums.Category, 0, len(s.CategoryNames))
+		for id, name := range s.CategoryNames {
+			c.Categories = append(c.Categories, minimums.Category{ID: string(id), Name: name})
+		}
+	}
+	return c
+}
+
+// fileProblems splits a load error into one line per problem, for
+// --config.check and start-up: a parse lists every problem in the file.
+func fileProblems(err error) []string {
+	var es minimums.Errors
+	if errors.As(err, &es) {
+		out := make([]string, len(es))
+		for i, e := range es {
+			out[i] = e.Error()
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
