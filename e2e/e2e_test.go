@@ -139,19 +139,21 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	checkRules(t, p, rulesFile)
-	step("every rule group evaluated with health ok")
+	dataSince := waitStock(t, p, len(exporters))
+	step("stock of both companies in Prometheus")
+	checkRules(t, p, rulesFile, dataSince)
+	step("every rule group evaluated on that data with health ok")
 
-	lowStock := waitAlert(ctx, t, hook, "KartuStokLowStock", func(a webhookAlert) bool { return a.Labels["minimum"] == "warehouse" })
+	lowStock := waitAlert(t, p, hook, "KartuStokLowStock", func(a webhookAlert) bool { return a.Labels["minimum"] == "warehouse" })
 	step(fmt.Sprintf("KartuStokLowStock (warehouse minimum) delivered to %s", lowStock.Receiver))
 	checkLowStock(t, p, warehouseCo.company, lowStock)
-	unionLow := waitAlert(ctx, t, hook, "KartuStokLowStock", func(a webhookAlert) bool { return a.Labels["minimum"] == "item" })
+	unionLow := waitAlert(t, p, hook, "KartuStokLowStock", func(a webhookAlert) bool { return a.Labels["minimum"] == "item" })
 	step(fmt.Sprintf("KartuStokLowStock (item minimum) delivered to %s", unionLow.Receiver))
 	checkUnionLowStock(t, p, unionCo.company, unionLow)
 
 	// Two days left: the critical alert is delivered, and the example's
 	// inhibition holds back its 14-day warning twin.
-	expiring := waitAlert(ctx, t, hook, "KartuStokTokenExpiringSoon", func(a webhookAlert) bool { return a.Labels["severity"] == "critical" })
+	expiring := waitAlert(t, p, hook, "KartuStokTokenExpiringSoon", func(a webhookAlert) bool { return a.Labels["severity"] == "critical" })
 	step(fmt.Sprintf("KartuStokTokenExpiringSoon (critical) delivered to %s: %s", expiring.Receiver, expiring.Annotations["description"]))
 	if d := expiring.Annotations["description"]; !strings.Contains(d, companyName) || !strings.Contains(d, "expires in 1d 23h") {
 		t.Errorf("KartuStokTokenExpiringSoon: description %q does not name %q and an expiry of 1d 23h", d, companyName)
@@ -165,8 +167,8 @@ func TestEndToEnd(t *testing.T) {
 	checkDashboards(t, p, root, exporters, lowStock.Labels["locator_name"])
 	step("dashboard queries checked")
 
-	// With data flowing and alerts firing, the rules are still healthy.
-	checkRules(t, p, rulesFile)
+	// With alerts firing, the rules are still healthy.
+	checkRules(t, p, rulesFile, time.Now())
 
 	if bad := hook.problems(); len(bad) > 0 {
 		t.Errorf("malformed notifications: %q", bad)
@@ -235,9 +237,29 @@ func httpGet(ctx context.Context, t *testing.T, url string) string {
 	return string(b)
 }
 
-// checkRules waits until every group of the rules file has been evaluated,
-// and fails on any rule whose health is not ok.
-func checkRules(t *testing.T, p promAPI, rulesFile string) {
+// waitStock waits until Prometheus holds stock from every exporter, so that
+// rule evaluations from then on see real data.
+func waitStock(t *testing.T, p promAPI, exporters int) time.Time {
+	t.Helper()
+	for {
+		res, err := p.query(`count by (instance) (kartustok_stock_on_hand)`)
+		if err != nil {
+			t.Fatalf("querying stock: %v", err)
+		}
+		if len(res) == exporters {
+			return time.Now()
+		}
+		select {
+		case <-p.ctx.Done():
+			t.Fatalf("stock from %d of %d exporters reached Prometheus in time", len(res), exporters)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// checkRules waits until every group of the rules file has been evaluated
+// after since, and fails on any rule whose health is not ok.
+func checkRules(t *testing.T, p promAPI, rulesFile string, since time.Time) {
 	t.Helper()
 	want, err := readYAML(rulesFile)
 	if err != nil {
@@ -249,16 +271,11 @@ func checkRules(t *testing.T, p promAPI, rulesFile string) {
 		if err != nil {
 			t.Fatalf("listing rules: %v", err)
 		}
+		failRuleErrors(t, groups)
 		evaluated := 0
 		for _, g := range groups {
-			if g.LastEvaluation.IsZero() {
-				continue
-			}
-			evaluated++
-			for _, r := range g.Rules {
-				if r.Health == "err" {
-					t.Fatalf("group %s rule %s: health %s: %s", g.Name, r.Name, r.Health, r.LastError)
-				}
+			if g.LastEvaluation.After(since) {
+				evaluated++
 			}
 		}
 		if evaluated == wantGroups && len(groups) == wantGroups {
@@ -274,14 +291,26 @@ func checkRules(t *testing.T, p promAPI, rulesFile string) {
 		select {
 		case <-p.ctx.Done():
 			t.Fatalf("rule groups: %d of %d evaluated in time (Prometheus has %d groups)", evaluated, wantGroups, len(groups))
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// failRuleErrors stops the test at the first rule whose evaluation failed.
+func failRuleErrors(t *testing.T, groups []ruleGroup) {
+	t.Helper()
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			if r.Health == "err" {
+				t.Fatalf("group %s rule %s: health %s: %s", g.Name, r.Name, r.Health, r.LastError)
+			}
 		}
 	}
 }
 
 // waitAlert waits until the webhook has received a firing alertname for
-// which match holds.
-func waitAlert(ctx context.Context, t *testing.T, hook *webhook, alertname string, match func(webhookAlert) bool) webhookAlert {
+// which match holds, failing early if a rule breaks meanwhile.
+func waitAlert(t *testing.T, p promAPI, hook *webhook, alertname string, match func(webhookAlert) bool) webhookAlert {
 	t.Helper()
 	for {
 		for _, a := range hook.received(alertname) {
@@ -289,8 +318,13 @@ func waitAlert(ctx context.Context, t *testing.T, hook *webhook, alertname strin
 				return a
 			}
 		}
+		groups, err := p.rules()
+		if err != nil {
+			t.Fatalf("listing rules: %v", err)
+		}
+		failRuleErrors(t, groups)
 		select {
-		case <-ctx.Done():
+		case <-p.ctx.Done():
 			t.Fatalf("%s never reached the webhook; received so far: %d %s alerts", alertname, len(hook.received(alertname)), alertname)
 		case <-time.After(250 * time.Millisecond):
 		}
