@@ -59,10 +59,12 @@ $(ALERTMANAGER): tools/alertmanager/go.mod tools/alertmanager/go.sum
 		github.com/prometheus/alertmanager/cmd/alertmanager
 	@touch $@
 
-# The alerting rules must load, and their unit tests must pass.
+# The alerting rules must load, their unit tests must pass, and the example
+# Prometheus configuration must be valid and find the rules where it says.
 rules: $(PROMTOOL)
 	$(PROMTOOL) check rules alerts/kartustok.rules.yml
 	$(PROMTOOL) test rules alerts/*.test.yml
+	$(PROMTOOL) check config examples/prometheus.yml
 
 # The end-to-end test runs the real exporter, Prometheus and Alertmanager
 # against the simulated company. Without KARTUSTOK_E2E_TOOLS it skips, so
