@@ -3,14 +3,14 @@ GOFLAGS   ?=
 FUZZTIME  ?= 3s
 PKGS      := ./...
 
-.PHONY: all build test vet unit fuzz bench cover tools rules e2e
+.PHONY: all build test vet unit fuzz bench cover tools checkmetrics rules e2e
 
 all: build
 
 build:
 	$(GO) build -o kartustok_exporter .
 
-test: vet unit fuzz rules e2e
+test: vet unit fuzz checkmetrics rules e2e
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -58,6 +58,11 @@ $(ALERTMANAGER): tools/alertmanager/go.mod tools/alertmanager/go.sum
 	cd tools/alertmanager && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ \
 		github.com/prometheus/alertmanager/cmd/alertmanager
 	@touch $@
+
+# The golden /metrics of the collector tests must pass promtool's lint
+# (naming, units, HELP), as Prometheus itself would judge the exporter.
+checkmetrics: $(PROMTOOL)
+	$(PROMTOOL) check metrics < collector/testdata/metrics.golden
 
 # The alerting rules must load, their unit tests must pass, and the example
 # Prometheus configuration must be valid and find the rules where it says.
