@@ -1,0 +1,240 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+// tableMinimums is a Minimums from fixed tables, keyed by codes as a
+// minimums file is. all, when set, is a default for every pair, as a
+// category minimum would be.
+type tableMinimums struct {
+	stock map[[2]string]float64 // {locator code, item code}
+	items map[string]float64    // item code
+	all   *float64
+	pairs map[string][]string
+}
+
+func (m *tableMinimums) StockMinimum(l *kartustok.Locator, it *kartustok.Item, apiValue float64, apiSet bool) (float64, bool) {
+	if l == nil || it == nil {
+		return apiValue, apiSet
+	}
+	if v, ok := m.stock[[2]string{l.Code, it.Code}]; ok {
+		return v, true
+	}
+	if m.all != nil {
+		return *m.all, true
+	}
+	return apiValue, apiSet
+}
+
+func (m *tableMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet bool) (float64, bool) {
+	if v, ok := m.items[it.Code]; ok {
+		return v, true
+	}
+	return apiValue, apiSet
+}
+
+func (m *tableMinimums) MinimumPairs() map[string][]string { return m.pairs }
+
+const minimumMetrics = `
+# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses (the item master's Minimum Quantity, used in Union mode), only when set. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_item_minimum_quantity gauge
+# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_stock_minimum_quantity gauge
+# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_stock_on_hand gauge
+`
+
+// withHeaders places series under the HELP and TYPE lines of their metric.
+func withHeaders(series ...string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(minimumMetrics), "\n") {
+		b.WriteString(line + "\n")
+		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			name = strings.Fields(name)[0]
+			for _, s := range series {
+				if strings.HasPrefix(s, name+"{") {
+					b.WriteString(s + "\n")
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+func compareMinimums(t *testing.T, c *Collector, series ...string) {
+	t.Helper()
+	if err := testutil.CollectAndCompare(c, strings.NewReader(withHeaders(series...)),
+		"kartustok_item_minimum_quantity", "kartustok_stock_minimum_quantity", "kartustok_stock_on_hand"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
+	e := fixedEngine(t, fixedSnapshot(time.Now()))
+	api := []string{
+		`kartustok_item_minimum_quantity{item_id="i1"} 40`,
+		`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5`,
+		`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
+		`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
+	}
+	t.Run("no minimums", func(t *testing.T) { compareMinimums(t, NewCollector(e), api...) })
+	t.Run("nil minimums", func(t *testing.T) {
+		compareMinimums(t, NewCollector(e, WithMinimumsFunc(func() Minimums { return nil })), api...)
+	})
+	t.Run("file beats API", func(t *testing.T) {
+		m := &tableMinimums{
+			stock: map[[2]string]float64{{"GDG-01", "KS-1"}: 60, {"GDG-01", "KS-2"}: 3},
+			items: map[string]float64{"KS-1": 0, "KS-2": 7.5},
+		}
+		compareMinimums(t, NewCollector(e, WithMinimums(m)),
+			// 0 is a real minimum, which overrides the API's 40.
+			`kartustok_item_minimum_quantity{item_id="i1"} 0`,
+			`kartustok_item_minimum_quantity{item_id="i2"} 7.5`,
+			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 60`,
+			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 3`,
+			`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
+			`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
+		)
+	})
+	t.Run("unknown item keeps the API's value", func(t *testing.T) {
+		s := fixedSnapshot(time.Now())
+		s.Stock["L1"].Rows = append(s.Stock["L1"].Rows, StockEntry{ItemID: "gone", OnHand: 2, Minimum: 4, HasMinimum: true})
+		all := 99.0
+		compareMinimums(t, NewCollector(fixedEngine(t, s), WithMinimums(&tableMinimums{all: &all})),
+			`kartustok_item_minimum_quantity{item_id="i1"} 40`,
+			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 99`,
+			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 99`,
+			`kartustok_stock_minimum_quantity{item_id="gone",locator_id="L1"} 4`,
+			`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
+			`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
+			`kartustok_stock_on_hand{item_id="gone",locator_id="L1"} 2`,
+		)
+	})
+}
+
+// pairSnapshot has, beside fixedSnapshot's L1 (rows for i1 and i2), an
+// active locator L3 whose stock is stale, and items i3 (active, no row
+// anywhere) and i4 (inactive, no row).
+func pairSnapshot(now time.Time) *Snapshot {
+	s := fixedSnapshot(now)
+	s.Locators = append(s.Locators, kartustok.Locator{ID: "L3", Code: "GDG-03", Name: "Gudang Jauh", Active: true})
+	s.Items = append(s.Items,
+		kartustok.Item{ID: "i3", Code: "KS-3", Name: "Garam", CategoryID: "cat1", UOM: "kg", Active: true},
+		kartustok.Item{ID: "i4", Code: "KS-4", Name: "Cuka", CategoryID: "cat1", UOM: "l", Active: false},
+	)
+	s.itemIndex = map[kartustok.ID]int{"i1": 0, "i2": 1, "i3": 2, "i4": 3}
+	s.Stock["L3"] = &LocatorStock{Fetched: now.Add(-time.Hour), Rows: []StockEntry{{ItemID: "i1", OnHand: 1}}}
+	return s
+}
+
+func TestCollectorExportsMissingPairsAsZero(t *testing.T) {
+	e := fixedEngine(t, pairSnapshot(time.Now()))
+	m := &tableMinimums{
+		stock: map[[2]string]float64{
+			{"GDG-01", "KS-1"}: 60, // has a row: exported once, with its balance
+			{"GDG-01", "KS-3"}: 8,  // no row: on hand 0
+			{"OLD", "KS-3"}:    8,  // inactive locator: its stock is not exported
+			{"GDG-03", "KS-3"}: 8,  // stale locator: nothing is exported for it
+			{"GDG-01", "KS-4"}: 8,  // inactive item
+			{"NOPE", "KS-3"}:   8,  // no such locator
+		},
+		pairs: map[string][]string{
+			"KS-1": {"GDG-01"},
+			"KS-3": {"GDG-01", "OLD", "GDG-03", "NOPE"},
+			"KS-4": {"GDG-01"},
+			"KS-9": {"GDG-01"}, // no such item
+		},
+	}
+	want := []string{
+		`kartustok_item_minimum_quantity{item_id="i1"} 40`,
+		`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 60`,
+		`kartustok_stock_minimum_quantity{item_id="i3",locator_id="L1"} 8`,
+		`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
+		`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
+		`kartustok_stock_on_hand{item_id="i3",locator_id="L1"} 0`,
+	}
+	compareMinimums(t, NewCollector(e, WithMinimums(m)), want...)
+
+	t.Run("a minimum of 0 adds no series", func(t *testing.T) {
+		m.stock[[2]string{"GDG-01", "KS-3"}] = 0
+		defer func() { m.stock[[2]string{"GDG-01", "KS-3"}] = 8 }()
+		compareMinimums(t, NewCollector(e, WithMinimums(m)), want[0], want[1], want[3], want[4])
+	})
+	t.Run("defaults for every warehouse add no series", func(t *testing.T) {
+		all := 20.0
+		compareMinimums(t, NewCollector(e, WithMinimums(&tableMinimums{all: &all})),
+			want[0],
+			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 20`,
+			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 20`,
+			want[3], want[4])
+	})
+	t.Run("lint", func(t *testing.T) {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(NewCollector(e, WithMinimums(m)))
+		if _, err := reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestCollectorReadsMinimumsOncePerScrape shows that a scrape uses one
+// version of changing minimums throughout.
+func TestCollectorReadsMinimumsOncePerScrape(t *testing.T) {
+	e := fixedEngine(t, fixedSnapshot(time.Now()))
+	var calls atomic.Int32
+	c := NewCollector(e, WithMinimumsFunc(func() Minimums {
+		calls.Add(1)
+		return &tableMinimums{}
+	}))
+	if n := testutil.CollectAndCount(c); n == 0 {
+		t.Fatal("no metrics")
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("minimums read %d times in one scrape, want 1", got)
+	}
+}
+
+func TestEngineCallsOnCatalogAfterEachRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var seen []*Snapshot
+		cfg := testConfig()
+		cfg.OnCatalog = func(s *Snapshot) { seen = append(seen, s) }
+		api := newFakeAPI(2, 3)
+		startEngine(t, api, cfg)
+		synctest.Wait()
+		if len(seen) != 1 || !seen[0].ItemsKnown || len(seen[0].Items) != 3 || len(seen[0].Locators) != 3 {
+			t.Fatalf("after the first catalog refresh: %d calls", len(seen))
+		}
+		api.mu.Lock()
+		api.items = api.items[:2]
+		api.mu.Unlock()
+		time.Sleep(cfg.CatalogInterval)
+		synctest.Wait()
+		if len(seen) != 2 || len(seen[1].Items) != 2 {
+			t.Fatalf("after the second: %d calls", len(seen))
+		}
+	})
+}
