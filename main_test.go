@@ -253,20 +253,7 @@ func TestRunDemoInProcess(t *testing.T) {
 	}()
 
 	base := "http://" + addr
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready after a minute:\n%s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReadyURL(t, base, &stderr)
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
