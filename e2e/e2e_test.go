@@ -158,7 +158,7 @@ func TestEndToEnd(t *testing.T) {
 	if d := expiring.Annotations["description"]; !strings.Contains(d, companyName) || !strings.Contains(d, "expires in 1d 23h") {
 		t.Errorf("KartuStokTokenExpiringSoon: description %q does not name %q and an expiry of 1d 23h", d, companyName)
 	}
-	waitInhibited(ctx, t, "http://"+amAddr, "KartuStokTokenExpiringSoon", "warning")
+	waitInhibited(ctx, t, "http://"+amAddr, map[string]string{"alertname": "KartuStokTokenExpiringSoon", "severity": "warning"})
 	step("KartuStokTokenExpiringSoon (warning) inhibited by the critical one")
 	if n := len(hook.received("KartuStokTokenExpiringSoon")); n != 1 {
 		t.Errorf("KartuStokTokenExpiringSoon: %d notifications, want only the critical one", n)
@@ -166,6 +166,22 @@ func TestEndToEnd(t *testing.T) {
 
 	checkDashboards(t, p, root, exporters, lowStock.Labels["locator_name"])
 	step("dashboard queries checked")
+
+	// The Union-mode company revokes the exporter's token: the critical
+	// alert names the company, the API-down alert leaves the refused token
+	// to it, and the example inhibition holds back that company's stock
+	// alerts, which now describe data that is no longer refreshed.
+	unionCo.company.RevokeToken(unionCo.token)
+	revoked := waitAlert(t, p, hook, "KartuStokTokenInvalid", func(a webhookAlert) bool { return a.Labels["instance"] == unionCo.addr })
+	step(fmt.Sprintf("KartuStokTokenInvalid delivered to %s: %s", revoked.Receiver, revoked.Annotations["description"]))
+	if d := revoked.Annotations["description"]; !strings.Contains(d, "CV Maju Bersama") {
+		t.Errorf("KartuStokTokenInvalid: description %q does not name the company", d)
+	}
+	waitInhibited(ctx, t, "http://"+amAddr, map[string]string{"alertname": "KartuStokLowStock", "instance": unionCo.addr})
+	step("the revoked company's KartuStokLowStock inhibited by KartuStokTokenInvalid")
+	if down, err := p.query(`ALERTS{alertname="KartuStokAPIDown"}`); err != nil || len(down) > 0 {
+		t.Errorf("KartuStokAPIDown pending or firing for a refused token: %v %v", down, err)
+	}
 
 	// With alerts firing, the rules are still healthy.
 	checkRules(t, p, rulesFile, time.Now())
@@ -331,11 +347,15 @@ func waitAlert(t *testing.T, p promAPI, hook *webhook, alertname string, match f
 	}
 }
 
-// waitInhibited waits until Alertmanager holds the alert with the given name
-// and severity as inhibited.
-func waitInhibited(ctx context.Context, t *testing.T, amURL, alertname, severity string) {
+// waitInhibited waits until Alertmanager holds an alert with the given
+// labels (and perhaps more) as inhibited.
+func waitInhibited(ctx context.Context, t *testing.T, amURL string, labels map[string]string) {
 	t.Helper()
-	u := amURL + "/api/v2/alerts?" + url.Values{"filter": {fmt.Sprintf("alertname=%q", alertname)}}.Encode()
+	var filter []string
+	for k, v := range labels {
+		filter = append(filter, fmt.Sprintf("%s=%q", k, v))
+	}
+	u := amURL + "/api/v2/alerts?" + url.Values{"filter": filter}.Encode()
 	for {
 		var alerts []struct {
 			Labels map[string]string `json:"labels"`
@@ -349,13 +369,13 @@ func waitInhibited(ctx context.Context, t *testing.T, amURL, alertname, severity
 			t.Fatalf("GET %s: %v: %.200s", u, err, body)
 		}
 		for _, a := range alerts {
-			if a.Labels["severity"] == severity && a.Status.State == "suppressed" && len(a.Status.InhibitedBy) > 0 {
+			if a.Status.State == "suppressed" && len(a.Status.InhibitedBy) > 0 {
 				return
 			}
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s (%s) was never inhibited; Alertmanager holds %+v", alertname, severity, alerts)
+			t.Fatalf("no alert %v was inhibited; Alertmanager holds %+v", labels, alerts)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
