@@ -256,6 +256,92 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("invalid minimums file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "minimums.yml")
+		writeFile(t, path, badMinimums)
+		p := startProc(t, bin, []string{noToken}, "--demo", "--web.listen-address=127.0.0.1:0", "--stock.minimums-file="+path)
+		if code := p.exitCode(time.Minute); code != 1 {
+			t.Errorf("exit %d, want 1", code)
+		}
+		if want := path + ":5: items[0].warehouses[0].minimum"; !strings.Contains(p.output(), want) {
+			t.Errorf("output does not name %s:\n%s", want, p.output())
+		}
+	})
+
+	t.Run("config check", func(t *testing.T) {
+		dir := t.TempDir()
+		good, bad := filepath.Join(dir, "good.yml"), filepath.Join(dir, "bad.yml")
+		writeFile(t, good, goodMinimums)
+		writeFile(t, bad, badMinimums)
+		p := startProc(t, bin, nil, "--demo", "--config.check", "--stock.minimums-file="+good)
+		if code := p.exitCode(time.Minute); code != 0 || !strings.HasPrefix(p.output(), "kartustok_exporter: configuration OK; minimums file "+good) || strings.Count(p.output(), "\n") != 1 {
+			t.Errorf("good file: exit %d, output:\n%s", code, p.output())
+		}
+		p = startProc(t, bin, nil, "--demo", "--config.check", "--stock.minimums-file="+bad, "--kartustok.budget=2")
+		if code := p.exitCode(time.Minute); code != 1 {
+			t.Errorf("bad file: exit %d, want 1", code)
+		}
+		if want := "--kartustok.budget must be in (0, 1], got 2\n" + bad + ":5: items[0].warehouses[0].minimum"; !strings.Contains(p.output(), want) {
+			t.Errorf("bad file: output does not say %q:\n%s", want, p.output())
+		}
+	})
+
+	t.Run("SIGHUP reloads the minimums file", func(t *testing.T) {
+		apiURL, tokenFile := startSimulated(t)
+		path := filepath.Join(t.TempDir(), "minimums.yml")
+		writeFile(t, path, "")
+		p := startProc(t, bin, []string{noToken}, "--kartustok.url="+apiURL, "--kartustok.token-file="+tokenFile,
+			"--web.listen-address=127.0.0.1:0", "--stock.minimums-file="+path)
+		base := p.baseURL()
+		waitReady(t, p, base)
+		loc, stocked, _ := pickPairs(t, readMetrics(t, base+"/metrics"))
+		code := readMetrics(t, base+"/metrics").itemCode[stocked]
+		pair := [2]string{loc, stocked}
+		file := func(minimum string) string {
+			return "items:\n  - code: " + code + "\n    warehouses:\n      - code: GDG-01\n        minimum: " + minimum + "\n"
+		}
+		// hup rewrites the file, sends SIGHUP and waits for the reload
+		// metric to say want.
+		hup := func(content, want string) metricsView {
+			t.Helper()
+			writeFile(t, path, content)
+			before := strings.Count(p.output(), "trigger=SIGHUP")
+			if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(time.Minute)
+			for strings.Count(p.output(), "trigger=SIGHUP") == before {
+				if time.Now().After(deadline) {
+					t.Fatalf("no reload logged after SIGHUP:\n%s", p.output())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			v := readMetrics(t, base+"/metrics")
+			if v.reloadOK != want {
+				t.Errorf("kartustok_config_last_reload_successful = %q, want %s:\n%s", v.reloadOK, want, p.output())
+			}
+			return v
+		}
+		if v := hup(file("4321"), "1"); v.minimum[pair] != "4321" {
+			t.Errorf("after a good reload the minimum is %q, want 4321", v.minimum[pair])
+		}
+		if v := hup(file("many"), "0"); v.minimum[pair] != "4321" {
+			t.Errorf("after a bad reload the minimum is %q, want the previous file's 4321", v.minimum[pair])
+		}
+		if v := hup(file("12"), "1"); v.minimum[pair] != "12" {
+			t.Errorf("after fixing the file the minimum is %q, want 12", v.minimum[pair])
+		}
+		if n := strings.Count(p.output(), "Reloading the minimums file failed"); n != 1 {
+			t.Errorf("the failed reload logged %d lines, want 1:\n%s", n, p.output())
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.exitCode(time.Minute); code != 0 {
+			t.Errorf("exit %d after SIGTERM, want 0", code)
+		}
+	})
+
 	t.Run("demo", func(t *testing.T) {
 		p := startProc(t, bin, []string{noToken}, "--demo", "--web.listen-address=127.0.0.1:0")
 		base := p.baseURL()
