@@ -43,9 +43,12 @@ const (
 	shortFor = "3s"
 )
 
-// TestEndToEnd runs the simulated company, the exporter, Prometheus with the
-// shipped rules and Alertmanager with the example routing, and checks what
-// each consumer of the exporter sees.
+// TestEndToEnd runs two simulated companies, an exporter for each,
+// Prometheus with the example configuration and the shipped rules, and
+// Alertmanager with the example routing, and checks what each consumer of
+// the exporter sees: healthy rules, alerts that reach a receiver naming
+// what is wrong and where, inhibitions that hold, and data behind every
+// dashboard query.
 func TestEndToEnd(t *testing.T) {
 	tools := os.Getenv(toolsEnv)
 	if tools == "" {
