@@ -108,6 +108,22 @@ func (p promAPI) query(q string) ([]sample, error) {
 	}
 }
 
+// queryRange runs a range query over the last 30 seconds at Prometheus's
+// scrape interval and returns its series.
+func (p promAPI) queryRange(q string) ([]sample, error) {
+	end := time.Now()
+	var data struct {
+		Result []sample `json:"result"`
+	}
+	err := p.get("/api/v1/query_range", url.Values{
+		"query": {q},
+		"start": {strconv.FormatInt(end.Add(-30*time.Second).Unix(), 10)},
+		"end":   {strconv.FormatInt(end.Unix(), 10)},
+		"step":  {"1"},
+	}, &data)
+	return data.Result, err
+}
+
 // LabelValues implements labelSource with /api/v1/label/<name>/values.
 func (p promAPI) LabelValues(label, match string) ([]string, error) {
 	params := url.Values{}

@@ -458,9 +458,17 @@ func checkDashboards(t *testing.T, p promAPI, root string, exporters []*exporter
 		t.Fatal("no dashboard queries found in dashboards/*.json")
 	}
 	files := map[string]bool{}
+	ranges := 0
 	for _, q := range queries {
 		files[q.File] = true
-		res, err := p.query(q.Expr)
+		// Ask as Grafana would: an instant query for stat and table
+		// panels, a range query over the last half minute for graphs.
+		query := p.query
+		if !q.Instant {
+			query = p.queryRange
+			ranges++
+		}
+		res, err := query(q.Expr)
 		switch {
 		case err != nil:
 			t.Errorf("%s: %v\n%s", q, err, q.Expr)
@@ -468,7 +476,7 @@ func checkDashboards(t *testing.T, p promAPI, root string, exporters []*exporter
 			t.Errorf("%s: no series\n%s", q, q.Expr)
 		}
 	}
-	t.Logf("ran %d dashboard queries from %d dashboards (variables: %v)", len(queries), len(files), vars)
+	t.Logf("ran %d dashboard queries (%d as range queries) from %d dashboards (variables: %v)", len(queries), ranges, len(files), vars)
 }
 
 // promRegexEscape escapes a value for a regex inside a PromQL string, as
