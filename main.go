@@ -122,10 +122,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("sync.catalog-interval", "Period of the refresh of company metadata, item categories, locators and items.").Default("15m").DurationVar(&cfg.catalogEvery)
 	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it.").Default("1m").DurationVar(&cfg.stockInterval)
 	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
-	app.Flag("stock.minimums-file", "YAML file of minimum stock levels by item code, per warehouse code and per category, overriding the minimums KartuStok reports (for companies whose minimum-stock mode is Inactive). Re-read on SIGHUP and on POST /-/reload; a file that fails to load then leaves the previous one in force. "+
-		"An item given a minimum of its own in a warehouse (items[].warehouses[]) whose successful stock fetch has no row for it is exported with kartustok_stock_on_hand 0, since KartuStok lists only items a warehouse has held; item-wide and category minimums do not add series.").
+	app.Flag("stock.minimums-file", "YAML file of minimum stock levels by item code, per warehouse code and per category, overriding the minimums KartuStok reports. Re-read on SIGHUP and on POST /-/reload; a file that fails to load leaves the previous one in force. "+
+		"A minimum above 0 given to an item in one warehouse (items[].warehouses[]) also exports kartustok_stock_on_hand 0 when that warehouse's stock has no row for the item, as KartuStok lists only items a warehouse has held.").
 		PlaceHolder("FILE").StringVar(&cfg.minimumsFile)
-	app.Flag("config.check", "Check the flags and --stock.minimums-file, print a one-line summary and exit 0, or print each problem on its own line and exit 1. Neither reads the token nor calls the API.").
+	app.Flag("config.check", "Check the flags and --stock.minimums-file, then exit: 0 with a one-line summary, or 1 with each problem on its own line. Does not read the token or call the API.").
 		Default("false").BoolVar(&cfg.configCheck)
 	app.Flag("demo", "Run against an embedded simulated company on loopback instead of a real KartuStok API.").Default("false").BoolVar(&cfg.demo)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
@@ -228,7 +228,7 @@ func checkConfig(cfg *config, problems []error, stdout, stderr io.Writer) int {
 			lines = append(lines, fileProblems(err)...)
 		} else {
 			sum := set.Summary()
-			summary = fmt.Sprintf("minimums file %s sets %d categories, %d items and %d warehouse minimums", cfg.minimumsFile, sum.Categories, sum.Items, sum.Warehouses)
+			summary = fmt.Sprintf("minimums file %s: categories=%d items=%d warehouse_minimums=%d", cfg.minimumsFile, sum.Categories, sum.Items, sum.Warehouses)
 		}
 	}
 	if len(lines) > 0 {

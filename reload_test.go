@@ -272,7 +272,7 @@ func TestConfigCheck(t *testing.T) {
 		wantErrors []string
 	}{
 		{"good file", []string{url, "--stock.minimums-file=" + good}, 0,
-			"kartustok_exporter: configuration OK; minimums file " + good + " sets 1 categories, 1 items and 1 warehouse minimums\n", nil},
+			"kartustok_exporter: configuration OK; minimums file " + good + ": categories=1 items=1 warehouse_minimums=1\n", nil},
 		{"no file", []string{"--demo"}, 0, "kartustok_exporter: configuration OK; no --stock.minimums-file\n", nil},
 		{"bad file", []string{url, "--stock.minimums-file=" + bad}, 1, "", []string{
 			bad + ":5: items[0].warehouses[0].minimum: must be a number ≥ 0, got \"lots\"",

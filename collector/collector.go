@@ -51,13 +51,13 @@ var (
 		"Information about an item, value 1; join it on item_id for codes, names and units."+cached,
 		"item_id", "item_code", "item_name", "category_id", "category_name", "uom", "active")
 	stockOnHandDesc = newDesc("stock", "on_hand",
-		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness."+cached,
+		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Also 0 for an item that --stock.minimums-file gives a minimum in a locator that has never held it."+cached,
 		"locator_id", "item_id")
 	stockMinimumDesc = newDesc("stock", "minimum_quantity",
-		"Per-warehouse minimum stock of an item in a locator, only when set."+cached,
+		"Per-warehouse minimum stock of an item in a locator, from --stock.minimums-file or else KartuStok, only when set."+cached,
 		"locator_id", "item_id")
 	itemMinimumDesc = newDesc("item", "minimum_quantity",
-		"Minimum quantity of an item across all warehouses (the item master's Minimum Quantity, used in Union mode), only when set."+cached,
+		"Minimum quantity of an item across all warehouses, from --stock.minimums-file or else the item master's Minimum Quantity (used in Union mode), only when set."+cached,
 		"item_id")
 	rateLimitRemainingDesc = newDesc("api", "rate_limit_remaining",
 		"Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried it.")

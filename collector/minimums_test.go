@@ -59,11 +59,11 @@ func (m *tableMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet
 func (m *tableMinimums) MinimumPairs() map[string][]string { return m.pairs }
 
 const minimumMetrics = `
-# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses (the item master's Minimum Quantity, used in Union mode), only when set. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, from --stock.minimums-file or else the item master's Minimum Quantity (used in Union mode), only when set. Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_item_minimum_quantity gauge
-# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, from --stock.minimums-file or else KartuStok, only when set. Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_minimum_quantity gauge
-# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Also 0 for an item that --stock.minimums-file gives a minimum in a locator that has never held it. Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_on_hand gauge
 `
 
