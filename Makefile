@@ -75,4 +75,4 @@ rules: $(PROMTOOL)
 # against the simulated company. Without KARTUSTOK_E2E_TOOLS it skips, so
 # `go test ./...` works without the tools; here it must run.
 e2e: tools
-	KARTUSTOK_E2E_TOOLS=$(TOOLS_BIN) $(GO) test -count=1 -timeout=5m -v -run '^TestEndToEnd$$' ./e2e
+	KARTUSTOK_E2E_TOOLS=$(TOOLS_BIN) $(GO) test -race -count=1 -timeout=5m -v -run '^TestEndToEnd$$' ./e2e
