@@ -555,3 +555,25 @@ func waitReadyURL(t *testing.T, base string, logs *syncWriter) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestReloaderBoundsTheWarningsItLogs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("items:\n")
+	for i := range maxLoggedWarnings + 5 {
+		fmt.Fprintf(&b, "  - code: X-%d\n    minimum: 1\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "minimums.yml")
+	writeFile(t, path, b.String())
+	var logs syncWriter
+	r, err := newMinimumsReloader(path, log.NewLogfmtLogger(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.CheckCatalog(&collector.Snapshot{ItemsKnown: true, Items: []kartustok.Item{{ID: "i1", Code: "KS-1"}}})
+	if n := countLines(logs.String(), "A minimums file entry has no effect"); n != maxLoggedWarnings {
+		t.Errorf("%d warnings logged, want %d", n, maxLoggedWarnings)
+	}
+	if !strings.Contains(logs.String(), "5 more minimums file entries have no effect") {
+		t.Errorf("no count of the rest:\n%s", logs.String())
+	}
+}
