@@ -41,7 +41,20 @@ const (
 	// shortFor replaces every `for` of the shipped rules, so alerts fire
 	// within seconds while `for` is still exercised.
 	shortFor = "3s"
+	// inactiveItems are the items the minimums file of the Inactive-mode
+	// company sets minimums for, one code a line.
+	inactiveItems = "KS-00001\nKS-00002\nKS-00003\nKS-00004\nKS-00005\n"
 )
+
+// inactiveMinimums is that minimums file.
+var inactiveMinimums = func() string {
+	var b strings.Builder
+	b.WriteString("items:\n")
+	for _, code := range strings.Fields(inactiveItems) {
+		fmt.Fprintf(&b, "  - code: %s\n    minimum: 100000\n    total_minimum: 1000000\n", code)
+	}
+	return b.String()
+}()
 
 // TestEndToEnd runs two simulated companies, an exporter for each,
 // Prometheus with the example configuration and the shipped rules, and
@@ -91,7 +104,16 @@ func TestEndToEnd(t *testing.T) {
 		Seed: 8, Name: "CV Maju Bersama", Subdomain: "majubersama", Locators: 2, Items: 30,
 		MinimumStockMode: "union", BelowMinimum: 0.2,
 	}, 60*24*time.Hour)
-	exporters := []*exporterUnderTest{warehouseCo, unionCo}
+	// A third company keeps no minimums in KartuStok (mode Inactive) and
+	// sets them in a minimums file instead: far above any balance, per
+	// warehouse and in total, for its first five items.
+	minimumsFile := filepath.Join(dir, "minimums.yml")
+	mustWrite(t, minimumsFile, []byte(inactiveMinimums))
+	inactiveCo := startCompany(ctx, t, dir, exporterBin, "inactive", kartustoktest.Config{
+		Seed: 9, Name: "UD Sumber Rejeki", Subdomain: "sumberrejeki", Locators: 2, Items: 20,
+		MinimumStockMode: "inactive",
+	}, 90*24*time.Hour, "--stock.minimums-file="+minimumsFile)
+	exporters := []*exporterUnderTest{warehouseCo, unionCo, inactiveCo}
 
 	promAddr, amAddr := freeAddr(t), freeAddr(t)
 	amCfg, err := alertmanagerConfig(filepath.Join(root, "examples", "alertmanager.yml"), hookSrv.URL)
@@ -113,7 +135,7 @@ func TestEndToEnd(t *testing.T) {
 	rulesFile := filepath.Join(dir, "kartustok.rules.yml")
 	mustWrite(t, rulesFile, rules)
 	promCfg, err := prometheusConfig(filepath.Join(root, "examples", "prometheus.yml"),
-		[]string{warehouseCo.addr, unionCo.addr}, amAddr, rulesFile)
+		[]string{warehouseCo.addr, unionCo.addr, inactiveCo.addr}, amAddr, rulesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,16 +165,31 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	dataSince := waitStock(t, p, len(exporters))
-	step("stock of both companies in Prometheus")
+	step("stock of every company in Prometheus")
 	checkRules(t, p, rulesFile, dataSince)
 	step("every rule group evaluated on that data with health ok")
 
-	lowStock := waitAlert(t, p, hook, "KartuStokLowStock", func(a webhookAlert) bool { return a.Labels["minimum"] == "warehouse" })
-	step(fmt.Sprintf("KartuStokLowStock (warehouse minimum) delivered to %s", lowStock.Receiver))
-	checkLowStock(t, p, warehouseCo.company, lowStock)
-	unionLow := waitAlert(t, p, hook, "KartuStokLowStock", func(a webhookAlert) bool { return a.Labels["minimum"] == "item" })
-	step(fmt.Sprintf("KartuStokLowStock (item minimum) delivered to %s", unionLow.Receiver))
-	checkUnionLowStock(t, p, unionCo.company, unionLow)
+	lowStock := waitAlert(t, p, hook, "KartuStokLowStock", func(a webhookAlert) bool {
+		return a.Labels["instance"] == warehouseCo.addr && a.Labels["minimum"] == "warehouse"
+	})
+	step(fmt.Sprintf("KartuStokLowStock (warehouse minimum, %s) delivered to %s", companyName, lowStock.Receiver))
+	checkLowStock(t, warehouseCo.company, lowStock)
+	unionLow := waitAlert(t, p, hook, "KartuStokLowStock", func(a webhookAlert) bool {
+		return a.Labels["instance"] == unionCo.addr && a.Labels["minimum"] == "item"
+	})
+	step(fmt.Sprintf("KartuStokLowStock (item minimum, Union mode) delivered to %s", unionLow.Receiver))
+	checkUnionLowStock(t, unionCo.company, unionLow)
+
+	for _, form := range []string{"warehouse", "item"} {
+		a := waitAlert(t, p, hook, "KartuStokLowStock", func(a webhookAlert) bool {
+			return a.Labels["instance"] == inactiveCo.addr && a.Labels["minimum"] == form
+		})
+		step(fmt.Sprintf("KartuStokLowStock (%s minimum from the minimums file) delivered: %s", form, a.Annotations["description"]))
+		if !strings.Contains(inactiveItems, a.Labels["item_code"]+"\n") || !strings.Contains(a.Annotations["description"], a.Labels["item_code"]) {
+			t.Errorf("KartuStokLowStock from the minimums file for %q, not one of its items, or not named in %q",
+				a.Labels["item_code"], a.Annotations["description"])
+		}
+	}
 
 	// Two days left: the critical alert is delivered, and the example's
 	// inhibition holds back its 14-day warning twin.
@@ -216,7 +253,7 @@ type exporterUnderTest struct {
 
 // startCompany starts a simulated company with a token expiring after
 // expiresIn, and an exporter that refreshes it every second.
-func startCompany(ctx context.Context, t *testing.T, dir, exporterBin, name string, cfg kartustoktest.Config, expiresIn time.Duration) *exporterUnderTest {
+func startCompany(ctx context.Context, t *testing.T, dir, exporterBin, name string, cfg kartustoktest.Config, expiresIn time.Duration, args ...string) *exporterUnderTest {
 	t.Helper()
 	company := kartustoktest.NewCompany(cfg)
 	token := company.AddToken(kartustoktest.TokenSpec{ExpiresAt: time.Now().Add(expiresIn)})
@@ -228,16 +265,16 @@ func startCompany(ctx context.Context, t *testing.T, dir, exporterBin, name stri
 	tokenFile := filepath.Join(dir, name+".token")
 	mustWrite(t, tokenFile, []byte(token+"\n"))
 	addr := freeAddr(t)
-	c := startChild(ctx, t, dir, "exporter-"+name, exporterBin,
-		"--kartustok.url="+api.URL,
-		"--kartustok.token-file="+tokenFile,
+	c := startChild(ctx, t, dir, "exporter-"+name, exporterBin, append([]string{
+		"--kartustok.url=" + api.URL,
+		"--kartustok.token-file=" + tokenFile,
 		"--kartustok.rate-limit=6000",
 		"--sync.health-interval=1s",
 		"--sync.catalog-interval=10s",
 		"--sync.stock-interval=1s",
-		"--web.listen-address="+addr,
+		"--web.listen-address=" + addr,
 		"--log.level=debug",
-	)
+	}, args...)...)
 	return &exporterUnderTest{child: c, company: company, token: token, addr: addr}
 }
 
@@ -385,9 +422,9 @@ func waitInhibited(ctx context.Context, t *testing.T, amURL string, labels map[s
 }
 
 // checkUnionLowStock checks a delivered low-stock alert on an item's total
-// against the Union-mode company: it names the item, and the item's total
-// over the warehouses really is below the minimum the exporter reports.
-func checkUnionLowStock(t *testing.T, p promAPI, company *kartustoktest.Company, a webhookAlert) {
+// against the Union-mode company: it names the item, and the company's own
+// figures agree that the item's total is below its minimum.
+func checkUnionLowStock(t *testing.T, company *kartustoktest.Company, a webhookAlert) {
 	t.Helper()
 	l := a.Labels
 	desc := a.Annotations["description"]
@@ -397,24 +434,17 @@ func checkUnionLowStock(t *testing.T, p promAPI, company *kartustoktest.Company,
 			t.Errorf("KartuStokLowStock: description %q does not contain %s %q", desc, k, l[k])
 		}
 	}
-	mins, err := p.query(fmt.Sprintf(`kartustok_item_minimum_quantity{instance=%q,item_id=%q}`, l["instance"], l["item_id"]))
-	if err != nil || len(mins) != 1 {
-		t.Fatalf("item minimum of %s: %v (%d series)", l["item_id"], err, len(mins))
-	}
-	total := 0.0
-	for _, loc := range company.LocatorIDs() {
-		total += company.OnHand(loc, l["item_id"])
-	}
-	if minimum := mins[0].float(); total >= minimum {
-		t.Errorf("KartuStokLowStock for the total of %s, but the company holds %v against a minimum of %v",
-			l["item_name"], total, minimum)
+	minimum, ok := company.ItemMinimum(l["item_id"])
+	if total := company.ItemOnHand(l["item_id"]); !ok || total >= minimum {
+		t.Errorf("KartuStokLowStock for the total of %s, but the company holds %v against a minimum of %v (set: %v)",
+			l["item_name"], total, minimum, ok)
 	}
 }
 
 // checkLowStock checks a delivered low-stock alert against the simulated
-// company: it names the warehouse and item, and the item really is below
-// the minimum the exporter reports.
-func checkLowStock(t *testing.T, p promAPI, company *kartustoktest.Company, a webhookAlert) {
+// company: it names the warehouse and item, and the company's own figures
+// agree that the item is below its minimum there.
+func checkLowStock(t *testing.T, company *kartustoktest.Company, a webhookAlert) {
 	t.Helper()
 	l := a.Labels
 	desc := a.Annotations["description"]
@@ -426,13 +456,13 @@ func checkLowStock(t *testing.T, p promAPI, company *kartustoktest.Company, a we
 			t.Errorf("KartuStokLowStock: description %q does not contain %s %q", desc, k, l[k])
 		}
 	}
-	mins, err := p.query(fmt.Sprintf(`kartustok_stock_minimum_quantity{locator_id=%q,item_id=%q}`, l["locator_id"], l["item_id"]))
-	if err != nil || len(mins) != 1 {
-		t.Fatalf("minimum of %s/%s: %v (%d series)", l["locator_id"], l["item_id"], err, len(mins))
+	if !company.Stocked(l["locator_id"], l["item_id"]) {
+		t.Fatalf("KartuStokLowStock for %s/%s, which the company does not stock", l["locator_id"], l["item_id"])
 	}
-	if onHand, minimum := company.OnHand(l["locator_id"], l["item_id"]), mins[0].float(); onHand >= minimum {
-		t.Errorf("KartuStokLowStock for %s in %s, but the company holds %v against a minimum of %v",
-			l["item_name"], l["locator_name"], onHand, minimum)
+	minimum, ok := company.Minimum(l["locator_id"], l["item_id"])
+	if onHand := company.OnHand(l["locator_id"], l["item_id"]); !ok || onHand >= minimum {
+		t.Errorf("KartuStokLowStock for %s in %s, but the company holds %v against a minimum of %v (set: %v)",
+			l["item_name"], l["locator_name"], onHand, minimum, ok)
 	}
 }
 
