@@ -488,7 +488,7 @@ func checkDashboards(t *testing.T, p promAPI, root string, exporters []*exporter
 		t.Fatal("no dashboard queries found in dashboards/*.json")
 	}
 	files := map[string]bool{}
-	ranges := 0
+	ranges, legends := 0, 0
 	for _, q := range queries {
 		files[q.File] = true
 		// Ask as Grafana would: an instant query for stat and table
@@ -504,9 +504,21 @@ func checkDashboards(t *testing.T, p promAPI, root string, exporters []*exporter
 			t.Errorf("%s: %v\n%s", q, err, q.Expr)
 		case len(res) == 0:
 			t.Errorf("%s: no series\n%s", q, q.Expr)
+		default:
+			// A legend naming a label the query drops shows blank names.
+			for _, l := range q.LegendLabels() {
+				legends++
+				for _, r := range res {
+					if r.Metric[l] == "" {
+						t.Errorf("%s: legend %q shows label %s, missing from series %v", q, q.Legend, l, r.Metric)
+						break
+					}
+				}
+			}
 		}
 	}
-	t.Logf("ran %d dashboard queries (%d as range queries) from %d dashboards (variables: %v)", len(queries), ranges, len(files), vars)
+	t.Logf("ran %d dashboard queries (%d as range queries) from %d dashboards, checked %d legend labels (variables: %v)",
+		len(queries), ranges, len(files), legends, vars)
 }
 
 // promRegexEscape escapes a value for a regex inside a PromQL string, as
