@@ -1,14 +1,23 @@
 GO        ?= go
-GOFLAGS   ?=
 FUZZTIME  ?= 3s
 PKGS      := ./...
+FUZZPKGS  := ./kartustok ./minimums
+BENCHPKGS := ./kartustok ./kartustok/kartustoktest ./collector ./minimums
+
+VERSION   ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+             -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(shell whoami)@$(shell hostname) \
+             -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
 .PHONY: all build test vet unit fuzz bench cover tools checkmetrics rules e2e
 
 all: build
 
 build:
-	$(GO) build -o kartustok_exporter .
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o kartustok_exporter .
 
 test: vet unit fuzz checkmetrics rules e2e
 
@@ -21,13 +30,15 @@ unit:
 
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` explores longer.
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./kartustok | grep '^Fuzz'); do \
-		echo "fuzz $$t"; \
-		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) ./kartustok || exit 1; \
+	@for p in $(FUZZPKGS); do \
+		for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+			echo "fuzz $$p $$t"; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$p || exit 1; \
+		done; \
 	done
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./kartustok
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 $(BENCHPKGS)
 
 cover:
 	$(GO) test -coverprofile=coverage.out ./kartustok && $(GO) tool cover -func=coverage.out | tail -1

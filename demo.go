@@ -55,6 +55,9 @@ func startDemo(logger log.Logger) (*demo, error) {
 		Locators:     demoLocators,
 		Items:        demoItems,
 		BelowMinimum: demoBelowMinimum,
+		// Item master minimums too, so the company-wide (Union) panels and
+		// alerts have something to show next to the per-warehouse ones.
+		EmitAllMinimums: true,
 	})
 	token := company.AddToken(kartustoktest.TokenSpec{Name: "Prometheus (demo)", ExpiresAt: time.Now().Add(demoTokenLife)})
 
