@@ -95,6 +95,23 @@ func (c *config) budgetRequests() int {
 	return int(math.Floor(float64(c.rateLimit)*c.budget + 1e-9))
 }
 
+// healthReserve is how many requests of every window the client keeps for
+// health checks: one for each check a window can hold, ceil(window /
+// health interval), and one more because a sliding window can catch one
+// check more than the average says. It stays below the budget so that
+// catalog and stock can still send; warn says why when it had to be cut.
+func (c *config) healthReserve() (n int, warn string) {
+	want := int(math.Ceil(c.window.Seconds()/c.healthInterval.Seconds())) + 1
+	budget := c.budgetRequests()
+	switch {
+	case budget <= 1:
+		return 0, fmt.Sprintf("a budget of %d request(s) per window leaves none to reserve for health checks; they may wait behind stock refreshes", budget)
+	case want >= budget:
+		return budget - 1, fmt.Sprintf("the budget of %d requests per window cannot reserve the %d that health checks every %s need; reserving %d, leaving 1 for catalog and stock", budget, want, c.healthInterval, budget-1)
+	}
+	return want, ""
+}
+
 // parseFlags parses args. done is set when the program should exit with
 // code without running (--help, --version, a parse error).
 func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool, code int) {
@@ -361,6 +378,10 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 
 	apiMetrics := collector.NewAPIMetrics()
 	budget := cfg.budgetRequests()
+	reserve, warn := cfg.healthReserve()
+	if warn != "" {
+		level.Warn(logger).Log("msg", "Health checks get less than their reserve of the request budget", "reason", warn)
+	}
 	client, err := kartustok.New(cfg.url, tokens,
 		kartustok.WithTimeout(cfg.timeout),
 		kartustok.WithBudget(budget, cfg.window),
@@ -376,6 +397,7 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		MaxStaleness:    cfg.maxStaleness,
 		Budget:          budget,
 		Window:          cfg.window,
+		HealthReserve:   reserve,
 		TokenExpiresAt:  cfg.tokenExpiresAt,
 		Logger:          logger,
 		OnCatalog:       reloader.CheckCatalog,

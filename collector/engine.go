@@ -55,6 +55,10 @@ type Config struct {
 	// Budget requests per Window between the loops.
 	Budget int
 	Window time.Duration
+	// HealthReserve is how many requests of every window the client keeps
+	// for health checks (kartustok.WithHealthReserve); catalog and stock
+	// plan around it. Zero when the client keeps none.
+	HealthReserve int
 	// TokenExpiresAt is the token's expiry when /meta/company does not
 	// report it; zero when unknown.
 	TokenExpiresAt time.Time
@@ -86,6 +90,9 @@ func (c Config) validate() error {
 	if c.Budget < 1 {
 		return fmt.Errorf("budget must be at least 1 request per window, got %d", c.Budget)
 	}
+	if c.HealthReserve < 0 || (c.HealthReserve > 0 && c.HealthReserve >= c.Budget) {
+		return fmt.Errorf("health reserve must be in [0, budget %d), got %d", c.Budget, c.HealthReserve)
+	}
 	return nil
 }
 
@@ -114,8 +121,10 @@ type Engine struct {
 	stretched    bool
 	staleWarned  bool
 	zoneWarned   string
-	// paced is the stock loop's own record of its requests.
-	paced spendLog
+	// paced keeps catalog and stock within pacedShare, the plan's
+	// PacedShare, in every window.
+	paced      pacer
+	pacedShare float64
 }
 
 // New returns an engine that calls api. It does nothing until Run.
@@ -135,6 +144,9 @@ func New(api API, cfg Config) (*Engine, error) {
 		locatorPages:  map[kartustok.ID]int{},
 	}
 	close(e.tokenOK)
+	// PacedShare depends only on the configuration.
+	e.pacedShare = makePlan(planInput{Budget: cfg.Budget, Window: cfg.Window, HealthReserve: cfg.HealthReserve,
+		HealthInterval: cfg.HealthInterval, CatalogInterval: cfg.CatalogInterval, StockInterval: cfg.StockInterval}).PacedShare
 	s := &Snapshot{Location: time.UTC, TokenExpiry: cfg.TokenExpiresAt}
 	s.Sync[ResourceHealth] = SyncStatus{PlannedRequests: 1, Cycle: cfg.HealthInterval}
 	for _, r := range []Resource{ResourceCompany, ResourceCategories, ResourceLocators, ResourceItems} {
@@ -343,11 +355,18 @@ func transient(err error) bool {
 	return true
 }
 
-// catalogStep runs one call of the catalog refresh and records its outcome;
-// apply, run only on success, folds the result into the snapshot.
-func (e *Engine) catalogStep(ctx context.Context, r Resource, endpoint string, call func() error, apply func(s *Snapshot)) error {
+// catalogStep runs one call of the catalog refresh, paced as an expected
+// cost requests, and records its outcome; call returns how many requests
+// (pages) it took, and apply, run only on success, folds the result into the
+// snapshot.
+func (e *Engine) catalogStep(ctx context.Context, r Resource, endpoint string, cost int, call func() (int, error), apply func(s *Snapshot)) error {
+	t0, ok := e.paced.wait(ctx, cost, e.pacedShare, e.cfg.Window)
+	if !ok {
+		return ctx.Err()
+	}
 	start := time.Now()
-	err := call()
+	pages, err := call()
+	e.paced.settle(t0, cost, max(1, pages))
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -373,27 +392,33 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 	steps := []func() error{
 		func() error {
 			var c kartustok.Company
-			return e.catalogStep(ctx, ResourceCompany, kartustok.EndpointCompany,
-				func() (err error) { c, err = e.api.Company(ctx); return err },
+			return e.catalogStep(ctx, ResourceCompany, kartustok.EndpointCompany, 1,
+				func() (_ int, err error) { c, err = e.api.Company(ctx); return 1, err },
 				func(s *Snapshot) { e.applyCompany(s, c) })
 		},
 		func() error {
 			var cs []kartustok.Category
-			return e.catalogStep(ctx, ResourceCategories, kartustok.EndpointItemCategories,
-				func() (err error) { cs, err = e.api.ItemCategories(ctx); return err },
+			return e.catalogStep(ctx, ResourceCategories, kartustok.EndpointItemCategories, 1,
+				func() (_ int, err error) { cs, err = e.api.ItemCategories(ctx); return 1, err },
 				func(s *Snapshot) { applyCategories(s, cs) })
 		},
 		func() error {
 			var ls []kartustok.Locator
-			return e.catalogStep(ctx, ResourceLocators, kartustok.EndpointLocators,
-				func() (err error) { ls, err = e.api.Locators(ctx); return err },
+			return e.catalogStep(ctx, ResourceLocators, kartustok.EndpointLocators, 1,
+				func() (_ int, err error) { ls, err = e.api.Locators(ctx); return 1, err },
 				func(s *Snapshot) { e.applyLocators(s, ls) })
 		},
 		func() error {
 			var items []kartustok.Item
 			var pages int
-			return e.catalogStep(ctx, ResourceItems, kartustok.EndpointItems,
-				func() (err error) { items, pages, err = e.api.Items(ctx, kartustok.ItemFilter{}); return err },
+			e.mu.Lock()
+			cost := max(1, e.itemPages)
+			e.mu.Unlock()
+			return e.catalogStep(ctx, ResourceItems, kartustok.EndpointItems, cost,
+				func() (_ int, err error) {
+					items, pages, err = e.api.Items(ctx, kartustok.ItemFilter{})
+					return pages, err
+				},
 				func(s *Snapshot) { e.applyItems(s, items, pages) })
 		},
 	}
@@ -557,6 +582,7 @@ func (e *Engine) planStock(logger log.Logger) plan {
 		p = makePlan(planInput{
 			Budget:          e.cfg.Budget,
 			Window:          e.cfg.Window,
+			HealthReserve:   e.cfg.HealthReserve,
 			HealthInterval:  e.cfg.HealthInterval,
 			CatalogInterval: e.cfg.CatalogInterval,
 			StockInterval:   e.cfg.StockInterval,
@@ -600,20 +626,21 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start
 		e.mu.Lock()
 		cost := e.expectedPages(l.ID)
 		e.mu.Unlock()
-		if d := e.paced.delay(time.Now(), cost, p.StockShare, e.cfg.Window); d > 0 && !sleepUntil(ctx, time.Now().Add(d)) {
+		t0, ok := e.paced.wait(ctx, cost, p.PacedShare, e.cfg.Window)
+		if !ok {
 			return
 		}
 		if e.tokenRefused() {
+			e.paced.settle(t0, cost, 0)
 			failed++
 			break
 		}
-		t0 := time.Now()
 		today := t0.In(tz).Format(time.DateOnly)
 		rows, pages, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
+		e.paced.settle(t0, cost, max(1, pages))
 		if ctx.Err() != nil {
 			return
 		}
-		e.paced.add(t0, max(1, pages))
 		if err != nil {
 			failed++
 			e.update(func(s *Snapshot) {

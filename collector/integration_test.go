@@ -402,3 +402,44 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationHealthNeverStarvedByBigCompany runs a company whose stock
+// needs far more than the budget (12 locators × 3000 items: 360 stock pages
+// and 33 catalog requests against 96 requests a minute) with the default
+// timings for long enough to see two catalog refreshes, and checks that no
+// two health checks are further apart than the health interval and a few
+// seconds: the catalog's burst of item pages must not push health out.
+func TestIntegrationHealthNeverStarvedByBigCompany(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		h := startSim(t, kartustoktest.Config{Locators: 12, Items: 3000}, cfg)
+		start := time.Now()
+		time.Sleep(35 * time.Minute)
+		synctest.Wait()
+
+		var last time.Time
+		var worst time.Duration
+		checks := 0
+		for _, r := range h.server.Requests() {
+			if r.Endpoint != kartustok.EndpointHealth {
+				continue
+			}
+			checks++
+			if !last.IsZero() {
+				worst = max(worst, r.At.Sub(last))
+			}
+			last = r.At
+		}
+		t.Logf("%d health checks in %v; longest gap %v; most requests in a window %d; catalogs %d",
+			checks, time.Since(start), worst, h.server.MaxInWindow(cfg.Window), h.server.Count(kartustok.EndpointCompany, 0))
+		if limit := cfg.HealthInterval + 5*time.Second; worst > limit {
+			t.Errorf("health checks up to %v apart, want at most %v", worst, limit)
+		}
+		if got := h.server.MaxInWindow(cfg.Window); got > cfg.Budget {
+			t.Errorf("%d requests in one window, budget %d", got, cfg.Budget)
+		}
+		if !h.engine.Ready() {
+			t.Error("never ready")
+		}
+	})
+}

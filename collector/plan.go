@@ -14,7 +14,10 @@
 package collector
 
 import (
+	"context"
 	"math"
+	"sort"
+	"sync"
 	"time"
 )
 
@@ -22,6 +25,7 @@ import (
 type planInput struct {
 	Budget          int           // requests per window the client allows
 	Window          time.Duration // the client's window
+	HealthReserve   int           // requests per window the client keeps for health checks
 	HealthInterval  time.Duration
 	CatalogInterval time.Duration
 	StockInterval   time.Duration // the wanted stock period
@@ -29,17 +33,24 @@ type planInput struct {
 	StockRequests   int           // one stock refresh: the pages of every active locator
 }
 
-// plan divides the budget between the loops. Health and catalog are cheap
-// and come first; stock gets what is left, minus a safety margin, and its
-// cycle is stretched when a full refresh cannot fit the wanted period.
+// plan divides the budget between the loops. Health comes first: it gets
+// the client's health reserve, or what its interval needs if that is more.
+// Catalog and stock share the rest, minus a safety margin (PacedShare).
+// Stock's average share is that minus the catalog amortised over its
+// interval (StockShare), and its cycle is stretched when a full refresh
+// cannot fit the wanted period at that rate.
 type plan struct {
-	HealthPerWindow  float64 // requests per window the health loop needs
+	HealthPerWindow  float64 // requests per window kept for the health loop
 	CatalogPerWindow float64 // a catalog refresh amortised over its interval
 	Margin           float64 // kept free for retries and timing jitter
-	StockShare       float64 // requests per window stock may spend (at least 1)
-	Needed           time.Duration
-	Cycle            time.Duration // max(wanted, needed)
-	Stretched        bool
+	// PacedShare is what catalog and stock together may send in any one
+	// window (at least 1). Both loops pace themselves against it through
+	// one shared log: see pacer.
+	PacedShare float64
+	StockShare float64 // requests per window stock may spend on average (at least 1)
+	Needed     time.Duration
+	Cycle      time.Duration // max(wanted, needed)
+	Stretched  bool
 }
 
 // makePlan computes the plan. The margin is 5 % of the budget, at least one
@@ -49,11 +60,12 @@ type plan struct {
 func makePlan(in planInput) plan {
 	w := in.Window.Seconds()
 	p := plan{
-		HealthPerWindow:  w / in.HealthInterval.Seconds(),
+		HealthPerWindow:  math.Max(float64(in.HealthReserve), w/in.HealthInterval.Seconds()),
 		CatalogPerWindow: float64(in.CatalogRequests) * w / in.CatalogInterval.Seconds(),
 		Margin:           math.Max(1, 0.05*float64(in.Budget)),
 	}
-	p.StockShare = math.Max(1, float64(in.Budget)-p.HealthPerWindow-p.CatalogPerWindow-p.Margin)
+	p.PacedShare = math.Max(1, float64(in.Budget)-p.HealthPerWindow-p.Margin)
+	p.StockShare = math.Max(1, p.PacedShare-p.CatalogPerWindow)
 	p.Needed = time.Duration(float64(in.StockRequests) / p.StockShare * float64(in.Window))
 	p.Cycle = in.StockInterval
 	if p.Needed > in.StockInterval {
@@ -65,11 +77,65 @@ func makePlan(in planInput) plan {
 	return p
 }
 
-// spendLog remembers the stock loop's recent requests so that it can pace
-// itself as the client's limiter does: never more than its share in any
-// window, counted when each locator's fetch starts. The limiter is the hard
-// guarantee for the whole budget; pacing stock below it keeps the limiter's
-// queue short, so a health check never waits behind a stock backlog.
+// pacer keeps catalog and stock within the plan's PacedShare in every
+// window, so that the health checks' part of the budget is always free.
+//
+// A catalog refresh is a burst (company, categories, locators and every
+// item page back to back), while the plan amortises it over the catalog
+// interval. Were stock paced against its average share alone, the window in
+// which the catalog runs would hold stock's share and the whole burst, more
+// than the budget, and the client's limiter, which has no priorities, would
+// make health checks queue behind item pages. Both loops therefore record
+// their requests in one log and wait, before each call, until its expected
+// cost fits PacedShare over the last window: in the window a catalog
+// refresh runs, stock yields what the burst takes, and a burst that finds
+// the window full of stock waits for room instead of queueing in the
+// limiter. Over a whole cycle stock still gets its average StockShare.
+//
+// The client's limiter is the hard guarantee for the whole budget, and its
+// health reserve (kartustok.WithHealthReserve) keeps health checks going
+// should an estimate be short; pacing below it keeps the limiter's queue
+// empty so that neither is needed in normal operation.
+type pacer struct {
+	mu  sync.Mutex
+	log spendLog
+}
+
+// wait blocks until cost more requests fit limit over the last window,
+// then records them as sent now and returns now. It reports false when
+// ctx is done first.
+func (p *pacer) wait(ctx context.Context, cost int, limit float64, window time.Duration) (time.Time, bool) {
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		d := p.log.delay(now, cost, limit, window)
+		if d <= 0 {
+			p.log.add(now, cost)
+			p.mu.Unlock()
+			return now, true
+		}
+		p.mu.Unlock()
+		// The other loop may record requests meanwhile: check again.
+		if !sleepUntil(ctx, now.Add(d)) {
+			return time.Time{}, false
+		}
+	}
+}
+
+// settle corrects the record of a call started at at once its real cost
+// (pages) is known.
+func (p *pacer) settle(at time.Time, estimated, actual int) {
+	if actual == estimated {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log.add(at, actual-estimated)
+}
+
+// spendLog remembers recent requests so that a pacer can keep them within a
+// limit in any window, as the client's limiter does, counted when each call
+// starts.
 type spendLog struct {
 	entries []spend
 }
@@ -93,18 +159,22 @@ func (l *spendLog) delay(now time.Time, n int, limit float64, window time.Durati
 		sum += e.n
 	}
 	for _, e := range l.entries {
-		if sum == 0 || float64(sum+n) <= limit {
+		if sum <= 0 || float64(sum+n) <= limit {
 			break
 		}
 		sum -= e.n
-		if sum == 0 || float64(sum+n) <= limit {
+		if sum <= 0 || float64(sum+n) <= limit {
 			return e.at.Add(window).Sub(now)
 		}
 	}
 	return 0
 }
 
-// add records n requests sent at at.
+// add records n requests sent at at (n < 0 corrects an estimate). The log
+// stays in time order, which delay relies on.
 func (l *spendLog) add(at time.Time, n int) {
-	l.entries = append(l.entries, spend{at, n})
+	i := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].at.After(at) })
+	l.entries = append(l.entries, spend{})
+	copy(l.entries[i+1:], l.entries[i:])
+	l.entries[i] = spend{at, n}
 }
