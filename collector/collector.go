@@ -54,10 +54,10 @@ var (
 		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Also 0 for an item that --stock.minimums-file gives a minimum in a locator that has never held it."+cached,
 		"locator_id", "item_id")
 	stockMinimumDesc = newDesc("stock", "minimum_quantity",
-		"Per-warehouse minimum stock of an item in a locator, from --stock.minimums-file or else KartuStok, only when set."+cached,
+		"Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known)."+cached,
 		"locator_id", "item_id")
 	itemMinimumDesc = newDesc("item", "minimum_quantity",
-		"Minimum quantity of an item across all warehouses, from --stock.minimums-file or else the item master's Minimum Quantity (used in Union mode), only when set."+cached,
+		"Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file in any minimum-stock mode, else the item master's Minimum Quantity when the company's mode is union (or not known)."+cached,
 		"item_id")
 	rateLimitRemainingDesc = newDesc("api", "rate_limit_remaining",
 		"Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried it.")
@@ -197,6 +197,28 @@ func boolLabel(b bool) string {
 	return "false"
 }
 
+// apiMinimums reports which of the API's minimums the company's
+// minimum-stock mode uses. KartuStok keeps both kinds whatever the mode (an
+// item master's Minimum Quantity left over from Union mode, say), but only
+// the mode's own kind is what the company alerts on. While the mode is not
+// known (/meta/company not fetched yet, or refused) or is one this exporter
+// does not know, both are exported as set: hiding minimums on a guess would
+// silence alerts.
+func apiMinimums(s *Snapshot) (stock, item bool) {
+	if s.Company == nil {
+		return true, true
+	}
+	switch s.Company.MinimumStockMode {
+	case kartustok.MinimumStockPerWarehouse:
+		return true, false
+	case kartustok.MinimumStockUnion:
+		return false, true
+	case kartustok.MinimumStockInactive:
+		return false, false
+	}
+	return true, true
+}
+
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.engine.Snapshot()
@@ -206,6 +228,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if c.minimums != nil {
 		mins = c.minimums()
 	}
+	useStockMin, useItemMin := apiMinimums(s)
 
 	if s.HealthKnown {
 		emit(ch, upDesc, gauge, boolValue(s.Up))
@@ -240,7 +263,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if it.MinimumQty != nil {
 			apiMin = float64(*it.MinimumQty)
 		}
-		minimum, ok := apiMin, it.MinimumQty != nil
+		minimum, ok := apiMin, useItemMin && it.MinimumQty != nil
 		if mins != nil {
 			minimum, ok = mins.ItemMinimum(it, apiMin, ok)
 		}
@@ -268,7 +291,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			r := &ls.Rows[i]
 			item := string(r.ItemID)
 			emit(ch, stockOnHandDesc, gauge, r.OnHand, loc, item)
-			minimum, ok := r.Minimum, r.HasMinimum
+			minimum, ok := r.Minimum, useStockMin && r.HasMinimum
 			if mins != nil {
 				minimum, ok = mins.StockMinimum(locators[id], s.Item(r.ItemID), minimum, ok)
 			}

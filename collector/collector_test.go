@@ -123,14 +123,11 @@ kartustok_locator_info{active="false",locator_code="OLD",locator_id="L2",locator
 # TYPE kartustok_item_info gauge
 kartustok_item_info{active="true",category_id="cat1",category_name="Bahan Baku",item_code="KS-1",item_id="i1",item_name="Tepung \"Segitiga\" 25 kg",uom="sak"} 1
 kartustok_item_info{active="false",category_id="cat1",category_name="Pemanis",item_code="KS-2",item_id="i2",item_name="Gula",uom="kg"} 1
-# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, from --stock.minimums-file or else the item master's Minimum Quantity (used in Union mode), only when set. Cached; refreshed in the background, not at scrape time.
-# TYPE kartustok_item_minimum_quantity gauge
-kartustok_item_minimum_quantity{item_id="i1"} 40
 # HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Also 0 for an item that --stock.minimums-file gives a minimum in a locator that has never held it. Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_on_hand gauge
 kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5
 kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0
-# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, from --stock.minimums-file or else KartuStok, only when set. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known). Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_minimum_quantity gauge
 kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5
 # HELP kartustok_api_rate_limit_remaining Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried it.

@@ -443,3 +443,32 @@ func TestIntegrationHealthNeverStarvedByBigCompany(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegrationMinimumsOfTheModeOnly runs against an API that reports
+// both kinds of minimum whatever the mode: only the company's mode's kind
+// is exported.
+func TestIntegrationMinimumsOfTheModeOnly(t *testing.T) {
+	for _, tc := range []struct {
+		mode             string
+		wantItem, wantWh bool
+	}{
+		{kartustoktest.ModePerWarehouse, false, true},
+		{kartustoktest.ModeUnion, true, false},
+		{kartustoktest.ModeInactive, false, false},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50, MinimumStockMode: tc.mode, EmitAllMinimums: true}, testConfig())
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				ms := h.series()
+				if n := countPrefix(ms, "kartustok_item_minimum_quantity"); (n > 0) != tc.wantItem {
+					t.Errorf("%d item minimums, want some: %v", n, tc.wantItem)
+				}
+				if n := countPrefix(ms, "kartustok_stock_minimum_quantity"); (n > 0) != tc.wantWh {
+					t.Errorf("%d per-warehouse minimums, want some: %v", n, tc.wantWh)
+				}
+			})
+		})
+	}
+}

@@ -59,9 +59,9 @@ func (m *tableMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet
 func (m *tableMinimums) MinimumPairs() map[string][]string { return m.pairs }
 
 const minimumMetrics = `
-# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, from --stock.minimums-file or else the item master's Minimum Quantity (used in Union mode), only when set. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file in any minimum-stock mode, else the item master's Minimum Quantity when the company's mode is union (or not known). Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_item_minimum_quantity gauge
-# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, from --stock.minimums-file or else KartuStok, only when set. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known). Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_minimum_quantity gauge
 # HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Also 0 for an item that --stock.minimums-file gives a minimum in a locator that has never held it. Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_on_hand gauge
@@ -94,8 +94,9 @@ func compareMinimums(t *testing.T, c *Collector, series ...string) {
 
 func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
+	// The company is in per_warehouse mode: the item master's 40 is not
+	// exported (see TestMinimumsFollowTheCompanysMode).
 	api := []string{
-		`kartustok_item_minimum_quantity{item_id="i1"} 40`,
 		`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5`,
 		`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
 		`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
@@ -124,7 +125,6 @@ func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
 		s.Stock["L1"].Rows = append(s.Stock["L1"].Rows, StockEntry{ItemID: "gone", OnHand: 2, Minimum: 4, HasMinimum: true})
 		all := 99.0
 		compareMinimums(t, NewCollector(fixedEngine(t, s), WithMinimums(&tableMinimums{all: &all})),
-			`kartustok_item_minimum_quantity{item_id="i1"} 40`,
 			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 99`,
 			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 99`,
 			`kartustok_stock_minimum_quantity{item_id="gone",locator_id="L1"} 4`,
@@ -169,7 +169,6 @@ func TestCollectorExportsMissingPairsAsZero(t *testing.T) {
 		},
 	}
 	want := []string{
-		`kartustok_item_minimum_quantity{item_id="i1"} 40`,
 		`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 60`,
 		`kartustok_stock_minimum_quantity{item_id="i3",locator_id="L1"} 8`,
 		`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
@@ -181,15 +180,14 @@ func TestCollectorExportsMissingPairsAsZero(t *testing.T) {
 	t.Run("a minimum of 0 adds no series", func(t *testing.T) {
 		m.stock[[2]string{"GDG-01", "KS-3"}] = 0
 		defer func() { m.stock[[2]string{"GDG-01", "KS-3"}] = 8 }()
-		compareMinimums(t, NewCollector(e, WithMinimums(m)), want[0], want[1], want[3], want[4])
+		compareMinimums(t, NewCollector(e, WithMinimums(m)), want[0], want[2], want[3])
 	})
 	t.Run("defaults for every warehouse add no series", func(t *testing.T) {
 		all := 20.0
 		compareMinimums(t, NewCollector(e, WithMinimums(&tableMinimums{all: &all})),
-			want[0],
 			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 20`,
 			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 20`,
-			want[3], want[4])
+			want[2], want[3])
 	})
 	t.Run("lint", func(t *testing.T) {
 		reg := prometheus.NewPedanticRegistry()
@@ -237,4 +235,63 @@ func TestEngineCallsOnCatalogAfterEachRefresh(t *testing.T) {
 			t.Fatalf("after the second: %d calls", len(seen))
 		}
 	})
+}
+
+// TestMinimumsFollowTheCompanysMode checks that the API's minimums are
+// exported only in the mode that uses them: a per-warehouse company with
+// leftover item-master minimums must not get union alerts it never set up.
+// File minimums apply in every mode.
+func TestMinimumsFollowTheCompanysMode(t *testing.T) {
+	itemMin := `kartustok_item_minimum_quantity{item_id="i1"}`
+	stockMin := `kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"}`
+	for _, tc := range []struct {
+		mode      string
+		noCompany bool // /meta/company not fetched (or meta.read refused)
+		wantItem  bool
+		wantStock bool
+	}{
+		{mode: kartustok.MinimumStockPerWarehouse, wantStock: true},
+		{mode: kartustok.MinimumStockUnion, wantItem: true},
+		{mode: kartustok.MinimumStockInactive},
+		{mode: "per_item_and_moon_phase", wantItem: true, wantStock: true},
+		{noCompany: true, wantItem: true, wantStock: true},
+	} {
+		name := tc.mode
+		if tc.noCompany {
+			name = "company unknown"
+		}
+		t.Run(name, func(t *testing.T) {
+			snap := fixedSnapshot(time.Now())
+			if tc.noCompany {
+				snap.Company = nil
+			} else {
+				co := *snap.Company
+				co.MinimumStockMode = tc.mode
+				snap.Company = &co
+			}
+			e := fixedEngine(t, snap)
+			ms := gatherMap(t, collectorRegistry(NewCollector(e)))
+			if _, ok := ms[itemMin]; ok != tc.wantItem {
+				t.Errorf("%s exported: %v, want %v", itemMin, ok, tc.wantItem)
+			}
+			if _, ok := ms[stockMin]; ok != tc.wantStock {
+				t.Errorf("%s exported: %v, want %v", stockMin, ok, tc.wantStock)
+			}
+
+			file := &tableMinimums{
+				stock: map[[2]string]float64{{"GDG-01", "KS-1"}: 7},
+				items: map[string]float64{"KS-1": 70},
+			}
+			ms = gatherMap(t, collectorRegistry(NewCollector(e, WithMinimums(file))))
+			if ms[itemMin] != 70 || ms[stockMin] != 7 {
+				t.Errorf("with a minimums file: item %v, stock %v; want 70 and 7 whatever the mode", ms[itemMin], ms[stockMin])
+			}
+		})
+	}
+}
+
+func collectorRegistry(c prometheus.Collector) *prometheus.Registry {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	return reg
 }
