@@ -121,6 +121,16 @@ type Engine struct {
 	stretched    bool
 	staleWarned  bool
 	zoneWarned   string
+	modeWarned   string
+	// scopesByCall holds the scopes some call has proved granted or
+	// refused; the token's scope list in /meta/company fills in only the
+	// others.
+	scopesByCall map[string]bool
+	// companyErr is why the last /meta/company call failed; noZoneWarned
+	// is set once stock has warned that it runs without the company's
+	// time zone.
+	companyErr   error
+	noZoneWarned bool
 	// paced keeps catalog and stock within pacedShare, the plan's
 	// PacedShare, in every window.
 	paced      pacer
@@ -142,6 +152,7 @@ func New(api API, cfg Config) (*Engine, error) {
 		locatorsKnown: make(chan struct{}),
 		tokenOK:       make(chan struct{}),
 		locatorPages:  map[kartustok.ID]int{},
+		scopesByCall:  map[string]bool{},
 	}
 	close(e.tokenOK)
 	// PacedShare depends only on the configuration.
@@ -213,14 +224,14 @@ func (e *Engine) applyCall(s *Snapshot, endpoint string, err error) {
 	switch {
 	case err == nil:
 		e.setTokenValid(s, true)
-		setScope(s, kartustok.ScopeFor(endpoint), true)
+		e.scopeByCall(s, endpoint, true)
 	case !errors.As(err, &ke):
 	case ke.Kind == kartustok.KindUnauthorized:
 		e.setTokenValid(s, false)
 	case ke.Kind == kartustok.KindForbidden:
 		e.setTokenValid(s, true)
 		if ke.Forbidden != kartustok.ForbiddenIP {
-			setScope(s, kartustok.ScopeFor(endpoint), false)
+			e.scopeByCall(s, endpoint, false)
 		}
 	}
 }
@@ -238,6 +249,17 @@ func (e *Engine) setTokenValid(s *Snapshot, valid bool) {
 		e.tokenOK = make(chan struct{})
 		level.Error(e.logger).Log("msg", "The API refused the token (401); catalog and stock refreshes wait until a health check succeeds")
 	}
+}
+
+// scopeByCall records what a call to endpoint proved about its scope.
+// Called with mu held.
+func (e *Engine) scopeByCall(s *Snapshot, endpoint string, granted bool) {
+	scope := kartustok.ScopeFor(endpoint)
+	if scope == "" {
+		return
+	}
+	e.scopesByCall[scope] = true
+	setScope(s, scope, granted)
 }
 
 func setScope(s *Snapshot, scope string, granted bool) {
@@ -393,7 +415,13 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 		func() error {
 			var c kartustok.Company
 			return e.catalogStep(ctx, ResourceCompany, kartustok.EndpointCompany, 1,
-				func() (_ int, err error) { c, err = e.api.Company(ctx); return 1, err },
+				func() (_ int, err error) {
+					c, err = e.api.Company(ctx)
+					e.mu.Lock()
+					e.companyErr = err
+					e.mu.Unlock()
+					return 1, err
+				},
 				func(s *Snapshot) { e.applyCompany(s, c) })
 		},
 		func() error {
@@ -448,16 +476,31 @@ func (e *Engine) applyCompany(s *Snapshot, c kartustok.Company) {
 		if c.Token.ExpiresAt != nil {
 			s.TokenExpiry = *c.Token.ExpiresAt
 		}
-		// The scopes the API lists are authoritative for the ones it
-		// names; a scope it omits is one the token does not have.
+		// The scope list says in advance what the token may do (a scope
+		// it omits is one the token lacks), but a call's answer is what
+		// the API actually did: the list only fills in scopes no call has
+		// answered for yet, so that the two cannot take turns setting the
+		// metric should they disagree.
 		if c.Token.Scopes != nil {
 			granted := map[string]bool{}
 			for _, sc := range c.Token.Scopes {
 				granted[sc] = true
 			}
 			for _, sc := range []string{kartustok.ScopeMeta, kartustok.ScopeItem, kartustok.ScopeCategory, kartustok.ScopeLocator, kartustok.ScopeStock} {
-				setScope(s, sc, granted[sc])
+				if !e.scopesByCall[sc] {
+					setScope(s, sc, granted[sc])
+				}
 			}
+		}
+	}
+	switch c.MinimumStockMode {
+	case kartustok.MinimumStockInactive, kartustok.MinimumStockPerWarehouse, kartustok.MinimumStockUnion:
+	default:
+		if e.modeWarned != c.MinimumStockMode || e.modeWarned == "" {
+			e.modeWarned = c.MinimumStockMode
+			level.Warn(log.With(e.logger, "resource", ResourceCompany.String())).Log(
+				"msg", "Unknown minimum stock mode; exporting both the per-warehouse and the item minimums the API reports",
+				"minimum_stock_mode", c.MinimumStockMode)
 		}
 	}
 	loc, err := time.LoadLocation(c.Timezone)
@@ -621,6 +664,9 @@ func (e *Engine) planStock(logger log.Logger) plan {
 func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start time.Time) {
 	snap := e.snap.Load()
 	tz := snap.Location
+	if snap.Company == nil {
+		e.warnNoZone(logger)
+	}
 	failed := 0
 	for _, l := range snap.activeLocators() {
 		e.mu.Lock()
@@ -677,6 +723,25 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start
 			st.LastSuccess = time.Now()
 		}
 	})
+}
+
+// warnNoZone says, once, that stock is fetched without the company's time
+// zone: its dates are then the UTC day, which in Asia/Jakarta is the wrong
+// day for 7 hours of every day. The catalog loop keeps asking for the
+// company on its schedule.
+func (e *Engine) warnNoZone(logger log.Logger) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.noZoneWarned {
+		return
+	}
+	e.noZoneWarned = true
+	reason := "not fetched yet"
+	if e.companyErr != nil {
+		reason = e.companyErr.Error()
+	}
+	level.Warn(logger).Log("msg", "Fetching stock without the company time zone: the company's today is computed in UTC and is the wrong day for part of each day unless the company is in UTC; /meta/company (scope meta.read) is retried every catalog interval",
+		"reason", reason)
 }
 
 // expectedPages is what fetching a locator's stock will cost: its page

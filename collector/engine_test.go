@@ -646,3 +646,97 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Error("zero stock interval accepted")
 	}
 }
+
+func TestEngineLogsAnUnknownMinimumStockModeOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(1, 1)
+		api.company.MinimumStockMode = "per_bin"
+		cfg := testConfig()
+		cfg.CatalogInterval = time.Minute
+		h := startEngine(t, api, cfg)
+		time.Sleep(5 * time.Minute) // five catalog refreshes
+		synctest.Wait()
+		if n := strings.Count(h.logs.String(), "Unknown minimum stock mode"); n != 1 {
+			t.Errorf("unknown mode logged %d times, want once:\n%s", n, h.logs.String())
+		}
+	})
+}
+
+// TestEngineScopesFromCallsWin: /meta/company's scope list only fills in
+// scopes no call has answered for, so the metric does not flip between
+// the list and the calls on every catalog refresh.
+func TestEngineScopesFromCallsWin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(1, 1)
+		// The list omits stock.read and item.read, yet stock calls succeed:
+		// the calls are right. It also omits locator.read... which calls
+		// also prove granted. It lists category.read, which is refused.
+		api.company.Token = &kartustok.TokenInfo{Scopes: []string{kartustok.ScopeMeta, kartustok.ScopeCategory}}
+		api.setErr(kartustok.EndpointItemCategories, &kartustok.Error{Kind: kartustok.KindForbidden, Endpoint: kartustok.EndpointItemCategories, Status: 403, Forbidden: kartustok.ForbiddenScope})
+		cfg := testConfig()
+		cfg.CatalogInterval = time.Minute
+		h := startEngine(t, api, cfg)
+		want := map[string]float64{
+			kartustok.ScopeMeta: 1, kartustok.ScopeCategory: 0, kartustok.ScopeLocator: 1,
+			kartustok.ScopeItem: 1, kartustok.ScopeStock: 1,
+		}
+		for step := range 12 {
+			time.Sleep(15 * time.Second) // four samples per catalog refresh
+			synctest.Wait()
+			ms := h.metrics()
+			for sc, v := range want {
+				if got, ok := ms[`kartustok_token_scope_granted{scope="`+sc+`"}`]; !ok || got != v {
+					t.Fatalf("after %v: scope %s = %v (present %v), want %v", time.Duration(step+1)*15*time.Second, sc, got, ok, v)
+				}
+			}
+		}
+	})
+}
+
+// TestEngineScopeListFillsUnknownScopes: a scope no call has needed yet
+// comes from the list.
+func TestEngineScopeListFillsUnknownScopes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(0, 1) // no active locator: stock is never called
+		api.company.Token = &kartustok.TokenInfo{Scopes: []string{kartustok.ScopeMeta, kartustok.ScopeItem, kartustok.ScopeCategory, kartustok.ScopeLocator}}
+		h := startEngine(t, api, testConfig())
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if v, ok := h.metrics()[`kartustok_token_scope_granted{scope="stock.read"}`]; !ok || v != 0 {
+			t.Errorf("stock.read = %v (present %v), want 0 from the list", v, ok)
+		}
+	})
+}
+
+// TestEngineWarnsWhenStockRunsWithoutTheCompanyTimeZone: without
+// /meta/company the company's today is computed in UTC, the wrong day for
+// hours in most zones; that is said once, with the reason.
+func TestEngineWarnsWhenStockRunsWithoutTheCompanyTimeZone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(1, 1)
+		api.setErr(kartustok.EndpointCompany, &kartustok.Error{Kind: kartustok.KindForbidden, Endpoint: kartustok.EndpointCompany, Status: 403, Forbidden: kartustok.ForbiddenScope})
+		cfg := testConfig()
+		h := startEngine(t, api, cfg)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		logs := h.logs.String()
+		if n := strings.Count(logs, "without the company time zone"); n != 1 {
+			t.Errorf("warning logged %d times, want once:\n%s", n, logs)
+		}
+		if !strings.Contains(logs, "403") {
+			t.Errorf("the warning does not give the reason:\n%s", logs)
+		}
+		// The company is tried again on the catalog schedule; once it
+		// answers, stock uses its zone.
+		before := len(api.callsSince(kartustok.EndpointCompany, time.Time{}))
+		api.setErr(kartustok.EndpointCompany, nil)
+		time.Sleep(cfg.CatalogInterval + cfg.StockInterval)
+		synctest.Wait()
+		if after := len(api.callsSince(kartustok.EndpointCompany, time.Time{})); after <= before {
+			t.Fatal("the company was not tried again")
+		}
+		if loc := h.e.Snapshot().Location; loc.String() != "Asia/Jakarta" {
+			t.Errorf("location %v after the company answered, want Asia/Jakarta", loc)
+		}
+	})
+}
