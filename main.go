@@ -26,10 +26,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // company time zones must resolve in a minimal container
+	"unicode"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
@@ -207,8 +209,8 @@ func (c *config) validate(expires string) []error {
 	if c.maxRequests < 0 {
 		problems = append(problems, fmt.Errorf("--web.max-requests must not be negative, got %d", c.maxRequests))
 	}
-	if !strings.HasPrefix(c.telemetryPath, "/") || c.telemetryPath == "/" || strings.HasPrefix(c.telemetryPath, "/-/") {
-		problems = append(problems, fmt.Errorf("--web.telemetry-path must be a path below / other than /-/…, got %q", c.telemetryPath))
+	if err := checkTelemetryPath(c.telemetryPath); err != nil {
+		problems = append(problems, err)
 	}
 	if expires != "" {
 		t, err := parseExpiry(expires)
@@ -218,6 +220,40 @@ func (c *config) validate(expires string) []error {
 		c.tokenExpiresAt = t
 	}
 	return problems
+}
+
+// checkTelemetryPath checks --web.telemetry-path before it becomes a
+// ServeMux pattern, where "{" would start a wildcard (or panic) and a space
+// would split off a method, and where it must not shadow the other
+// endpoints.
+func checkTelemetryPath(p string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("--web.telemetry-path %q %s; use a plain path such as /metrics", p, why)
+	}
+	switch {
+	case !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//"):
+		return bad("must start with a single /")
+	case p == "/":
+		return bad("would hide the landing page at /")
+	case strings.HasPrefix(p, "/-/"):
+		return bad("must not be under /-/, where /-/healthy, /-/ready and /-/reload are served")
+	case strings.ContainsAny(p, "{}"):
+		return bad("must not contain { or }")
+	case strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return bad("must not contain spaces or control characters")
+	case path.Clean(p) != strings.TrimSuffix(p, "/") && path.Clean(p) != p:
+		return bad("must be a clean path (no //, . or .. elements)")
+	}
+	// Whatever else ServeMux refuses, it refuses with a panic.
+	return func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = bad(fmt.Sprint("is not a valid path: ", r))
+			}
+		}()
+		http.NewServeMux().Handle(p, http.NotFoundHandler())
+		return nil
+	}()
 }
 
 // noToken stands in for the token when --config.check builds a client only

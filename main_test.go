@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kartustok/kartustok_exporter/collector"
 )
@@ -318,6 +319,65 @@ func TestHealthReserve(t *testing.T) {
 		}
 		if n >= cfg.budgetRequests() && n != 0 {
 			t.Errorf("reserve %d not below the budget %d", n, cfg.budgetRequests())
+		}
+	}
+}
+
+// mismatched describes one metric and collects another: only a pedantic
+// registry checks a collected metric against the described ones.
+type mismatched struct{ described, collected *prometheus.Desc }
+
+func (m mismatched) Describe(ch chan<- *prometheus.Desc) { ch <- m.described }
+func (m mismatched) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(m.collected, prometheus.GaugeValue, 1)
+}
+
+// TestHandlerRegistryIsNotPedanticInProduction: a pedantic registry
+// re-checks every metric of every scrape, which costs the production path
+// bytes and allocations for nothing; tests keep the checks on.
+func TestHandlerRegistryIsNotPedanticInProduction(t *testing.T) {
+	c := mismatched{
+		described: prometheus.NewDesc("test_described", "Described.", nil, nil),
+		collected: prometheus.NewDesc("test_collected", "Collected.", nil, nil),
+	}
+	for _, pedantic := range []bool{false, true} {
+		var logs bytes.Buffer
+		h, err := newHandler(handlerConfig{telemetryPath: "/metrics", disableExporterMetrics: true, pedantic: pedantic,
+			logger: log.NewLogfmtLogger(&logs)}, &fakeReady{}, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body := get(t, h, "/metrics")
+		checked := strings.Contains(logs.String(), "unregistered descriptor") || !strings.Contains(body, "test_collected 1")
+		if checked != pedantic {
+			t.Errorf("pedantic=%v: scrape checked the metric against its description: %v\nlogs: %s", pedantic, checked, logs.String())
+		}
+	}
+}
+
+func TestParseFlagsRejectsBadTelemetryPaths(t *testing.T) {
+	base := []string{"--kartustok.url=https://sinarjaya.kartustok.com/public/v1"}
+	for _, p := range []string{"metrics", "/", "/-/healthy", "/-/ready", "/-/reload", "/metrics/{x}", "/met{rics", "/metrics}", "/a b", "GET /metrics", "/a//b", "/a/../b", "//host/metrics", ""} {
+		t.Run(p, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cfg, done, code := parseFlags(append(base, "--web.telemetry-path="+p), &stdout, &stderr)
+			if !done || code == 0 || cfg != nil {
+				t.Fatalf("accepted %q", p)
+			}
+			if !strings.Contains(stderr.String(), "--web.telemetry-path") {
+				t.Errorf("stderr = %q, want it to name --web.telemetry-path", stderr.String())
+			}
+		})
+	}
+	for _, p := range []string{"/metrics", "/custom/metrics", "/metrics/"} {
+		var stdout, stderr bytes.Buffer
+		cfg, done, _ := parseFlags(append(base, "--web.telemetry-path="+p), &stdout, &stderr)
+		if done {
+			t.Errorf("refused %q: %s", p, stderr.String())
+			continue
+		}
+		if _, err := newHandler(handlerConfig{telemetryPath: cfg.telemetryPath, logger: log.NewNopLogger()}, &fakeReady{}); err != nil {
+			t.Errorf("%q: %v", p, err)
 		}
 	}
 }

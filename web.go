@@ -36,6 +36,11 @@ type handlerConfig struct {
 	// reload re-reads the minimums file for POST /-/reload; nil serves
 	// no reload endpoint.
 	reload func() error
+	// pedantic makes the registry check every metric against its
+	// description on every scrape. Tests turn it on; production leaves it
+	// off, since the checks cost every scrape bytes and allocations and the
+	// collectors are proven consistent by the tests.
+	pedantic bool
 }
 
 // readiness reports whether the exporter shows the whole company yet.
@@ -50,7 +55,10 @@ func (l promLogger) Println(v ...any) {
 
 // newHandler builds every HTTP endpoint of the exporter on one mux.
 func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) (*http.ServeMux, error) {
-	reg := prometheus.NewPedanticRegistry()
+	reg := prometheus.NewRegistry()
+	if cfg.pedantic {
+		reg = prometheus.NewPedanticRegistry()
+	}
 	reg.MustRegister(versioncollector.NewCollector(exporterName))
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
