@@ -61,7 +61,8 @@ type RequestInfo struct {
 	Endpoint string
 	// Status is the HTTP status code, 0 when no response arrived.
 	Status int
-	// Kind is empty on success, else the class of the failure.
+	// Kind is empty on success (a followed redirect included) and for a
+	// request the caller cancelled, else the class of the failure.
 	Kind ErrorKind
 	// Duration is the time from send to the end of the body.
 	Duration time.Duration
@@ -69,14 +70,21 @@ type RequestInfo struct {
 	Bytes int64
 	// Attempt is 1 for the first try of a call, 2 for its first retry, ...
 	Attempt int
+	// Canceled is true when the caller cancelled its context while the
+	// request was in flight. Kind is then empty: the request was sent and
+	// spent budget, so it is reported, but the API did not fail. (A
+	// caller's deadline that passes in flight is KindTimeout.)
+	Canceled bool
 }
 
 // Observer receives a report of every request and every wait for budget.
-// Calls may come from several goroutines at once.
+// Every hop of a followed redirect is a request of its own. Calls may come
+// from several goroutines at once.
 type Observer interface {
 	ObserveRequest(RequestInfo)
 	// ObserveBudgetWait reports time spent waiting for budget (or for a
-	// 429 pause to pass) before a request could be sent.
+	// 429 pause to pass) before a request could be sent. A request sent
+	// at once reports no wait.
 	ObserveBudgetWait(time.Duration)
 }
 
@@ -102,6 +110,9 @@ func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = 
 func WithBudget(requests int, window time.Duration) Option {
 	return func(c *Client) { c.budget, c.window = requests, window }
 }
+
+// WithHealthReserve keeps n requests of every window for Health calls: other calls wait while fewer than n+1 sends remain, so paging of stock or items can never delay a health check for a whole window. Default 0.
+func WithHealthReserve(n int) Option { return func(c *Client) { c.reserve = n } }
 
 // WithTransport sets the HTTP transport (default: a tuned http.Transport).
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
@@ -191,6 +202,7 @@ type Client struct {
 	userAgent  string
 	timeout    time.Duration
 	budget     int
+	reserve    int
 	window     time.Duration
 	transport  http.RoundTripper
 	maxBody    int64
@@ -203,8 +215,9 @@ type Client struct {
 }
 
 // New returns a client for baseURL, which must be http(s) and point at the
-// company's own subdomain; "/public/v1" is appended when missing. The member
-// domain is refused.
+// company's own subdomain; "/public/v1" is appended to a URL without a
+// path, and any other path must end in /public/v1. The member domain is
+// refused.
 func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 	base, err := normaliseBaseURL(baseURL)
 	if err != nil {
@@ -232,6 +245,8 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("kartustok: timeout must be positive, got %s", c.timeout)
 	case c.budget <= 0 || c.window <= 0:
 		return nil, fmt.Errorf("kartustok: budget must be positive, got %d requests per %s", c.budget, c.window)
+	case c.reserve < 0 || c.reserve >= c.budget:
+		return nil, fmt.Errorf("kartustok: the health reserve must be at least 0 and less than the budget of %d, got %d", c.budget, c.reserve)
 	case c.maxBody <= 0:
 		return nil, fmt.Errorf("kartustok: maximum body size must be positive, got %d", c.maxBody)
 	case c.maxRetries < 0:
@@ -249,12 +264,15 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 		c.version = "unknown"
 	}
 	c.userAgent = "kartustok_exporter/" + c.version
-	c.lim = newLimiter(c.budget, c.window)
-	c.http = &http.Client{Transport: c.transport, CheckRedirect: checkRedirect}
+	c.lim = newLimiter(c.budget, c.reserve, c.window)
+	c.http = &http.Client{Transport: c.transport, CheckRedirect: c.checkRedirect}
 	return c, nil
 }
 
-// normaliseBaseURL checks a base URL and makes it end in /public/v1.
+// normaliseBaseURL checks a base URL and makes it end in /public/v1. The
+// path must be empty, "/" or end in /public/v1 (a reverse proxy may mount
+// the API under a prefix); anything else, such as an endpoint's URL or
+// "/public", is refused rather than guessed at.
 func normaliseBaseURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
@@ -276,8 +294,11 @@ func normaliseBaseURL(raw string) (string, error) {
 		return "", fmt.Errorf("kartustok: base URL %q is the member domain, which does not serve a company's API; use your company's own https://<subdomain>.kartustok.com/public/v1", raw)
 	}
 	path := strings.TrimRight(u.Path, "/")
-	if !strings.HasSuffix(path, apiPath) {
-		path += apiPath
+	switch {
+	case path == "":
+		path = apiPath
+	case !strings.HasSuffix(path, apiPath):
+		return "", fmt.Errorf("kartustok: base URL %q must be the API's root; use %s://%s%s", raw, u.Scheme, u.Host, apiPath)
 	}
 	u.Path, u.RawPath = path, ""
 	return u.String(), nil
@@ -322,7 +343,11 @@ func (c *Client) Items(ctx context.Context, f ItemFilter) (items []Item, pages i
 	q := url.Values{}
 	setIf(q, "q", f.Query)
 	if f.Active != nil {
-		q.Set("is_active", map[bool]string{false: "0", true: "1"}[*f.Active])
+		active := "0"
+		if *f.Active {
+			active = "1"
+		}
+		q.Set("is_active", active)
 	}
 	setIf(q, "category_id", string(f.CategoryID))
 	return getPages[Item](ctx, c, EndpointItems, q)

@@ -356,7 +356,7 @@ func TestContractAuthErrors(t *testing.T) {
 	wantError(t, err, kartustok.KindNotFound, 404, "Invalid public ID", good)
 
 	// A wrong company host answers 404 Invalid URL for every path.
-	wrongHost, err := kartustok.New(strings.TrimSuffix(srv.URL, "/public/v1")+"/other-company", kartustok.StaticToken(good))
+	wrongHost, err := kartustok.New(strings.TrimSuffix(srv.URL, "/public/v1")+"/other-company/public/v1", kartustok.StaticToken(good))
 	if err != nil {
 		t.Fatal(err)
 	}

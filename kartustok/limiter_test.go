@@ -72,57 +72,77 @@ func TestMaxInWindow(t *testing.T) {
 // TestLimiterNeverExceedsBudget is the limiter's property test: over 24
 // simulated hours of randomized schedules (several goroutines, bursts far
 // above the budget, idle gaps, steady trickles, cancelled waits and 429
-// pauses), with random budgets and windows, no window of length W ever
-// holds more than B sends.
+// pauses), with random budgets, windows and health reserves, no window of
+// length W ever holds more than B sends, nor more than B − reserve sends
+// of normal calls; and a health call, made at most reserve times per
+// window, never waits for budget at all when there is a reserve, only for
+// a 429 pause.
 func TestLimiterNeverExceedsBudget(t *testing.T) {
 	type schedule struct {
-		budget  int
-		window  time.Duration
-		workers int
+		budget, reserve int
+		window          time.Duration
+		workers         int
 	}
 	rng := rand.New(rand.NewPCG(2026, 11))
-	cases := []schedule{{DefaultBudget, DefaultWindow, 4}} // the exporter's default
+	cases := []schedule{{DefaultBudget, 0, DefaultWindow, 4}, {DefaultBudget, 2, DefaultWindow, 4}} // the exporter's defaults
 	for range 5 {
 		w := time.Duration(5_000+rng.IntN(115_000)) * time.Millisecond // 5 s .. 120 s
 		// At most about one send per second on average, so a day of
 		// saturation stays a quick test.
-		b := 1 + rng.IntN(max(1, int(w/time.Second)))
-		cases = append(cases, schedule{b, w, 2 + rng.IntN(6)})
+		b := 2 + rng.IntN(max(1, int(w/time.Second)))
+		cases = append(cases, schedule{b, 0, w, 2 + rng.IntN(6)}, schedule{b, 1 + rng.IntN(b-1), w, 2 + rng.IntN(6)})
 	}
 	for i, sc := range cases {
-		t.Run(fmt.Sprintf("B=%d,W=%s,workers=%d", sc.budget, sc.window, sc.workers), func(t *testing.T) {
+		t.Run(fmt.Sprintf("B=%d,reserve=%d,W=%s,workers=%d", sc.budget, sc.reserve, sc.window, sc.workers), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				seed := uint64(i)
-				sends, cancelled := runSchedule(t, sc.budget, sc.window, sc.workers, seed, 24*time.Hour)
-				worst := maxInWindow(sends, sc.window)
-				t.Logf("24 h simulated: B=%d W=%s workers=%d: %d sends, %d cancelled waits; worst count in any window of length W: %d (budget %d)",
-					sc.budget, sc.window, sc.workers, len(sends), cancelled, worst, sc.budget)
+				r := runSchedule(t, sc.budget, sc.reserve, sc.window, sc.workers, uint64(i), 24*time.Hour)
+				worst := maxInWindow(r.sends, sc.window)
+				worstNormal := maxInWindow(r.normal, sc.window)
+				t.Logf("24 h simulated: B=%d reserve=%d W=%s workers=%d: %d sends (%d health), %d cancelled waits; worst in any window of length W: %d (budget %d), normal calls %d (limit %d); longest health wait outside 429 pauses %s",
+					sc.budget, sc.reserve, sc.window, sc.workers, len(r.sends), len(r.sends)-len(r.normal), r.cancelled,
+					worst, sc.budget, worstNormal, sc.budget-sc.reserve, r.healthWait)
 				if worst > sc.budget {
 					t.Errorf("%d sends in one window of %s, budget %d", worst, sc.window, sc.budget)
 				}
-				if worst < sc.budget {
+				if worstNormal > sc.budget-sc.reserve {
+					t.Errorf("%d normal sends in one window of %s, budget %d less reserve %d", worstNormal, sc.window, sc.budget, sc.reserve)
+				}
+				if worstNormal < sc.budget-sc.reserve {
 					// Bursts far above the budget must fill some window,
 					// or the schedule did not test the limit at all.
-					t.Errorf("the schedule never reached the budget (worst %d < %d)", worst, sc.budget)
+					t.Errorf("the schedule never reached the budget (worst %d < %d)", worstNormal, sc.budget-sc.reserve)
+				}
+				if sc.reserve > 0 && r.healthWait > 0 {
+					t.Errorf("a health call waited %s for budget despite a reserve of %d", r.healthWait, sc.reserve)
 				}
 			})
 		})
 	}
 }
 
-// runSchedule drives a limiter with random traffic for d of fake time and
-// returns the sorted times of the sends it granted.
-func runSchedule(t *testing.T, budget int, window time.Duration, workers int, seed uint64, d time.Duration) ([]time.Time, int64) {
-	l := newLimiter(budget, window)
+// scheduleResult is what runSchedule saw: sorted send times, all and of
+// normal calls only, waits that were cancelled, and the longest time a
+// health call waited beyond any 429 pause.
+type scheduleResult struct {
+	sends, normal []time.Time
+	cancelled     int64
+	healthWait    time.Duration
+}
+
+// runSchedule drives a limiter with random traffic for d of fake time,
+// plus one health caller that calls at most reserve (or one) times per
+// window.
+func runSchedule(t *testing.T, budget, reserve int, window time.Duration, workers int, seed uint64, d time.Duration) scheduleResult {
+	l := newLimiter(budget, reserve, window)
 	end := time.Now().Add(d)
 	var (
 		mu        sync.Mutex
-		sends     []time.Time
+		res       scheduleResult
 		cancelled atomic.Int64
 		wg        sync.WaitGroup
 	)
-	send := func(ctx context.Context) {
-		if _, err := l.Wait(ctx); err != nil {
+	send := func(ctx context.Context, health bool) {
+		if _, err := l.Wait(ctx, health); err != nil {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("Wait: %v", err)
 			}
@@ -131,9 +151,30 @@ func runSchedule(t *testing.T, budget int, window time.Duration, workers int, se
 		}
 		now := time.Now()
 		mu.Lock()
-		sends = append(sends, now)
+		res.sends = append(res.sends, now)
+		if !health {
+			res.normal = append(res.normal, now)
+		}
 		mu.Unlock()
 	}
+	wg.Go(func() {
+		// The health caller: spaced so that it never makes more than
+		// reserve calls in one window.
+		rng := rand.New(rand.NewPCG(seed, 1<<20))
+		gap := window/time.Duration(max(reserve, 1)) + time.Millisecond
+		for time.Now().Before(end) {
+			time.Sleep(gap + time.Duration(rng.Int64N(int64(window))))
+			start := time.Now()
+			send(context.Background(), true)
+			waited := time.Since(start)
+			l.mu.Lock()
+			paused := max(l.pausedUntil.Sub(start), 0)
+			l.mu.Unlock()
+			mu.Lock()
+			res.healthWait = max(res.healthWait, waited-paused)
+			mu.Unlock()
+		}
+	})
 	for w := range workers {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(w)))
@@ -141,18 +182,18 @@ func runSchedule(t *testing.T, budget int, window time.Duration, workers int, se
 				switch rng.IntN(10) {
 				case 0, 1, 2: // a burst well above the budget
 					for range 1 + rng.IntN(3*budget) {
-						send(context.Background())
+						send(context.Background(), false)
 					}
 				case 3, 4: // an idle gap of up to three windows
 					time.Sleep(time.Duration(rng.Int64N(int64(3 * window))))
 				case 5, 6: // a steady trickle
 					for range 1 + rng.IntN(budget) {
-						send(context.Background())
+						send(context.Background(), false)
 						time.Sleep(time.Duration(rng.Int64N(int64(window / time.Duration(budget) * 2))))
 					}
 				case 7, 8: // an impatient caller, often cancelled while waiting
 					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.Int64N(int64(window))))
-					send(ctx)
+					send(ctx, false)
 					cancel()
 				case 9: // a 429 pause, rarely
 					if rng.IntN(20) == 0 {
@@ -163,8 +204,48 @@ func runSchedule(t *testing.T, budget int, window time.Duration, workers int, se
 		})
 	}
 	wg.Wait()
-	slices.SortFunc(sends, func(a, b time.Time) int { return a.Compare(b) })
-	return sends, cancelled.Load()
+	res.cancelled = cancelled.Load()
+	slices.SortFunc(res.sends, func(a, b time.Time) int { return a.Compare(b) })
+	slices.SortFunc(res.normal, func(a, b time.Time) int { return a.Compare(b) })
+	return res
+}
+
+// TestLimiterHealthReserveUnderSaturation: normal callers that keep the
+// limiter saturated leave reserve slots of every window free, so a health
+// call is granted at once; without a reserve it waits for a slot.
+func TestLimiterHealthReserveUnderSaturation(t *testing.T) {
+	for _, reserve := range []int{0, 1} {
+		synctest.Test(t, func(t *testing.T) {
+			l := newLimiter(10, reserve, time.Minute)
+			ctx, cancel := context.WithCancel(t.Context())
+			var wg sync.WaitGroup
+			for range 3 {
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						_, _ = l.Wait(ctx, false)
+					}
+				})
+			}
+			var worst time.Duration
+			for range 30 {
+				time.Sleep(61 * time.Second)
+				start := time.Now()
+				if _, err := l.Wait(t.Context(), true); err != nil {
+					t.Fatal(err)
+				}
+				worst = max(worst, time.Since(start))
+			}
+			cancel()
+			wg.Wait()
+			t.Logf("reserve %d: longest health wait under saturation %s", reserve, worst)
+			if reserve > 0 && worst != 0 {
+				t.Errorf("reserve %d: a health call waited %s", reserve, worst)
+			}
+			if reserve == 0 && worst == 0 {
+				t.Error("without a reserve a saturated limiter granted a health call at once; the test does not saturate")
+			}
+		})
+	}
 }
 
 // TestLimiterReachesTheBudget shows the limiter is not trivially safe by
@@ -173,14 +254,14 @@ func runSchedule(t *testing.T, budget int, window time.Duration, workers int, se
 func TestLimiterReachesTheBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const day = 24 * time.Hour
-		l := newLimiter(DefaultBudget, DefaultWindow)
+		l := newLimiter(DefaultBudget, 0, DefaultWindow)
 		end := time.Now().Add(day)
 		var n atomic.Int64
 		var wg sync.WaitGroup
 		for range 3 {
 			wg.Go(func() {
 				for {
-					if _, err := l.Wait(context.Background()); err != nil {
+					if _, err := l.Wait(context.Background(), false); err != nil {
 						t.Error(err)
 						return
 					}
@@ -202,14 +283,14 @@ func TestLimiterReachesTheBudget(t *testing.T) {
 
 func TestLimiterGrantsABurstThenWaitsAWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(3, 10*time.Second)
+		l := newLimiter(3, 0, 10*time.Second)
 		start := time.Now()
 		for i := range 3 {
-			if d, err := l.Wait(t.Context()); d != 0 || err != nil {
+			if d, err := l.Wait(t.Context(), false); d != 0 || err != nil {
 				t.Fatalf("send %d waited %s, %v", i, d, err)
 			}
 		}
-		d, err := l.Wait(t.Context())
+		d, err := l.Wait(t.Context(), false)
 		if err != nil || d <= 10*time.Second || d > 10*time.Second+time.Millisecond || time.Since(start) != d {
 			t.Errorf("fourth send waited %s, %v", d, err)
 		}
@@ -218,25 +299,25 @@ func TestLimiterGrantsABurstThenWaitsAWindow(t *testing.T) {
 
 func TestLimiterWaitHonoursContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(1, time.Minute)
-		if _, err := l.Wait(t.Context()); err != nil {
+		l := newLimiter(1, 0, time.Minute)
+		if _, err := l.Wait(t.Context(), false); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
-		d, err := l.Wait(ctx)
+		d, err := l.Wait(ctx, false)
 		if !errors.Is(err, context.DeadlineExceeded) || d != 5*time.Second {
 			t.Errorf("Wait = %s, %v", d, err)
 		}
 		// The cancelled wait spent no budget: the next send comes one
 		// window after the first.
-		d, err = l.Wait(t.Context())
+		d, err = l.Wait(t.Context(), false)
 		if err != nil || d > 55*time.Second+time.Millisecond || d < 55*time.Second {
 			t.Errorf("next Wait = %s, %v", d, err)
 		}
 		cancelled, cancel2 := context.WithCancel(t.Context())
 		cancel2()
-		if _, err := newLimiter(5, time.Minute).Wait(cancelled); !errors.Is(err, context.Canceled) {
+		if _, err := newLimiter(5, 0, time.Minute).Wait(cancelled, false); !errors.Is(err, context.Canceled) {
 			t.Errorf("Wait with a cancelled context = %v", err)
 		}
 	})

@@ -14,6 +14,7 @@
 package kartustok
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,8 @@ const (
 	// maxErrorBodyBytes is how much of an error body is read for its
 	// message.
 	maxErrorBodyBytes = 64 << 10
-	// maxRedirects is how many same-host redirects a request may follow.
+	// maxRedirects is how many same-host redirects a request may follow;
+	// each hop waits for budget and is reported like any request.
 	maxRedirects = 3
 	// backoffBase is the first retry's backoff; it doubles per retry.
 	backoffBase = time.Second
@@ -41,7 +43,10 @@ const (
 	// defaultPause is the pause after a 429 that says nothing of when to
 	// come back: a whole window of the server's limit.
 	defaultPause = 60 * time.Second
-	// pauseJitter spreads the calls that resume after a 429 pause.
+	// pauseJitter bounds a random delay added once to each 429 pause, so
+	// that clients sharing the token and IP (replicas behind one NAT), which
+	// the server paused together, do not all resume at the same instant.
+	// The calls of one client resume together; its limiter spaces them.
 	pauseJitter = 500 * time.Millisecond
 )
 
@@ -72,17 +77,53 @@ func defaultTransport(timeout time.Duration) *http.Transport {
 	}
 }
 
+// hop is the state of one attempt that redirects share: the request in
+// flight and what its report needs. It travels in the request's context,
+// which Go gives every hop of a redirect.
+type hop struct {
+	endpoint string
+	attempt  int
+	health   bool
+	// start is when the current hop was sent; pending is true while it
+	// has not been reported.
+	start   time.Time
+	pending bool
+}
+
+type hopKey struct{}
+
 // checkRedirect follows a redirect only to the same scheme and host: the
 // request carries the token in its Authorization header, which must never
-// reach another host.
-func checkRedirect(req *http.Request, via []*http.Request) error {
+// reach another host. Every hop is a request the server counts, so it
+// reports the hop that answered with the redirect, then waits for budget
+// like any request before the next hop goes out.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	first := via[0].URL
 	if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
 		return fmt.Errorf("%w: to another host or scheme (%s://%s)", errRedirect, req.URL.Scheme, req.URL.Host)
 	}
-	if len(via) >= maxRedirects {
+	// via holds the requests sent so far: this is redirect len(via).
+	if len(via) > maxRedirects {
 		return fmt.Errorf("%w: more than %d redirects", errRedirect, maxRedirects)
 	}
+	h, ok := req.Context().Value(hopKey{}).(*hop)
+	if !ok {
+		return fmt.Errorf("%w: a request made outside the client", errRedirect)
+	}
+	if resp := req.Response; resp != nil {
+		c.noteRateLimit(resp.Header)
+		c.obs.ObserveRequest(RequestInfo{Endpoint: h.endpoint, Status: resp.StatusCode,
+			Duration: time.Since(h.start), Attempt: h.attempt})
+		h.pending = false
+	}
+	waited, err := c.lim.Wait(req.Context(), h.health)
+	if waited > 0 {
+		c.obs.ObserveBudgetWait(waited)
+	}
+	if err != nil {
+		return err
+	}
+	h.start, h.pending = time.Now(), true
 	return nil
 }
 
@@ -129,21 +170,27 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // attempt sends one request, after waiting for budget.
 func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt int, decode func([]byte) error) error {
-	// The token is read before budget is spent: a missing token file
-	// costs no request.
-	token, err := c.token.Token()
-	if err != nil {
+	// The token is read before budget is spent, so that a missing token
+	// file costs no request, and again once budget is granted, so that a
+	// token rotated during a long wait (up to a 429 pause) is not sent
+	// stale.
+	if _, err := c.token.Token(); err != nil {
 		return err
 	}
-	waited, err := c.lim.Wait(ctx)
+	h := &hop{endpoint: endpoint, attempt: attempt, health: endpoint == EndpointHealth}
+	waited, err := c.lim.Wait(ctx, h.health)
 	if waited > 0 {
 		c.obs.ObserveBudgetWait(waited)
 	}
 	if err != nil {
 		return &Error{Kind: KindTimeout, Endpoint: endpoint, Message: "gave up waiting for request budget", Err: err}
 	}
+	token, err := c.token.Token()
+	if err != nil {
+		return err
+	}
 
-	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	rctx, cancel := context.WithTimeout(context.WithValue(ctx, hopKey{}, h), c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, target, nil)
 	if err != nil {
@@ -153,18 +200,32 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
-	start := time.Now()
+	h.start, h.pending = time.Now(), true
 	info := RequestInfo{Endpoint: endpoint, Attempt: attempt}
 	report := func(e *Error) error {
-		info.Duration = time.Since(start)
+		info.Duration = time.Since(h.start)
 		if e != nil {
-			info.Kind = e.Kind
+			if cerr := ctx.Err(); cerr != nil && (e.Kind == KindNetwork || e.Kind == KindTimeout) {
+				// The caller gave up, not the API: a deadline is a
+				// timeout, a cancellation no failure of the API at all.
+				e = &Error{Kind: KindTimeout, Endpoint: endpoint, Status: e.Status, Message: "the caller gave up", Err: cerr}
+				info.Canceled = errors.Is(cerr, context.Canceled)
+			}
+			if !info.Canceled {
+				info.Kind = e.Kind
+			}
 			e.Message = redact(e.Message, token)
-			if e.Err != nil && strings.Contains(e.Err.Error(), token) {
-				e.Err = redactedError{msg: redact(e.Err.Error(), token), err: e.Err}
+			if e.Err != nil {
+				if msg := e.Err.Error(); redact(msg, token) != msg {
+					e.Err = redactedError{msg: redact(msg, token), err: e.Err}
+				}
 			}
 		}
-		c.obs.ObserveRequest(info)
+		// A redirect whose budget wait failed sent nothing more: its last
+		// hop was reported already.
+		if h.pending {
+			c.obs.ObserveRequest(info)
+		}
 		if e == nil {
 			return nil
 		}
@@ -173,7 +234,12 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return report(transportError(endpoint, err))
+		e := transportError(endpoint, err)
+		if resp != nil {
+			// A refused redirect: the hop that asked for it answered.
+			e.Status, info.Status = resp.StatusCode, resp.StatusCode
+		}
+		return report(e)
 	}
 	defer resp.Body.Close()
 	info.Status = resp.StatusCode
@@ -181,18 +247,19 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The status says what happened (and a 429 must pause the client)
-		// even if the body cannot be read; the body only adds a message.
+		// even if the body cannot be read; the body only adds a message,
+		// from which the token is removed before it is cut.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		info.Bytes = int64(len(body))
-		return report(c.statusError(endpoint, resp, body))
+		return report(c.statusError(endpoint, resp, redactBytes(body, token)))
 	}
 
 	ct := resp.Header.Get("Content-Type")
 	if !isJSON(ct) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		info.Bytes = int64(len(body))
-		msg := fmt.Sprintf("content type %q instead of JSON", cleanMessage(ct))
-		if m := errorMessage(ct, body); m != "" {
+		msg := fmt.Sprintf("content type %q instead of JSON", cleanMessage(redact(ct, token)))
+		if m := errorMessage(ct, redactBytes(body, token)); m != "" {
 			msg += ": " + m
 		}
 		return report(&Error{Kind: KindInvalidResponse, Endpoint: endpoint, Status: resp.StatusCode, Message: msg})
@@ -298,12 +365,66 @@ func transportError(endpoint string, err error) *Error {
 	return &Error{Kind: kind, Endpoint: endpoint, Err: err}
 }
 
-// redact removes the token from a message, in case a server echoes it.
+// minTokenFragment is the shortest run of the token's bytes that redact
+// removes wherever it appears: a cut message may end in part of a token.
+const minTokenFragment = 8
+
+// redact removes the token from a message, in case a server echoes it, and
+// any run of at least minTokenFragment bytes of it, so that no part of a
+// token that a cut left behind survives either.
 func redact(s, token string) string {
-	if token == "" || !strings.Contains(s, token) {
+	if token == "" || s == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, token, "[redacted]")
+	s = strings.ReplaceAll(s, token, "[redacted]")
+	if len(token) < minTokenFragment {
+		return s
+	}
+	var b strings.Builder
+	found := false
+	for i := 0; i < len(s); {
+		if n := fragmentAt(s[i:], token); n >= minTokenFragment {
+			if !found {
+				b.WriteString(s[:i])
+				found = true
+			}
+			b.WriteString("[redacted]")
+			i += n
+			continue
+		}
+		if found {
+			b.WriteByte(s[i])
+		}
+		i++
+	}
+	if !found {
+		return s
+	}
+	return b.String()
+}
+
+// fragmentAt returns the length of the longest prefix of s that is a
+// substring of token. Messages are short once cut, so the quadratic
+// search costs nothing.
+func fragmentAt(s, token string) int {
+	best := 0
+	for j := 0; j < len(token) && len(token)-j > best; j++ {
+		n := 0
+		for n < len(s) && j+n < len(token) && s[n] == token[j+n] {
+			n++
+		}
+		best = max(best, n)
+	}
+	return best
+}
+
+// redactBytes returns body without the token, before any message is made
+// of it.
+func redactBytes(body []byte, token string) []byte {
+	if token == "" || !bytes.Contains(body, []byte(token)) {
+		return body
+	}
+	return bytes.ReplaceAll(body, []byte(token), []byte("[redacted]"))
 }
 
 // redactedError shows an error's message without the token, keeping the

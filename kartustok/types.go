@@ -24,7 +24,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Scopes a token can carry, one per group of endpoints.
@@ -112,9 +114,8 @@ type pageMeta struct {
 }
 
 // errorBody is both {"status":"error","message":…} and Laravel's bare
-// {"message":…}.
+// {"message":…}; only the message is read.
 type errorBody struct {
-	Status  string `json:"status"`
 	Message string `json:"message"`
 }
 
@@ -134,13 +135,154 @@ type Company struct {
 	Token            *TokenInfo `json:"token"`
 }
 
+// UnmarshalJSON decodes the company and reads its token's expiry in the
+// company's time zone when the expiry carries none.
+func (c *Company) UnmarshalJSON(b []byte) error {
+	type plain Company // without this method
+	var v struct {
+		plain
+		Token *tokenWire `json:"token"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Company(v.plain)
+	c.Token = nil
+	if v.Token != nil {
+		c.Token = v.Token.info(v.Timezone)
+	}
+	return nil
+}
+
 // TokenInfo describes the calling token when /meta/company reports it.
 type TokenInfo struct {
 	Name   string   `json:"name"`
 	Prefix string   `json:"prefix"`
 	Scopes []string `json:"scopes"`
-	// ExpiresAt is nil when the token never expires.
+	// ExpiresAt is nil when the token never expires, and when its expiry
+	// could not be read (then ExpiresAtRaw holds it). It is read from RFC
+	// 3339, or from "2006-01-02 15:04:05" (Laravel's default),
+	// "2006-01-02T15:04:05" or "2006-01-02" (the start of that day) in the
+	// company's time zone, or in UTC when that is not a valid IANA zone.
 	ExpiresAt *time.Time `json:"expires_at"`
+	// ExpiresAtRaw is expires_at as sent (one cleaned line) when it is
+	// present but could not be read as a time, so that the caller can warn
+	// instead of failing the whole call; empty otherwise.
+	ExpiresAtRaw string `json:"-"`
+}
+
+// UnmarshalJSON decodes a token object on its own; without the company's
+// time zone, an expiry without one is read in UTC.
+func (t *TokenInfo) UnmarshalJSON(b []byte) error {
+	var w tokenWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*t = *w.info("")
+	return nil
+}
+
+// tokenWire is the token object as sent, its expiry still text until the
+// company's time zone (which may come later in the object) is known.
+type tokenWire struct {
+	tokenFields
+	ExpiresAt expiry `json:"expires_at"`
+}
+
+// tokenFields is TokenInfo without its methods.
+type tokenFields TokenInfo
+
+func (w *tokenWire) info(timezone string) *TokenInfo {
+	t := TokenInfo(w.tokenFields)
+	t.ExpiresAt, t.ExpiresAtRaw = w.ExpiresAt.read(timezone)
+	return &t
+}
+
+// expiry is a token's expires_at as sent: absent, null and "" mean no
+// expiry; anything else is kept as text until it can be read.
+type expiry struct{ text string }
+
+// UnmarshalJSON keeps a JSON string's content, or the text of any other
+// value (which read will not take for a time).
+func (e *expiry) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	var s string
+	switch {
+	case bytes.Equal(b, []byte("null")):
+	case json.Unmarshal(b, &s) == nil:
+	default:
+		s = string(b)
+	}
+	e.text = s
+	return nil
+}
+
+// expiryLayouts are the forms without a zone an expiry may take: Laravel
+// serialises a datetime as "Y-m-d H:i:s" and a date as "Y-m-d".
+var expiryLayouts = []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"}
+
+// read returns the expiry as a time, or nil and the cleaned text when it
+// is no time this package can read. A form without a zone is read in the
+// company's time zone when that is a valid IANA name, else in UTC.
+func (e expiry) read(timezone string) (*time.Time, string) {
+	s := strings.TrimSpace(e.text)
+	if s == "" {
+		return nil, ""
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return &t, ""
+	}
+	loc := time.UTC
+	if timezone != "" && timezone != "Local" {
+		if l, err := time.LoadLocation(timezone); err == nil {
+			loc = l
+		}
+	}
+	for _, layout := range expiryLayouts {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return &t, ""
+		}
+	}
+	return nil, cleanMessage(s)
+}
+
+// flag is is_active as a Laravel API may send it: a JSON boolean, 1 or 0
+// (a tinyint column), or either as a string. null is false, as a missing
+// field is.
+type flag bool
+
+// UnmarshalJSON accepts true, false, 1, 0, "1", "0", "true", "false" and
+// null.
+func (f *flag) UnmarshalJSON(b []byte) error {
+	switch string(bytes.TrimSpace(b)) {
+	case "true", "1", `"1"`, `"true"`:
+		*f = true
+	case "false", "0", `"0"`, `"false"`, "null":
+		*f = false
+	default:
+		return fmt.Errorf("is_active must be true, false, 1 or 0, got %q", truncate(string(b), 20))
+	}
+	return nil
+}
+
+// optionalQuantity is a minimum quantity that may be unset: null, an
+// absent field and "" (an empty form field as Laravel stores it) are all
+// nil, never zero.
+type optionalQuantity struct{ q *Quantity }
+
+// UnmarshalJSON accepts null, "" or a Quantity.
+func (o *optionalQuantity) UnmarshalJSON(b []byte) error {
+	switch string(bytes.TrimSpace(b)) {
+	case "null", `""`:
+		o.q = nil
+		return nil
+	}
+	var q Quantity
+	if err := q.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	o.q = &q
+	return nil
 }
 
 // Category is one row of GET /item-categories.
@@ -151,12 +293,42 @@ type Category struct {
 	Active      bool   `json:"is_active"`
 }
 
+// UnmarshalJSON decodes a category with a tolerant is_active.
+func (c *Category) UnmarshalJSON(b []byte) error {
+	type plain Category // without this method
+	var v struct {
+		plain
+		Active flag `json:"is_active"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Category(v.plain)
+	c.Active = bool(v.Active)
+	return nil
+}
+
 // Locator is one row of GET /locators (a warehouse).
 type Locator struct {
 	ID     ID     `json:"id"`
 	Code   string `json:"code"`
 	Name   string `json:"name"`
 	Active bool   `json:"is_active"`
+}
+
+// UnmarshalJSON decodes a locator with a tolerant is_active.
+func (l *Locator) UnmarshalJSON(b []byte) error {
+	type plain Locator // without this method
+	var v struct {
+		plain
+		Active flag `json:"is_active"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*l = Locator(v.plain)
+	l.Active = bool(v.Active)
+	return nil
 }
 
 // Item is one row of GET /items, or the data of GET /items/{id}.
@@ -173,6 +345,23 @@ type Item struct {
 	// when not set, never zero for "not set".
 	MinimumQty *Quantity `json:"minimum_qty"`
 	Active     bool      `json:"is_active"`
+}
+
+// UnmarshalJSON decodes an item with a tolerant is_active and an
+// optional minimum_qty.
+func (it *Item) UnmarshalJSON(b []byte) error {
+	type plain Item // without this method
+	var v struct {
+		plain
+		MinimumQty optionalQuantity `json:"minimum_qty"`
+		Active     flag             `json:"is_active"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*it = Item(v.plain)
+	it.MinimumQty, it.Active = v.MinimumQty.q, bool(v.Active)
+	return nil
 }
 
 // StockRow is one row of GET /stock/summary: one (locator, item) pair.
@@ -192,6 +381,21 @@ type StockRow struct {
 	// MinimumQty is the per-warehouse minimum (Per Warehouse mode); nil when
 	// not set.
 	MinimumQty *Quantity `json:"minimum_qty"`
+}
+
+// UnmarshalJSON decodes a stock row with an optional minimum_qty.
+func (r *StockRow) UnmarshalJSON(b []byte) error {
+	type plain StockRow // without this method
+	var v struct {
+		plain
+		MinimumQty optionalQuantity `json:"minimum_qty"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = StockRow(v.plain)
+	r.MinimumQty = v.MinimumQty.q
+	return nil
 }
 
 // Movement is one row of GET /stock/detail.
@@ -234,7 +438,7 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	default:
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("ID must be a string or a number, got %.20s", b)
+			return fmt.Errorf("ID must be a string or a number, got %q", truncate(string(b), 20))
 		}
 		*id = ID(n.String())
 		return nil
@@ -327,9 +531,14 @@ func plainString(b []byte) (s string, ok bool) {
 	return string(in), true
 }
 
+// truncate cuts s to at most n bytes, on a character boundary, marking
+// the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
