@@ -122,6 +122,7 @@ type Engine struct {
 	staleWarned  bool
 	zoneWarned   string
 	modeWarned   string
+	expiryWarned string
 	// scopesByCall holds the scopes some call has proved granted or
 	// refused; the token's scope list in /meta/company fills in only the
 	// others.
@@ -473,8 +474,16 @@ func (e *Engine) applyCompany(s *Snapshot, c kartustok.Company) {
 	s.Company = &c
 	s.TokenExpiry = e.cfg.TokenExpiresAt
 	if c.Token != nil {
-		if c.Token.ExpiresAt != nil {
+		switch {
+		case c.Token.ExpiresAt != nil:
 			s.TokenExpiry = *c.Token.ExpiresAt
+		case c.Token.ExpiresAtRaw != "" && c.Token.ExpiresAtRaw != e.expiryWarned:
+			// An expiry the client could not read is not "never
+			// expires": say so, once per value, and keep the flag's.
+			e.expiryWarned = c.Token.ExpiresAtRaw
+			level.Warn(log.With(e.logger, "resource", ResourceCompany.String())).Log(
+				"msg", "Cannot read the token expiry /meta/company reports; using --kartustok.token-expires-at instead",
+				"expires_at", c.Token.ExpiresAtRaw, "token_expires_at_flag", flagExpiry(e.cfg.TokenExpiresAt))
 		}
 		// The scope list says in advance what the token may do (a scope
 		// it omits is one the token lacks), but a call's answer is what
@@ -514,6 +523,14 @@ func (e *Engine) applyCompany(s *Snapshot, c kartustok.Company) {
 		loc = time.UTC
 	}
 	s.Location = loc
+}
+
+// flagExpiry describes --kartustok.token-expires-at for a log line.
+func flagExpiry(t time.Time) string {
+	if t.IsZero() {
+		return "unset"
+	}
+	return t.Format(time.RFC3339)
 }
 
 func applyCategories(s *Snapshot, cs []kartustok.Category) {

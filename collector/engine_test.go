@@ -740,3 +740,28 @@ func TestEngineWarnsWhenStockRunsWithoutTheCompanyTimeZone(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineUnreadableTokenExpiry: an expires_at the client could not read
+// is warned about once and the flag's expiry is used.
+func TestEngineUnreadableTokenExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(1, 1)
+		api.company.Token = &kartustok.TokenInfo{Scopes: []string{kartustok.ScopeMeta}, ExpiresAtRaw: "31/01/2027"}
+		cfg := testConfig()
+		cfg.CatalogInterval = time.Minute
+		cfg.TokenExpiresAt = time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)
+		h := startEngine(t, api, cfg)
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		if v := h.metrics()[`kartustok_token_expiry_timestamp_seconds{}`]; v != float64(cfg.TokenExpiresAt.Unix()) {
+			t.Errorf("expiry %v, want the flag's %v", v, cfg.TokenExpiresAt.Unix())
+		}
+		logs := h.logs.String()
+		if n := strings.Count(logs, "Cannot read the token expiry"); n != 1 {
+			t.Errorf("warned %d times, want once:\n%s", n, logs)
+		}
+		if !strings.Contains(logs, "31/01/2027") || !strings.Contains(logs, "2027-01-31T00:00:00Z") {
+			t.Errorf("the warning lacks the value or the fallback:\n%s", logs)
+		}
+	})
+}

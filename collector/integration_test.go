@@ -81,6 +81,7 @@ func startSim(t *testing.T, cc kartustoktest.Config, cfg Config, opts ...kartust
 	client, err := kartustok.New("http://sinarjaya.kartustok.test/public/v1", kartustok.TokenFile(tokenFile),
 		kartustok.WithTransport(handlerTransport{server.Handler()}),
 		kartustok.WithBudget(cfg.Budget, cfg.Window),
+		kartustok.WithHealthReserve(cfg.HealthReserve),
 		kartustok.WithObserver(metrics))
 	if err != nil {
 		t.Fatal(err)
@@ -412,6 +413,7 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 func TestIntegrationHealthNeverStarvedByBigCompany(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
+		cfg.HealthReserve = 3 // what main reserves with the defaults
 		h := startSim(t, kartustoktest.Config{Locators: 12, Items: 3000}, cfg)
 		start := time.Now()
 		time.Sleep(35 * time.Minute)
