@@ -55,8 +55,10 @@ func startDemo(logger log.Logger) (*demo, error) {
 		Locators:     demoLocators,
 		Items:        demoItems,
 		BelowMinimum: demoBelowMinimum,
-		// Item master minimums too, so the company-wide (Union) panels and
-		// alerts have something to show next to the per-warehouse ones.
+		// The API also reports the item master's minimums, as a real
+		// company that once used Union mode does; the company is in
+		// per_warehouse mode, so the exporter shows only the per-warehouse
+		// ones, which is what the demo should demonstrate.
 		EmitAllMinimums: true,
 	})
 	token := company.AddToken(kartustoktest.TokenSpec{Name: "Prometheus (demo)", ExpiresAt: time.Now().Add(demoTokenLife)})

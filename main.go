@@ -380,6 +380,62 @@ func tokenSource(cfg *config) (kartustok.TokenSource, error) {
 	return src, nil
 }
 
+// newExporter wires the data path (client → engine → snapshot →
+// collectors) and the web endpoints for cfg. The engine does nothing until
+// it is run. pedantic and clientOpts are for tests: checked scrapes, and a
+// transport that serves a simulated company in memory.
+func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimumsReloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*collector.Engine, http.Handler, error) {
+	apiMetrics := collector.NewAPIMetrics()
+	budget := cfg.budgetRequests()
+	reserve, warn := cfg.healthReserve()
+	if warn != "" {
+		level.Warn(logger).Log("msg", "Health checks get less than their reserve of the request budget", "reason", warn)
+	}
+	client, err := kartustok.New(cfg.url, tokens, append([]kartustok.Option{
+		kartustok.WithTimeout(cfg.timeout),
+		kartustok.WithBudget(budget, cfg.window),
+		kartustok.WithHealthReserve(reserve),
+		kartustok.WithObserver(apiMetrics),
+		kartustok.WithVersion(version.Version),
+	}, clientOpts...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine, err := collector.New(client, collector.Config{
+		HealthInterval:  cfg.healthInterval,
+		CatalogInterval: cfg.catalogEvery,
+		StockInterval:   cfg.stockInterval,
+		MaxStaleness:    cfg.maxStaleness,
+		Budget:          budget,
+		Window:          cfg.window,
+		HealthReserve:   reserve,
+		TokenExpiresAt:  cfg.tokenExpiresAt,
+		Logger:          logger,
+		OnCatalog:       reloader.CheckCatalog,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	reloader.snapshot = engine.Snapshot
+	level.Info(logger).Log("msg", "Polling the KartuStok API", "url", client.BaseURL(),
+		"budget", budget, "health_reserve", reserve, "window", cfg.window, "stock_interval", cfg.stockInterval)
+
+	handler, err := newHandler(handlerConfig{
+		telemetryPath:          cfg.telemetryPath,
+		maxRequests:            cfg.maxRequests,
+		disableExporterMetrics: cfg.disableExporterMetrics,
+		logger:                 logger,
+		reload:                 func() error { return reloader.Reload("POST /-/reload") },
+		pedantic:               pedantic,
+	}, engine, append(reloader.collectors(),
+		collector.NewCollector(engine, collector.WithRateLimit(client), collector.WithMinimumsFunc(reloader.Minimums)),
+		apiMetrics)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return engine, handler, nil
+}
+
 // serve wires the data path (client → engine → snapshot → collector) and the
 // web server, and runs both until ctx is cancelled.
 func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Logger) error {
@@ -412,48 +468,7 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		return err
 	}
 
-	apiMetrics := collector.NewAPIMetrics()
-	budget := cfg.budgetRequests()
-	reserve, warn := cfg.healthReserve()
-	if warn != "" {
-		level.Warn(logger).Log("msg", "Health checks get less than their reserve of the request budget", "reason", warn)
-	}
-	client, err := kartustok.New(cfg.url, tokens,
-		kartustok.WithTimeout(cfg.timeout),
-		kartustok.WithBudget(budget, cfg.window),
-		kartustok.WithObserver(apiMetrics),
-		kartustok.WithVersion(version.Version))
-	if err != nil {
-		return err
-	}
-	engine, err := collector.New(client, collector.Config{
-		HealthInterval:  cfg.healthInterval,
-		CatalogInterval: cfg.catalogEvery,
-		StockInterval:   cfg.stockInterval,
-		MaxStaleness:    cfg.maxStaleness,
-		Budget:          budget,
-		Window:          cfg.window,
-		HealthReserve:   reserve,
-		TokenExpiresAt:  cfg.tokenExpiresAt,
-		Logger:          logger,
-		OnCatalog:       reloader.CheckCatalog,
-	})
-	if err != nil {
-		return err
-	}
-	reloader.snapshot = engine.Snapshot
-	level.Info(logger).Log("msg", "Polling the KartuStok API", "url", client.BaseURL(),
-		"budget", budget, "window", cfg.window, "stock_interval", cfg.stockInterval)
-
-	handler, err := newHandler(handlerConfig{
-		telemetryPath:          cfg.telemetryPath,
-		maxRequests:            cfg.maxRequests,
-		disableExporterMetrics: cfg.disableExporterMetrics,
-		logger:                 logger,
-		reload:                 func() error { return reloader.Reload("POST /-/reload") },
-	}, engine, append(reloader.collectors(),
-		collector.NewCollector(engine, collector.WithRateLimit(client), collector.WithMinimumsFunc(reloader.Minimums)),
-		apiMetrics)...)
+	engine, handler, err := newExporter(cfg, tokens, reloader, logger, false)
 	if err != nil {
 		return err
 	}

@@ -179,7 +179,7 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 
 func TestHandlerEndpoints(t *testing.T) {
 	ready := &fakeReady{}
-	h, err := newHandler(handlerConfig{telemetryPath: "/metrics", maxRequests: 2, logger: log.NewNopLogger()}, ready, collector.NewAPIMetrics())
+	h, err := newHandler(handlerConfig{telemetryPath: "/metrics", maxRequests: 2, pedantic: true, logger: log.NewNopLogger()}, ready, collector.NewAPIMetrics())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestHandlerEndpoints(t *testing.T) {
 }
 
 func TestHandlerDisableExporterMetrics(t *testing.T) {
-	h, err := newHandler(handlerConfig{telemetryPath: "/custom", disableExporterMetrics: true, logger: log.NewNopLogger()}, &fakeReady{}, collector.NewAPIMetrics())
+	h, err := newHandler(handlerConfig{telemetryPath: "/custom", disableExporterMetrics: true, pedantic: true, logger: log.NewNopLogger()}, &fakeReady{}, collector.NewAPIMetrics())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,140 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"context"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
+)
+
+var update = flag.Bool("update", false, "rewrite "+goldenPath+" from the current output")
+
+// goldenPath is where make test lints the golden page with promtool.
+const goldenPath = "collector/testdata/metrics.golden"
+
+// goldenMinimums gives one item a company-wide minimum and one warehouse a
+// minimum of its own, so that the page shows kartustok_item_minimum_quantity
+// (the simulated company is in per_warehouse mode, whose API minimums are
+// per warehouse only) and the reload metrics of a loaded file.
+const goldenMinimums = `items:
+  - code: KS-00004
+    total_minimum: 25
+    warehouses:
+      - code: GDG-01
+        minimum: 7
+`
+
+// memTransport serves the client's requests with the simulator's handler in
+// memory, so that the whole run stays on synctest's fake clock.
+type memTransport struct{ h http.Handler }
+
+func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.RemoteAddr = "127.0.0.1:40000"
+	req.RequestURI = req.URL.RequestURI()
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+// buildInfo matches the build info series, whose labels (version, Go
+// version, revision...) change with every build.
+var buildInfo = regexp.MustCompile(`(?m)^kartustok_exporter_build_info\{.*\} 1$`)
+
+// TestGoldenMetrics pins the whole /metrics page, as the exporter's own
+// handler serves it with --web.disable-exporter-metrics, for a fixed
+// simulated company (seeded data, fake clock) and a minimums file: any
+// change to a name, label, HELP text or value shows up in review as a diff
+// of the golden file. The build info's labels are normalised.
+// Regenerate with: go test . -run TestGoldenMetrics -update
+func TestGoldenMetrics(t *testing.T) {
+	dir := t.TempDir()
+	minimumsFile := filepath.Join(dir, "minimums.yml")
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(minimumsFile, []byte(goldenMinimums), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	synctest.Test(t, func(t *testing.T) {
+		company := kartustoktest.NewCompany(kartustoktest.Config{Seed: 42, Locators: 2, Items: 12, Categories: 3})
+		server := kartustoktest.NewHandlerServer(company)
+		token := company.AddToken(kartustoktest.TokenSpec{ExpiresAt: time.Now().Add(240 * time.Hour)})
+		if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, done, code := parseFlags([]string{
+			"--kartustok.url=http://sinarjaya.kartustok.test/public/v1",
+			"--kartustok.token-file=" + tokenFile,
+			"--stock.minimums-file=" + minimumsFile,
+			"--web.disable-exporter-metrics",
+		}, os.Stdout, os.Stderr)
+		if done {
+			t.Fatalf("flags refused: exit %d", code)
+		}
+		reloader, err := newMinimumsReloader(cfg.minimumsFile, log.NewNopLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		engine, handler, err := newExporter(cfg, kartustok.TokenFile(tokenFile), reloader, log.NewNopLogger(), true,
+			kartustok.WithTransport(memTransport{server.Handler()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		engineDone := make(chan struct{})
+		go func() { engine.Run(ctx); close(engineDone) }()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if !engine.Ready() {
+			t.Error("not ready after 5 s")
+		}
+		code, body := get(t, handler, cfg.telemetryPath)
+		cancel()
+		<-engineDone
+		if code != http.StatusOK {
+			t.Fatalf("%s = %d", cfg.telemetryPath, code)
+		}
+		got = body
+	})
+	if n := len(buildInfo.FindAllString(got, -1)); n != 1 {
+		t.Fatalf("%d build info series, want 1", n)
+	}
+	got = buildInfo.ReplaceAllLiteralString(got,
+		`kartustok_exporter_build_info{branch="",goarch="",goos="",goversion="",revision="",tags="",version=""} 1`)
+	if *update {
+		if err := os.WriteFile(goldenPath, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(goldenPath)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("/metrics differs from %s; if the change is intended, run with -update and review the diff.\ngot:\n%s", goldenPath, got)
+	}
+}
