@@ -189,7 +189,12 @@ const memberHost = "member.kartustok.com"
 //
 // A call may wait for budget, or for a 429 pause to pass, before it sends
 // anything; its context bounds that wait, and a call that gives up waiting
-// fails with KindTimeout wrapping the context's error. A 5xx, timeout or
+// fails with KindTimeout wrapping the context's error. So does a call whose
+// context ends while a request is in flight: errors.Is(err,
+// context.Canceled) or context.DeadlineExceeded tells which, and the
+// request, which the server may have counted, is reported to the Observer
+// as Canceled (no Kind) or as KindTimeout. Health calls may use the slots
+// WithHealthReserve keeps. A 5xx, timeout or
 // network failure is retried (WithMaxRetries) with exponential backoff and
 // jitter, each retry spending budget like any request; 401, 403, 404, 429
 // and invalid responses are not retried.

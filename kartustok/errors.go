@@ -31,7 +31,7 @@ const (
 	KindNotFound        ErrorKind = "not_found"        // 404: wrong host ("Invalid URL"), unknown ID
 	KindRateLimited     ErrorKind = "rate_limited"     // 429
 	KindServerError     ErrorKind = "server_error"     // 5xx
-	KindTimeout         ErrorKind = "timeout"          // no answer within the timeout
+	KindTimeout         ErrorKind = "timeout"          // no answer within the timeout; the caller gave up
 	KindNetwork         ErrorKind = "network"          // connection refused, DNS, reset, refused redirect
 	KindInvalidResponse ErrorKind = "invalid_response" // bad JSON, wrong content type, HTML, oversized body, other 4xx
 )
@@ -99,7 +99,10 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the class of err, or "" when err is not (or does not wrap)
-// an *Error.
+// an *Error. Failures found before any request is sent are plain errors,
+// KindOf "": a token source that cannot yield a token, a StockDetail call
+// without a locator, an empty item ID. They cost no budget and are not
+// reported to the Observer.
 func KindOf(err error) ErrorKind {
 	var e *Error
 	if errors.As(err, &e) {

@@ -208,14 +208,24 @@ func TestThrottleAllowsTwiceTheLimitAcrossABoundary(t *testing.T) {
 	if got := f.s.Count("", 200); got != 240 {
 		t.Fatalf("%d accepted, want 240", got)
 	}
-	if got := f.s.MaxInWindow(time.Minute); got != 239 {
-		t.Errorf("MaxInWindow(1m) = %d, want 239", got)
+	// Requests at 0 s (1), 59 s (119) and 60 s (120); windows are closed.
+	if got := f.s.MaxInWindow(time.Minute); got != 240 {
+		t.Errorf("MaxInWindow(1m) = %d, want 240: [0s, 60s] holds them all", got)
 	}
-	if got := f.s.MaxInWindow(time.Second + time.Nanosecond); got != 239 {
-		t.Errorf("MaxInWindow(1s+) = %d, want 239", got)
+	if got := f.s.MaxInWindow(time.Minute - time.Nanosecond); got != 239 {
+		t.Errorf("MaxInWindow(1m-) = %d, want 239", got)
 	}
-	if got := f.s.MaxInWindow(time.Second); got != 120 {
-		t.Errorf("MaxInWindow(1s) = %d, want 120: a window is half-open", got)
+	if got := f.s.MaxInWindow(time.Second); got != 239 {
+		t.Errorf("MaxInWindow(1s) = %d, want 239: [59s, 60s] holds both ends", got)
+	}
+	if got := f.s.MaxInWindow(time.Second - time.Nanosecond); got != 120 {
+		t.Errorf("MaxInWindow(1s-) = %d, want 120", got)
+	}
+	if got := f.s.MaxInWindow(0); got != 120 {
+		t.Errorf("MaxInWindow(0) = %d, want the 120 at one instant", got)
+	}
+	if got := f.s.MaxInWindow(-time.Second); got != 0 {
+		t.Errorf("MaxInWindow(-1s) = %d, want 0", got)
 	}
 }
 
@@ -260,5 +270,22 @@ func TestLogLimit(t *testing.T) {
 	}
 	if n := f.s.MaxInWindow(time.Hour); n != 10 {
 		t.Errorf("MaxInWindow sees %d", n)
+	}
+}
+
+// TestThrottleForgetsEndedWindows: a long-running server keeps throttle
+// state only for the clients seen in the last window.
+func TestThrottleForgetsEndedWindows(t *testing.T) {
+	f := newFixture(t, Config{}, WithRateLimit(120, time.Minute))
+	for i := range 50 {
+		f.doFrom(f.tok, "/health", "192.0.2."+strconv.Itoa(i+1)+":1234")
+	}
+	f.clock.Advance(time.Minute)
+	f.doFrom(f.tok, "/health", "198.51.100.1:1234")
+	f.s.mu.Lock()
+	n := len(f.s.windows)
+	f.s.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d throttle windows kept after every other one ended, want 1", n)
 	}
 }

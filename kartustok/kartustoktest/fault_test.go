@@ -293,13 +293,14 @@ func TestMaxInWindow(t *testing.T) {
 		for i := range times {
 			times[i] = base.Add(time.Duration(rng.IntN(20)) * 500 * time.Millisecond)
 		}
-		w := time.Duration(1+rng.IntN(8)) * 500 * time.Millisecond
-		// Brute force: every window that starts at a request.
+		w := time.Duration(rng.IntN(9)) * 500 * time.Millisecond // zero included
+		// Brute force: every closed window [s, s+w] that starts at a
+		// request.
 		want := 0
 		for _, s := range times {
 			k := 0
 			for _, u := range times {
-				if !u.Before(s) && u.Sub(s) < w {
+				if !u.Before(s) && u.Sub(s) <= w {
 					k++
 				}
 			}

@@ -137,6 +137,12 @@ type TokenSpec struct {
 
 // Company is the simulated company's data. It is safe for concurrent use.
 type Company struct {
+	// mu guards what changes after NewCompany: the ledger, the tokens and
+	// Step's randomness. The company's identity, time zone, mode,
+	// categories, locators, items, their indexes and the minimums never
+	// change once NewCompany returns, so the accessors that read only
+	// those (ID, Location, MinimumStockMode, Locator, Item, Category,
+	// Minimum, ItemMinimum, ...) take no lock.
 	mu sync.RWMutex
 
 	now       func() time.Time

@@ -63,6 +63,10 @@ func (s *Server) throttle(key string, now time.Time) rateLimit {
 	}
 	w := s.windows[key]
 	if w == nil || !now.Before(w.start.Add(s.window)) {
+		// A new window starts at most once per window length per key, so
+		// dropping every ended window here keeps the map to the keys seen
+		// in the last window at little cost, however long a demo runs.
+		s.pruneWindows(now)
 		w = &throttleWindow{start: now}
 		s.windows[key] = w
 	}
@@ -138,9 +142,21 @@ func (s *Server) Count(endpoint string, status int) int {
 // an injected storm.
 func (s *Server) Count429() int { return s.Count("", 429) }
 
-// MaxInWindow returns the most requests received in any window of length w.
-// A window is half-open, [t, t+w): two requests exactly w apart are in no
-// window together, which is how a client's "at most B per W" budget counts.
+// pruneWindows forgets the throttle windows that have ended by now. The
+// caller holds s.mu.
+func (s *Server) pruneWindows(now time.Time) {
+	for k, w := range s.windows {
+		if !now.Before(w.start.Add(s.window)) {
+			delete(s.windows, k)
+		}
+	}
+}
+
+// MaxInWindow returns the most requests received in any closed window
+// [t, t+w] of length w: two requests exactly w apart count together. That
+// is how a client's "at most B in any window of length W" is promised, so
+// a client that keeps it never shows more than B here. A w of zero counts
+// the requests at one instant; a negative w holds none.
 func (s *Server) MaxInWindow(w time.Duration) int {
 	s.mu.Lock()
 	log := s.trimmedLog()
@@ -153,10 +169,13 @@ func (s *Server) MaxInWindow(w time.Duration) int {
 }
 
 func maxInWindow(times []time.Time, w time.Duration) int {
+	if w < 0 {
+		return 0
+	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 	best, i := 0, 0
 	for j := range times {
-		for times[j].Sub(times[i]) >= w {
+		for times[j].Sub(times[i]) > w {
 			i++
 		}
 		best = max(best, j-i+1)
