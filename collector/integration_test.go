@@ -432,13 +432,19 @@ func TestIntegrationHealthNeverStarvedByBigCompany(t *testing.T) {
 			}
 			last = r.At
 		}
-		t.Logf("%d health checks in %v; longest gap %v; most requests in a window %d; catalogs %d",
-			checks, time.Since(start), worst, h.server.MaxInWindow(cfg.Window), h.server.Count(kartustok.EndpointCompany, 0))
+		ms := h.series()
+		t.Logf("%d health checks in %v; longest gap %v; most requests in a window %d; catalogs %d; stock: %v requests per %v s cycle; 429s: %d",
+			checks, time.Since(start), worst, h.server.MaxInWindow(cfg.Window), h.server.Count(kartustok.EndpointCompany, 0),
+			ms[`kartustok_sync_planned_requests{resource="stock"}`], ms[`kartustok_sync_cycle_seconds{resource="stock"}`],
+			h.server.Count("", http.StatusTooManyRequests))
 		if limit := cfg.HealthInterval + 5*time.Second; worst > limit {
 			t.Errorf("health checks up to %v apart, want at most %v", worst, limit)
 		}
 		if got := h.server.MaxInWindow(cfg.Window); got > cfg.Budget {
 			t.Errorf("%d requests in one window, budget %d", got, cfg.Budget)
+		}
+		if n := h.server.Count("", http.StatusTooManyRequests); n != 0 {
+			t.Errorf("%d answers were 429", n)
 		}
 		if !h.engine.Ready() {
 			t.Error("never ready")
