@@ -39,13 +39,35 @@ func decodeObject[T any](body []byte) (T, error) {
 }
 
 // decodeList decodes a success envelope whose data is an array, with the
-// pagination block when there is one.
+// pagination block when there is one. The rows of the large paginated
+// lists are decoded through their wire form, in one pass.
 func decodeList[T any](body []byte) ([]T, *pageMeta, error) {
+	switch any(*new(T)).(type) {
+	case StockRow:
+		rows, meta, err := decodeWire[StockRow, stockRowWire](body)
+		return any(rows).([]T), meta, err
+	case Item:
+		rows, meta, err := decodeWire[Item, itemWire](body)
+		return any(rows).([]T), meta, err
+	}
 	env, err := decodeEnvelope[[]T](body)
 	if err != nil {
 		return nil, nil, err
 	}
 	return *env.Data, env.Meta, nil
+}
+
+// decodeWire decodes a list into wire rows W and converts them to T.
+func decodeWire[T any, W interface{ value() T }](body []byte) ([]T, *pageMeta, error) {
+	env, err := decodeEnvelope[[]W](body)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := make([]T, len(*env.Data))
+	for i, w := range *env.Data {
+		rows[i] = w.value()
+	}
+	return rows, env.Meta, nil
 }
 
 func decodeEnvelope[T any](body []byte) (envelope[T], error) {

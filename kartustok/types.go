@@ -350,18 +350,30 @@ type Item struct {
 // UnmarshalJSON decodes an item with a tolerant is_active and an
 // optional minimum_qty.
 func (it *Item) UnmarshalJSON(b []byte) error {
-	type plain Item // without this method
-	var v struct {
-		plain
-		MinimumQty optionalQuantity `json:"minimum_qty"`
-		Active     flag             `json:"is_active"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
+	var w itemWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*it = Item(v.plain)
-	it.MinimumQty, it.Active = v.MinimumQty.q, bool(v.Active)
+	*it = w.value()
 	return nil
+}
+
+// itemWire is an item as sent. A list is decoded into itemWire rows in one
+// pass (decodeList), which Item.UnmarshalJSON, called per row, would make
+// two.
+type itemWire struct {
+	itemFields
+	MinimumQty optionalQuantity `json:"minimum_qty"`
+	Active     flag             `json:"is_active"`
+}
+
+// itemFields is Item without its methods.
+type itemFields Item
+
+func (w itemWire) value() Item {
+	it := Item(w.itemFields)
+	it.MinimumQty, it.Active = w.MinimumQty.q, bool(w.Active)
+	return it
 }
 
 // StockRow is one row of GET /stock/summary: one (locator, item) pair.
@@ -385,17 +397,28 @@ type StockRow struct {
 
 // UnmarshalJSON decodes a stock row with an optional minimum_qty.
 func (r *StockRow) UnmarshalJSON(b []byte) error {
-	type plain StockRow // without this method
-	var v struct {
-		plain
-		MinimumQty optionalQuantity `json:"minimum_qty"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
+	var w stockRowWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*r = StockRow(v.plain)
-	r.MinimumQty = v.MinimumQty.q
+	*r = w.value()
 	return nil
+}
+
+// stockRowWire is a stock row as sent, for decoding a page in one pass
+// (see itemWire).
+type stockRowWire struct {
+	stockRowFields
+	MinimumQty optionalQuantity `json:"minimum_qty"`
+}
+
+// stockRowFields is StockRow without its methods.
+type stockRowFields StockRow
+
+func (w stockRowWire) value() StockRow {
+	r := StockRow(w.stockRowFields)
+	r.MinimumQty = w.MinimumQty.q
+	return r
 }
 
 // Movement is one row of GET /stock/detail.
