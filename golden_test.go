@@ -17,7 +17,6 @@ import (
 	"context"
 	"flag"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,19 +46,6 @@ const goldenMinimums = `items:
       - code: GDG-01
         minimum: 7
 `
-
-// memTransport serves the client's requests with the simulator's handler in
-// memory, so that the whole run stays on synctest's fake clock.
-type memTransport struct{ h http.Handler }
-
-func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	req.RemoteAddr = "127.0.0.1:40000"
-	req.RequestURI = req.URL.RequestURI()
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
-	return rec.Result(), nil
-}
 
 // buildInfo matches the build info series, whose labels (version, Go
 // version, revision...) change with every build.
@@ -100,7 +86,7 @@ func TestGoldenMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 		engine, handler, err := newExporter(cfg, kartustok.TokenFile(tokenFile), reloader, log.NewNopLogger(), true,
-			kartustok.WithTransport(memTransport{server.Handler()}))
+			kartustok.WithTransport(kartustoktest.InMemory(server.Handler())))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,18 +43,6 @@ import (
 // the simulator's handler, so hours of refreshes take milliseconds and the
 // simulator's request log uses the same fake clock.
 
-// handlerTransport serves requests with an http.Handler in memory.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	req.RemoteAddr = "127.0.0.1:40000"
-	req.RequestURI = req.URL.RequestURI()
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
-	return rec.Result(), nil
-}
-
 type simHarness struct {
 	t         *testing.T
 	company   *kartustoktest.Company
@@ -79,7 +67,7 @@ func startSim(t *testing.T, cc kartustoktest.Config, cfg Config, opts ...kartust
 	}
 	metrics := NewAPIMetrics()
 	client, err := kartustok.New("http://sinarjaya.kartustok.test/public/v1", kartustok.TokenFile(tokenFile),
-		kartustok.WithTransport(handlerTransport{server.Handler()}),
+		kartustok.WithTransport(kartustoktest.InMemory(server.Handler())),
 		kartustok.WithBudget(cfg.Budget, cfg.Window),
 		kartustok.WithHealthReserve(cfg.HealthReserve),
 		kartustok.WithObserver(metrics))

@@ -14,7 +14,9 @@
 package kartustoktest
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -401,5 +403,35 @@ func TestInvalidURLAndMethods(t *testing.T) {
 	}
 	if got := f.s.Count("/nope", http.StatusNotFound); got != 2 {
 		t.Errorf("log counts %d requests to /nope, want 2", got)
+	}
+}
+
+// TestInMemory serves the real API through the in-memory transport, with
+// the loopback address allowed-IP checks see, and fails a request whose
+// context has ended as a socket would.
+func TestInMemory(t *testing.T) {
+	c := NewCompany(Config{Locators: 1, Items: 3})
+	tok := c.AddToken(TokenSpec{AllowedIPs: []string{"127.0.0.1"}})
+	srv := NewHandlerServer(c)
+	client := &http.Client{Transport: InMemory(srv.Handler())}
+
+	req, err := http.NewRequest(http.MethodGet, "http://sim.invalid/public/v1/health", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200 for a token allowed from 127.0.0.1", resp.StatusCode)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := client.Do(req.WithContext(ctx)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

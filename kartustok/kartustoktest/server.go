@@ -128,6 +128,27 @@ func NewHandlerServer(c *Company, opts ...Option) *Server {
 	return newServer(c, opts)
 }
 
+// InMemory returns a transport that serves every request with h in memory,
+// as if it came from 127.0.0.1, without a socket. Inside a testing/synctest
+// bubble, where real network I/O cannot run on the fake clock, it lets the
+// real client talk to a NewHandlerServer's Handler. A request whose context
+// ends while it is served fails with the context's error, as over a socket.
+func InMemory(h http.Handler) http.RoundTripper { return inMemory{h} }
+
+type inMemory struct{ h http.Handler }
+
+func (t inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.RemoteAddr = "127.0.0.1:40000" // as a loopback server would see it
+	req.RequestURI = req.URL.RequestURI()
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.Result(), nil
+}
+
 // Handler returns the HTTP handler of the API (mounted at /public/v1).
 // It serves full request paths: /public/v1/... is the API and every other
 // path is answered 404 "Invalid URL", as a wrong company host is.
