@@ -30,6 +30,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/version"
 
 	"github.com/kartustok/kartustok_exporter/collector"
 )
@@ -379,5 +380,14 @@ func TestParseFlagsRejectsBadTelemetryPaths(t *testing.T) {
 		if _, err := newHandler(handlerConfig{telemetryPath: cfg.telemetryPath, logger: log.NewNopLogger()}, &fakeReady{}); err != nil {
 			t.Errorf("%q: %v", p, err)
 		}
+	}
+}
+
+// TestVersionFromReleaseFile checks that a build without -ldflags (as in
+// `go test` or `go run .`) reports the release in VERSION, not "".
+func TestVersionFromReleaseFile(t *testing.T) {
+	want := strings.TrimSpace(releaseVersion)
+	if want == "" || version.Version != want {
+		t.Fatalf("version.Version = %q, want %q from VERSION", version.Version, want)
 	}
 }
