@@ -36,7 +36,8 @@ COPY . .
 
 ARG TARGETOS
 ARG TARGETARCH
-ARG VERSION=unknown
+# Empty VERSION: the binary reports the release in the VERSION file.
+ARG VERSION=
 ARG REVISION=unknown
 ARG BRANCH=unknown
 ARG BUILD_USER=docker
