@@ -3,16 +3,16 @@
 # kartustok_exporter container image.
 #
 #   docker build -t kartustok_exporter \
-#     --build-arg VERSION=$(git describe --tags --always) \
+#     --build-arg VERSION=$(cat VERSION) \
 #     --build-arg REVISION=$(git rev-parse HEAD) \
 #     --build-arg BRANCH=$(git rev-parse --abbrev-ref HEAD) \
 #     --build-arg BUILD_DATE=$(date -u +%Y%m%d-%H:%M:%S) .
 #
 #   docker run -d -p 9472:9472 \
-#     -v /etc/kartustok_exporter/token:/run/secrets/kartustok_token:ro \
+#     -v /etc/kartustok_exporter:/etc/kartustok_exporter:ro \
 #     kartustok_exporter \
 #     --kartustok.url=https://example.kartustok.com/public/v1 \
-#     --kartustok.token-file=/run/secrets/kartustok_token
+#     --kartustok.token-file=/etc/kartustok_exporter/token
 #
 # The token is a mounted file (a Docker or Kubernetes secret), never an
 # argument or an environment variable, so it shows in no `ps`, `docker

@@ -23,7 +23,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path"
@@ -401,6 +403,9 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimumsRe
 	if err != nil {
 		return nil, nil, err
 	}
+	if plainHTTPOffLoopback(client.BaseURL()) {
+		level.Warn(logger).Log("msg", "The API URL is plain http: the bearer token crosses the network unencrypted; use https", "url", client.BaseURL())
+	}
 	engine, err := collector.New(client, collector.Config{
 		HealthInterval:  cfg.healthInterval,
 		CatalogInterval: cfg.catalogEvery,
@@ -514,4 +519,21 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 	cancel()
 	<-engineDone
 	return err
+}
+
+// plainHTTPOffLoopback reports whether base is an http:// URL to a host
+// other than this machine, where the Authorization header would travel in
+// clear text. KartuStok itself serves https; plain http is for a local
+// proxy or the demo.
+func plainHTTPOffLoopback(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

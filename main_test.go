@@ -391,3 +391,18 @@ func TestVersionFromReleaseFile(t *testing.T) {
 		t.Fatalf("version.Version = %q, want %q from VERSION", version.Version, want)
 	}
 }
+
+func TestPlainHTTPOffLoopback(t *testing.T) {
+	for url, want := range map[string]bool{
+		"https://sinarjaya.kartustok.com/public/v1": false,
+		"http://sinarjaya.kartustok.com/public/v1":  true,
+		"http://10.0.0.5:8080/public/v1":            true,
+		"http://127.0.0.1:41234/public/v1":          false,
+		"http://[::1]:41234/public/v1":              false,
+		"http://localhost:8080/public/v1":           false,
+	} {
+		if got := plainHTTPOffLoopback(url); got != want {
+			t.Errorf("plainHTTPOffLoopback(%q) = %v, want %v", url, got, want)
+		}
+	}
+}

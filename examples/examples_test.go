@@ -408,5 +408,5 @@ func TestDockerfile(t *testing.T) {
 		assert.Contains(t, string(data), "-X github.com/prometheus/common/version."+v+"=")
 	}
 	assert.Contains(t, string(data), "CGO_ENABLED=0")
-	assert.Contains(t, string(data), "--kartustok.token-file=/run/secrets/kartustok_token")
+	assert.Contains(t, string(data), "--kartustok.token-file=/etc/kartustok_exporter/token")
 }
