@@ -96,15 +96,34 @@ func makePlan(in planInput) plan {
 // health reserve (kartustok.WithHealthReserve) keeps health checks going
 // should an estimate be short; pacing below it keeps the limiter's queue
 // empty so that neither is needed in normal operation.
+//
+// Waiters are served first come, first served: a call that does not fit
+// holds its turn, so nobody records requests behind its back and the
+// window drains for it within one window. Without that, stock, whose
+// single locators fit the share, could keep a window busy for ever and
+// starve an item listing bigger than the share, which must wait for an
+// empty window.
 type pacer struct {
+	once sync.Once
+	turn chan struct{} // holds a token while a waiter has its turn
+
 	mu  sync.Mutex
 	log spendLog
 }
 
-// wait blocks until cost more requests fit limit over the last window,
-// then records them as sent now and returns now. It reports false when
-// ctx is done first.
+// wait blocks until it is the caller's turn and cost more requests fit
+// limit over the last window, then records them as sent now and returns
+// now. It reports false when ctx is done first.
 func (p *pacer) wait(ctx context.Context, cost int, limit float64, window time.Duration) (time.Time, bool) {
+	p.once.Do(func() { p.turn = make(chan struct{}, 1) })
+	// Goroutines blocked sending on a channel are woken in the order they
+	// blocked, which makes the turns first come, first served.
+	select {
+	case p.turn <- struct{}{}:
+	case <-ctx.Done():
+		return time.Time{}, false
+	}
+	defer func() { <-p.turn }()
 	for {
 		p.mu.Lock()
 		now := time.Now()
@@ -115,7 +134,7 @@ func (p *pacer) wait(ctx context.Context, cost int, limit float64, window time.D
 			return now, true
 		}
 		p.mu.Unlock()
-		// The other loop may record requests meanwhile: check again.
+		// A settle may correct the log meanwhile: check again.
 		if !sleepUntil(ctx, now.Add(d)) {
 			return time.Time{}, false
 		}

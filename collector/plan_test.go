@@ -14,8 +14,11 @@
 package collector
 
 import (
+	"context"
 	"math"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -62,4 +65,39 @@ func TestPacerKeepsTwoLoopsWithinTheShare(t *testing.T) {
 			t.Fatalf("log out of order: %v", p.log.entries)
 		}
 	}
+}
+
+// TestPacerServesAnOversizedCallInTurn: an item listing bigger than the
+// whole share must wait for an empty window; stock, whose locators each fit,
+// must not be able to keep the window busy meanwhile and starve it.
+func TestPacerServesAnOversizedCallInTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var p pacer
+		const limit, window = 89.0, time.Minute
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Hour)
+		defer cancel()
+		var wg sync.WaitGroup
+		wg.Go(func() { // stock: a 30-page locator every 10 s, until cancelled
+			for {
+				if _, ok := p.wait(ctx, 30, limit, window); !ok {
+					return
+				}
+				if !sleepUntil(ctx, time.Now().Add(10*time.Second)) {
+					return
+				}
+			}
+		})
+		time.Sleep(5 * time.Second)
+		start := time.Now()
+		_, ok := p.wait(ctx, 100, limit, window)
+		waited := time.Since(start)
+		cancel()
+		wg.Wait()
+		if !ok {
+			t.Fatalf("a 100-request call never got through beside stock in %v", waited)
+		}
+		if waited > window {
+			t.Errorf("a 100-request call waited %v beside stock, want at most one window (%v)", waited, window)
+		}
+	})
 }
