@@ -54,6 +54,11 @@ const (
 // refused again, so it is never retried.
 var errRedirect = errors.New("redirect refused")
 
+// errRequestTimeout is why a request is cancelled when one hop of it gets
+// no complete answer within the per-request timeout. It wraps
+// context.DeadlineExceeded, as the timeout's context error did.
+var errRequestTimeout = fmt.Errorf("no complete answer within the request timeout: %w", context.DeadlineExceeded)
+
 // nopObserver is the Observer of a client that was given none.
 type nopObserver struct{}
 
@@ -84,6 +89,15 @@ type hop struct {
 	endpoint string
 	attempt  int
 	health   bool
+	// caller is the caller's context, without the per-request timeout:
+	// budget waits between hops honour it alone.
+	caller context.Context
+	// deadline cancels the request when one hop takes longer than the
+	// per-request timeout; it is stopped while a redirect waits for budget
+	// and restarted for the next hop, so that waiting does not eat into
+	// the time the next hop has.
+	deadline *time.Timer
+	timeout  time.Duration
 	// start is when the current hop was sent; pending is true while it
 	// has not been reported.
 	start   time.Time
@@ -116,13 +130,18 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 			Duration: time.Since(h.start), Attempt: h.attempt})
 		h.pending = false
 	}
-	waited, err := c.lim.Wait(req.Context(), h.health)
+	if !h.deadline.Stop() {
+		// The hop that redirected used up the time a request has.
+		return context.Cause(req.Context())
+	}
+	waited, err := c.lim.Wait(h.caller, h.health)
 	if waited > 0 {
 		c.obs.ObserveBudgetWait(waited)
 	}
 	if err != nil {
 		return err
 	}
+	h.deadline.Reset(h.timeout)
 	h.start, h.pending = time.Now(), true
 	return nil
 }
@@ -190,8 +209,21 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 		return err
 	}
 
-	rctx, cancel := context.WithTimeout(context.WithValue(ctx, hopKey{}, h), c.timeout)
-	defer cancel()
+	rctx, cancel := context.WithCancelCause(context.WithValue(ctx, hopKey{}, h))
+	defer cancel(nil)
+	h.caller, h.timeout = ctx, c.timeout
+	h.deadline = time.AfterFunc(c.timeout, func() { cancel(errRequestTimeout) })
+	defer h.deadline.Stop()
+	// transportErr classifies a failure to get or read an answer; one that
+	// the per-request timeout caused is a timeout whatever the transport
+	// made of the cancellation.
+	transportErr := func(err error) *Error {
+		e := transportError(endpoint, err)
+		if ctx.Err() == nil && errors.Is(context.Cause(rctx), errRequestTimeout) {
+			e.Kind, e.Err = KindTimeout, errRequestTimeout
+		}
+		return e
+	}
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, target, nil)
 	if err != nil {
 		return &Error{Kind: KindInvalidResponse, Endpoint: endpoint, Message: "cannot build request", Err: err}
@@ -234,7 +266,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		e := transportError(endpoint, err)
+		e := transportErr(err)
 		if resp != nil {
 			// A refused redirect: the hop that asked for it answered.
 			e.Status, info.Status = resp.StatusCode, resp.StatusCode
@@ -270,7 +302,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	info.Bytes = int64(len(body))
 	if err != nil {
-		e := transportError(endpoint, err)
+		e := transportErr(err)
 		e.Status = resp.StatusCode
 		return report(e)
 	}
