@@ -559,6 +559,11 @@ func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator) {
 		}
 	}
 	s.Locators, s.LocatorsKnown = out, true
+	if len(out) > 0 && len(active) == 0 {
+		// Ready at once with no stock at all: say why, since it may as
+		// well be an is_active the API does not send as we assume.
+		level.Warn(e.logger).Log("msg", "Every locator is inactive, so no stock is fetched or exported", "locators", len(out))
+	}
 	if len(s.Stock) > 0 {
 		stock := maps.Clone(s.Stock)
 		maps.DeleteFunc(stock, func(id kartustok.ID, _ *LocatorStock) bool { return !active[id] })
@@ -711,8 +716,10 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start
 				s.Sync[ResourceStock].Errors++
 			})
 			level.Error(logger).Log("msg", "Stock refresh of a locator failed; keeping its last good values", "locator_id", l.ID, "err", err)
-			if k := kartustok.KindOf(err); k == kartustok.KindUnauthorized || k == kartustok.KindForbidden {
-				// Every other locator would get the same answer.
+			if k := kartustok.KindOf(err); k == kartustok.KindUnauthorized || k == kartustok.KindForbidden || k == "" {
+				// Every other locator would get the same answer; a failure
+				// with no kind (the token file unreadable) sent no request
+				// and would fail them all alike.
 				break
 			}
 			continue

@@ -16,6 +16,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -762,6 +763,23 @@ func TestEngineUnreadableTokenExpiry(t *testing.T) {
 		}
 		if !strings.Contains(logs, "31/01/2027") || !strings.Contains(logs, "2027-01-31T00:00:00Z") {
 			t.Errorf("the warning lacks the value or the fallback:\n%s", logs)
+		}
+	})
+}
+
+// TestEngineStockStopsOnAFailureWithoutRequest: an error with no kind (the
+// token file unreadable) sent no request and would fail every locator
+// alike, so the stock pass stops at the first instead of logging one error
+// per locator.
+func TestEngineStockStopsOnAFailureWithoutRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(3, 2)
+		api.setErr(kartustok.EndpointStockSummary, errors.New("reading token file /run/token: file is empty"))
+		startEngine(t, api, testConfig())
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if n := len(api.callsSince(kartustok.EndpointStockSummary, time.Time{})); n != 1 {
+			t.Errorf("%d stock calls in the first pass, want 1", n)
 		}
 	})
 }

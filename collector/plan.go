@@ -66,7 +66,10 @@ func makePlan(in planInput) plan {
 	}
 	p.PacedShare = math.Max(1, float64(in.Budget)-p.HealthPerWindow-p.Margin)
 	p.StockShare = math.Max(1, p.PacedShare-p.CatalogPerWindow)
-	p.Needed = time.Duration(float64(in.StockRequests) / p.StockShare * float64(in.Window))
+	// Clamped: an absurd configuration (a day-long window, a budget of a
+	// few requests, a huge company) must stretch the cycle, not overflow
+	// into a negative duration that looks like no need to stretch.
+	p.Needed = time.Duration(math.Min(float64(in.StockRequests)/p.StockShare*float64(in.Window), math.MaxInt64/2))
 	p.Cycle = in.StockInterval
 	if p.Needed > in.StockInterval {
 		p.Cycle, p.Stretched = p.Needed.Round(time.Second), true

@@ -101,3 +101,13 @@ func TestPacerServesAnOversizedCallInTurn(t *testing.T) {
 		}
 	})
 }
+
+func TestPlanDoesNotOverflowOnAbsurdConfigurations(t *testing.T) {
+	p := makePlan(planInput{
+		Budget: 5, Window: 24 * time.Hour, HealthInterval: 12 * time.Hour,
+		CatalogInterval: 24 * time.Hour, StockInterval: time.Hour, StockRequests: 400_000,
+	})
+	if p.Needed <= 0 || !p.Stretched || p.Cycle < time.Hour {
+		t.Errorf("plan %+v: want a stretched cycle, not an overflowed one", p)
+	}
+}
