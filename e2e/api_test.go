@@ -70,12 +70,6 @@ type sample struct {
 	Value  [2]any            `json:"value"`
 }
 
-func (s sample) float() float64 {
-	str, _ := s.Value[1].(string)
-	f, _ := strconv.ParseFloat(str, 64)
-	return f
-}
-
 // query runs an instant query and returns its series; a scalar or string
 // result counts as one series.
 func (p promAPI) query(q string) ([]sample, error) {
