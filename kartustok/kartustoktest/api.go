@@ -39,11 +39,13 @@ type envelope struct {
 	Meta   *pageMeta `json:"meta,omitempty"`
 }
 
+// pageMeta is the meta block of a paginated list. Total is nil only when a
+// NoTotal fault leaves it out.
 type pageMeta struct {
-	CurrentPage int `json:"current_page"`
-	PerPage     int `json:"per_page"`
-	Total       int `json:"total"`
-	LastPage    int `json:"last_page"`
+	CurrentPage int  `json:"current_page"`
+	PerPage     int  `json:"per_page"`
+	Total       *int `json:"total,omitempty"`
+	LastPage    int  `json:"last_page"`
 }
 
 // list is a paginated answer: how many rows match and how to render the
@@ -360,11 +362,18 @@ func (s *Server) controller(endpoint, id string, r *http.Request, tok *token, no
 		}
 		l = c.detailList(locatorID, param(q, "item_id"), typ, from, to)
 	}
+	var ff *Fault
+	if f != nil {
+		ff = &f.f
+	}
 	var resp *response
 	if l == nil {
+		if sp := ff.rowSpoil(); sp != nil {
+			data = sp.data(data)
+		}
 		resp = jsonResponse(http.StatusOK, envelope{Status: "success", Data: data})
 	} else {
-		resp = jsonResponse(http.StatusOK, paginate(l, page, perPage, f != nil && f.f.EndlessPages))
+		resp = jsonResponse(http.StatusOK, paginate(l, page, perPage, ff))
 	}
 	if f != nil {
 		f.applyBody(resp)
@@ -373,29 +382,76 @@ func (s *Server) controller(endpoint, id string, r *http.Request, tok *token, no
 }
 
 // paginate renders one page as Laravel's LengthAwarePaginator counts it:
-// last_page is at least 1, a page past the end is empty. endless claims a
-// far last page and fills every page, as a broken server might.
-func paginate(l *list, page, perPage int, endless bool) envelope {
-	meta := &pageMeta{CurrentPage: page, PerPage: perPage, Total: l.total,
-		LastPage: max(1, (l.total+perPage-1)/perPage)}
+// last_page is at least 1, a page past the end is empty. f (nil: none) can
+// make it misbehave as a broken server or changing data would; see Fault.
+func paginate(l *list, page, perPage int, f *Fault) envelope {
+	if f == nil {
+		f = &Fault{}
+	}
+	asked := page
+	if f.IgnorePage {
+		page = 1
+	}
+	shift := 0 // rows inserted (removed, if negative) before the page
+	if page > 1 {
+		shift = f.Shift
+	}
+	total := max(0, l.total+shift)
+	sp := f.rowSpoil()
+	offsets := pageOffsets(total, page, perPage, f.EndlessPages)
+	rows := make([]any, 0, len(offsets))
+	for _, k := range offsets {
+		if i := k - shift; i >= 0 && i < l.total { // i < 0: an inserted row
+			rows = append(rows, sp.row(i, l.row(i)))
+		}
+	}
+	return envelope{Status: "success", Data: rows, Meta: f.pageMeta(asked, page, perPage, total)}
+}
+
+// pageOffsets are the offsets in a list of total rows that one page holds.
+// endless fills every page, wrapping around the list.
+func pageOffsets(total, page, perPage int, endless bool) []int {
 	start := math.MaxInt
 	if page-1 <= (math.MaxInt-perPage)/perPage {
 		start = (page - 1) * perPage
 	}
-	rows := make([]any, 0, perPage)
-	switch {
-	case endless:
-		meta.LastPage = endlessLastPage
-		meta.Total = endlessLastPage * perPage
-		for k := 0; k < perPage && l.total > 0; k++ {
-			rows = append(rows, l.row((start%l.total+k)%l.total))
+	var offsets []int
+	if endless {
+		for k := 0; k < perPage && total > 0; k++ {
+			offsets = append(offsets, (start%total+k)%total)
 		}
-	default:
-		for k := start; k < l.total && k-start < perPage; k++ {
-			rows = append(rows, l.row(k))
-		}
+		return offsets
 	}
-	return envelope{Status: "success", Data: rows, Meta: meta}
+	for k := start; k < total && k-start < perPage; k++ {
+		offsets = append(offsets, k)
+	}
+	return offsets
+}
+
+// pageMeta is the meta block of the page answered for page asked, in a
+// list of total rows; nil when f leaves it out.
+func (f *Fault) pageMeta(asked, page, perPage, total int) *pageMeta {
+	if f.NoMeta {
+		return nil
+	}
+	meta := &pageMeta{CurrentPage: page, PerPage: perPage, LastPage: max(1, (total+perPage-1)/perPage)}
+	if f.IgnorePage && f.EchoPage {
+		meta.CurrentPage = asked
+	}
+	if f.EndlessPages {
+		meta.LastPage = endlessLastPage
+		total = endlessLastPage * perPage
+	}
+	if page > 1 {
+		total = max(0, total+f.TotalDrift)
+	}
+	if f.LastPage > 0 {
+		meta.LastPage = f.LastPage
+	}
+	if !f.NoTotal {
+		meta.Total = &total
+	}
+	return meta
 }
 
 func (c *Company) companyJSON(tok *token) companyJSON {

@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -44,6 +45,60 @@ type Fault struct {
 	// RetryAfter is the Retry-After of a RateLimited answer, rounded up to
 	// whole seconds; default 60 s.
 	RetryAfter time.Duration
+
+	// The fields below make a paginated list (/items, /stock/summary,
+	// /stock/detail) lie about its paging, as an offset paginator over
+	// changing data or a broken server does. IgnorePage wins over Shift
+	// and TotalDrift, which act on pages > 1 only; LastPage, NoTotal and
+	// NoMeta override whatever the others computed.
+
+	// IgnorePage answers page 1's rows whatever page is asked, with
+	// meta.current_page 1, as Laravel reports it; total and last_page are
+	// the true ones.
+	IgnorePage bool
+	// EchoPage, with IgnorePage, reports the page asked for as
+	// meta.current_page, so that only the repeated rows tell.
+	EchoPage bool
+	// Shift makes every page > 1 answer as if Shift rows had been inserted
+	// at the very start of the list since page 1 was read (a negative Shift:
+	// removed from its start): the page holds the rows at offsets shifted
+	// down by Shift, so the last Shift rows of the previous page come again
+	// at its top (a negative Shift skips -Shift rows), and meta.total and
+	// meta.last_page count the inserted rows. The inserted rows themselves
+	// are never served: a page whose offsets would reach them (Shift larger
+	// than the rows before the page) holds only the real rows, and is short.
+	// Page 1 is unaffected. With Times 1 only one request is shifted, so a
+	// client that then reads again from page 1 gets the true listing.
+	Shift int
+	// TotalDrift adds this to meta.total on every page > 1 (the result is
+	// never below 0); the rows and last_page stay true.
+	TotalDrift int
+	// LastPage, when > 0, is reported as meta.last_page (1 understates a
+	// long list, 1_000_000_000 makes it endless); rows and total stay true.
+	LastPage int
+	// NoTotal leaves total out of the meta block.
+	NoTotal bool
+	// NoMeta leaves the meta block out of the answer.
+	NoMeta bool
+
+	// RowField, when not empty, spoils one field of the rows of a list
+	// answer: the field RowField of the row at index RowIndex of the whole
+	// listing (0 is the first row of page 1; without the paging faults
+	// above it is on page RowIndex/per_page+1 at position
+	// RowIndex%per_page), wherever that row is served, becomes the raw JSON
+	// text RowValue, or is deleted when RowValue is "". RowIndex -1 spoils
+	// every row of every page. Pages without that row are unchanged. An
+	// unpaginated list (/locators, /item-categories) is indexed by array
+	// position; in an object answer (/health, /meta/company, /items/{id})
+	// the data object itself is spoiled and RowIndex is ignored. The other
+	// values of a spoiled row keep their exact bytes, but its keys may be
+	// reordered. RowValue reaches the wire as written (1e400 stays 1e400),
+	// except that, like the whole body, it passes PHP's escaping of "/" and
+	// of non-ASCII characters. SetFault panics when RowValue is neither
+	// empty nor valid JSON.
+	RowField string
+	RowValue string
+	RowIndex int
 }
 
 type faultState struct {
@@ -55,6 +110,9 @@ type faultState struct {
 // "/stock/summary", or "*" for all). A fault for the endpoint itself wins
 // over "*".
 func (s *Server) SetFault(endpoint string, f Fault) {
+	if f.RowValue != "" && !json.Valid([]byte(f.RowValue)) {
+		panic(fmt.Sprintf("kartustoktest: Fault.RowValue %.40q is not JSON", f.RowValue))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults[endpoint] = &faultState{f: f, left: f.Times}
@@ -181,4 +239,72 @@ func wrongTypes(v any) any {
 		return map[string]any{"value": x}
 	}
 	return v
+}
+
+// rowSpoil is the RowField, RowValue and RowIndex part of a fault.
+type rowSpoil struct {
+	field, value string
+	index        int // -1: every row
+}
+
+// rowSpoil returns the row spoiling f asks for; nil when none (also for a
+// nil f).
+func (f *Fault) rowSpoil() *rowSpoil {
+	if f == nil || f.RowField == "" {
+		return nil
+	}
+	return &rowSpoil{field: f.RowField, value: f.RowValue, index: f.RowIndex}
+}
+
+// hits reports whether the row at index i of the listing is spoiled.
+func (sp *rowSpoil) hits(i int) bool {
+	return sp != nil && (sp.index < 0 || sp.index == i)
+}
+
+// row renders the row at index i of a listing: v itself, or v spoiled.
+func (sp *rowSpoil) row(i int, v any) any {
+	if !sp.hits(i) {
+		return v
+	}
+	return sp.object(mustMarshal(v))
+}
+
+// data spoils an unpaginated answer's data: the hit elements of an array,
+// or the object itself.
+func (sp *rowSpoil) data(v any) any {
+	b := mustMarshal(v)
+	var arr []json.RawMessage
+	if json.Unmarshal(b, &arr) != nil {
+		return sp.object(b)
+	}
+	for i, e := range arr {
+		if sp.hits(i) {
+			arr[i] = sp.object(e)
+		}
+	}
+	return arr
+}
+
+// object sets or deletes the field of one JSON object, keeping the bytes
+// of every other value; anything but an object is returned unchanged.
+func (sp *rowSpoil) object(b json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil || m == nil {
+		return b
+	}
+	if sp.value == "" {
+		delete(m, sp.field)
+	} else {
+		m[sp.field] = json.RawMessage(sp.value)
+	}
+	return mustMarshal(m)
+}
+
+// mustMarshal encodes the simulator's own values, which always encode.
+func mustMarshal(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

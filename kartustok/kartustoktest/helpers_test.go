@@ -88,7 +88,15 @@ type body struct {
 	Message string              `json:"message"`
 	Errors  map[string][]string `json:"errors"`
 	Data    json.RawMessage     `json:"data"`
-	Meta    *pageMeta           `json:"meta"`
+	Meta    *pageCounts         `json:"meta"`
+}
+
+// pageCounts is a decoded meta block.
+type pageCounts struct {
+	CurrentPage int `json:"current_page"`
+	PerPage     int `json:"per_page"`
+	Total       int `json:"total"`
+	LastPage    int `json:"last_page"`
 }
 
 // get requests path with the fixture's token and wants status want.
