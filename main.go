@@ -36,6 +36,7 @@ import (
 	"unicode"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
@@ -73,6 +74,7 @@ type config struct {
 	tokenFile      string
 	tokenExpiresAt time.Time
 	timeout        time.Duration
+	maxBody        units.Base2Bytes
 	rateLimit      int
 	window         time.Duration
 	budget         float64
@@ -135,6 +137,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("kartustok.token-expires-at", "Expiry of the API token (RFC 3339, or YYYY-MM-DD for the start of that day in UTC), used when /meta/company does not report it.").
 		PlaceHolder("TIME").StringVar(&expires)
 	app.Flag("kartustok.timeout", "Timeout of one API request.").Default("10s").DurationVar(&cfg.timeout)
+	app.Flag("kartustok.max-body-size", "Largest API answer read; a larger one is refused as invalid. A page of 100 rows is some 30 KiB, so the default leaves room for long texts and for unpaginated lists of thousands of warehouses or categories.").
+		Default("4MiB").BytesVar(&cfg.maxBody)
 	app.Flag("kartustok.rate-limit", "Requests the API allows per rate-limit window.").Default("120").IntVar(&cfg.rateLimit)
 	app.Flag("kartustok.rate-limit-window", "The API's rate-limit window.").Default("60s").DurationVar(&cfg.window)
 	app.Flag("kartustok.budget", "Share of the rate limit the exporter may use, in (0, 1]; the rest is left to other integrations sharing the token and IP.").
@@ -199,6 +203,9 @@ func (c *config) validate(expires string) []error {
 		if d.v < time.Second {
 			problems = append(problems, fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v))
 		}
+	}
+	if c.maxBody < 64<<10 || c.maxBody > 1<<30 {
+		problems = append(problems, fmt.Errorf("--kartustok.max-body-size must be between 64KiB and 1GiB, got %s", c.maxBody))
 	}
 	switch {
 	case c.rateLimit < 1:
@@ -395,6 +402,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimumsRe
 	}
 	client, err := kartustok.New(cfg.url, tokens, append([]kartustok.Option{
 		kartustok.WithTimeout(cfg.timeout),
+		kartustok.WithMaxBodyBytes(int64(cfg.maxBody)),
 		kartustok.WithBudget(budget, cfg.window),
 		kartustok.WithHealthReserve(reserve),
 		kartustok.WithObserver(apiMetrics),

@@ -25,10 +25,10 @@ import (
 type API interface {
 	Health(ctx context.Context) (kartustok.Health, error)
 	Company(ctx context.Context) (kartustok.Company, error)
-	ItemCategories(ctx context.Context) ([]kartustok.Category, error)
-	Locators(ctx context.Context) ([]kartustok.Locator, error)
-	Items(ctx context.Context, f kartustok.ItemFilter) (items []kartustok.Item, pages int, err error)
-	StockSummary(ctx context.Context, f kartustok.StockSummaryFilter) (rows []kartustok.StockRow, pages int, err error)
+	ItemCategories(ctx context.Context) ([]kartustok.Category, kartustok.ListInfo, error)
+	Locators(ctx context.Context) ([]kartustok.Locator, kartustok.ListInfo, error)
+	Items(ctx context.Context, f kartustok.ItemFilter) ([]kartustok.Item, kartustok.ListInfo, error)
+	StockSummary(ctx context.Context, f kartustok.StockSummaryFilter) ([]kartustok.StockRow, kartustok.ListInfo, error)
 }
 
 var _ API = (*kartustok.Client)(nil)

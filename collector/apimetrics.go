@@ -29,6 +29,8 @@ type APIMetrics struct {
 	duration   *prometheus.HistogramVec
 	errors     *prometheus.CounterVec
 	budgetWait prometheus.Counter
+	rereads    *prometheus.CounterVec
+	truncated  *prometheus.CounterVec
 }
 
 var _ kartustok.Observer = (*APIMetrics)(nil)
@@ -44,6 +46,13 @@ var engineEndpoints = []string{
 	kartustok.EndpointItems,
 	kartustok.EndpointStockSummary,
 }
+
+// listEndpoints are the engine's list endpoints, whose rows may be skipped,
+// and pagedEndpoints those read in pages, which may disagree.
+var (
+	listEndpoints  = []string{kartustok.EndpointItemCategories, kartustok.EndpointLocators, kartustok.EndpointItems, kartustok.EndpointStockSummary}
+	pagedEndpoints = []string{kartustok.EndpointItems, kartustok.EndpointStockSummary}
+)
 
 var errorKinds = []kartustok.ErrorKind{
 	kartustok.KindUnauthorized,
@@ -73,8 +82,16 @@ func NewAPIMetrics() *APIMetrics {
 		}, []string{"endpoint"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "api", Name: "errors_total",
-			Help: "Failed requests to the KartuStok API (retries included), by endpoint path template and reason.",
+			Help: "Errors of the KartuStok API by endpoint path template and reason: failed requests (retries included); listings whose pages still disagreed after " + strconv.Itoa(kartustok.MaxRereads) + " re-reads (reason inconsistent_pages, once per listing); rows skipped because they could not be used (reason invalid_row, once per row per refresh).",
 		}, []string{"endpoint", "reason"}),
+		rereads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "api", Name: "listing_rereads_total",
+			Help: "Paginated listings read again from page 1 because their pages disagreed (page numbers, meta.total, repeated or missing rows), by endpoint path template.",
+		}, []string{"endpoint"}),
+		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "api", Name: "truncated_texts_total",
+			Help: "Texts from the API (names, codes, units, descriptions) cut to " + strconv.Itoa(kartustok.MaxLabelBytes) + " bytes because they were longer, by endpoint path template.",
+		}, []string{"endpoint"}),
 		budgetWait: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "api", Name: "budget_wait_seconds_total",
 			Help: "Time in seconds requests waited for the exporter's request budget, or for a 429 pause to pass, before they could be sent.",
@@ -84,8 +101,32 @@ func NewAPIMetrics() *APIMetrics {
 		for _, k := range errorKinds {
 			m.errors.WithLabelValues(ep, string(k))
 		}
+		m.truncated.WithLabelValues(ep)
+	}
+	for _, ep := range listEndpoints {
+		m.errors.WithLabelValues(ep, string(kartustok.KindInvalidRow))
+	}
+	for _, ep := range pagedEndpoints {
+		m.errors.WithLabelValues(ep, string(kartustok.KindInconsistentPages))
+		m.rereads.WithLabelValues(ep)
 	}
 	return m
+}
+
+// ObserveListing counts the checks of one list call's data.
+func (m *APIMetrics) ObserveListing(r kartustok.ListReport) {
+	if r.Rereads > 0 {
+		m.rereads.WithLabelValues(r.Endpoint).Add(float64(r.Rereads))
+	}
+	if r.Failed != "" {
+		m.errors.WithLabelValues(r.Endpoint, string(r.Failed)).Inc()
+	}
+	if r.InvalidRows > 0 {
+		m.errors.WithLabelValues(r.Endpoint, string(kartustok.KindInvalidRow)).Add(float64(r.InvalidRows))
+	}
+	if r.TruncatedLabels > 0 {
+		m.truncated.WithLabelValues(r.Endpoint).Add(float64(r.TruncatedLabels))
+	}
 }
 
 // ObserveRequest counts one request.
@@ -114,6 +155,8 @@ func (m *APIMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.duration.Describe(ch)
 	m.errors.Describe(ch)
 	m.budgetWait.Describe(ch)
+	m.rereads.Describe(ch)
+	m.truncated.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -122,4 +165,6 @@ func (m *APIMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.duration.Collect(ch)
 	m.errors.Collect(ch)
 	m.budgetWait.Collect(ch)
+	m.rereads.Collect(ch)
+	m.truncated.Collect(ch)
 }

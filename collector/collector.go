@@ -34,6 +34,8 @@ func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {
 var (
 	upDesc = newDesc("", "up",
 		"Whether the last health check of the KartuStok API returned 200 (1) or not (0)."+cached)
+	tokenLoadedDesc = newDesc("token", "loaded",
+		"Whether the exporter could read the API token from --kartustok.token-file or "+"KARTUSTOK_TOKEN"+" at its last attempt (1) or not (0). While 0 no request is sent, and kartustok_up keeps its last value."+cached)
 	tokenValidDesc = newDesc("token", "valid",
 		"Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call."+cached)
 	tokenScopeDesc = newDesc("token", "scope_granted",
@@ -51,7 +53,7 @@ var (
 		"Information about an item, value 1; join it on item_id for codes, names and units."+cached,
 		"item_id", "item_code", "item_name", "category_id", "category_name", "uom", "active")
 	stockOnHandDesc = newDesc("stock", "on_hand",
-		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Also 0 for an item that --stock.minimums-file gives a minimum in a locator that has never held it."+cached,
+		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure. A locator's series disappear when its last successful refresh is older than --sync.max-staleness; a row the API sent unreadable keeps its last good value until then. Also 0 for an item that --stock.minimums-file gives a minimum in a locator whose last refresh was a complete, consistent listing with no row for the item and no row skipped; never 0 where a row may be missing."+cached,
 		"locator_id", "item_id")
 	stockMinimumDesc = newDesc("stock", "minimum_quantity",
 		"Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known)."+cached,
@@ -104,9 +106,11 @@ type Minimums interface {
 // collector therefore exports kartustok_stock_on_hand 0, with the pair's
 // minimum, when all of these hold: the item and the locator are active in
 // the catalog, the pair's minimum is above 0, the locator's stock is
-// exported (its last successful fetch is within --sync.max-staleness), and
-// that fetch has no row for the item. The zero is what the fetch said, not
-// a stand-in for a failed one. Minimums that apply to every warehouse (an
+// exported (its last successful fetch is within --sync.max-staleness), that
+// fetch was a complete and consistent listing (the client verifies every
+// paginated listing) with no row for the item, and it skipped no row that
+// may be the item's (LocatorStock.Skipped and Unkeyed). The zero is what the
+// fetch said, never a stand-in for a failed, partial or unreadable one. Minimums that apply to every warehouse (an
 // item's or a category's default) are not pairs: synthesising them would add
 // a series for every item in every warehouse.
 type PairMinimums interface {
@@ -161,7 +165,7 @@ func NewCollector(e *Engine, opts ...Option) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		upDesc, tokenValidDesc, tokenScopeDesc, tokenExpiryDesc,
+		upDesc, tokenLoadedDesc, tokenValidDesc, tokenScopeDesc, tokenExpiryDesc,
 		companyInfoDesc, locatorInfoDesc, itemInfoDesc,
 		stockOnHandDesc, stockMinimumDesc, itemMinimumDesc,
 		rateLimitRemainingDesc, budgetDesc,
@@ -233,6 +237,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if s.HealthKnown {
 		emit(ch, upDesc, gauge, boolValue(s.Up))
 	}
+	if s.TokenLoadKnown {
+		emit(ch, tokenLoadedDesc, gauge, boolValue(s.TokenLoaded))
+	}
 	if s.TokenKnown {
 		emit(ch, tokenValidDesc, gauge, boolValue(s.TokenValid))
 	}
@@ -287,8 +294,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		loc := string(id)
 		miss := missing[id]
-		for i := range ls.Rows {
-			r := &ls.Rows[i]
+		entry := func(r *StockEntry) {
 			item := string(r.ItemID)
 			emit(ch, stockOnHandDesc, gauge, r.OnHand, loc, item)
 			minimum, ok := r.Minimum, useStockMin && r.HasMinimum
@@ -298,13 +304,30 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			if ok {
 				emit(ch, stockMinimumDesc, gauge, minimum, loc, item)
 			}
-			if miss != nil {
-				delete(miss, r.ItemID)
+		}
+		for i := range ls.Rows {
+			entry(&ls.Rows[i])
+		}
+		// Rows the last fetch skipped keep their last good value until
+		// that is too old.
+		for i := range ls.Carried {
+			if c := &ls.Carried[i]; now.Sub(c.Fetched) <= maxAge {
+				entry(&c.StockEntry)
 			}
 		}
+		if len(miss) == 0 {
+			continue
+		}
+		for i := range ls.Rows {
+			delete(miss, ls.Rows[i].ItemID)
+		}
 		// What is left are pairs with a minimum of their own and no row:
-		// the warehouse has never held the item. See PairMinimums.
+		// the warehouse has never held the item, unless the fetch skipped
+		// a row that may be the item's. See PairMinimums.
 		for item, minimum := range miss {
+			if ls.mayLack(item) {
+				continue
+			}
 			emit(ch, stockOnHandDesc, gauge, 0, loc, string(item))
 			emit(ch, stockMinimumDesc, gauge, minimum, loc, string(item))
 		}

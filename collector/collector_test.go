@@ -123,7 +123,7 @@ kartustok_locator_info{active="false",locator_code="OLD",locator_id="L2",locator
 # TYPE kartustok_item_info gauge
 kartustok_item_info{active="true",category_id="cat1",category_name="Bahan Baku",item_code="KS-1",item_id="i1",item_name="Tepung \"Segitiga\" 25 kg",uom="sak"} 1
 kartustok_item_info{active="false",category_id="cat1",category_name="Pemanis",item_code="KS-2",item_id="i2",item_name="Gula",uom="kg"} 1
-# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure; a locator's series disappear when its last successful refresh is older than --sync.max-staleness. Also 0 for an item that --stock.minimums-file gives a minimum in a locator that has never held it. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure. A locator's series disappear when its last successful refresh is older than --sync.max-staleness; a row the API sent unreadable keeps its last good value until then. Also 0 for an item that --stock.minimums-file gives a minimum in a locator whose last refresh was a complete, consistent listing with no row for the item and no row skipped; never 0 where a row may be missing. Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_on_hand gauge
 kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5
 kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0
@@ -327,7 +327,7 @@ func TestAPIMetrics(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
 		}
 	}
-	if n := countPrefix(ms, "kartustok_api_errors_total"); n != len(engineEndpoints)*len(errorKinds) {
+	if n := countPrefix(ms, "kartustok_api_errors_total"); n != len(engineEndpoints)*len(errorKinds)+len(listEndpoints)+len(pagedEndpoints) {
 		t.Errorf("%d error series, want every engine endpoint × reason", n)
 	}
 	problems, err := testutil.GatherAndLint(reg)

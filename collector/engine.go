@@ -26,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,10 +112,12 @@ type Engine struct {
 
 	// mu serialises writers of snap and guards the fields below.
 	mu sync.Mutex
-	// tokenOK is closed while the token is not known to be refused; the
-	// catalog and stock loops wait on it so a refused token costs only the
-	// health checks.
-	tokenOK chan struct{}
+	// tokenOK is closed while the token is neither known to be refused
+	// nor unreadable; the catalog and stock loops wait on it so that a
+	// refused token costs only the health checks, and an unreadable one
+	// only their attempts to read it. gateOpen is whether it is closed.
+	tokenOK  chan struct{}
+	gateOpen bool
 	// itemPages and locatorPages are the page counts of the last fetches,
 	// the basis of the budget plan.
 	itemPages    int
@@ -156,6 +160,7 @@ func New(api API, cfg Config) (*Engine, error) {
 		scopesByCall:  map[string]bool{},
 	}
 	close(e.tokenOK)
+	e.gateOpen = true
 	// PacedShare depends only on the configuration.
 	e.pacedShare = makePlan(planInput{Budget: cfg.Budget, Window: cfg.Window, HealthReserve: cfg.HealthReserve,
 		HealthInterval: cfg.HealthInterval, CatalogInterval: cfg.CatalogInterval, StockInterval: cfg.StockInterval}).PacedShare
@@ -221,6 +226,12 @@ func finish(s *Snapshot, r Resource, start time.Time, err error) {
 // it refused it. Other failures (5xx from a proxy, timeouts) say nothing
 // about the token. Called with mu held.
 func (e *Engine) applyCall(s *Snapshot, endpoint string, err error) {
+	if errors.Is(err, kartustok.ErrNoToken) {
+		// Nothing was sent: the API said nothing about the token.
+		e.setTokenLoaded(s, false, err)
+		return
+	}
+	e.setTokenLoaded(s, true, nil)
 	var ke *kartustok.Error
 	switch {
 	case err == nil:
@@ -244,11 +255,39 @@ func (e *Engine) setTokenValid(s *Snapshot, valid bool) {
 	s.TokenKnown, s.TokenValid = true, valid
 	switch {
 	case valid && !wasValid:
-		close(e.tokenOK)
 		level.Info(e.logger).Log("msg", "The API accepts the token again; resuming catalog and stock refreshes")
 	case !valid && wasValid:
-		e.tokenOK = make(chan struct{})
 		level.Error(e.logger).Log("msg", "The API refused the token (401); catalog and stock refreshes wait until a health check succeeds")
+	}
+	e.syncGate(s)
+}
+
+// setTokenLoaded records whether the last call could read the token; err
+// says why it could not. Called with mu held.
+func (e *Engine) setTokenLoaded(s *Snapshot, loaded bool, err error) {
+	was := !s.TokenLoadKnown || s.TokenLoaded
+	s.TokenLoadKnown, s.TokenLoaded = true, loaded
+	switch {
+	case loaded && !was:
+		level.Info(e.logger).Log("msg", "The API token can be read again; resuming requests")
+	case !loaded && was:
+		level.Error(e.logger).Log("msg", "Cannot read the API token; no request is sent until a health check can read it", "err", err)
+	}
+	e.syncGate(s)
+}
+
+// syncGate opens the gate of the catalog and stock loops while the token
+// is readable and not refused, and closes it otherwise. Called with mu held.
+func (e *Engine) syncGate(s *Snapshot) {
+	open := (!s.TokenKnown || s.TokenValid) && (!s.TokenLoadKnown || s.TokenLoaded)
+	if open == e.gateOpen {
+		return
+	}
+	e.gateOpen = open
+	if open {
+		close(e.tokenOK)
+	} else {
+		e.tokenOK = make(chan struct{})
 	}
 }
 
@@ -327,12 +366,17 @@ func (e *Engine) healthLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		// A check that could not read the token sent nothing: kartustok_up
+		// keeps saying what the API last answered.
+		noToken := errors.Is(err, kartustok.ErrNoToken)
 		e.update(func(s *Snapshot) {
-			s.HealthKnown, s.Up = true, err == nil
+			if !noToken {
+				s.HealthKnown, s.Up = true, err == nil
+			}
 			e.applyCall(s, kartustok.EndpointHealth, err)
 			finish(s, ResourceHealth, start, err)
 		})
-		if err != nil {
+		if err != nil && !noToken {
 			level.Error(logger).Log("msg", "Health check failed", "err", err)
 		}
 		if !sleepUntil(ctx, start.Add(e.cfg.HealthInterval)) {
@@ -380,16 +424,16 @@ func transient(err error) bool {
 
 // catalogStep runs one call of the catalog refresh, paced as an expected
 // cost requests, and records its outcome; call returns how many requests
-// (pages) it took, and apply, run only on success, folds the result into the
-// snapshot.
-func (e *Engine) catalogStep(ctx context.Context, r Resource, endpoint string, cost int, call func() (int, error), apply func(s *Snapshot)) error {
+// it sent and the rows it skipped, and apply, run only on success, folds
+// the result into the snapshot.
+func (e *Engine) catalogStep(ctx context.Context, r Resource, endpoint string, cost int, call func() (kartustok.ListInfo, error), apply func(s *Snapshot)) error {
 	t0, ok := e.paced.wait(ctx, cost, e.pacedShare, e.cfg.Window)
 	if !ok {
 		return ctx.Err()
 	}
 	start := time.Now()
-	pages, err := call()
-	e.paced.settle(t0, cost, max(1, pages))
+	info, err := call()
+	e.paced.settle(t0, cost, max(1, info.Requests))
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -400,10 +444,32 @@ func (e *Engine) catalogStep(ctx context.Context, r Resource, endpoint string, c
 		}
 		finish(s, r, start, err)
 	})
-	if err != nil {
-		level.Error(log.With(e.logger, "resource", r.String())).Log("msg", "Refresh failed", "err", err)
+	logger := log.With(e.logger, "resource", r.String())
+	switch {
+	case errors.Is(err, kartustok.ErrNoToken):
+		// Said once by setTokenLoaded.
+	case err != nil:
+		level.Error(logger).Log("msg", "Refresh failed", "err", err)
+	default:
+		logSkipped(logger, endpoint, info.Invalid)
 	}
 	return err
+}
+
+// logSkipped says, once per refresh, which rows of a list the API sent
+// could not be used; kartustok_api_errors_total{reason="invalid_row"}
+// counts them.
+func logSkipped(logger log.Logger, endpoint string, invalid []kartustok.InvalidRow) {
+	if len(invalid) == 0 {
+		return
+	}
+	const shown = 3
+	rows := make([]string, 0, shown)
+	for _, r := range invalid[:min(shown, len(invalid))] {
+		rows = append(rows, r.String())
+	}
+	level.Warn(logger).Log("msg", "Skipped rows the API sent that cannot be used; their last good values stay until they are older than --sync.max-staleness",
+		"endpoint", endpoint, "skipped", len(invalid), "rows", strings.Join(rows, "; "))
 }
 
 // syncCatalog refreshes company, categories, locators and items in the
@@ -416,39 +482,41 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 		func() error {
 			var c kartustok.Company
 			return e.catalogStep(ctx, ResourceCompany, kartustok.EndpointCompany, 1,
-				func() (_ int, err error) {
+				func() (_ kartustok.ListInfo, err error) {
 					c, err = e.api.Company(ctx)
 					e.mu.Lock()
 					e.companyErr = err
 					e.mu.Unlock()
-					return 1, err
+					return kartustok.ListInfo{Pages: 1, Requests: 1}, err
 				},
 				func(s *Snapshot) { e.applyCompany(s, c) })
 		},
 		func() error {
 			var cs []kartustok.Category
+			var info kartustok.ListInfo
 			return e.catalogStep(ctx, ResourceCategories, kartustok.EndpointItemCategories, 1,
-				func() (_ int, err error) { cs, err = e.api.ItemCategories(ctx); return 1, err },
-				func(s *Snapshot) { applyCategories(s, cs) })
+				func() (_ kartustok.ListInfo, err error) { cs, info, err = e.api.ItemCategories(ctx); return info, err },
+				func(s *Snapshot) { applyCategories(s, cs, info.Invalid) })
 		},
 		func() error {
 			var ls []kartustok.Locator
+			var info kartustok.ListInfo
 			return e.catalogStep(ctx, ResourceLocators, kartustok.EndpointLocators, 1,
-				func() (_ int, err error) { ls, err = e.api.Locators(ctx); return 1, err },
-				func(s *Snapshot) { e.applyLocators(s, ls) })
+				func() (_ kartustok.ListInfo, err error) { ls, info, err = e.api.Locators(ctx); return info, err },
+				func(s *Snapshot) { e.applyLocators(s, ls, info.Invalid) })
 		},
 		func() error {
 			var items []kartustok.Item
-			var pages int
+			var info kartustok.ListInfo
 			e.mu.Lock()
 			cost := max(1, e.itemPages)
 			e.mu.Unlock()
 			return e.catalogStep(ctx, ResourceItems, kartustok.EndpointItems, cost,
-				func() (_ int, err error) {
-					items, pages, err = e.api.Items(ctx, kartustok.ItemFilter{})
-					return pages, err
+				func() (_ kartustok.ListInfo, err error) {
+					items, info, err = e.api.Items(ctx, kartustok.ItemFilter{})
+					return info, err
 				},
-				func(s *Snapshot) { e.applyItems(s, items, pages) })
+				func(s *Snapshot) { e.applyItems(s, items, info) })
 		},
 	}
 	for _, step := range steps {
@@ -456,7 +524,7 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 		if err == nil {
 			continue
 		}
-		if ctx.Err() != nil || kartustok.KindOf(err) == kartustok.KindUnauthorized {
+		if ctx.Err() != nil || kartustok.KindOf(err) == kartustok.KindUnauthorized || errors.Is(err, kartustok.ErrNoToken) {
 			return true
 		}
 		failed = append(failed, err)
@@ -533,29 +601,64 @@ func flagExpiry(t time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-func applyCategories(s *Snapshot, cs []kartustok.Category) {
+// applyCategories folds /item-categories into s. The names of categories
+// whose rows were skipped are kept from the last refresh.
+func applyCategories(s *Snapshot, cs []kartustok.Category, invalid []kartustok.InvalidRow) {
 	names := make(map[kartustok.ID]string, len(cs))
 	for _, c := range cs {
 		names[c.ID] = c.Name
 	}
+	keep := keepSkipped(invalid)
+	for id, name := range s.CategoryNames {
+		if _, ok := names[id]; !ok && keep(id) {
+			names[id] = name
+		}
+	}
 	s.CategoryNames = names
+}
+
+// keepSkipped returns whether an ID missing from a list may be missing
+// only because its row was skipped: its row was, or a skipped row's ID
+// could not be read.
+func keepSkipped(invalid []kartustok.InvalidRow) func(kartustok.ID) bool {
+	if len(invalid) == 0 {
+		return func(kartustok.ID) bool { return false }
+	}
+	ids := make(map[kartustok.ID]bool, len(invalid))
+	for _, r := range invalid {
+		if r.ID == "" {
+			return func(kartustok.ID) bool { return true }
+		}
+		ids[r.ID] = true
+	}
+	return func(id kartustok.ID) bool { return ids[id] }
 }
 
 // applyLocators folds /locators into s: duplicates are dropped (the first
 // wins) so no series is ever emitted twice, and the stock of locators that
-// are gone or inactive is dropped. Called with mu held.
-func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator) {
+// are gone or inactive is dropped. A locator whose row was skipped is not
+// gone: it keeps its last good entry. Called with mu held.
+func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator, invalid []kartustok.InvalidRow) {
 	seen := make(map[kartustok.ID]bool, len(ls))
 	out := make([]kartustok.Locator, 0, len(ls))
 	active := map[kartustok.ID]bool{}
-	for _, l := range ls {
+	add := func(l kartustok.Locator) {
 		if seen[l.ID] {
-			continue
+			return
 		}
 		seen[l.ID] = true
 		out = append(out, l)
 		if l.Active {
 			active[l.ID] = true
+		}
+	}
+	for _, l := range ls {
+		add(l)
+	}
+	keep := keepSkipped(invalid)
+	for _, l := range s.Locators {
+		if keep(l.ID) {
+			add(l)
 		}
 	}
 	s.Locators, s.LocatorsKnown = out, true
@@ -578,20 +681,29 @@ func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator) {
 	e.updateReady(s)
 }
 
-// applyItems folds /items into s, dropping duplicate IDs (a row can show
-// up on two pages when items are added while paging).
-func (e *Engine) applyItems(s *Snapshot, items []kartustok.Item, pages int) {
+// applyItems folds /items into s, dropping duplicate IDs. An item whose
+// row was skipped keeps its last good entry.
+func (e *Engine) applyItems(s *Snapshot, items []kartustok.Item, info kartustok.ListInfo) {
 	index := make(map[kartustok.ID]int, len(items))
 	out := make([]kartustok.Item, 0, len(items))
-	for _, it := range items {
+	add := func(it kartustok.Item) {
 		if _, ok := index[it.ID]; ok {
-			continue
+			return
 		}
 		index[it.ID] = len(out)
 		out = append(out, it)
 	}
+	for _, it := range items {
+		add(it)
+	}
+	keep := keepSkipped(info.Invalid)
+	for _, it := range s.Items {
+		if keep(it.ID) {
+			add(it)
+		}
+	}
 	s.Items, s.itemIndex, s.ItemsKnown = out, index, true
-	e.itemPages = max(1, pages)
+	e.itemPages = max(1, info.Pages)
 	s.Sync[ResourceItems].PlannedRequests = e.itemPages
 }
 
@@ -704,8 +816,9 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start
 			break
 		}
 		today := t0.In(tz).Format(time.DateOnly)
-		rows, pages, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
-		e.paced.settle(t0, cost, max(1, pages))
+		rows, info, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
+		pages := info.Pages
+		e.paced.settle(t0, cost, max(1, info.Requests))
 		if ctx.Err() != nil {
 			return
 		}
@@ -715,7 +828,9 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start
 				e.applyCall(s, kartustok.EndpointStockSummary, err)
 				s.Sync[ResourceStock].Errors++
 			})
-			level.Error(logger).Log("msg", "Stock refresh of a locator failed; keeping its last good values", "locator_id", l.ID, "err", err)
+			if !errors.Is(err, kartustok.ErrNoToken) {
+				level.Error(logger).Log("msg", "Stock refresh of a locator failed; keeping its last good values", "locator_id", l.ID, "err", err)
+			}
 			if k := kartustok.KindOf(err); k == kartustok.KindUnauthorized || k == kartustok.KindForbidden || k == "" {
 				// Every other locator would get the same answer; a failure
 				// with no kind (the token file unreadable) sent no request
@@ -725,6 +840,7 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start
 			continue
 		}
 		entries := stockEntries(l.ID, rows)
+		logSkipped(log.With(logger, "locator_id", l.ID), kartustok.EndpointStockSummary, info.Invalid)
 		e.update(func(s *Snapshot) {
 			e.applyCall(s, kartustok.EndpointStockSummary, nil)
 			e.locatorPages[l.ID] = max(1, pages)
@@ -735,7 +851,7 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start
 			if s.Stock == nil {
 				s.Stock = map[kartustok.ID]*LocatorStock{}
 			}
-			s.Stock[l.ID] = &LocatorStock{Fetched: time.Now(), Rows: entries}
+			s.Stock[l.ID] = newLocatorStock(l.ID, time.Now(), entries, info.Invalid, s.Stock[l.ID], e.cfg.MaxStaleness)
 			e.updateReady(s)
 		})
 		level.Debug(logger).Log("msg", "Locator stock refreshed", "locator_id", l.ID, "rows", len(entries), "pages", pages, "duration", time.Since(t0))
@@ -817,4 +933,47 @@ func stockEntries(locator kartustok.ID, rows []kartustok.StockRow) []StockEntry 
 		out = append(out, en)
 	}
 	return out
+}
+
+// newLocatorStock is the stock of a locator fetched at now: its entries,
+// and for each item whose row was skipped its last good entry from prev,
+// while that is no older than maxAge. When a skipped row's item could not
+// be read, every item of prev without a row now is carried, since any of
+// them may be the one.
+func newLocatorStock(locator kartustok.ID, now time.Time, entries []StockEntry, invalid []kartustok.InvalidRow, prev *LocatorStock, maxAge time.Duration) *LocatorStock {
+	ls := &LocatorStock{Fetched: now, Rows: entries}
+	if len(invalid) == 0 {
+		return ls
+	}
+	for _, r := range invalid {
+		switch {
+		case r.LocatorID != "" && r.LocatorID != locator:
+			// Another locator's row, which stockEntries drops too.
+		case r.ID == "":
+			ls.Unkeyed = true
+		case !slices.Contains(ls.Skipped, r.ID):
+			ls.Skipped = append(ls.Skipped, r.ID)
+		}
+	}
+	if prev == nil {
+		return ls
+	}
+	have := make(map[kartustok.ID]bool, len(entries))
+	for _, en := range entries {
+		have[en.ItemID] = true
+	}
+	carry := func(en StockEntry, fetched time.Time) {
+		if have[en.ItemID] || now.Sub(fetched) > maxAge || !ls.mayLack(en.ItemID) {
+			return
+		}
+		have[en.ItemID] = true
+		ls.Carried = append(ls.Carried, CarriedEntry{StockEntry: en, Fetched: fetched})
+	}
+	for _, en := range prev.Rows {
+		carry(en, prev.Fetched)
+	}
+	for _, c := range prev.Carried {
+		carry(c.StockEntry, c.Fetched)
+	}
+	return ls
 }

@@ -150,34 +150,39 @@ func (f *fakeAPI) Company(context.Context) (kartustok.Company, error) {
 	return f.company, nil
 }
 
-func (f *fakeAPI) ItemCategories(context.Context) ([]kartustok.Category, error) {
+// list is the ListInfo of a fake answer of pages pages.
+func list(pages int) kartustok.ListInfo {
+	return kartustok.ListInfo{Pages: max(1, pages), Requests: max(1, pages)}
+}
+
+func (f *fakeAPI) ItemCategories(context.Context) ([]kartustok.Category, kartustok.ListInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record(kartustok.EndpointItemCategories, 1, kartustok.StockSummaryFilter{}); err != nil {
-		return nil, err
+		return nil, list(1), err
 	}
-	return append([]kartustok.Category(nil), f.categories...), nil
+	return append([]kartustok.Category(nil), f.categories...), list(1), nil
 }
 
-func (f *fakeAPI) Locators(context.Context) ([]kartustok.Locator, error) {
+func (f *fakeAPI) Locators(context.Context) ([]kartustok.Locator, kartustok.ListInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record(kartustok.EndpointLocators, 1, kartustok.StockSummaryFilter{}); err != nil {
-		return nil, err
+		return nil, list(1), err
 	}
-	return append([]kartustok.Locator(nil), f.locators...), nil
+	return append([]kartustok.Locator(nil), f.locators...), list(1), nil
 }
 
-func (f *fakeAPI) Items(context.Context, kartustok.ItemFilter) ([]kartustok.Item, int, error) {
+func (f *fakeAPI) Items(context.Context, kartustok.ItemFilter) ([]kartustok.Item, kartustok.ListInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record(kartustok.EndpointItems, f.itemPages, kartustok.StockSummaryFilter{}); err != nil {
-		return nil, 1, err
+		return nil, list(1), err
 	}
-	return append([]kartustok.Item(nil), f.items...), f.itemPages, nil
+	return append([]kartustok.Item(nil), f.items...), list(f.itemPages), nil
 }
 
-func (f *fakeAPI) StockSummary(_ context.Context, flt kartustok.StockSummaryFilter) ([]kartustok.StockRow, int, error) {
+func (f *fakeAPI) StockSummary(_ context.Context, flt kartustok.StockSummaryFilter) ([]kartustok.StockRow, kartustok.ListInfo, error) {
 	f.mu.Lock()
 	hook := f.hook
 	f.mu.Unlock()
@@ -188,10 +193,10 @@ func (f *fakeAPI) StockSummary(_ context.Context, flt kartustok.StockSummaryFilt
 	defer f.mu.Unlock()
 	pages := f.stockPages[flt.LocatorID]
 	if err := f.record(kartustok.EndpointStockSummary, pages, flt); err != nil {
-		return nil, 1, err
+		return nil, list(1), err
 	}
 	if err := f.locErrs[flt.LocatorID]; err != nil {
-		return nil, 1, err
+		return nil, list(1), err
 	}
-	return append([]kartustok.StockRow(nil), f.stock[flt.LocatorID]...), pages, nil
+	return append([]kartustok.StockRow(nil), f.stock[flt.LocatorID]...), list(pages), nil
 }

@@ -58,7 +58,13 @@ type simHarness struct {
 // promhttp) against a simulated company. Call it inside synctest.Test.
 func startSim(t *testing.T, cc kartustoktest.Config, cfg Config, opts ...kartustoktest.Option) *simHarness {
 	t.Helper()
-	company := kartustoktest.NewCompany(cc)
+	return startSimCompany(t, kartustoktest.NewCompany(cc), cfg, nil, opts...)
+}
+
+// startSimCompany is startSim for a company the test made, with options
+// for the collector.
+func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg Config, copts []Option, opts ...kartustoktest.Option) *simHarness {
+	t.Helper()
 	server := kartustoktest.NewHandlerServer(company, opts...)
 	token := company.AddToken(kartustoktest.TokenSpec{ExpiresAt: time.Now().Add(240 * time.Hour)})
 	tokenFile := filepath.Join(t.TempDir(), "token")
@@ -81,7 +87,7 @@ func startSim(t *testing.T, cc kartustoktest.Config, cfg Config, opts ...kartust
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e, WithRateLimit(client)), metrics)
+	reg.MustRegister(NewCollector(e, append([]Option{WithRateLimit(client)}, copts...)...), metrics)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -352,7 +358,9 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 		{"HTML 502", kartustoktest.Fault{HTML502: true}, "server_error"},
 		{"truncated JSON", kartustoktest.Fault{Truncate: true}, "invalid_response"},
 		{"not JSON", kartustoktest.Fault{InvalidJSON: true}, "invalid_response"},
-		{"wrong types", kartustoktest.Fault{WrongTypes: true}, "invalid_response"},
+		// Every row skipped, each keeping its last good value: the
+		// refresh itself succeeds.
+		{"wrong types", kartustoktest.Fault{WrongTypes: true}, "invalid_row"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -379,7 +387,7 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 				if ms[key] == 0 {
 					t.Errorf("%s = 0, want the fault counted", key)
 				}
-				if ms[`kartustok_sync_errors_total{resource="stock"}`] == 0 {
+				if ms[`kartustok_sync_errors_total{resource="stock"}`] == 0 && tc.reason != "invalid_row" {
 					t.Error("stock sync errors not counted")
 				}
 

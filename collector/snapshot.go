@@ -14,6 +14,7 @@
 package collector
 
 import (
+	"slices"
 	"time"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
@@ -64,6 +65,31 @@ type LocatorStock struct {
 	// Fetched is when the fetch that produced Rows completed.
 	Fetched time.Time
 	Rows    []StockEntry
+	// Skipped holds the items whose rows that fetch skipped because they
+	// could not be used (kartustok.InvalidRow); Unkeyed is set when a
+	// skipped row's item could not be read either. Such an item may have
+	// stock although it has no row, so no stock is ever made up for it
+	// (see PairMinimums).
+	Skipped []kartustok.ID
+	Unkeyed bool
+	// Carried holds the last good entries of items whose rows were
+	// skipped, each with the time of the fetch that read it: they are
+	// exported until that is older than the max staleness, and never
+	// refreshed by a fetch that skips them again.
+	Carried []CarriedEntry
+}
+
+// CarriedEntry is a stock entry kept from an earlier fetch.
+type CarriedEntry struct {
+	StockEntry
+	Fetched time.Time
+}
+
+// mayLack reports whether the fetch may have lacked a row for item that
+// the API has: it skipped that item's row, or a row whose item it could not
+// read.
+func (ls *LocatorStock) mayLack(item kartustok.ID) bool {
+	return ls.Unkeyed || slices.Contains(ls.Skipped, item)
 }
 
 // StockEntry is one (locator, item) balance, reduced to what is exported so
@@ -93,6 +119,11 @@ type Snapshot struct {
 	Scopes map[string]bool
 	// TokenExpiry is zero when unknown or when the token never expires.
 	TokenExpiry time.Time
+	// TokenLoadKnown is set once a call has tried to read the token;
+	// TokenLoaded is whether the last one could (from the token file or
+	// the environment). While it could not, no request is sent.
+	TokenLoadKnown bool
+	TokenLoaded    bool
 
 	// Company is nil until /meta/company has answered.
 	Company *kartustok.Company

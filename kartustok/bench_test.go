@@ -40,8 +40,8 @@ func stockSummaryPage() []byte {
 }
 
 func TestStockSummaryPageDecodes(t *testing.T) {
-	rows, meta, err := decodeList[StockRow](stockSummaryPage())
-	if err != nil || len(rows) != 100 || meta.LastPage != 3 || rows[99].EndingQty != 213.75 || rows[1].MinimumQty != nil || *rows[0].MinimumQty != 60 {
+	rows, meta, err := decodeStrict[StockRow](stockSummaryPage())
+	if err != nil || len(rows) != 100 || *meta.LastPage != 3 || rows[99].EndingQty != 213.75 || rows[1].MinimumQty != nil || *rows[0].MinimumQty != 60 {
 		t.Fatalf("%d rows, %+v, %v", len(rows), meta, err)
 	}
 }
@@ -53,7 +53,7 @@ func BenchmarkDecodeStockSummaryPage(b *testing.B) {
 	b.SetBytes(int64(len(page)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := decodeList[StockRow](page); err != nil {
+		if _, _, err := decodeStrict[StockRow](page); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,6 +85,11 @@ type Observer interface {
 	// 429 pause to pass) before a request could be sent. A request sent
 	// at once reports no wait.
 	ObserveBudgetWait(time.Duration)
+	// ObserveListing reports the checks of the data a call got: pages
+	// read again or still inconsistent, rows skipped, texts cut. It is
+	// called once per list call that got an answer, and for an object
+	// call only when a text was cut.
+	ObserveListing(ListReport)
 }
 
 // RateLimitStatus is what the server said of its rate limit in its latest
@@ -120,8 +124,9 @@ func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.tra
 // WithObserver sets the observer of requests and budget waits.
 func WithObserver(o Observer) Option { return func(c *Client) { c.obs = o } }
 
-// WithMaxBodyBytes caps a success body (default 32 MiB); a larger body is
-// an invalid_response error.
+// WithMaxBodyBytes caps a success body (default 4 MiB, some ten times the
+// largest 100-row page with long texts); a larger body is an
+// invalid_response error.
 func WithMaxBodyBytes(n int64) Option { return func(c *Client) { c.maxBody = n } }
 
 // WithMaxRetries sets how many times a 5xx, timeout or network error is
@@ -129,7 +134,8 @@ func WithMaxBodyBytes(n int64) Option { return func(c *Client) { c.maxBody = n }
 func WithMaxRetries(n int) Option { return func(c *Client) { c.maxRetries = n } }
 
 // WithMaxPages sets the hard cap on pages of one paginated call (default
-// 1000 pages, i.e. 100 000 rows).
+// 1000 pages, i.e. 100 000 rows). A listing without a meta.total may take
+// no more pages than the budget allows in one window.
 func WithMaxPages(n int) Option { return func(c *Client) { c.maxPages = n } }
 
 // WithVersion sets the version in the User-Agent header
@@ -169,7 +175,7 @@ const (
 	DefaultTimeout      = 10 * time.Second
 	DefaultBudget       = 96 // 80 % of the API's 120 requests per window
 	DefaultWindow       = 60 * time.Second
-	DefaultMaxBodyBytes = 32 << 20
+	DefaultMaxBodyBytes = 4 << 20
 	DefaultMaxRetries   = 2
 	DefaultMaxPages     = 1000
 	// PerPage is the page size every paginated call asks for: the API's
@@ -332,19 +338,22 @@ func (c *Client) Company(ctx context.Context) (Company, error) {
 	return getObject[Company](ctx, c, EndpointCompany, EndpointCompany, nil)
 }
 
-// ItemCategories calls GET /item-categories.
-func (c *Client) ItemCategories(ctx context.Context) ([]Category, error) {
-	return getObject[[]Category](ctx, c, EndpointItemCategories, EndpointItemCategories, nil)
+// ItemCategories calls GET /item-categories. Rows that cannot be used are
+// skipped and listed in the ListInfo.
+func (c *Client) ItemCategories(ctx context.Context) ([]Category, ListInfo, error) {
+	return getList[Category](ctx, c, EndpointItemCategories)
 }
 
-// Locators calls GET /locators.
-func (c *Client) Locators(ctx context.Context) ([]Locator, error) {
-	return getObject[[]Locator](ctx, c, EndpointLocators, EndpointLocators, nil)
+// Locators calls GET /locators. Rows that cannot be used are skipped and
+// listed in the ListInfo.
+func (c *Client) Locators(ctx context.Context) ([]Locator, ListInfo, error) {
+	return getList[Locator](ctx, c, EndpointLocators)
 }
 
-// Items fetches every page of GET /items. pages is the number of pages
-// fetched (retries not counted), for budget planning.
-func (c *Client) Items(ctx context.Context, f ItemFilter) (items []Item, pages int, err error) {
+// Items fetches every page of GET /items as one verified listing (see
+// getPages). Rows that cannot be used are skipped and listed in the
+// ListInfo, with the page counts for budget planning.
+func (c *Client) Items(ctx context.Context, f ItemFilter) (items []Item, info ListInfo, err error) {
 	q := url.Values{}
 	setIf(q, "q", f.Query)
 	if f.Active != nil {
@@ -366,8 +375,9 @@ func (c *Client) Item(ctx context.Context, id ID) (Item, error) {
 	return getObject[Item](ctx, c, EndpointItem, "/items/"+escapeSegment(string(id)), nil)
 }
 
-// StockSummary fetches every page of GET /stock/summary.
-func (c *Client) StockSummary(ctx context.Context, f StockSummaryFilter) (rows []StockRow, pages int, err error) {
+// StockSummary fetches every page of GET /stock/summary as one verified
+// listing, as Items does.
+func (c *Client) StockSummary(ctx context.Context, f StockSummaryFilter) (rows []StockRow, info ListInfo, err error) {
 	q := url.Values{}
 	setIf(q, "locator_id", string(f.LocatorID))
 	setIf(q, "item_id", string(f.ItemID))
@@ -377,11 +387,12 @@ func (c *Client) StockSummary(ctx context.Context, f StockSummaryFilter) (rows [
 	return getPages[StockRow](ctx, c, EndpointStockSummary, q)
 }
 
-// StockDetail fetches every page of GET /stock/detail.
-func (c *Client) StockDetail(ctx context.Context, f StockDetailFilter) (rows []Movement, pages int, err error) {
+// StockDetail fetches every page of GET /stock/detail as one verified
+// listing, as Items does.
+func (c *Client) StockDetail(ctx context.Context, f StockDetailFilter) (rows []Movement, info ListInfo, err error) {
 	if f.LocatorID == "" {
 		// The API answers 422; asking would only spend budget.
-		return nil, 0, fmt.Errorf("kartustok: GET %s: a locator ID is required", EndpointStockDetail)
+		return nil, ListInfo{}, fmt.Errorf("kartustok: GET %s: a locator ID is required", EndpointStockDetail)
 	}
 	q := url.Values{}
 	q.Set("locator_id", string(f.LocatorID))
@@ -410,48 +421,15 @@ func escapeSegment(s string) string {
 // getObject fetches one unpaginated answer.
 func getObject[T any](ctx context.Context, c *Client, endpoint, path string, q url.Values) (T, error) {
 	var out T
+	cut := &cutter{}
 	err := c.get(ctx, endpoint, path, q, func(body []byte) error {
 		var err error
-		out, err = decodeObject[T](body)
+		cut.n = 0
+		out, err = decodeObject[T](body, cut)
 		return err
 	})
-	return out, err
-}
-
-// getPages fetches every page of a paginated endpoint. It stops at the
-// last page the server reports, on a page shorter than asked for and on an
-// empty page, and fails past the page cap, so no answer of the server can
-// make it loop.
-func getPages[T any](ctx context.Context, c *Client, endpoint string, q url.Values) ([]T, int, error) {
-	var all []T
-	q.Set("per_page", strconv.Itoa(PerPage))
-	for page := 1; ; page++ {
-		if page > c.maxPages {
-			return nil, page - 1, &Error{Kind: KindInvalidResponse, Endpoint: endpoint,
-				Message: fmt.Sprintf("more than %d pages; the server's pagination does not end", c.maxPages)}
-		}
-		q.Set("page", strconv.Itoa(page))
-		var (
-			rows []T
-			meta *pageMeta
-		)
-		err := c.get(ctx, endpoint, endpoint, q, func(body []byte) error {
-			var err error
-			rows, meta, err = decodeList[T](body)
-			return err
-		})
-		if err != nil {
-			return nil, page - 1, err
-		}
-		all = append(all, rows...)
-		perPage := PerPage
-		if meta != nil && meta.PerPage > 0 && meta.PerPage < perPage {
-			// A server that caps the page size lower must not make its
-			// full pages look short.
-			perPage = meta.PerPage
-		}
-		if len(rows) == 0 || len(rows) < perPage || (meta != nil && meta.LastPage > 0 && page >= meta.LastPage) {
-			return all, page, nil
-		}
+	if err == nil && cut.n > 0 {
+		c.obs.ObserveListing(ListReport{Endpoint: endpoint, TruncatedLabels: cut.n})
 	}
+	return out, err
 }

@@ -215,18 +215,18 @@ func TestEndpointsDecodeTheDocumentedShapes(t *testing.T) {
 		!co.Token.ExpiresAt.Equal(time.Date(2027, 1, 31, 16, 59, 59, 0, time.UTC)) {
 		t.Errorf("Company() = %+v, %v", co, err)
 	}
-	cats, err := c.ItemCategories(ctx)
+	cats, _, err := c.ItemCategories(ctx)
 	if err != nil || len(cats) != 1 || cats[0] != (Category{ID: "Qm3x8a", Name: "Bahan Baku", Description: "Raw material", Active: true}) {
 		t.Errorf("ItemCategories() = %+v, %v", cats, err)
 	}
-	locs, err := c.Locators(ctx)
+	locs, _, err := c.Locators(ctx)
 	if err != nil || len(locs) != 1 || locs[0] != (Locator{ID: "Lr8pW1", Code: "GDG-01", Name: "Gudang Utama", Active: true}) {
 		t.Errorf("Locators() = %+v, %v", locs, err)
 	}
 	yes, no := true, false
 	items, pages, err := c.Items(ctx, ItemFilter{Query: "tepung & co", Active: &yes, CategoryID: "Qm3x8a"})
-	if err != nil || pages != 1 || len(items) != 1 || items[0].MinimumQty == nil || *items[0].MinimumQty != 40 || items[0].UPC != "8991234567890" {
-		t.Errorf("Items() = %+v, %d, %v", items, pages, err)
+	if err != nil || pages.Pages != 1 || len(items) != 1 || items[0].MinimumQty == nil || *items[0].MinimumQty != 40 || items[0].UPC != "8991234567890" {
+		t.Errorf("Items() = %+v, %d, %v", items, pages.Pages, err)
 	}
 	if _, _, err := c.Items(ctx, ItemFilter{Active: &no}); err != nil {
 		t.Error(err)
@@ -234,8 +234,8 @@ func TestEndpointsDecodeTheDocumentedShapes(t *testing.T) {
 	rows, pages, err := c.StockSummary(ctx, StockSummaryFilter{LocatorID: "Lr8pW1", ItemID: "It7fZk", CategoryID: "Qm3x8a", DateFrom: "2026-11-01", DateTo: "2026-11-27"})
 	want := StockRow{LocatorID: "Lr8pW1", LocatorName: "Gudang Utama", ItemID: "It7fZk", ItemCode: "KS-00001", ItemName: "Tepung Terigu 25 kg",
 		CategoryID: "Qm3x8a", UOM: "sak", OpeningQty: 120, InQty: 50, OutQty: 35, EndingQty: 135}
-	if err != nil || pages != 1 || len(rows) != 1 || rows[0].MinimumQty == nil || *rows[0].MinimumQty != 60 {
-		t.Fatalf("StockSummary() = %+v, %d, %v", rows, pages, err)
+	if err != nil || pages.Pages != 1 || len(rows) != 1 || rows[0].MinimumQty == nil || *rows[0].MinimumQty != 60 {
+		t.Fatalf("StockSummary() = %+v, %d, %v", rows, pages.Pages, err)
 	}
 	rows[0].MinimumQty = nil
 	if rows[0] != want {
@@ -245,9 +245,9 @@ func TestEndpointsDecodeTheDocumentedShapes(t *testing.T) {
 		t.Error(err)
 	}
 	mv, pages, err := c.StockDetail(ctx, StockDetailFilter{LocatorID: "Lr8pW1", ItemID: "It7fZk", TransactionType: "receipt", DateFrom: "2026-11-27", DateTo: "2026-11-27"})
-	if err != nil || pages != 1 || len(mv) != 1 || mv[0] != (Movement{ID: "Mv2Lq9", Date: "2026-11-27", DocumentNo: "RCV/2026/11/0042",
+	if err != nil || pages.Pages != 1 || len(mv) != 1 || mv[0] != (Movement{ID: "Mv2Lq9", Date: "2026-11-27", DocumentNo: "RCV/2026/11/0042",
 		TransactionType: "receipt", LocatorID: "Lr8pW1", ItemID: "It7fZk", QtyIn: 50, Balance: 135}) {
-		t.Errorf("StockDetail() = %+v, %d, %v", mv, pages, err)
+		t.Errorf("StockDetail() = %+v, %d, %v", mv, pages.Pages, err)
 	}
 	it, err := c.Item(ctx, "It/7 f..")
 	if err != nil || it.ID != "12345" || it.MinimumQty != nil || it.Name != "A \"quoted\"\\ name\n" || it.Active {
@@ -336,7 +336,7 @@ func TestErrorClasses(t *testing.T) {
 					w.WriteHeader(tc.status)
 					_, _ = w.Write([]byte(tc.body))
 				}))
-				_, err := c.Locators(t.Context())
+				_, _, err := c.Locators(t.Context())
 				var e *Error
 				if !errors.As(err, &e) {
 					t.Fatalf("error %v is not an *Error", err)
@@ -427,7 +427,7 @@ func TestSuccessBodyProblems(t *testing.T) {
 		{"text/plain JSON", "text/plain", `{"status":"success","data":[]}`, `instead of JSON`, false},
 		{"truncated", "application/json", `{"status":"success","data":[{"id":"Lr8pW1","co`, "truncated JSON", false},
 		{"not JSON", "application/json", `<html>oops</html>`, "malformed JSON at byte 1", false},
-		{"wrong types", "application/json", `{"status":"success","data":[{"id":{"x":1},"name":["a"]}]}`, "unexpected JSON shape", false},
+		{"an object for the list", "application/json", `{"status":"success","data":{"id":"Lr8pW1"}}`, "unexpected JSON shape", false},
 		{"status error in a 200", "application/json", `{"status":"error","message":"Invalid URL"}`, `status "error" instead of "success": Invalid URL`, false},
 		{"no data", "application/json", `{"status":"success"}`, `no "data"`, false},
 		{"null data", "application/json", `{"status":"success","data":null}`, `no "data"`, false},
@@ -449,7 +449,7 @@ func TestSuccessBodyProblems(t *testing.T) {
 					w.(http.Flusher).Flush()
 				}
 			}), WithMaxBodyBytes(2048))
-			_, err := c.Locators(t.Context())
+			_, _, err := c.Locators(t.Context())
 			if KindOf(err) != KindInvalidResponse || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want invalid_response containing %q", err, tc.want)
 			}
@@ -460,7 +460,7 @@ func TestSuccessBodyProblems(t *testing.T) {
 	}
 	// Exactly at the cap is fine.
 	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, big) }), WithMaxBodyBytes(int64(len(big))))
-	if locs, err := c.Locators(t.Context()); err != nil || len(locs) != 51 {
+	if locs, _, err := c.Locators(t.Context()); err != nil || len(locs) != 51 {
 		t.Errorf("body at the cap: %d, %v", len(locs), err)
 	}
 }
@@ -477,7 +477,7 @@ func TestBodyCutShortIsANetworkErrorAndRetried(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.Locators(t.Context())
+		_, _, err = c.Locators(t.Context())
 		if KindOf(err) != KindNetwork || !errors.Is(err, io.ErrUnexpectedEOF) || len(rec.Requests()) != 2 {
 			t.Errorf("got %v after %d attempts", err, len(rec.Requests()))
 		}
@@ -569,10 +569,10 @@ func TestRedirects(t *testing.T) {
 	if len(rec.Requests()) != 1 {
 		t.Errorf("a refused redirect was retried: %d attempts", len(rec.Requests()))
 	}
-	if _, err := c.Locators(t.Context()); err != nil {
+	if _, _, err := c.Locators(t.Context()); err != nil {
 		t.Errorf("same-host redirect: %v", err)
 	}
-	_, err = c.ItemCategories(t.Context())
+	_, _, err = c.ItemCategories(t.Context())
 	// The first request and maxRedirects hops went out; the next
 	// redirect was refused.
 	if !errors.Is(err, errRedirect) || hops.Load() != maxRedirects+1 {
@@ -714,9 +714,9 @@ func TestPagination(t *testing.T) {
 		wantRequests             string
 	}{
 		{"stops at last_page", 300, 100, 0, 300, 3, "1,2,3"},
-		{"stops at last_page even if pages are full", 1000, 100, 2, 200, 2, "1,2"},
+		{"reads past an understated last_page to meta.total", 1000, 100, 2, 1000, 10, "1,2,3,4,5,6,7,8,9,10"},
 		{"stops on a short page", 250, 100, 99, 250, 3, "1,2,3"},
-		{"stops on an empty page", 300, 100, 99, 300, 4, "1,2,3,4"},
+		{"stops at meta.total whatever last_page says", 300, 100, 99, 300, 3, "1,2,3"},
 		{"server with a smaller page size", 120, 50, 0, 120, 3, "1,2,3"},
 		{"empty listing", 0, 100, 0, 0, 1, "1"},
 	} {
@@ -724,8 +724,8 @@ func TestPagination(t *testing.T) {
 			var seen []string
 			c, _ := newTestClient(t, pagedHandler(t, tc.total, tc.perPage, tc.lastPage, &seen))
 			items, pages, err := c.Items(t.Context(), ItemFilter{})
-			if err != nil || len(items) != tc.wantRows || pages != tc.wantPages || strings.Join(seen, ",") != tc.wantRequests {
-				t.Errorf("got %d rows, %d pages, %v; requests %v", len(items), pages, err, seen)
+			if err != nil || len(items) != tc.wantRows || pages.Pages != tc.wantPages || strings.Join(seen, ",") != tc.wantRequests {
+				t.Errorf("got %d rows, %d pages, %v; requests %v", len(items), pages.Pages, err, seen)
 			}
 			for i, it := range items {
 				if it.ID != ID(fmt.Sprintf("I%d", i)) {
@@ -737,16 +737,20 @@ func TestPagination(t *testing.T) {
 }
 
 func TestPageCap(t *testing.T) {
-	// Pagination that never ends: every page full, meta missing.
+	// Pagination that never ends: every page full of new rows, meta
+	// missing.
 	var n atomic.Int32
 	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		rows := strings.TrimSuffix(strings.Repeat(`{"locator_id":"L","item_id":"I","opening_qty":1,"in_qty":0,"out_qty":0,"ending_qty":"1"},`, 100), ",")
-		writeJSON(w, 200, `{"status":"success","data":[`+rows+`]}`)
+		page := n.Add(1)
+		var rows []string
+		for i := range 100 {
+			rows = append(rows, fmt.Sprintf(`{"locator_id":"L","item_id":"I%d-%d","opening_qty":1,"in_qty":0,"out_qty":0,"ending_qty":"1"}`, page, i))
+		}
+		writeJSON(w, 200, `{"status":"success","data":[`+strings.Join(rows, ",")+`]}`)
 	}), WithMaxPages(7))
 	rows, pages, err := c.StockSummary(t.Context(), StockSummaryFilter{})
-	if KindOf(err) != KindInvalidResponse || !strings.Contains(err.Error(), "more than 7 pages") || rows != nil || pages != 7 {
-		t.Errorf("got %d rows, %d pages, %v", len(rows), pages, err)
+	if KindOf(err) != KindInvalidResponse || !strings.Contains(err.Error(), "more than 7 pages without a meta.total") || rows != nil || pages.Requests != 7 {
+		t.Errorf("got %d rows, %d requests, %v", len(rows), pages.Requests, err)
 	}
 	if n.Load() != 7 {
 		t.Errorf("%d requests, want 7", n.Load())
@@ -764,8 +768,8 @@ func TestFailedPageFailsTheListing(t *testing.T) {
 		inner.ServeHTTP(w, r)
 	}))
 	items, pages, err := c.Items(t.Context(), ItemFilter{})
-	if KindOf(err) != KindNotFound || items != nil || pages != 2 {
-		t.Errorf("got %d items, %d pages, %v", len(items), pages, err)
+	if KindOf(err) != KindNotFound || items != nil || pages.Requests != 2 {
+		t.Errorf("got %d items, %d pages, %v", len(items), pages.Requests, err)
 	}
 }
 

@@ -18,7 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -28,46 +30,200 @@ import (
 // an error or a log.
 const maxMessageBytes = 240
 
-// decodeObject decodes a success envelope whose data is one object.
-func decodeObject[T any](body []byte) (T, error) {
+// decodeObject decodes a success envelope whose data is one object. Its
+// texts are cut to MaxLabelBytes (counted in cut).
+func decodeObject[T any](body []byte, cut *cutter) (T, error) {
 	var zero T
 	env, err := decodeEnvelope[T](body)
 	if err != nil {
 		return zero, err
 	}
+	if c, ok := any(env.Data).(interface{ cutLabels(*cutter) }); ok {
+		c.cutLabels(cut)
+	}
 	return *env.Data, nil
 }
 
-// decodeList decodes a success envelope whose data is an array, with the
-// pagination block when there is one. The rows of the large paginated
-// lists are decoded through their wire form, in one pass.
-func decodeList[T any](body []byte) ([]T, *pageMeta, error) {
-	switch any(*new(T)).(type) {
-	case StockRow:
-		rows, meta, err := decodeWire[StockRow, stockRowWire](body)
-		return any(rows).([]T), meta, err
-	case Item:
-		rows, meta, err := decodeWire[Item, itemWire](body)
-		return any(rows).([]T), meta, err
-	}
-	env, err := decodeEnvelope[[]T](body)
-	if err != nil {
-		return nil, nil, err
-	}
-	return *env.Data, env.Meta, nil
+// InvalidRow is a row of a list answer that could not be used and was
+// skipped; every other row of its page is kept.
+type InvalidRow struct {
+	// Page is the page it came on (1 for an unpaginated list), Index its
+	// position on that page from 0.
+	Page, Index int
+	// ID is the row's own ID (for a stock summary row, its item's),
+	// empty when that is what could not be read. LocatorID is a stock
+	// summary row's locator, when it could be read.
+	ID, LocatorID ID
+	// Field is the field at fault, empty when the row is no JSON object;
+	// Problem says what is wrong with it.
+	Field, Problem string
 }
 
-// decodeWire decodes a list into wire rows W and converts them to T.
-func decodeWire[T any, W interface{ value() T }](body []byte) ([]T, *pageMeta, error) {
+// String describes the row in one line, e.g.
+// `page 2 row 17 (id "It7fZk"): ending_qty: quantity "abc" is not a decimal number`.
+func (r InvalidRow) String() string {
+	id := "ID unreadable"
+	if r.ID != "" {
+		id = fmt.Sprintf("id %q", string(r.ID))
+	}
+	field := r.Field
+	if field == "" {
+		field = "row"
+	}
+	return fmt.Sprintf("page %d row %d (%s): %s: %s", r.Page, r.Index, id, cleanMessage(field), r.Problem)
+}
+
+// listPage is one decoded page of a list answer.
+type listPage[T keyed] struct {
+	rows []T
+	// keys holds the key of every row of the page, kept or skipped, in
+	// order; ok is false for a skipped row whose ID could not be read.
+	keys    []pageKey
+	invalid []InvalidRow
+	meta    *pageMeta
+	cut     int
+}
+
+// pageKey is a row's key on a page, as the page checker counts it.
+type pageKey struct {
+	k  rowKey
+	ok bool
+}
+
+// decodeList decodes a success envelope whose data is an array, with the
+// pagination block when there is one. A row that cannot be decoded, or
+// lacks what the exporter needs, is skipped and listed in invalid; only a
+// body that is no such envelope at all is an error. page numbers the
+// skipped rows.
+func decodeList[T keyed](body []byte, page int) (listPage[T], error) {
+	switch any(*new(T)).(type) {
+	case StockRow:
+		p, err := decodeRows[StockRow, stockRowWire](body, page)
+		return any(p).(listPage[T]), err
+	case Item:
+		p, err := decodeRows[Item, itemWire](body, page)
+		return any(p).(listPage[T]), err
+	case Movement:
+		p, err := decodeRows[Movement, movementWire](body, page)
+		return any(p).(listPage[T]), err
+	case Locator:
+		p, err := decodeRows[Locator, locatorWire](body, page)
+		return any(p).(listPage[T]), err
+	default: // Category
+		p, err := decodeRows[Category, categoryWire](body, page)
+		return any(p).(listPage[T]), err
+	}
+}
+
+// decodeRows decodes a list into wire rows W and converts them to T. The
+// whole page is decoded in one pass; only when that fails for a reason
+// other than broken JSON is it decoded again row by row, so that one bad
+// row costs only itself.
+func decodeRows[T keyed, W wireRow[T]](body []byte, page int) (listPage[T], error) {
+	var p listPage[T]
+	cut := &cutter{}
 	env, err := decodeEnvelope[[]W](body)
-	if err != nil {
-		return nil, nil, err
+	if err == nil {
+		p.meta = env.Meta
+		p.rows = make([]T, 0, len(*env.Data))
+		p.keys = make([]pageKey, 0, len(*env.Data))
+		for i, w := range *env.Data {
+			p.add(page, i, w, nil, cut)
+		}
+		p.cut = cut.n
+		return p, nil
 	}
-	rows := make([]T, len(*env.Data))
-	for i, w := range *env.Data {
-		rows[i] = w.value()
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) || !json.Valid(body) {
+		return p, err
 	}
-	return rows, env.Meta, nil
+	raw, rerr := decodeEnvelope[[]json.RawMessage](body)
+	if rerr != nil {
+		return p, rerr
+	}
+	p.meta = raw.Meta
+	p.rows = make([]T, 0, len(*raw.Data))
+	p.keys = make([]pageKey, 0, len(*raw.Data))
+	for i, r := range *raw.Data {
+		var w W
+		if err := json.Unmarshal(r, &w); err != nil {
+			k, ok := keyOf[T](r)
+			p.keys = append(p.keys, pageKey{k, ok})
+			field, problem := diagnose[W](r, err)
+			p.invalid = append(p.invalid, InvalidRow{Page: page, Index: i, ID: k.ID, LocatorID: k.LocatorID, Field: field, Problem: problem})
+			continue
+		}
+		p.add(page, i, w, r, cut)
+	}
+	p.cut = cut.n
+	return p, nil
+}
+
+// add checks one decoded wire row and keeps it, or lists it as invalid.
+func (p *listPage[T]) add(page, i int, w wireRow[T], raw []byte, cut *cutter) {
+	before := cut.n
+	v, prob := w.value(cut)
+	if prob == nil {
+		p.rows = append(p.rows, v)
+		p.keys = append(p.keys, pageKey{v.key(), true})
+		return
+	}
+	cut.n = before // a skipped row's texts are not exported
+	k := v.key()
+	ok := checkID("", k.ID, true) == nil
+	if !ok {
+		k.ID = ""
+	}
+	if checkID("", k.LocatorID, false) != nil {
+		k.LocatorID = ""
+	}
+	p.keys = append(p.keys, pageKey{k, ok})
+	p.invalid = append(p.invalid, InvalidRow{Page: page, Index: i, ID: k.ID, LocatorID: k.LocatorID, Field: prob.Field, Problem: prob.Problem})
+}
+
+// diagnose finds the field of a row that made decoding fail: the one
+// encoding/json names, else the first field that fails on its own.
+func diagnose[W any](raw []byte, err error) (field, problem string) {
+	problem = cleanMessage(err.Error())
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return te.Field, fmt.Sprintf("a JSON %s where the API sends %s", te.Value, jsonKind(te.Type.Kind()))
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return "", "not a JSON object"
+	}
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		one, merr := json.Marshal(map[string]json.RawMessage{name: fields[name]})
+		if merr != nil {
+			continue
+		}
+		var w W
+		if ferr := json.Unmarshal(one, &w); ferr != nil {
+			return name, cleanMessage(ferr.Error())
+		}
+	}
+	return "", problem
+}
+
+// jsonKind names what a Go kind holds in JSON terms.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a number"
 }
 
 func decodeEnvelope[T any](body []byte) (envelope[T], error) {

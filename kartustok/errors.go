@@ -34,6 +34,13 @@ const (
 	KindTimeout         ErrorKind = "timeout"          // no answer within the timeout; the caller gave up
 	KindNetwork         ErrorKind = "network"          // connection refused, DNS, reset, refused redirect
 	KindInvalidResponse ErrorKind = "invalid_response" // bad JSON, wrong content type, HTML, oversized body, other 4xx
+	// KindInconsistentPages is a listing whose pages still disagreed (page
+	// numbers, meta.total, repeated or missing rows) after it was read
+	// again from page 1 MaxRereads times.
+	KindInconsistentPages ErrorKind = "inconsistent_pages"
+	// KindInvalidRow is never the Kind of an Error: it is the reason under
+	// which skipped rows (see InvalidRow) are counted.
+	KindInvalidRow ErrorKind = "invalid_row"
 )
 
 // ForbiddenCause says what a 403 message points at, when it says.

@@ -39,7 +39,7 @@ func Example() {
 	ctx := context.Background()
 
 	items, pages, err := c.Items(ctx, kartustok.ItemFilter{})
-	fmt.Println(len(items), "items in", pages, "pages,", err)
+	fmt.Println(len(items), "items in", pages.Pages, "pages,", err)
 
 	// The token lacks stock.read.
 	_, _, err = c.StockSummary(ctx, kartustok.StockSummaryFilter{})

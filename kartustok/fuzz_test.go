@@ -16,6 +16,7 @@ package kartustok
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -78,7 +79,7 @@ func checkQuantity(t *testing.T, q Quantity) {
 func FuzzItemsPage(f *testing.F) {
 	addExamples(f, "items.json", "item_categories.json", "locators.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		items, meta, err := decodeList[Item](body)
+		items, meta, err := decodeStrict[Item](body)
 		if err != nil {
 			return
 		}
@@ -87,22 +88,22 @@ func FuzzItemsPage(f *testing.F) {
 				checkQuantity(t, *it.MinimumQty)
 			}
 		}
-		roundTrip(t, items, meta, decodeList[Item])
+		roundTrip(t, items, meta, decodeStrict[Item])
 	})
 }
 
 func FuzzStockSummaryPage(f *testing.F) {
 	addExamples(f, "stock_summary.json", "stock_detail.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if mv, meta, err := decodeList[Movement](body); err == nil {
+		if mv, meta, err := decodeStrict[Movement](body); err == nil {
 			for _, m := range mv {
 				for _, q := range []Quantity{m.QtyIn, m.QtyOut, m.Balance} {
 					checkQuantity(t, q)
 				}
 			}
-			roundTrip(t, mv, meta, decodeList[Movement])
+			roundTrip(t, mv, meta, decodeStrict[Movement])
 		}
-		rows, meta, err := decodeList[StockRow](body)
+		rows, meta, err := decodeStrict[StockRow](body)
 		if err != nil {
 			return
 		}
@@ -111,18 +112,18 @@ func FuzzStockSummaryPage(f *testing.F) {
 				checkQuantity(t, q)
 			}
 		}
-		roundTrip(t, rows, meta, decodeList[StockRow])
+		roundTrip(t, rows, meta, decodeStrict[StockRow])
 	})
 }
 
 func FuzzCompany(f *testing.F) {
 	addExamples(f, "company.json", "health.json")
 	decode := func(b []byte) (Company, *pageMeta, error) {
-		c, err := decodeObject[Company](b)
+		c, err := decodeObject[Company](b, nil)
 		return c, nil, err
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c, err := decodeObject[Company](body)
+		c, err := decodeObject[Company](body, nil)
 		if err != nil {
 			return
 		}
@@ -300,7 +301,7 @@ func FuzzResponse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.Locators(t.Context())
+		_, _, err = c.Locators(t.Context())
 		if err == nil {
 			if status < 200 || status > 299 {
 				t.Fatalf("status %d succeeded", status)
@@ -326,4 +327,129 @@ func FuzzResponse(f *testing.F) {
 var validKinds = map[ErrorKind]bool{
 	KindUnauthorized: true, KindForbidden: true, KindNotFound: true, KindRateLimited: true,
 	KindServerError: true, KindTimeout: true, KindNetwork: true, KindInvalidResponse: true,
+}
+
+// FuzzStockRows checks the tolerant decoding of a page: whatever the body,
+// every row is either kept whole and usable or listed as skipped, the rows
+// kept are those that decode on their own, and no text kept is longer than
+// MaxLabelBytes.
+func FuzzStockRows(f *testing.F) {
+	addExamples(f, "stock_summary.json")
+	f.Add(stockPage(3, 1, `"abc"`))
+	f.Add(stockPage(3, 2, `1e400`))
+	f.Add([]byte(`{"status":"success","data":[{"item_id":"I","ending_qty":"1","item_name":"` + strings.Repeat("x", 300) + `"},7,null]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := decodeList[StockRow](body, 1)
+		if err != nil {
+			return
+		}
+		if len(p.rows)+len(p.invalid) != len(p.keys) {
+			t.Fatalf("%d rows kept and %d skipped, but %d keys", len(p.rows), len(p.invalid), len(p.keys))
+		}
+		for _, r := range p.rows {
+			if r.ItemID == "" || len(r.ItemID) > MaxIDBytes || len(r.LocatorID) > MaxIDBytes {
+				t.Fatalf("kept a row with item_id %q", r.ItemID)
+			}
+			for _, q := range []Quantity{r.OpeningQty, r.InQty, r.OutQty, r.EndingQty} {
+				checkQuantity(t, q)
+			}
+			for _, s := range []string{r.LocatorName, r.ItemCode, r.ItemName, r.UOM} {
+				if len(s) > MaxLabelBytes || !utf8.ValidString(s) {
+					t.Fatalf("kept a text of %d bytes", len(s))
+				}
+			}
+		}
+		var env struct{ Data []json.RawMessage }
+		if json.Unmarshal(body, &env) != nil {
+			return
+		}
+		var alone []StockRow
+		for _, raw := range env.Data {
+			var r StockRow
+			if json.Unmarshal(raw, &r) == nil {
+				alone = append(alone, r)
+			}
+		}
+		if !reflect.DeepEqual(alone, p.rows) && (len(alone) > 0 || len(p.rows) > 0) {
+			t.Fatalf("page kept %v, rows decoded alone %v", p.rows, alone)
+		}
+	})
+}
+
+// FuzzPageCheck feeds the page checker pages a server could send, however
+// wrong, and checks that a listing it calls complete really is: no key
+// twice, as many rows as meta.total says, and no more pages than the total
+// or the budget justifies.
+func FuzzPageCheck(f *testing.F) {
+	f.Add([]byte{3, 100, 1, 30, 0, 100, 0, 100, 100, 0, 200, 100, 0})
+	f.Add([]byte{0, 50, 0, 0, 7, 7, 7})
+	f.Add([]byte{1, 3, 2, 2, 1, 1, 2, 2, 9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		next := func() int {
+			if len(data) == 0 {
+				return 0
+			}
+			b := int(data[0])
+			data = data[1:]
+			return b
+		}
+		const perPage, hardCap, blindCap = 10, 50, 8
+		c := newPageCheck(perPage, hardCap, blindCap)
+		seen := map[rowKey]bool{}
+		rows := 0
+		var total *int
+		for page := 1; ; page++ {
+			if page > hardCap+1 {
+				t.Fatalf("read %d pages", page)
+			}
+			flags := next()
+			m := &pageMeta{}
+			if flags&1 != 0 {
+				m.CurrentPage = ip(page + (flags>>4)%2)
+			}
+			if flags&2 != 0 {
+				m.Total = ip(next() - 2)
+			}
+			if flags&4 != 0 {
+				m.LastPage = ip(next())
+			}
+			if flags&8 != 0 {
+				m.PerPage = ip(next() % 12)
+			}
+			if flags == 0 {
+				m = nil
+			}
+			n, start := next()%(perPage+2), next()
+			var keys []pageKey
+			for i := range n {
+				keys = append(keys, pageKey{k: rowKey{ID: ID(fmt.Sprint((start + i) % 97))}, ok: (start+i)%13 != 0})
+			}
+			more, err := c.add("/items", page, m, keys)
+			if err != nil {
+				return
+			}
+			if page == 1 && m != nil {
+				total = m.Total
+			}
+			for _, k := range keys {
+				if k.ok && seen[k.k] {
+					t.Fatalf("key %v accepted twice", k.k)
+				}
+				seen[k.k] = k.ok
+				rows++
+			}
+			if total == nil && page > blindCap {
+				t.Fatalf("read %d pages without a total", page)
+			}
+			if total != nil && page > pagesFor(*total, perPage)+1 {
+				t.Fatalf("read %d pages for a total of %d", page, *total)
+			}
+			if !more {
+				if c.finish() == nil && total != nil && rows != *total {
+					t.Fatalf("complete with %d rows, total %d", rows, *total)
+				}
+				return
+			}
+		}
+	})
 }

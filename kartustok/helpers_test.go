@@ -14,6 +14,7 @@
 package kartustok
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,9 +30,22 @@ const testToken = "ks_test_S3cr3t-T0ken-value"
 
 // recorder is an Observer that keeps everything it is told.
 type recorder struct {
-	mu    sync.Mutex
-	reqs  []RequestInfo
-	waits []time.Duration
+	mu       sync.Mutex
+	reqs     []RequestInfo
+	waits    []time.Duration
+	listings []ListReport
+}
+
+func (r *recorder) ObserveListing(l ListReport) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.listings = append(r.listings, l)
+}
+
+func (r *recorder) Listings() []ListReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]ListReport(nil), r.listings...)
 }
 
 func (r *recorder) ObserveRequest(i RequestInfo) {
@@ -147,3 +161,16 @@ type Recorder = recorder
 
 // InProcess returns a transport that serves requests from h in-process.
 func InProcess(h http.Handler) http.RoundTripper { return handlerTransport{h} }
+
+// decodeStrict decodes a list page and fails on the first skipped row, for
+// tests of what a row may hold.
+func decodeStrict[T keyed](body []byte) ([]T, *pageMeta, error) {
+	p, err := decodeList[T](body, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(p.invalid) > 0 {
+		return nil, nil, errors.New(p.invalid[0].String())
+	}
+	return p.rows, p.meta, nil
+}

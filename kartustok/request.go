@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,11 +60,41 @@ var errRedirect = errors.New("redirect refused")
 // context.DeadlineExceeded, as the timeout's context error did.
 var errRequestTimeout = fmt.Errorf("no complete answer within the request timeout: %w", context.DeadlineExceeded)
 
+// bodyBuffers holds the buffers success bodies are read into. Reading into
+// a buffer that has grown before allocates nothing, so the memory the
+// clients spend on bodies stays about the requests in flight times the
+// body cap, however many large answers come; decoders copy what they keep.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// readUpTo reads r into buf until it ends or n bytes have come, growing
+// buf by doubling but never beyond n bytes, so that a buffer that read an
+// answer at the cap is exactly as large as the cap.
+func readUpTo(r io.Reader, n int64, buf []byte) ([]byte, error) {
+	b := buf[:0]
+	for int64(len(b)) < n {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(int64(max(2*cap(b), 32<<10)), n))
+			copy(nb, b)
+			b = nb
+		}
+		m, err := r.Read(b[len(b):min(int64(cap(b)), n)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
 // nopObserver is the Observer of a client that was given none.
 type nopObserver struct{}
 
 func (nopObserver) ObserveRequest(RequestInfo)      {}
 func (nopObserver) ObserveBudgetWait(time.Duration) {}
+func (nopObserver) ObserveListing(ListReport)       {}
 
 // defaultTransport bounds every phase of a connection, so that a
 // half-open connection or a stalled TLS handshake cannot hold a request
@@ -125,7 +156,7 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: a request made outside the client", errRedirect)
 	}
 	if resp := req.Response; resp != nil {
-		c.noteRateLimit(resp.Header)
+		c.noteRateLimit(resp.Header, h.start)
 		c.obs.ObserveRequest(RequestInfo{Endpoint: h.endpoint, Status: resp.StatusCode,
 			Duration: time.Since(h.start), Attempt: h.attempt})
 		h.pending = false
@@ -194,7 +225,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	// token rotated during a long wait (up to a 429 pause) is not sent
 	// stale.
 	if _, err := c.token.Token(); err != nil {
-		return err
+		return tokenError{err}
 	}
 	h := &hop{endpoint: endpoint, attempt: attempt, health: endpoint == EndpointHealth}
 	waited, err := c.lim.Wait(ctx, h.health)
@@ -206,7 +237,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	}
 	token, err := c.token.Token()
 	if err != nil {
-		return err
+		return tokenError{err}
 	}
 
 	rctx, cancel := context.WithCancelCause(context.WithValue(ctx, hopKey{}, h))
@@ -275,7 +306,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	}
 	defer resp.Body.Close()
 	info.Status = resp.StatusCode
-	c.noteRateLimit(resp.Header)
+	c.noteRateLimit(resp.Header, h.start)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The status says what happened (and a 429 must pause the client)
@@ -299,7 +330,10 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	if resp.ContentLength > c.maxBody {
 		return report(c.oversize(endpoint, resp.StatusCode))
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	buf := bodyBuffers.Get().(*[]byte)
+	defer bodyBuffers.Put(buf)
+	*buf, err = readUpTo(resp.Body, c.maxBody+1, *buf)
+	body := *buf
 	info.Bytes = int64(len(body))
 	if err != nil {
 		e := transportErr(err)
@@ -369,16 +403,23 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	return min(d, maxPause)
 }
 
-// noteRateLimit keeps the server's X-RateLimit-Limit/-Remaining.
-func (c *Client) noteRateLimit(h http.Header) {
+// noteRateLimit keeps the server's X-RateLimit-Limit/-Remaining from the
+// answer to a request sent at sent. Answers to requests in flight together
+// may arrive in any order: one sent before the kept reading arrived, which
+// says more requests remain, was counted earlier by the server and is
+// dropped, so that the kept reading is the server's latest count.
+func (c *Client) noteRateLimit(h http.Header, sent time.Time) {
 	limit, err1 := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitLimit)))
 	remaining, err2 := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitRemaining)))
 	if err1 != nil || err2 != nil {
 		return
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rl.Known && sent.Before(c.rl.At) && remaining > c.rl.Remaining {
+		return
+	}
 	c.rl = RateLimitStatus{Known: true, Limit: limit, Remaining: remaining, At: time.Now()}
-	c.mu.Unlock()
 }
 
 // transportError classifies a failure to get an answer (or all of its

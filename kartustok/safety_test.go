@@ -170,7 +170,7 @@ func TestDecodeErrorsShowRawBytesSafely(t *testing.T) {
 		`{"status":"success","data":[{"item_id":["éééééééééééééééééé"]}]}`,
 		`{"status":"success","data":[{"id":"L","opening_qty":"ééééééééééééééééééééééééééééé"}]}`,
 	} {
-		_, _, err := decodeList[StockRow]([]byte(body))
+		_, _, err := decodeStrict[StockRow]([]byte(body))
 		if err == nil {
 			t.Fatalf("%s decoded", body)
 		}
@@ -338,7 +338,7 @@ func TestWithHealthReserve(t *testing.T) {
 			writeJSON(w, 200, `{"status":"success","data":[]}`)
 		}), WithBudget(3, time.Minute), WithHealthReserve(1))
 		for range 2 {
-			if _, err := c.Locators(t.Context()); err != nil {
+			if _, _, err := c.Locators(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -346,7 +346,7 @@ func TestWithHealthReserve(t *testing.T) {
 		// meanwhile, goes out at once on the reserved slot.
 		done := make(chan time.Time)
 		go func() {
-			if _, err := c.Locators(t.Context()); err != nil {
+			if _, _, err := c.Locators(t.Context()); err != nil {
 				t.Error(err)
 			}
 			done <- time.Now()

@@ -22,6 +22,18 @@ import (
 	"strings"
 )
 
+// ErrNoToken is wrapped by the error of every call that sent nothing because
+// its TokenSource could not yield a token (a missing, unreadable or empty
+// token file, an unset environment variable): errors.Is(err, ErrNoToken)
+// tells such a failure, which says nothing about the API, from the API's.
+var ErrNoToken = errors.New("no API token")
+
+// tokenError is a TokenSource's error, marked as ErrNoToken.
+type tokenError struct{ err error }
+
+func (e tokenError) Error() string   { return e.err.Error() }
+func (e tokenError) Unwrap() []error { return []error{e.err, ErrNoToken} }
+
 // maxTokenBytes bounds what is read from a token file, so that a path
 // pointing at the wrong file (a log, a device) cannot exhaust memory.
 const maxTokenBytes = 64 << 10

@@ -105,12 +105,14 @@ const (
 	headerRetryAfter         = "Retry-After"       // whole seconds, on a 429
 )
 
-// pageMeta is the pagination block of a paginated list.
+// pageMeta is the pagination block of a paginated list. A field is nil
+// when the server did not send it (or sent null), so that a missing total
+// is never taken for a total of 0.
 type pageMeta struct {
-	CurrentPage int `json:"current_page"`
-	PerPage     int `json:"per_page"`
-	Total       int `json:"total"`
-	LastPage    int `json:"last_page"`
+	CurrentPage *int `json:"current_page"`
+	PerPage     *int `json:"per_page"`
+	Total       *int `json:"total"`
+	LastPage    *int `json:"last_page"`
 }
 
 // errorBody is both {"status":"error","message":…} and Laravel's bare
@@ -152,6 +154,21 @@ func (c *Company) UnmarshalJSON(b []byte) error {
 		c.Token = v.Token.info(v.Timezone)
 	}
 	return nil
+}
+
+// cutLabels cuts the company's texts, which become label values, to
+// MaxLabelBytes.
+func (c *Company) cutLabels(cut *cutter) {
+	id := string(c.ID)
+	cut.cut(&id)
+	c.ID = ID(id)
+	for _, s := range []*string{&c.Name, &c.Subdomain, &c.Timezone, &c.MinimumStockMode} {
+		cut.cut(s)
+	}
+	if c.Token != nil {
+		cut.cut(&c.Token.Name)
+		cut.cut(&c.Token.Prefix)
+	}
 }
 
 // TokenInfo describes the calling token when /meta/company reports it.
@@ -285,6 +302,50 @@ func (o *optionalQuantity) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MaxLabelBytes is the most bytes a text the API sends (a name, code, unit
+// or description) keeps: longer ones are cut on a character boundary and
+// end in "…". Such texts become label values, and Prometheus refuses a whole
+// scrape with a label value over its label_value_length_limit.
+const MaxLabelBytes = 256
+
+// MaxIDBytes is the longest ID a row may have. An ID cannot be cut without
+// making two rows one, so a row with a longer ID is invalid.
+const MaxIDBytes = 256
+
+// cutter cuts texts to MaxLabelBytes and counts the cuts. A nil cutter
+// cuts without counting.
+type cutter struct{ n int }
+
+func (c *cutter) cut(s *string) {
+	if len(*s) <= MaxLabelBytes {
+		return
+	}
+	*s = truncate(*s, MaxLabelBytes-len("…"))
+	if c != nil {
+		c.n++
+	}
+}
+
+// rowProblem says why a row cannot be used: which field, and what is wrong
+// with it.
+type rowProblem struct {
+	Field   string
+	Problem string
+}
+
+func (p *rowProblem) Error() string { return p.Field + ": " + p.Problem }
+
+// checkID reports a required ID that is missing or too long.
+func checkID(field string, id ID, required bool) *rowProblem {
+	switch {
+	case id == "" && required:
+		return &rowProblem{Field: field, Problem: "missing or empty"}
+	case len(id) > MaxIDBytes:
+		return &rowProblem{Field: field, Problem: fmt.Sprintf("longer than %d bytes", MaxIDBytes)}
+	}
+	return nil
+}
+
 // Category is one row of GET /item-categories.
 type Category struct {
 	ID          ID     `json:"id"`
@@ -294,18 +355,25 @@ type Category struct {
 }
 
 // UnmarshalJSON decodes a category with a tolerant is_active.
-func (c *Category) UnmarshalJSON(b []byte) error {
-	type plain Category // without this method
-	var v struct {
-		plain
-		Active flag `json:"is_active"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*c = Category(v.plain)
-	c.Active = bool(v.Active)
-	return nil
+func (c *Category) UnmarshalJSON(b []byte) error { return unmarshalRow[Category, categoryWire](b, c) }
+
+func (c Category) key() rowKey { return rowKey{ID: c.ID} }
+
+// categoryWire is a category as sent.
+type categoryWire struct {
+	categoryFields
+	Active flag `json:"is_active"`
+}
+
+// categoryFields is Category without its methods.
+type categoryFields Category
+
+func (w categoryWire) value(c *cutter) (Category, *rowProblem) {
+	v := Category(w.categoryFields)
+	v.Active = bool(w.Active)
+	c.cut(&v.Name)
+	c.cut(&v.Description)
+	return v, checkID("id", v.ID, true)
 }
 
 // Locator is one row of GET /locators (a warehouse).
@@ -317,18 +385,25 @@ type Locator struct {
 }
 
 // UnmarshalJSON decodes a locator with a tolerant is_active.
-func (l *Locator) UnmarshalJSON(b []byte) error {
-	type plain Locator // without this method
-	var v struct {
-		plain
-		Active flag `json:"is_active"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*l = Locator(v.plain)
-	l.Active = bool(v.Active)
-	return nil
+func (l *Locator) UnmarshalJSON(b []byte) error { return unmarshalRow[Locator, locatorWire](b, l) }
+
+func (l Locator) key() rowKey { return rowKey{ID: l.ID} }
+
+// locatorWire is a locator as sent.
+type locatorWire struct {
+	locatorFields
+	Active flag `json:"is_active"`
+}
+
+// locatorFields is Locator without its methods.
+type locatorFields Locator
+
+func (w locatorWire) value(c *cutter) (Locator, *rowProblem) {
+	v := Locator(w.locatorFields)
+	v.Active = bool(w.Active)
+	c.cut(&v.Code)
+	c.cut(&v.Name)
+	return v, checkID("id", v.ID, true)
 }
 
 // Item is one row of GET /items, or the data of GET /items/{id}.
@@ -349,14 +424,9 @@ type Item struct {
 
 // UnmarshalJSON decodes an item with a tolerant is_active and an
 // optional minimum_qty.
-func (it *Item) UnmarshalJSON(b []byte) error {
-	var w itemWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*it = w.value()
-	return nil
-}
+func (it *Item) UnmarshalJSON(b []byte) error { return unmarshalRow[Item, itemWire](b, it) }
+
+func (it Item) key() rowKey { return rowKey{ID: it.ID} }
 
 // itemWire is an item as sent. A list is decoded into itemWire rows in one
 // pass (decodeList), which Item.UnmarshalJSON, called per row, would make
@@ -370,10 +440,16 @@ type itemWire struct {
 // itemFields is Item without its methods.
 type itemFields Item
 
-func (w itemWire) value() Item {
+func (w itemWire) value(c *cutter) (Item, *rowProblem) {
 	it := Item(w.itemFields)
 	it.MinimumQty, it.Active = w.MinimumQty.q, bool(w.Active)
-	return it
+	for _, s := range []*string{&it.Code, &it.Name, &it.UPC, &it.Description, &it.CategoryName, &it.UOM} {
+		c.cut(s)
+	}
+	if p := checkID("id", it.ID, true); p != nil {
+		return it, p
+	}
+	return it, checkID("category_id", it.CategoryID, false)
 }
 
 // StockRow is one row of GET /stock/summary: one (locator, item) pair.
@@ -389,6 +465,7 @@ type StockRow struct {
 	InQty       Quantity `json:"in_qty"`
 	OutQty      Quantity `json:"out_qty"`
 	// EndingQty with date_to = the company's today is the stock on hand.
+	// A row without it is invalid: a missing balance is never 0.
 	EndingQty Quantity `json:"ending_qty"`
 	// MinimumQty is the per-warehouse minimum (Per Warehouse mode); nil when
 	// not set.
@@ -396,29 +473,40 @@ type StockRow struct {
 }
 
 // UnmarshalJSON decodes a stock row with an optional minimum_qty.
-func (r *StockRow) UnmarshalJSON(b []byte) error {
-	var w stockRowWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*r = w.value()
-	return nil
-}
+func (r *StockRow) UnmarshalJSON(b []byte) error { return unmarshalRow[StockRow, stockRowWire](b, r) }
+
+func (r StockRow) key() rowKey { return rowKey{LocatorID: r.LocatorID, ID: r.ItemID} }
 
 // stockRowWire is a stock row as sent, for decoding a page in one pass
 // (see itemWire).
 type stockRowWire struct {
 	stockRowFields
+	EndingQty  requiredQuantity `json:"ending_qty"`
 	MinimumQty optionalQuantity `json:"minimum_qty"`
 }
 
 // stockRowFields is StockRow without its methods.
 type stockRowFields StockRow
 
-func (w stockRowWire) value() StockRow {
+func (w stockRowWire) value(c *cutter) (StockRow, *rowProblem) {
 	r := StockRow(w.stockRowFields)
-	r.MinimumQty = w.MinimumQty.q
-	return r
+	r.EndingQty, r.MinimumQty = w.EndingQty.q, w.MinimumQty.q
+	for _, s := range []*string{&r.LocatorName, &r.ItemCode, &r.ItemName, &r.UOM} {
+		c.cut(s)
+	}
+	for _, p := range []*rowProblem{
+		checkID("item_id", r.ItemID, true),
+		checkID("locator_id", r.LocatorID, false),
+		checkID("category_id", r.CategoryID, false),
+	} {
+		if p != nil {
+			return r, p
+		}
+	}
+	if !w.EndingQty.set {
+		return r, &rowProblem{Field: "ending_qty", Problem: "missing"}
+	}
+	return r, nil
 }
 
 // Movement is one row of GET /stock/detail.
@@ -432,6 +520,114 @@ type Movement struct {
 	QtyIn           Quantity `json:"qty_in"`
 	QtyOut          Quantity `json:"qty_out"`
 	Balance         Quantity `json:"balance"`
+}
+
+// UnmarshalJSON decodes a movement.
+func (m *Movement) UnmarshalJSON(b []byte) error { return unmarshalRow[Movement, movementWire](b, m) }
+
+func (m Movement) key() rowKey { return rowKey{ID: m.ID} }
+
+// movementWire is a movement as sent.
+type movementWire struct{ movementFields }
+
+// movementFields is Movement without its methods.
+type movementFields Movement
+
+func (w movementWire) value(c *cutter) (Movement, *rowProblem) {
+	m := Movement(w.movementFields)
+	for _, s := range []*string{&m.Date, &m.DocumentNo, &m.TransactionType} {
+		c.cut(s)
+	}
+	for _, p := range []*rowProblem{
+		checkID("id", m.ID, true),
+		checkID("locator_id", m.LocatorID, false),
+		checkID("item_id", m.ItemID, false),
+	} {
+		if p != nil {
+			return m, p
+		}
+	}
+	return m, nil
+}
+
+// requiredQuantity is a Quantity that remembers whether it was sent.
+type requiredQuantity struct {
+	q   Quantity
+	set bool
+}
+
+// UnmarshalJSON accepts what Quantity accepts.
+func (r *requiredQuantity) UnmarshalJSON(b []byte) error {
+	if err := r.q.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	r.set = true
+	return nil
+}
+
+// rowKey identifies a row of a list: its ID, and for a stock summary row
+// the item's ID with the locator's.
+type rowKey struct {
+	LocatorID ID
+	ID        ID
+}
+
+// keyWire reads the key fields of a row that failed to decode, as far as
+// they can be read.
+type keyWire struct {
+	ID        json.RawMessage `json:"id"`
+	LocatorID json.RawMessage `json:"locator_id"`
+	ItemID    json.RawMessage `json:"item_id"`
+}
+
+// keyOf reads a key from a row that failed to decode: the fields named by
+// the row type's key, each only if it is a usable ID. ok is false when the
+// row's own ID cannot be read.
+func keyOf[T keyed](raw []byte) (k rowKey, ok bool) {
+	var w keyWire
+	if json.Unmarshal(raw, &w) != nil {
+		return rowKey{}, false
+	}
+	read := func(b json.RawMessage) (ID, bool) {
+		var id ID
+		if len(b) == 0 || id.UnmarshalJSON(b) != nil || checkID("", id, true) != nil {
+			return "", false
+		}
+		return id, true
+	}
+	own := w.ID
+	if _, stock := any(*new(T)).(StockRow); stock {
+		own = w.ItemID
+		k.LocatorID, _ = read(w.LocatorID)
+	}
+	k.ID, ok = read(own)
+	return k, ok
+}
+
+// keyed is a row type of a list.
+type keyed interface {
+	Category | Locator | Item | StockRow | Movement
+	key() rowKey
+}
+
+// wireRow is the wire form W of a row type T.
+type wireRow[T any] interface {
+	value(*cutter) (T, *rowProblem)
+}
+
+// unmarshalRow decodes one row on its own through its wire form, so that a
+// row decoded alone is checked as a row of a list is.
+func unmarshalRow[T any, W wireRow[T]](b []byte, out *T) error {
+	var w W
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	v, p := w.value(nil)
+	if p != nil {
+		return p
+	}
+	*out = v
+	return nil
 }
 
 // ID is an opaque public ID. The API documents IDs as strings; a JSON number

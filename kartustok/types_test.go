@@ -48,7 +48,7 @@ func TestTokenExpiryForms(t *testing.T) {
 		{"Asia/Jakarta", `"next year"`, time.Time{}, "next year"},
 		{"Asia/Jakarta", `1801439999`, time.Time{}, "1801439999"},
 	} {
-		c, err := decodeObject[Company](companyWithExpiry(tc.tz, tc.expires))
+		c, err := decodeObject[Company](companyWithExpiry(tc.tz, tc.expires), nil)
 		if err != nil {
 			t.Errorf("%s in %q: %v", tc.expires, tc.tz, err)
 			continue
@@ -64,7 +64,7 @@ func TestTokenExpiryForms(t *testing.T) {
 			t.Errorf("%s in %q: %+v", tc.expires, tc.tz, c.Token)
 		}
 	}
-	if c, err := decodeObject[Company]([]byte(`{"data":{"token":null}}`)); err != nil || c.Token != nil {
+	if c, err := decodeObject[Company]([]byte(`{"data":{"token":null}}`), nil); err != nil || c.Token != nil {
 		t.Errorf("null token: %+v, %v", c, err)
 	}
 }
@@ -75,36 +75,36 @@ func TestTolerantFlagsAndMinimums(t *testing.T) {
 		`"true"`: true, `"false"`: false, `null`: false,
 	} {
 		body := fmt.Appendf(nil, `{"data":[{"id":"x","is_active":%s}]}`, in)
-		items, _, err := decodeList[Item](body)
+		items, _, err := decodeStrict[Item](body)
 		if err != nil || len(items) != 1 || items[0].Active != want {
 			t.Errorf("item is_active %s: %+v, %v", in, items, err)
 		}
-		locs, _, err := decodeList[Locator](body)
+		locs, _, err := decodeStrict[Locator](body)
 		if err != nil || len(locs) != 1 || locs[0].Active != want {
 			t.Errorf("locator is_active %s: %+v, %v", in, locs, err)
 		}
-		cats, _, err := decodeList[Category](body)
+		cats, _, err := decodeStrict[Category](body)
 		if err != nil || len(cats) != 1 || cats[0].Active != want {
 			t.Errorf("category is_active %s: %+v, %v", in, cats, err)
 		}
 	}
 	for _, in := range []string{`2`, `"yes"`, `[]`} {
-		if _, _, err := decodeList[Item](fmt.Appendf(nil, `{"data":[{"is_active":%s}]}`, in)); err == nil {
+		if _, _, err := decodeStrict[Item](fmt.Appendf(nil, `{"data":[{"is_active":%s}]}`, in)); err == nil {
 			t.Errorf("is_active %s accepted", in)
 		}
 	}
 	for in, want := range map[string]*float64{`null`: nil, `""`: nil, `"40.0000"`: ptr(40.0), `12`: ptr(12.0)} {
-		body := fmt.Appendf(nil, `{"data":[{"id":"x","minimum_qty":%s,"ending_qty":"1"}]}`, in)
-		items, _, err := decodeList[Item](body)
+		body := fmt.Appendf(nil, `{"data":[{"id":"x","item_id":"x","minimum_qty":%s,"ending_qty":"1"}]}`, in)
+		items, _, err := decodeStrict[Item](body)
 		if err != nil || !sameQty(items[0].MinimumQty, want) {
 			t.Errorf("item minimum_qty %s: %+v, %v", in, items, err)
 		}
-		rows, _, err := decodeList[StockRow](body)
+		rows, _, err := decodeStrict[StockRow](body)
 		if err != nil || !sameQty(rows[0].MinimumQty, want) || rows[0].EndingQty != 1 {
 			t.Errorf("stock row minimum_qty %s: %+v, %v", in, rows, err)
 		}
 	}
-	if _, _, err := decodeList[StockRow]([]byte(`{"data":[{"minimum_qty":"lots","ending_qty":"1"}]}`)); err == nil {
+	if _, _, err := decodeStrict[StockRow]([]byte(`{"data":[{"item_id":"x","minimum_qty":"lots","ending_qty":"1"}]}`)); err == nil {
 		t.Error("minimum_qty \"lots\" accepted")
 	}
 }
