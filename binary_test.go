@@ -289,7 +289,7 @@ func TestBinary(t *testing.T) {
 	t.Run("SIGHUP reloads the minimums file", func(t *testing.T) {
 		apiURL, tokenFile := startSimulated(t)
 		path := filepath.Join(t.TempDir(), "minimums.yml")
-		writeFile(t, path, "")
+		writeFile(t, path, "items: []\n")
 		p := startProc(t, bin, []string{noToken}, "--kartustok.url="+apiURL, "--kartustok.token-file="+tokenFile,
 			"--web.listen-address=127.0.0.1:0", "--stock.minimums-file="+path)
 		base := p.baseURL()
@@ -331,8 +331,13 @@ func TestBinary(t *testing.T) {
 		if v := hup(file("12"), "1"); v.minimum[pair] != "12" {
 			t.Errorf("after fixing the file the minimum is %q, want 12", v.minimum[pair])
 		}
-		if n := strings.Count(p.output(), "Reloading the minimums file failed"); n != 1 {
-			t.Errorf("the failed reload logged %d lines, want 1:\n%s", n, p.output())
+		// A half-written (empty) file is refused too, never read as "no
+		// minimums".
+		if v := hup("", "0"); v.minimum[pair] != "12" {
+			t.Errorf("after reloading an empty file the minimum is %q, want the previous file's 12", v.minimum[pair])
+		}
+		if n := strings.Count(p.output(), "Reloading the minimums file failed"); n != 2 {
+			t.Errorf("the failed reloads logged %d lines, want 2:\n%s", n, p.output())
 		}
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)

@@ -106,7 +106,9 @@ type minimumsReloader struct {
 
 // newMinimumsReloader loads the file at path (none when empty). An invalid
 // file is an error listing every problem, so that start-up fails with all
-// of them.
+// of them; so is a file that holds no YAML document (empty, or only
+// comments), which minimums.Parse refuses rather than read as "no
+// minimums".
 func newMinimumsReloader(path string, logger log.Logger) (*minimumsReloader, error) {
 	r := &minimumsReloader{
 		path:   path,
@@ -156,7 +158,11 @@ func (r *minimumsReloader) Minimums() collector.Minimums {
 }
 
 // Reload re-reads the file. A file that fails to load leaves the previous
-// one in force. Each reload logs one line; trigger says what asked for it.
+// one in force and sets kartustok_config_last_reload_successful to 0; that
+// includes a file emptied or half-written while being edited, which holds
+// no YAML document, so such a file never silently drops every minimum (an
+// explicit "items: []" does, on purpose). Each reload logs one line;
+// trigger says what asked for it.
 func (r *minimumsReloader) Reload(trigger string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -244,7 +250,9 @@ func catalogOf(s *collector.Snapshot) minimums.Catalog {
 }
 
 // fileProblems splits a load error into one line per problem, for
-// --config.check and start-up: a parse lists every problem in the file.
+// --config.check and start-up: a parse lists every problem in the file,
+// each as "file:line: path: message", or "file: message" for a problem of
+// the whole file such as one that holds no YAML document.
 func fileProblems(err error) []string {
 	var es minimums.Errors
 	if errors.As(err, &es) {

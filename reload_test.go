@@ -32,6 +32,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
@@ -177,6 +178,79 @@ func TestReloaderKeepsThePreviousFileOnAFailedReload(t *testing.T) {
 	}
 }
 
+// noDocument and nullDocument are the messages for a minimums file that
+// writes no minimums at all.
+const (
+	noDocument   = `the file holds no YAML document (it is empty or only comments); to clear every minimum on purpose, write an explicit empty document such as "items: []"`
+	nullDocument = `the file's YAML document is null (a bare "---", "null" or "~"), which writes no minimums; to clear every minimum on purpose, write an explicit empty document such as "items: []"`
+)
+
+// TestReloaderKeepsThePreviousFileWhenItIsEmptied: a minimums file emptied
+// or half-written while being edited is a failed reload, not a decision to
+// drop every minimum, so the previous file stays in force and the reload
+// gauge (behind KartuStokConfigReloadFailed) says 0; an explicit empty
+// document is that decision, and clears them.
+func TestReloaderKeepsThePreviousFileWhenItIsEmptied(t *testing.T) {
+	r, path, logs := newTestReloader(t)
+	gdg1 := &kartustok.Locator{Code: "GDG-01"}
+	ks1 := &kartustok.Item{Code: "KS-1"}
+	minimum := func() (float64, bool) {
+		return r.Minimums().StockMinimum(gdg1, ks1, 7, true)
+	}
+	ts0 := testutil.ToFloat64(r.successTime)
+	require.Equal(t, 1.0, testutil.ToFloat64(r.successful))
+
+	for _, tc := range []struct{ name, content, want string }{
+		{"empty", "", noDocument},
+		{"whitespace", "\n  \n\t\n", noDocument},
+		{"comments only", "# items:\n#   - code: KS-1\n#     minimum: 10\n", noDocument},
+		{"bare ---", "---\n", nullDocument},
+		{"null", "null\n", nullDocument},
+	} {
+		writeFile(t, path, tc.content)
+		err := r.Reload("test " + tc.name)
+		require.EqualError(t, err, path+": "+tc.want, tc.name)
+		require.Equal(t, 0.0, testutil.ToFloat64(r.successful), "%s: kartustok_config_last_reload_successful", tc.name)
+		require.Equal(t, ts0, testutil.ToFloat64(r.successTime), "%s: the last success is still the start-up load", tc.name)
+		v, ok := minimum()
+		require.True(t, ok, tc.name)
+		require.Equal(t, 60.0, v, "%s: the previous file's minimum stays in force", tc.name)
+	}
+	require.Equal(t, 5, countLines(logs.String(), "Reloading the minimums file failed"), logs.String())
+
+	writeFile(t, path, "# Every minimum cleared on purpose.\nitems: []\n")
+	time.Sleep(10 * time.Millisecond) // so the timestamp can move on a coarse clock
+	require.NoError(t, r.Reload("test"))
+	require.Equal(t, 1.0, testutil.ToFloat64(r.successful))
+	require.Greater(t, testutil.ToFloat64(r.successTime), ts0)
+	require.NotNil(t, r.Minimums(), "a file is configured: the (empty) file is in force")
+	v, ok := minimum()
+	require.True(t, ok)
+	require.Equal(t, 7.0, v, "the minimums are cleared: the API's own applies")
+	_, ok = r.Minimums().StockMinimum(gdg1, ks1, 0, false)
+	require.False(t, ok, "the minimums are cleared: the file sets none")
+}
+
+// TestStartUpRejectsAnEmptyMinimumsFile: at start-up an empty file stops
+// the exporter, like any other invalid file, with the message saying how to
+// clear the minimums on purpose.
+func TestStartUpRejectsAnEmptyMinimumsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "minimums.yml")
+	writeFile(t, path, "# nothing yet\n")
+	r, err := newMinimumsReloader(path, log.NewNopLogger())
+	require.Nil(t, r)
+	require.EqualError(t, err, path+": "+noDocument)
+	require.Equal(t, []string{path + ": " + noDocument}, fileProblems(err))
+
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code := runContext(ctx, []string{"--demo", "--web.listen-address=127.0.0.1:0", "--stock.minimums-file=" + path}, &stdout, &stderr)
+	require.Equal(t, 1, code, stderr.String())
+	require.Contains(t, stderr.String(), "the file holds no YAML document (it is empty or only comments)")
+	require.NotContains(t, stderr.String(), "Demo:", "the demo company started before the file was checked")
+}
+
 func TestReloaderWithoutAFile(t *testing.T) {
 	r, err := newMinimumsReloader("", log.NewNopLogger())
 	if err != nil {
@@ -263,6 +337,10 @@ func TestConfigCheck(t *testing.T) {
 	good, bad := filepath.Join(dir, "good.yml"), filepath.Join(dir, "bad.yml")
 	writeFile(t, good, goodMinimums)
 	writeFile(t, bad, badMinimums+"    total_minimum: -1\n")
+	empty, null, cleared := filepath.Join(dir, "empty.yml"), filepath.Join(dir, "null.yml"), filepath.Join(dir, "cleared.yml")
+	writeFile(t, empty, "\n# items:\n#   - code: KS-1\n")
+	writeFile(t, null, "---\n")
+	writeFile(t, cleared, "items: []\n")
 	url := "--kartustok.url=https://sinarjaya.kartustok.com/public/v1"
 	for _, tc := range []struct {
 		name       string
@@ -278,6 +356,14 @@ func TestConfigCheck(t *testing.T) {
 			bad + ":5: items[0].warehouses[0].minimum: must be a number ≥ 0, got \"lots\"",
 			bad + ":6: items[0].total_minimum: must be a number ≥ 0, got -1",
 		}},
+		{"empty file", []string{url, "--stock.minimums-file=" + empty}, 1, "", []string{
+			empty + ": " + noDocument,
+		}},
+		{"null document", []string{url, "--stock.minimums-file=" + null}, 1, "", []string{
+			null + ": " + nullDocument,
+		}},
+		{"minimums cleared on purpose", []string{url, "--stock.minimums-file=" + cleared}, 0,
+			"kartustok_exporter: configuration OK; minimums file " + cleared + ": categories=0 items=0 warehouse_minimums=0\n", nil},
 		{"missing file", []string{url, "--stock.minimums-file=" + filepath.Join(dir, "nope.yml")}, 1, "", []string{
 			"reading minimums file: open " + filepath.Join(dir, "nope.yml") + ": no such file or directory",
 		}},
@@ -445,7 +531,7 @@ func TestMinimumsFileInProcess(t *testing.T) {
 	apiURL, tokenFile := startSimulated(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "minimums.yml")
-	writeFile(t, path, "") // an empty file sets nothing
+	writeFile(t, path, "items: []\n") // an explicit empty document sets nothing
 	addr := freeAddr(t)
 
 	ctx, cancel := context.WithCancel(context.Background())

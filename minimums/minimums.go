@@ -34,8 +34,13 @@
 //	      - code: GDG-01
 //	        minimum: 60
 //
-// Both lists may be absent, and an empty file sets nothing. Every entry sets at
-// least one of minimum, total_minimum or (for items) warehouses. Quantities are
+// Both lists may be absent or empty, so "items: []" (or "{}") is a valid file
+// that sets nothing: that is how every minimum is cleared on purpose. A file
+// with no YAML document at all (empty, or only blank lines and comments), or
+// whose document is null (a bare "---", "null" or "~"), is an error instead,
+// so that a file truncated or half-written while being edited cannot
+// silently drop every minimum on a reload. Every entry sets at least one of
+// minimum, total_minimum or (for items) warehouses. Quantities are
 // decimal numbers ≥ 0 in the item's unit (12, 12.5, 1e3); 0 is a real minimum,
 // which is how an item whose KartuStok minimum is wrong is silenced. Codes and
 // names are matched exactly as KartuStok spells them (case and spaces count).
@@ -48,9 +53,9 @@
 // name when both match an item.
 //
 // Decoding is strict: unknown fields, duplicate entries, negative or
-// non-finite numbers, empty codes, more than one YAML document and anything
-// that is not a mapping at the top are errors, each naming the file, the line
-// and the field, for example
+// non-finite numbers, empty codes, no YAML document or more than one, and
+// anything that is not a mapping at the top are errors, each naming the file
+// and, where there is one, the line and the field, for example
 //
 //	minimums.yml:7: items[0].warehouses[1].minimum: must be a number ≥ 0, got "abc"
 //

@@ -106,7 +106,7 @@ func TestListedCodes(t *testing.T) {
 	require.Equal(t, []string{"GDG-01"}, s.WarehouseCodes("KS-00002"))
 	require.Nil(t, s.WarehouseCodes("00123"))
 	require.Nil(t, s.WarehouseCodes("KS-99999"))
-	empty, err := Parse("empty.yml", nil)
+	empty, err := Parse("empty.yml", []byte("items: []\n"))
 	require.NoError(t, err)
 	require.Empty(t, empty.ItemCodes())
 }
@@ -146,10 +146,20 @@ func TestNilSet(t *testing.T) {
 	doc, err := s.MarshalYAML()
 	require.NoError(t, err)
 	require.Equal(t, fileDoc{}, doc)
-	// yaml.Marshal writes the nil set as null, which reads back as empty.
+	// yaml.Marshal writes the nil set (no file) as null, which a file may
+	// not hold: it writes no minimums, so it reads back as an error.
 	out, err := yaml.Marshal(s)
 	require.NoError(t, err)
-	again, err := Parse("null.yml", out)
+	require.Equal(t, "null\n", string(out))
+	_, err = Parse("null.yml", out)
+	require.ErrorContains(t, err, "null.yml: the file's YAML document is null")
+	// An empty set is written as an explicit empty document, which does
+	// read back as an empty set.
+	empty, err := Parse("empty.yml", []byte("items: []\n"))
+	require.NoError(t, err)
+	out, err = yaml.Marshal(empty)
+	require.NoError(t, err)
+	again, err := Parse("empty-again.yml", out)
 	require.NoError(t, err)
 	require.Zero(t, again.Len())
 }

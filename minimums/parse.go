@@ -63,9 +63,29 @@ var decimal = regexp.MustCompile(`^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][
 // yamlLine matches the position prefix of yaml.v3's syntax errors.
 var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 
+// clearHint tells how to clear every minimum on purpose, for the messages
+// about a file that holds no minimums document at all.
+const clearHint = `to clear every minimum on purpose, write an explicit empty document such as "items: []"`
+
+// Messages for a file that writes no minimums at all.
+const (
+	msgNoDocument   = "the file holds no YAML document (it is empty or only comments); " + clearHint
+	msgNullDocument = `the file's YAML document is null (a bare "---", "null" or "~"), which writes no minimums; ` + clearHint
+)
+
 // Parse parses the contents of a minimums file; name is used in error
-// messages only. An empty document gives an empty, non-nil Set. On failure
-// the error is an Errors listing every problem found.
+// messages only. On failure the error is an Errors listing every problem
+// found.
+//
+// The file must hold exactly one YAML document. An explicit empty document
+// ("items: []", "categories: []", "{}", or lists that are all absent or
+// empty under a key that is written) gives an empty, non-nil Set: that is
+// how every minimum is cleared on purpose. A file of zero documents (empty,
+// or only whitespace and comments) is an error, so that a file truncated or
+// half-written while being edited cannot silently drop every minimum on a
+// reload; a document that is null (a bare "---", "null" or "~") writes no
+// minimums either and is treated the same way. Both errors concern the
+// whole file (Line 0) and say how to clear the minimums deliberately.
 func Parse(name string, data []byte) (*Set, error) {
 	p := &parser{name: name}
 	root := p.document(data)
@@ -110,8 +130,16 @@ func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
 }
 
 // document decodes the single YAML document in data and returns its root
-// node, or nil when the document is empty or invalid.
+// node, or nil after recording a problem: invalid YAML, more than one
+// document, no document at all, or a null one.
 func (p *parser) document(data []byte) *yaml.Node {
+	if blank(data) {
+		// Checked before decoding: yaml.v3 refuses some blank files (a
+		// line holding only a tab) with a syntax error that would hide
+		// the real problem.
+		p.errorf(nil, "", "%s", msgNoDocument)
+		return nil
+	}
 	doc, next, err := decode(data)
 	switch {
 	case err != nil:
@@ -121,13 +149,29 @@ func (p *parser) document(data []byte) *yaml.Node {
 		p.errorf(next, "", "a second YAML document starts here; the file must hold exactly one")
 		return nil
 	case doc == nil || len(doc.Content) == 0:
+		p.errorf(nil, "", "%s", msgNoDocument)
 		return nil
 	}
 	root := doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		p.errorf(nil, "", "%s", msgNullDocument)
 		return nil
 	}
 	return root
+}
+
+// blank reports whether data holds no YAML content: only a byte order mark,
+// blank lines and comment lines.
+func blank(data []byte) bool {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	for _, line := range splitLines(data) {
+		line = bytes.TrimLeft(line, " \t")
+		line = bytes.TrimRight(line, "\r\n\u0085\u2028\u2029")
+		if len(line) > 0 && line[0] != '#' {
+			return false
+		}
+	}
+	return true
 }
 
 // decode reads the first YAML document in data and the start of a second

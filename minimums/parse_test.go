@@ -71,6 +71,9 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-entry-not-mapping.yml", `:2: items[0]: must be a mapping of fields, got "KS-00001"`},
 		{"invalid-two-documents.yml", `:4: a second YAML document starts here; the file must hold exactly one`},
 		{"invalid-syntax.yml", `:4: invalid YAML: did not find expected '-' indicator`},
+		{"invalid-empty.yml", `: ` + wantNoDocument},
+		{"invalid-comments-only.yml", `: ` + wantNoDocument},
+		{"invalid-null-document.yml", `: ` + wantNullDocument},
 
 		// Every problem of a file is listed, in line order, each once.
 		{"invalid-several.yml", strings.Join([]string{
@@ -99,16 +102,16 @@ func TestLoadInvalid(t *testing.T) {
 	}
 }
 
-// TestLoadValid covers the files that set nothing, which must load as an
-// empty set rather than fail, so that a freshly created file is harmless.
+// TestLoadValid covers the example and the files that clear every minimum
+// on purpose, with an explicit empty document, which must load as an empty
+// set rather than fail.
 func TestLoadValid(t *testing.T) {
 	tests := []struct {
 		file string
 		want Summary
 	}{
 		{"example.yml", Summary{Categories: 2, Items: 3, Warehouses: 3}},
-		{"valid-empty.yml", Summary{}},
-		{"valid-comments-only.yml", Summary{}},
+		{"valid-cleared.yml", Summary{}},
 		{"valid-empty-lists.yml", Summary{}},
 	}
 	for _, tt := range tests {
@@ -120,6 +123,66 @@ func TestLoadValid(t *testing.T) {
 			require.Equal(t, tt.want, s.Summary())
 			require.Equal(t, tt.want.Categories+tt.want.Items, s.Len())
 			require.Equal(t, path, s.Name())
+		})
+	}
+}
+
+// The messages for a file that writes no minimums at all.
+const (
+	wantNoDocument   = `the file holds no YAML document (it is empty or only comments); to clear every minimum on purpose, write an explicit empty document such as "items: []"`
+	wantNullDocument = `the file's YAML document is null (a bare "---", "null" or "~"), which writes no minimums; to clear every minimum on purpose, write an explicit empty document such as "items: []"`
+)
+
+// TestNoDocument: a file of zero YAML documents, or whose document is null,
+// is a half-written file rather than a decision to clear the minimums, so it
+// is refused with a message that says how to clear them on purpose; an
+// explicit empty document is that decision and gives an empty set.
+func TestNoDocument(t *testing.T) {
+	tests := []struct {
+		name, in, want string // want is "" for an empty set
+	}{
+		{"empty", "", wantNoDocument},
+		{"newlines", "\n\n\n", wantNoDocument},
+		{"spaces", "   \n  \n ", wantNoDocument},
+		{"tabs", " \t\n\t\n", wantNoDocument}, // yaml.v3 alone calls this a syntax error
+		{"CRLF blank lines", "\r\n  \r\n", wantNoDocument},
+		{"byte order mark", "\ufeff\n", wantNoDocument},
+		{"comments", "# Minimums for kartustok_exporter.\n", wantNoDocument},
+		{"commented-out entries", "# items:\n#   - code: KS-1\n#     minimum: 10\n\n", wantNoDocument},
+		{"indented comments and tabs", "  # a\n\t# b\n \t\n# c", wantNoDocument},
+		{"comment without a line break", "# items: []", wantNoDocument},
+		{"bare ---", "---\n", wantNullDocument},
+		{"--- and a comment", "# minimums\n--- # none yet\n", wantNullDocument},
+		{"--- and ...", "---\n...\n", wantNullDocument},
+		{"null", "null\n", wantNullDocument},
+		{"tilde", "~\n", wantNullDocument},
+		{"tagged null", "--- !!null\n", wantNullDocument},
+
+		{"items: []", "items: []\n", ""},
+		{"categories: []", "categories: []\n", ""},
+		{"both lists empty", "categories: []\nitems: []\n", ""},
+		{"keys without values", "categories:\nitems:\n", ""},
+		{"empty mapping", "{}\n", ""},
+		{"explicit document", "---\nitems: []\n...\n", ""},
+		{"comments around items: []", "# cleared on purpose\nitems: [] # KartuStok's own apply\n# - code: KS-1\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse("minimums.yml", []byte(tt.in))
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.NotNil(t, s)
+				require.Zero(t, s.Len())
+				require.Zero(t, s.Summary())
+				_, ok := s.Minimum("GDG-01", "KS-1", "", "")
+				require.False(t, ok)
+				return
+			}
+			require.Nil(t, s)
+			require.EqualError(t, err, "minimums.yml: "+tt.want)
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, &Error{File: "minimums.yml", Msg: tt.want}, e, "a problem of the whole file, at no line")
 		})
 	}
 }
