@@ -28,6 +28,7 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
+	"github.com/kartustok/kartustok_exporter/minimums"
 )
 
 var update = flag.Bool("update", false, "rewrite "+goldenPath+" from the current output")
@@ -81,7 +82,7 @@ func TestGoldenMetrics(t *testing.T) {
 		if done {
 			t.Fatalf("flags refused: exit %d", code)
 		}
-		reloader, err := newMinimumsReloader(cfg.minimumsFile, log.NewNopLogger())
+		reloader, err := minimums.NewReloader(cfg.minimumsFile, log.NewNopLogger())
 		if err != nil {
 			t.Fatal(err)
 		}

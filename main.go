@@ -287,7 +287,7 @@ func checkConfig(cfg *config, problems []error, stdout, stderr io.Writer) int {
 	if cfg.minimumsFile != "" {
 		set, err := minimums.Load(cfg.minimumsFile)
 		if err != nil {
-			lines = append(lines, fileProblems(err)...)
+			lines = append(lines, minimums.FileProblems(err)...)
 		} else {
 			sum := set.Summary()
 			summary = fmt.Sprintf("minimums file %s: categories=%d items=%d warehouse_minimums=%d", cfg.minimumsFile, sum.Categories, sum.Items, sum.Warehouses)
@@ -393,7 +393,7 @@ func tokenSource(cfg *config) (kartustok.TokenSource, error) {
 // collectors) and the web endpoints for cfg. The engine does nothing until
 // it is run. pedantic and clientOpts are for tests: checked scrapes, and a
 // transport that serves a simulated company in memory.
-func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimumsReloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*collector.Engine, http.Handler, error) {
+func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.Reloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*collector.Engine, http.Handler, error) {
 	apiMetrics := collector.NewAPIMetrics()
 	budget := cfg.budgetRequests()
 	reserve, warn := cfg.healthReserve()
@@ -429,7 +429,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimumsRe
 	if err != nil {
 		return nil, nil, err
 	}
-	reloader.snapshot = engine.Snapshot
+	reloader.SetSnapshotFunc(engine.Snapshot)
 	level.Info(logger).Log("msg", "Polling the KartuStok API", "url", client.BaseURL(),
 		"budget", budget, "health_reserve", reserve, "window", cfg.window, "stock_interval", cfg.stockInterval)
 
@@ -440,9 +440,9 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimumsRe
 		logger:                 logger,
 		reload:                 func() error { return reloader.Reload("POST /-/reload") },
 		pedantic:               pedantic,
-	}, engine, append(reloader.collectors(),
+	}, engine, reloader,
 		collector.NewCollector(engine, collector.WithRateLimit(client), collector.WithMinimumsFunc(reloader.Minimums)),
-		apiMetrics)...)
+		apiMetrics)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -457,9 +457,9 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 
 	// The minimums file is read first: a typo in it should stop start-up
 	// before anything else happens, with every problem on its own line.
-	reloader, err := newMinimumsReloader(cfg.minimumsFile, log.With(logger, "component", "minimums"))
+	reloader, err := minimums.NewReloader(cfg.minimumsFile, log.With(logger, "component", "minimums"))
 	if err != nil {
-		for _, p := range fileProblems(err) {
+		for _, p := range minimums.FileProblems(err) {
 			level.Error(logger).Log("msg", "Invalid minimums file", "problem", p)
 		}
 		return fmt.Errorf("cannot load --stock.minimums-file %s", cfg.minimumsFile)

@@ -65,6 +65,12 @@
 //
 // A *Set is immutable once parsed and safe for concurrent use, so a reload can
 // swap it atomically while scrapes read the previous one.
+//
+// A Reloader is the file as the exporter runs it: it resolves the minimums
+// the collector exports (file first, then KartuStok's), reloads the file on
+// request while keeping the previous one in force when the new one fails to
+// load, logs the entries that match nothing in the catalog, and exports the
+// kartustok_config_last_reload_* gauges.
 package minimums
 
 import (

@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package main
+package minimums
 
 import (
 	"errors"
@@ -26,7 +26,6 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	"github.com/kartustok/kartustok_exporter/minimums"
 )
 
 // maxLoggedWarnings bounds the warnings one check logs, so that a file
@@ -37,7 +36,7 @@ const maxLoggedWarnings = 20
 // to the API's values where the file sets none. It is immutable, so a reload
 // swaps it whole while scrapes read the previous one.
 type fileMinimums struct {
-	set *minimums.Set
+	set *Set
 	// pairs is the set's items[].warehouses[] entries by item code,
 	// computed once per load rather than once per scrape.
 	pairs map[string][]string
@@ -45,7 +44,7 @@ type fileMinimums struct {
 
 var _ collector.PairMinimums = (*fileMinimums)(nil)
 
-func newFileMinimums(set *minimums.Set) *fileMinimums {
+func newFileMinimums(set *Set) *fileMinimums {
 	pairs := map[string][]string{}
 	for _, code := range set.ItemCodes() {
 		if whs := set.WarehouseCodes(code); len(whs) > 0 {
@@ -81,20 +80,24 @@ func (f *fileMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet 
 // MinimumPairs implements collector.PairMinimums.
 func (f *fileMinimums) MinimumPairs() map[string][]string { return f.pairs }
 
-// minimumsReloader holds the minimums file in force and reloads it on
-// request. Reloads are serialised; scrapes read the current file through an
-// atomic pointer and never wait for one.
-type minimumsReloader struct {
+// Reloader holds the minimums file in force and reloads it on request.
+// Reloads are serialised; scrapes read the current file through an atomic
+// pointer and never wait for one.
+//
+// A Reloader is a prometheus.Collector of the reload metrics,
+// kartustok_config_last_reload_successful and
+// kartustok_config_last_reload_success_timestamp_seconds; register it once.
+type Reloader struct {
 	path   string // empty when no file is configured
 	logger log.Logger
 
 	current atomic.Pointer[fileMinimums]
-	// snapshot returns the engine's latest snapshot, to check a reloaded
-	// file against the catalog; nil until the engine exists.
-	snapshot func() *collector.Snapshot
 
 	// mu serialises reloads and checks and guards the fields below.
 	mu sync.Mutex
+	// snapshot returns the engine's latest snapshot, to check a reloaded
+	// file against the catalog; nil until SetSnapshotFunc is called.
+	snapshot func() *collector.Snapshot
 	// checked and warned are the file and warnings last logged, so
 	// that the same warnings are not logged after every catalog refresh.
 	checked *fileMinimums
@@ -104,13 +107,14 @@ type minimumsReloader struct {
 	successTime prometheus.Gauge
 }
 
-// newMinimumsReloader loads the file at path (none when empty). An invalid
-// file is an error listing every problem, so that start-up fails with all
-// of them; so is a file that holds no YAML document (empty, or only
-// comments), which minimums.Parse refuses rather than read as "no
-// minimums".
-func newMinimumsReloader(path string, logger log.Logger) (*minimumsReloader, error) {
-	r := &minimumsReloader{
+var _ prometheus.Collector = (*Reloader)(nil)
+
+// NewReloader loads the file at path (none when empty). An invalid file is
+// an error listing every problem (see FileProblems), so that start-up fails
+// with all of them; so is a file that holds no YAML document (empty, or
+// only comments), which Parse refuses rather than read as "no minimums".
+func NewReloader(path string, logger log.Logger) (*Reloader, error) {
+	r := &Reloader{
 		path:   path,
 		logger: logger,
 		successful: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -126,7 +130,7 @@ func newMinimumsReloader(path string, logger log.Logger) (*minimumsReloader, err
 		r.markSuccess()
 		return r, nil
 	}
-	set, err := minimums.Load(path)
+	set, err := Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -138,23 +142,41 @@ func newMinimumsReloader(path string, logger log.Logger) (*minimumsReloader, err
 	return r, nil
 }
 
-func (r *minimumsReloader) markSuccess() {
+func (r *Reloader) markSuccess() {
 	r.successful.Set(1)
 	r.successTime.SetToCurrentTime()
 }
 
-// collectors returns the reload metrics.
-func (r *minimumsReloader) collectors() []prometheus.Collector {
-	return []prometheus.Collector{r.successful, r.successTime}
+// Describe implements prometheus.Collector.
+func (r *Reloader) Describe(ch chan<- *prometheus.Desc) {
+	r.successful.Describe(ch)
+	r.successTime.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (r *Reloader) Collect(ch chan<- prometheus.Metric) {
+	r.successful.Collect(ch)
+	r.successTime.Collect(ch)
 }
 
 // Minimums returns the minimums in force, nil without a file so that the
-// collector exports the API's values untouched.
-func (r *minimumsReloader) Minimums() collector.Minimums {
+// collector exports the API's values untouched. It suits
+// collector.WithMinimumsFunc.
+func (r *Reloader) Minimums() collector.Minimums {
 	if f := r.current.Load(); f != nil {
 		return f
 	}
 	return nil
+}
+
+// SetSnapshotFunc makes every successful Reload check the new file against
+// the catalog of the snapshot that f returns, typically the engine's
+// Snapshot method. The engine is built after the Reloader, which it calls
+// back through CheckCatalog, hence a setter.
+func (r *Reloader) SetSnapshotFunc(f func() *collector.Snapshot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.snapshot = f
 }
 
 // Reload re-reads the file. A file that fails to load leaves the previous
@@ -163,7 +185,7 @@ func (r *minimumsReloader) Minimums() collector.Minimums {
 // no YAML document, so such a file never silently drops every minimum (an
 // explicit "items: []" does, on purpose). Each reload logs one line;
 // trigger says what asked for it.
-func (r *minimumsReloader) Reload(trigger string) error {
+func (r *Reloader) Reload(trigger string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.path == "" {
@@ -171,7 +193,7 @@ func (r *minimumsReloader) Reload(trigger string) error {
 		level.Info(r.logger).Log("msg", "Reload requested; no --stock.minimums-file is configured, so there is nothing to reload", "trigger", trigger)
 		return nil
 	}
-	set, err := minimums.Load(r.path)
+	set, err := Load(r.path)
 	if err != nil {
 		r.successful.Set(0)
 		level.Error(r.logger).Log("msg", "Reloading the minimums file failed; the previous one stays in force", "file", r.path, "trigger", trigger, "err", err)
@@ -189,8 +211,8 @@ func (r *minimumsReloader) Reload(trigger string) error {
 }
 
 // CheckCatalog logs the file's entries that match nothing in s's catalog;
-// the engine calls it after each catalog refresh.
-func (r *minimumsReloader) CheckCatalog(s *collector.Snapshot) {
+// the engine calls it after each catalog refresh (collector.Config.OnCatalog).
+func (r *Reloader) CheckCatalog(s *collector.Snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.checkLocked(s)
@@ -199,7 +221,7 @@ func (r *minimumsReloader) CheckCatalog(s *collector.Snapshot) {
 // checkLocked logs the warnings of checking the current file against s's
 // catalog, unless the same file gave the same warnings last time. Called
 // with mu held.
-func (r *minimumsReloader) checkLocked(s *collector.Snapshot) {
+func (r *Reloader) checkLocked(s *collector.Snapshot) {
 	f := r.current.Load()
 	if f == nil || s == nil {
 		return
@@ -226,8 +248,8 @@ func (r *minimumsReloader) checkLocked(s *collector.Snapshot) {
 // catalogOf is what the snapshot knows of the catalog, in the form the
 // file's check takes: a list not fetched yet stays nil, so the check skips
 // it instead of calling every entry unknown.
-func catalogOf(s *collector.Snapshot) minimums.Catalog {
-	var c minimums.Catalog
+func catalogOf(s *collector.Snapshot) Catalog {
+	var c Catalog
 	if s.ItemsKnown {
 		c.ItemCodes = make([]string, len(s.Items))
 		for i := range s.Items {
@@ -241,20 +263,20 @@ func catalogOf(s *collector.Snapshot) minimums.Catalog {
 		}
 	}
 	if s.CategoryNames != nil {
-		c.Categories = make([]minimums.Category, 0, len(s.CategoryNames))
+		c.Categories = make([]Category, 0, len(s.CategoryNames))
 		for id, name := range s.CategoryNames {
-			c.Categories = append(c.Categories, minimums.Category{ID: string(id), Name: name})
+			c.Categories = append(c.Categories, Category{ID: string(id), Name: name})
 		}
 	}
 	return c
 }
 
-// fileProblems splits a load error into one line per problem, for
-// --config.check and start-up: a parse lists every problem in the file,
-// each as "file:line: path: message", or "file: message" for a problem of
-// the whole file such as one that holds no YAML document.
-func fileProblems(err error) []string {
-	var es minimums.Errors
+// FileProblems splits an error of Load or NewReloader into one line per
+// problem, for --config.check and start-up: a parse lists every problem in
+// the file, each as "file:line: path: message", or "file: message" for a
+// problem of the whole file such as one that holds no YAML document.
+func FileProblems(err error) []string {
+	var es Errors
 	if errors.As(err, &es) {
 		out := make([]string, len(es))
 		for i, e := range es {
