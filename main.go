@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -95,28 +94,8 @@ type config struct {
 	logFormat string
 }
 
-// budgetRequests is floor(rate limit × budget): the requests per window the
-// client allows itself.
-func (c *config) budgetRequests() int {
-	return int(math.Floor(float64(c.rateLimit)*c.budget + 1e-9))
-}
-
-// healthReserve is how many requests of every window the client keeps for
-// health checks: one for each check a window can hold, ceil(window /
-// health interval), and one more because a sliding window can catch one
-// check more than the average says. It stays below the budget so that
-// catalog and stock can still send; warn says why when it had to be cut.
-func (c *config) healthReserve() (n int, warn string) {
-	want := int(math.Ceil(c.window.Seconds()/c.healthInterval.Seconds())) + 1
-	budget := c.budgetRequests()
-	switch {
-	case budget <= 1:
-		return 0, fmt.Sprintf("a budget of %d request(s) per window leaves none to reserve for health checks; they may wait behind stock refreshes", budget)
-	case want >= budget:
-		return budget - 1, fmt.Sprintf("the budget of %d requests per window cannot reserve the %d that health checks every %s need; reserving %d, leaving 1 for catalog and stock", budget, want, c.healthInterval, budget-1)
-	}
-	return want, ""
-}
+// budgetRequests is the requests per window the client allows itself.
+func (c *config) budgetRequests() int { return kartustok.BudgetFor(c.rateLimit, c.budget) }
 
 // parseFlags parses args. done is set when the program should exit with
 // code without running (--help, --version, a parse error).
@@ -396,20 +375,21 @@ func tokenSource(cfg *config) (kartustok.TokenSource, error) {
 func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.Reloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*collector.Engine, http.Handler, error) {
 	apiMetrics := collector.NewAPIMetrics()
 	budget := cfg.budgetRequests()
-	reserve, warn := cfg.healthReserve()
-	if warn != "" {
-		level.Warn(logger).Log("msg", "Health checks get less than their reserve of the request budget", "reason", warn)
-	}
 	client, err := kartustok.New(cfg.url, tokens, append([]kartustok.Option{
 		kartustok.WithTimeout(cfg.timeout),
 		kartustok.WithMaxBodyBytes(int64(cfg.maxBody)),
 		kartustok.WithBudget(budget, cfg.window),
-		kartustok.WithHealthReserve(reserve),
+		kartustok.WithHealthInterval(cfg.healthInterval),
 		kartustok.WithObserver(apiMetrics),
 		kartustok.WithVersion(version.Version),
 	}, clientOpts...)...)
 	if err != nil {
 		return nil, nil, err
+	}
+	reserve, catalogCap, cut := client.Shares()
+	if cut {
+		level.Warn(logger).Log("msg", "Health checks get less than their reserve of the request budget: the budget cannot hold one request per check a window plus one and still leave one for catalog and stock",
+			"budget", budget, "window", cfg.window, "health_interval", cfg.healthInterval, "health_reserve", reserve)
 	}
 	if plainHTTPOffLoopback(client.BaseURL()) {
 		level.Warn(logger).Log("msg", "The API URL is plain http: the bearer token crosses the network unencrypted; use https", "url", client.BaseURL())
@@ -422,6 +402,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 		Budget:          budget,
 		Window:          cfg.window,
 		HealthReserve:   reserve,
+		CatalogCap:      catalogCap,
 		TokenExpiresAt:  cfg.tokenExpiresAt,
 		Logger:          logger,
 		OnCatalog:       reloader.CheckCatalog,
@@ -431,7 +412,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 	}
 	reloader.SetSnapshotFunc(engine.Snapshot)
 	level.Info(logger).Log("msg", "Polling the KartuStok API", "url", client.BaseURL(),
-		"budget", budget, "health_reserve", reserve, "window", cfg.window, "stock_interval", cfg.stockInterval)
+		"budget", budget, "health_reserve", reserve, "catalog_cap", catalogCap, "window", cfg.window, "stock_interval", cfg.stockInterval)
 
 	handler, err := newHandler(handlerConfig{
 		telemetryPath:          cfg.telemetryPath,

@@ -302,34 +302,6 @@ func (w *syncWriter) String() string {
 	return w.buf.String()
 }
 
-func TestHealthReserve(t *testing.T) {
-	for _, tc := range []struct {
-		rateLimit int
-		budget    float64
-		window    time.Duration
-		health    time.Duration
-		want      int
-		warns     bool
-	}{
-		{120, 0.8, time.Minute, 30 * time.Second, 3, false}, // the defaults: 2 checks a window, plus one
-		{120, 0.8, time.Minute, 45 * time.Second, 3, false}, // ceil(60/45) = 2
-		{120, 0.8, time.Minute, 2 * time.Minute, 2, false},  // fewer than one check a window still reserves one, plus one
-		{20, 0.8, 2 * time.Second, time.Second, 3, false},   // time-scaled
-		{3, 1, time.Minute, time.Second, 2, true},           // 61 wanted, clamped below the budget
-		{1, 1, time.Minute, 30 * time.Second, 0, true},      // nothing to reserve
-	} {
-		cfg := &config{rateLimit: tc.rateLimit, budget: tc.budget, window: tc.window, healthInterval: tc.health}
-		n, warn := cfg.healthReserve()
-		if n != tc.want || (warn != "") != tc.warns {
-			t.Errorf("rate %d × %g, window %s, health every %s: reserve %d (warning %q), want %d (warning: %v)",
-				tc.rateLimit, tc.budget, tc.window, tc.health, n, warn, tc.want, tc.warns)
-		}
-		if n >= cfg.budgetRequests() && n != 0 {
-			t.Errorf("reserve %d not below the budget %d", n, cfg.budgetRequests())
-		}
-	}
-}
-
 // mismatched describes one metric and collects another: only a pedantic
 // registry checks a collected metric against the described ones.
 type mismatched struct{ described, collected *prometheus.Desc }

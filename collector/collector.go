@@ -78,7 +78,7 @@ var (
 		"Requests one full refresh of the resource needs, from the page counts of the last refresh.",
 		"resource")
 	syncCycleDesc = newDesc("sync", "cycle_seconds",
-		"Effective refresh period of the resource in seconds after budget planning; for stock it exceeds --sync.stock-interval when a full refresh does not fit the budget.",
+		"Period of the resource's last complete refresh cycle in seconds, measured from its start to the start of the one before; until two cycles have run, the interval (or, for stock, the period the budget plan predicts). For stock and the catalogue it exceeds the wanted interval when a full refresh does not fit the request budget.",
 		"resource")
 )
 

@@ -167,7 +167,7 @@ kartustok_sync_planned_requests{resource="health"} 1
 kartustok_sync_planned_requests{resource="items"} 1
 kartustok_sync_planned_requests{resource="locators"} 1
 kartustok_sync_planned_requests{resource="stock"} 1
-# HELP kartustok_sync_cycle_seconds Effective refresh period of the resource in seconds after budget planning; for stock it exceeds --sync.stock-interval when a full refresh does not fit the budget.
+# HELP kartustok_sync_cycle_seconds Period of the resource's last complete refresh cycle in seconds, measured from its start to the start of the one before; until two cycles have run, the interval (or, for stock, the period the budget plan predicts). For stock and the catalogue it exceeds the wanted interval when a full refresh does not fit the request budget.
 # TYPE kartustok_sync_cycle_seconds gauge
 kartustok_sync_cycle_seconds{resource="categories"} 60
 kartustok_sync_cycle_seconds{resource="company"} 60

@@ -58,9 +58,12 @@ type Config struct {
 	Budget int
 	Window time.Duration
 	// HealthReserve is how many requests of every window the client keeps
-	// for health checks (kartustok.WithHealthReserve); catalog and stock
-	// plan around it. Zero when the client keeps none.
+	// for health checks, and CatalogCap the most it lets the catalog send
+	// in one (kartustok.Client.Shares): the plan that predicts the stock
+	// cycle counts with them. Zero when the client keeps none, or sets no
+	// cap.
 	HealthReserve int
+	CatalogCap    int
 	// TokenExpiresAt is the token's expiry when /meta/company does not
 	// report it; zero when unknown.
 	TokenExpiresAt time.Time
@@ -120,13 +123,15 @@ type Engine struct {
 	gateOpen bool
 	// itemPages and locatorPages are the page counts of the last fetches,
 	// the basis of the budget plan.
-	itemPages    int
-	locatorPages map[kartustok.ID]int
-	stretched    bool
-	staleWarned  bool
-	zoneWarned   string
-	modeWarned   string
-	expiryWarned string
+	itemPages        int
+	locatorPages     map[kartustok.ID]int
+	stretched        bool
+	catalogStretched bool
+	stockMeasured    bool
+	staleWarned      bool
+	zoneWarned       string
+	modeWarned       string
+	expiryWarned     string
 	// scopesByCall holds the scopes some call has proved granted or
 	// refused; the token's scope list in /meta/company fills in only the
 	// others.
@@ -136,10 +141,10 @@ type Engine struct {
 	// time zone.
 	companyErr   error
 	noZoneWarned bool
-	// paced keeps catalog and stock within pacedShare, the plan's
-	// PacedShare, in every window.
-	paced      pacer
-	pacedShare float64
+	// healthTried is closed once the first health check has an answer
+	// (or failed): catalog and stock start after it, so that a new
+	// process sends one request first and learns the server's count.
+	healthTried chan struct{}
 }
 
 // New returns an engine that calls api. It does nothing until Run.
@@ -158,12 +163,10 @@ func New(api API, cfg Config) (*Engine, error) {
 		tokenOK:       make(chan struct{}),
 		locatorPages:  map[kartustok.ID]int{},
 		scopesByCall:  map[string]bool{},
+		healthTried:   make(chan struct{}),
 	}
 	close(e.tokenOK)
 	e.gateOpen = true
-	// PacedShare depends only on the configuration.
-	e.pacedShare = makePlan(planInput{Budget: cfg.Budget, Window: cfg.Window, HealthReserve: cfg.HealthReserve,
-		HealthInterval: cfg.HealthInterval, CatalogInterval: cfg.CatalogInterval, StockInterval: cfg.StockInterval}).PacedShare
 	s := &Snapshot{Location: time.UTC, TokenExpiry: cfg.TokenExpiresAt}
 	s.Sync[ResourceHealth] = SyncStatus{PlannedRequests: 1, Cycle: cfg.HealthInterval}
 	for _, r := range []Resource{ResourceCompany, ResourceCategories, ResourceLocators, ResourceItems} {
@@ -360,6 +363,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 
 func (e *Engine) healthLoop(ctx context.Context) {
 	logger := log.With(e.logger, "resource", ResourceHealth.String())
+	first := true
 	for {
 		start := time.Now()
 		_, err := e.api.Health(ctx)
@@ -379,20 +383,41 @@ func (e *Engine) healthLoop(ctx context.Context) {
 		if err != nil && !noToken {
 			level.Error(logger).Log("msg", "Health check failed", "err", err)
 		}
+		if first {
+			first = false
+			close(e.healthTried)
+		}
 		if !sleepUntil(ctx, start.Add(e.cfg.HealthInterval)) {
 			return
 		}
 	}
 }
 
+// afterFirstHealth waits until the first health check has been tried.
+func (e *Engine) afterFirstHealth(ctx context.Context) bool {
+	select {
+	case <-e.healthTried:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 func (e *Engine) catalogLoop(ctx context.Context) {
 	retry := e.cfg.HealthInterval
+	if !e.afterFirstHealth(ctx) {
+		return
+	}
+	var last time.Time // start of the last complete refresh
 	for {
 		if !e.waitToken(ctx) {
 			return
 		}
 		start := time.Now()
 		retrySoon := e.syncCatalog(ctx)
+		if !retrySoon {
+			e.measureCycle(catalogResources, &last, start, e.cfg.CatalogInterval)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -422,18 +447,13 @@ func transient(err error) bool {
 	return true
 }
 
-// catalogStep runs one call of the catalog refresh, paced as an expected
-// cost requests, and records its outcome; call returns how many requests
-// it sent and the rows it skipped, and apply, run only on success, folds
-// the result into the snapshot.
-func (e *Engine) catalogStep(ctx context.Context, r Resource, endpoint string, cost int, call func() (kartustok.ListInfo, error), apply func(s *Snapshot)) error {
-	t0, ok := e.paced.wait(ctx, cost, e.pacedShare, e.cfg.Window)
-	if !ok {
-		return ctx.Err()
-	}
+// catalogStep runs one call of the catalog refresh and records its
+// outcome; call returns the rows it skipped, and apply, run only on
+// success, folds the result into the snapshot. The client's scheduler
+// admits each request of the call on its own.
+func (e *Engine) catalogStep(ctx context.Context, r Resource, endpoint string, call func() (kartustok.ListInfo, error), apply func(s *Snapshot)) error {
 	start := time.Now()
 	info, err := call()
-	e.paced.settle(t0, cost, max(1, info.Requests))
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -481,7 +501,7 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 	steps := []func() error{
 		func() error {
 			var c kartustok.Company
-			return e.catalogStep(ctx, ResourceCompany, kartustok.EndpointCompany, 1,
+			return e.catalogStep(ctx, ResourceCompany, kartustok.EndpointCompany,
 				func() (_ kartustok.ListInfo, err error) {
 					c, err = e.api.Company(ctx)
 					e.mu.Lock()
@@ -494,24 +514,21 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 		func() error {
 			var cs []kartustok.Category
 			var info kartustok.ListInfo
-			return e.catalogStep(ctx, ResourceCategories, kartustok.EndpointItemCategories, 1,
+			return e.catalogStep(ctx, ResourceCategories, kartustok.EndpointItemCategories,
 				func() (_ kartustok.ListInfo, err error) { cs, info, err = e.api.ItemCategories(ctx); return info, err },
 				func(s *Snapshot) { applyCategories(s, cs, info.Invalid) })
 		},
 		func() error {
 			var ls []kartustok.Locator
 			var info kartustok.ListInfo
-			return e.catalogStep(ctx, ResourceLocators, kartustok.EndpointLocators, 1,
+			return e.catalogStep(ctx, ResourceLocators, kartustok.EndpointLocators,
 				func() (_ kartustok.ListInfo, err error) { ls, info, err = e.api.Locators(ctx); return info, err },
 				func(s *Snapshot) { e.applyLocators(s, ls, info.Invalid) })
 		},
 		func() error {
 			var items []kartustok.Item
 			var info kartustok.ListInfo
-			e.mu.Lock()
-			cost := max(1, e.itemPages)
-			e.mu.Unlock()
-			return e.catalogStep(ctx, ResourceItems, kartustok.EndpointItems, cost,
+			return e.catalogStep(ctx, ResourceItems, kartustok.EndpointItems,
 				func() (_ kartustok.ListInfo, err error) {
 					items, info, err = e.api.Items(ctx, kartustok.ItemFilter{})
 					return info, err
@@ -724,78 +741,138 @@ func (e *Engine) updateReady(s *Snapshot) {
 
 func (e *Engine) stockLoop(ctx context.Context) {
 	logger := log.With(e.logger, "resource", ResourceStock.String())
+	if !e.afterFirstHealth(ctx) {
+		return
+	}
 	select {
 	case <-e.locatorsKnown:
 	case <-ctx.Done():
 		return
 	}
+	var last time.Time // start of the last complete pass
 	for {
 		if !e.waitToken(ctx) {
 			return
 		}
 		start := time.Now()
-		e.syncStock(ctx, logger, e.planStock(logger), start)
+		e.planStock(logger)
+		e.syncStock(ctx, logger, start)
 		if ctx.Err() != nil {
 			return
 		}
-		// Plan again with the page counts this cycle found: the first
-		// cycle starts from estimates.
-		if !sleepUntil(ctx, start.Add(e.planStock(logger).Cycle)) {
+		e.measureCycle([]Resource{ResourceStock}, &last, start, e.cfg.StockInterval)
+		// The next pass starts at the wanted interval, or at once when
+		// this one took longer: the scheduler paces every page.
+		if !sleepUntil(ctx, start.Add(e.cfg.StockInterval)) {
 			return
 		}
 	}
 }
 
-// planStock computes the budget plan for the next stock cycle from the
-// page counts of the last fetches, publishes it, and logs when the stock
-// cycle starts or stops being stretched.
-func (e *Engine) planStock(logger log.Logger) plan {
-	var p plan
-	var requests int
+// catalogResources are the resources one catalog refresh brings.
+var catalogResources = []Resource{ResourceCompany, ResourceCategories, ResourceLocators, ResourceItems}
+
+// measureCycle records that a refresh of rs which started at start is
+// complete: the period of the last complete cycle is the time from the
+// start of the one before it to start. It says once, at info, when that
+// period is more than wanted by over 5 % (a cycle stretched by the budget),
+// and when it is back.
+func (e *Engine) measureCycle(rs []Resource, last *time.Time, start time.Time, wanted time.Duration) {
+	prev := *last
+	*last = start
+	if prev.IsZero() {
+		return
+	}
+	period := start.Sub(prev)
 	e.update(func(s *Snapshot) {
-		for _, l := range s.activeLocators() {
-			requests += e.expectedPages(l.ID)
+		for _, r := range rs {
+			s.Sync[r].Cycle = period
 		}
-		p = makePlan(planInput{
-			Budget:          e.cfg.Budget,
-			Window:          e.cfg.Window,
-			HealthReserve:   e.cfg.HealthReserve,
-			HealthInterval:  e.cfg.HealthInterval,
-			CatalogInterval: e.cfg.CatalogInterval,
-			StockInterval:   e.cfg.StockInterval,
-			CatalogRequests: 3 + max(1, e.itemPages),
-			StockRequests:   requests,
-		})
-		s.Sync[ResourceStock].PlannedRequests = requests
-		s.Sync[ResourceStock].Cycle = p.Cycle
-		if tooSlow := p.Cycle >= e.cfg.MaxStaleness; tooSlow != e.staleWarned {
+		if rs[0] == ResourceStock {
+			e.stockMeasured = true
+		}
+	})
+	stretched := period > wanted+wanted/20
+	e.mu.Lock()
+	flag := &e.catalogStretched
+	if rs[0] == ResourceStock {
+		flag = &e.stretched
+	}
+	changed := stretched != *flag
+	*flag = stretched
+	e.mu.Unlock()
+	if !changed {
+		return
+	}
+	name := "Catalog"
+	if rs[0] == ResourceStock {
+		name = "Stock"
+	}
+	if stretched {
+		p := e.currentPlan()
+		level.Info(e.logger).Log("msg", name+" refresh stretched: a full refresh does not fit the wanted interval within the request budget",
+			"wanted_cycle", wanted, "measured_cycle", period.Round(time.Second),
+			"stock_requests_per_cycle", p.in.StockRequests, "catalog_requests_per_cycle", p.in.CatalogRequests,
+			"budget", e.cfg.Budget, "window", e.cfg.Window, "health_reserve", e.cfg.HealthReserve, "catalog_cap", e.cfg.CatalogCap,
+			"stock_requests_per_window", fmt.Sprintf("%.1f", p.StockPerWindow), "catalog_requests_per_window", fmt.Sprintf("%.1f", p.CatalogPerWindow))
+		return
+	}
+	level.Info(e.logger).Log("msg", name+" refresh is back at the wanted interval", "wanted_cycle", wanted, "measured_cycle", period.Round(time.Second))
+}
+
+// plannedCycle is a plan with what it was made from.
+type plannedCycle struct {
+	plan
+	in planInput
+}
+
+// currentPlan predicts the cycles from the page counts of the last fetches.
+func (e *Engine) currentPlan() plannedCycle {
+	s := e.snap.Load()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var requests int
+	for _, l := range s.activeLocators() {
+		requests += e.expectedPages(l.ID)
+	}
+	in := planInput{
+		Budget:          e.cfg.Budget,
+		Window:          e.cfg.Window,
+		HealthReserve:   e.cfg.HealthReserve,
+		CatalogCap:      e.cfg.CatalogCap,
+		CatalogInterval: e.cfg.CatalogInterval,
+		StockInterval:   e.cfg.StockInterval,
+		CatalogRequests: 3 + max(1, e.itemPages),
+		StockRequests:   requests,
+	}
+	return plannedCycle{makePlan(in), in}
+}
+
+// planStock publishes the requests the next stock pass needs, and the
+// cycle the plan predicts until one has been measured; it warns once when
+// that cycle is not shorter than the max staleness.
+func (e *Engine) planStock(logger log.Logger) {
+	p := e.currentPlan()
+	e.update(func(s *Snapshot) {
+		s.Sync[ResourceStock].PlannedRequests = p.in.StockRequests
+		if !e.stockMeasured {
+			s.Sync[ResourceStock].Cycle = p.Cycle
+		}
+		cycle := s.Sync[ResourceStock].Cycle
+		if tooSlow := cycle >= e.cfg.MaxStaleness; tooSlow != e.staleWarned {
 			e.staleWarned = tooSlow
 			if tooSlow {
 				level.Warn(logger).Log("msg", "The stock cycle is not shorter than --sync.max-staleness: stock series will vanish between refreshes; raise --sync.max-staleness or the budget",
-					"effective_cycle", p.Cycle, "max_staleness", e.cfg.MaxStaleness)
+					"cycle", cycle, "max_staleness", e.cfg.MaxStaleness)
 			}
 		}
-		if p.Stretched == e.stretched {
-			return
-		}
-		e.stretched = p.Stretched
-		msg := "Stock refresh is back at the wanted interval"
-		if p.Stretched {
-			msg = "Stock refresh stretched: a full refresh does not fit the wanted interval within the request budget"
-		}
-		level.Info(logger).Log("msg", msg,
-			"requests_per_cycle", requests,
-			"budget", e.cfg.Budget, "window", e.cfg.Window,
-			"stock_share_per_window", fmt.Sprintf("%.1f", p.StockShare),
-			"wanted_cycle", e.cfg.StockInterval, "effective_cycle", p.Cycle)
 	})
-	return p
 }
 
-// syncStock fetches the stock of every active locator once, paced so stock
-// spends no more than its share of the budget in any window, and swaps each
-// locator's rows in whole when all its pages have arrived.
-func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start time.Time) {
+// syncStock fetches the stock of every active locator once, and swaps each
+// locator's rows in whole when all its pages have arrived. The client's
+// scheduler admits every page on its own.
+func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Time) {
 	snap := e.snap.Load()
 	tz := snap.Location
 	if snap.Company == nil {
@@ -803,22 +880,14 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, p plan, start
 	}
 	failed := 0
 	for _, l := range snap.activeLocators() {
-		e.mu.Lock()
-		cost := e.expectedPages(l.ID)
-		e.mu.Unlock()
-		t0, ok := e.paced.wait(ctx, cost, p.PacedShare, e.cfg.Window)
-		if !ok {
-			return
-		}
 		if e.tokenRefused() {
-			e.paced.settle(t0, cost, 0)
 			failed++
 			break
 		}
+		t0 := time.Now()
 		today := t0.In(tz).Format(time.DateOnly)
 		rows, info, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
 		pages := info.Pages
-		e.paced.settle(t0, cost, max(1, info.Requests))
 		if ctx.Err() != nil {
 			return
 		}

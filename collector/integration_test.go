@@ -52,6 +52,7 @@ type simHarness struct {
 	logs      *syncBuffer
 	token     string
 	tokenFile string
+	stop      func()
 }
 
 // startSim runs the exporter's data path (client, engine, collectors,
@@ -71,15 +72,28 @@ func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg Config, c
 	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return runSim(t, company, server, token, tokenFile, cfg, copts)
+}
+
+// runSim starts an exporter process's data path against server with the
+// token in tokenFile, as main does: a fresh client (which knows nothing of
+// what an earlier process sent) and engine. stop ends it at once, as a
+// SIGKILL would end the process; cleanup calls it too.
+func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, token, tokenFile string, cfg Config, copts []Option) *simHarness {
+	t.Helper()
 	metrics := NewAPIMetrics()
+	shares := kartustok.WithHealthInterval(cfg.HealthInterval)
+	if cfg.HealthReserve > 0 {
+		shares = kartustok.WithHealthReserve(cfg.HealthReserve)
+	}
 	client, err := kartustok.New("http://sinarjaya.kartustok.test/public/v1", kartustok.TokenFile(tokenFile),
 		kartustok.WithTransport(kartustoktest.InMemory(server.Handler())),
-		kartustok.WithBudget(cfg.Budget, cfg.Window),
-		kartustok.WithHealthReserve(cfg.HealthReserve),
+		kartustok.WithBudget(cfg.Budget, cfg.Window), shares,
 		kartustok.WithObserver(metrics))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.HealthReserve, cfg.CatalogCap, _ = client.Shares()
 	logs := &syncBuffer{}
 	cfg.Logger = log.NewLogfmtLogger(logs) // every level, debug included
 	e, err := New(client, cfg)
@@ -94,9 +108,10 @@ func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg Config, c
 	go func() { e.Run(ctx); close(done) }()
 	h := &simHarness{t: t, company: company, server: server, engine: e, logs: logs, token: token, tokenFile: tokenFile,
 		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, EnableOpenMetrics: true})}
+	var once sync.Once
+	h.stop = func() { once.Do(func() { cancel(); <-done }) }
 	t.Cleanup(func() {
-		cancel()
-		<-done
+		h.stop()
 		h.assertNoToken()
 	})
 	return h

@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -115,8 +116,35 @@ func WithBudget(requests int, window time.Duration) Option {
 	return func(c *Client) { c.budget, c.window = requests, window }
 }
 
-// WithHealthReserve keeps n requests of every window for Health calls: other calls wait while fewer than n+1 sends remain, so paging of stock or items can never delay a health check for a whole window. Default 0.
-func WithHealthReserve(n int) Option { return func(c *Client) { c.reserve = n } }
+// WithHealthReserve keeps n requests of every window for Health calls:
+// other calls wait while fewer than n+1 sends remain, so paging of stock or
+// items can never delay a health check for a whole window. It overrides
+// the reserve WithHealthInterval computes. Default 0.
+func WithHealthReserve(n int) Option { return func(c *Client) { c.reserve, c.reserveSet = n, true } }
+
+// WithHealthInterval tells the client how often Health is called. It
+// reserves for health checks as many requests of every window as they need
+// (window ÷ interval, rounded up, plus one, since a sliding window can
+// catch one check more than the average), less than the budget; and while
+// the server's own count binds, it keeps the checks due before the
+// server's window ends.
+func WithHealthInterval(d time.Duration) Option { return func(c *Client) { c.healthInterval = d } }
+
+// WithStockShare guarantees stock (StockSummary, StockDetail) the share f,
+// in (0, 1), of what every window leaves after the health reserve: the
+// catalog (company, categories, locators, items) may use the rest, and
+// waits when it would take more, so that a catalog asked for more often
+// than the budget allows is stretched before stock is. Default 0.5.
+func WithStockShare(f float64) Option { return func(c *Client) { c.stockShare = f } }
+
+// WithCautiousStart sets whether a new client assumes the server's window
+// may already be full, as it is after a restart of a process that used the
+// same token (default true): it sends one request at a time until the
+// first answer, adopts the count the server sends, and without one spreads
+// the first window's requests over the window; it also spaces requests
+// other than health checks window ÷ (4 × budget) apart, so that no start
+// sends a burst. Tests of a single call may turn it off.
+func WithCautiousStart(on bool) Option { return func(c *Client) { c.cautious = on } }
 
 // WithTransport sets the HTTP transport (default: a tuned http.Transport).
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
@@ -190,6 +218,13 @@ const apiPath = "/public/v1"
 // not the company's API.
 const memberHost = "member.kartustok.com"
 
+// BudgetFor is the requests per window a client may send to take share,
+// in (0, 1], of a server's limit: floor(limit × share), the rest left to
+// other integrations on the same token and IP.
+func BudgetFor(limit int, share float64) int {
+	return int(math.Floor(float64(limit)*share + 1e-9))
+}
+
 // Client calls one company's public API within a request budget. It is safe
 // for concurrent use; every call shares one budget.
 //
@@ -208,18 +243,25 @@ type Client struct {
 	base       string // normalised, ending in /public/v1
 	token      TokenSource
 	http       *http.Client
-	lim        *limiter
+	sched      *scheduler
 	obs        Observer
 	userAgent  string
 	timeout    time.Duration
 	budget     int
 	reserve    int
-	window     time.Duration
-	transport  http.RoundTripper
-	maxBody    int64
-	maxRetries int
-	maxPages   int
-	version    string
+	reserveSet bool
+	// reserveCut is set when the budget could not hold the reserve the
+	// health interval needs.
+	reserveCut     bool
+	healthInterval time.Duration
+	stockShare     float64
+	cautious       bool
+	window         time.Duration
+	transport      http.RoundTripper
+	maxBody        int64
+	maxRetries     int
+	maxPages       int
+	version        string
 
 	mu sync.Mutex
 	rl RateLimitStatus
@@ -247,6 +289,8 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 		maxRetries: DefaultMaxRetries,
 		maxPages:   DefaultMaxPages,
 		version:    version.Version,
+		stockShare: 0.5,
+		cautious:   true,
 	}
 	for _, o := range opts {
 		o(c)
@@ -256,7 +300,19 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("kartustok: timeout must be positive, got %s", c.timeout)
 	case c.budget <= 0 || c.window <= 0:
 		return nil, fmt.Errorf("kartustok: budget must be positive, got %d requests per %s", c.budget, c.window)
-	case c.reserve < 0 || c.reserve >= c.budget:
+	case c.healthInterval < 0:
+		return nil, fmt.Errorf("kartustok: the health interval must not be negative, got %s", c.healthInterval)
+	case !(c.stockShare > 0 && c.stockShare < 1):
+		return nil, fmt.Errorf("kartustok: the stock share must be in (0, 1), got %g", c.stockShare)
+	}
+	if !c.reserveSet && c.healthInterval > 0 {
+		c.reserve = int(math.Ceil(c.window.Seconds()/c.healthInterval.Seconds())) + 1
+		if c.reserve >= c.budget {
+			c.reserve, c.reserveCut = max(c.budget-1, 0), true
+		}
+	}
+	switch {
+	case c.reserve < 0 || (c.reserve > 0 && c.reserve >= c.budget):
 		return nil, fmt.Errorf("kartustok: the health reserve must be at least 0 and less than the budget of %d, got %d", c.budget, c.reserve)
 	case c.maxBody <= 0:
 		return nil, fmt.Errorf("kartustok: maximum body size must be positive, got %d", c.maxBody)
@@ -275,7 +331,13 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 		c.version = "unknown"
 	}
 	c.userAgent = "kartustok_exporter/" + c.version
-	c.lim = newLimiter(c.budget, c.reserve, c.window)
+	shared := c.budget - c.reserve
+	cfg := schedConfig{budget: c.budget, window: c.window, reserve: c.reserve,
+		catalogCap: max(1, shared-int(math.Ceil(c.stockShare*float64(shared)))), healthInterval: c.healthInterval, cautious: c.cautious}
+	if c.cautious {
+		cfg.spacing = c.window / time.Duration(4*c.budget)
+	}
+	c.sched = newScheduler(cfg)
 	c.http = &http.Client{Transport: c.transport, CheckRedirect: c.checkRedirect}
 	return c, nil
 }
@@ -320,6 +382,14 @@ func (c *Client) BaseURL() string { return c.base }
 
 // Budget returns the requests per window the client allows itself.
 func (c *Client) Budget() (requests int, window time.Duration) { return c.budget, c.window }
+
+// Shares returns how the client divides every window: the requests kept
+// for health checks, and the most the catalog may use; stock may use the
+// rest. cut is set when the budget could not hold the reserve the health
+// interval needs.
+func (c *Client) Shares() (healthReserve, catalogCap int, cut bool) {
+	return c.reserve, c.sched.cfg.catalogCap, c.reserveCut
+}
 
 // RateLimit returns the latest X-RateLimit-Limit/-Remaining seen.
 func (c *Client) RateLimit() RateLimitStatus {

@@ -97,7 +97,7 @@ func newTestClient(t *testing.T, h http.Handler, opts ...Option) (*Client, *reco
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	rec := &recorder{}
-	c, err := New(srv.URL, StaticToken(testToken), append([]Option{WithObserver(rec)}, opts...)...)
+	c, err := New(srv.URL, StaticToken(testToken), append([]Option{WithObserver(rec), WithCautiousStart(false)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func newTestClient(t *testing.T, h http.Handler, opts ...Option) (*Client, *reco
 func newBubbleClient(t *testing.T, h http.Handler, opts ...Option) (*Client, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	opts = append([]Option{WithObserver(rec), WithTransport(handlerTransport{h})}, opts...)
+	opts = append([]Option{WithObserver(rec), WithTransport(handlerTransport{h}), WithCautiousStart(false)}, opts...)
 	c, err := New("https://sinarjaya.kartustok.com", StaticToken(testToken), opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -119,7 +119,12 @@ func defaultTransport(timeout time.Duration) *http.Transport {
 type hop struct {
 	endpoint string
 	attempt  int
-	health   bool
+	class    Class
+	// tk is the scheduler's ticket of the hop in flight, open until its
+	// answer (hdr, nil without one) has been reported to the scheduler.
+	tk   ticket
+	open bool
+	hdr  http.Header
 	// caller is the caller's context, without the per-request timeout:
 	// budget waits between hops honour it alone.
 	caller context.Context
@@ -160,18 +165,21 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		c.obs.ObserveRequest(RequestInfo{Endpoint: h.endpoint, Status: resp.StatusCode,
 			Duration: time.Since(h.start), Attempt: h.attempt})
 		h.pending = false
+		h.hdr = resp.Header
 	}
+	c.closeHop(h)
 	if !h.deadline.Stop() {
 		// The hop that redirected used up the time a request has.
 		return context.Cause(req.Context())
 	}
-	waited, err := c.lim.Wait(h.caller, h.health)
+	tk, waited, err := c.sched.Wait(h.caller, h.class)
 	if waited > 0 {
 		c.obs.ObserveBudgetWait(waited)
 	}
 	if err != nil {
 		return err
 	}
+	h.tk, h.open, h.hdr = tk, true, nil
 	h.deadline.Reset(h.timeout)
 	h.start, h.pending = time.Now(), true
 	return nil
@@ -227,14 +235,16 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	if _, err := c.token.Token(); err != nil {
 		return tokenError{err}
 	}
-	h := &hop{endpoint: endpoint, attempt: attempt, health: endpoint == EndpointHealth}
-	waited, err := c.lim.Wait(ctx, h.health)
+	h := &hop{endpoint: endpoint, attempt: attempt, class: ClassOf(endpoint)}
+	tk, waited, err := c.sched.Wait(ctx, h.class)
 	if waited > 0 {
 		c.obs.ObserveBudgetWait(waited)
 	}
 	if err != nil {
 		return &Error{Kind: KindTimeout, Endpoint: endpoint, Message: "gave up waiting for request budget", Err: err}
 	}
+	h.tk, h.open = tk, true
+	defer c.closeHop(h)
 	token, err := c.token.Token()
 	if err != nil {
 		return tokenError{err}
@@ -306,6 +316,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	}
 	defer resp.Body.Close()
 	info.Status = resp.StatusCode
+	h.hdr = resp.Header
 	c.noteRateLimit(resp.Header, h.start)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -349,6 +360,14 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	return report(nil)
 }
 
+// closeHop reports the answer of the hop in flight to the scheduler, once.
+func (c *Client) closeHop(h *hop) {
+	if h.open {
+		h.open = false
+		c.sched.done(h.tk, h.hdr)
+	}
+}
+
 func (c *Client) oversize(endpoint string, status int) *Error {
 	return &Error{Kind: KindInvalidResponse, Endpoint: endpoint, Status: status,
 		Message: fmt.Sprintf("body larger than the %d-byte limit", c.maxBody)}
@@ -368,7 +387,7 @@ func (c *Client) statusError(endpoint string, resp *http.Response, body []byte) 
 	case s == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
 		e.RetryAfter = retryAfter(resp.Header, time.Now())
-		c.lim.PauseUntil(time.Now().Add(e.RetryAfter + rand.N(pauseJitter)))
+		c.sched.PauseUntil(time.Now().Add(e.RetryAfter + rand.N(pauseJitter)))
 	case s >= 500:
 		e.Kind = KindServerError
 	default:

@@ -46,6 +46,11 @@ type Fault struct {
 	// whole seconds; default 60 s.
 	RetryAfter time.Duration
 
+	// ClaimNoneRemaining makes every answer that passed the throttle say
+	// X-RateLimit-Remaining: 0, as a server would whose count another
+	// client has spent, while it still serves the request.
+	ClaimNoneRemaining bool
+
 	// The fields below make a paginated list (/items, /stock/summary,
 	// /stock/detail) lie about its paging, as an offset paginator over
 	// changing data or a broken server does. IgnorePage wins over Shift

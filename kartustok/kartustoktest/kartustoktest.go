@@ -290,6 +290,21 @@ func (c *Company) SetTokenActive(token string, active bool) {
 	}
 }
 
+// SetLocatorActive sets a locator's is_active, as retiring a warehouse (or
+// bringing it back) in KartuStok does. It reports whether the locator
+// exists.
+func (c *Company) SetLocatorActive(id string, active bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.locs {
+		if c.locs[i].id == id {
+			c.locs[i].active = active
+			return true
+		}
+	}
+	return false
+}
+
 // TokenLastUsed returns when the token last passed authentication (the
 // "Last Used" column of the API Access page), zero if never.
 func (c *Company) TokenLastUsed(token string) time.Time {

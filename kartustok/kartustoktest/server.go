@@ -301,6 +301,12 @@ func (s *Server) handle(r *http.Request, now time.Time, secret string) (string, 
 	}
 	resp = s.controller(endpoint, id, r, tok, now, f)
 	resp.header = rl.headers()
+	if f != nil && f.f.ClaimNoneRemaining {
+		if resp.header == nil {
+			resp.header = map[string]string{}
+		}
+		resp.header["X-RateLimit-Remaining"] = "0"
+	}
 	return endpoint, resp
 }
 

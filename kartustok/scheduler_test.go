@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -28,6 +29,28 @@ import (
 	"testing/synctest"
 	"time"
 )
+
+// testLimiter drives a scheduler as a plain budget: its own count with a
+// health reserve, each send done as soon as it is granted, no answers.
+type testLimiter struct{ s *scheduler }
+
+func newTestLimiter(budget, reserve int, window time.Duration) *testLimiter {
+	return &testLimiter{s: newScheduler(schedConfig{budget: budget, reserve: reserve, window: window})}
+}
+
+func (l *testLimiter) Wait(ctx context.Context, health bool) (time.Duration, error) {
+	class := ClassStock
+	if health {
+		class = ClassHealth
+	}
+	tk, waited, err := l.s.Wait(ctx, class)
+	if err == nil {
+		l.s.done(tk, nil)
+	}
+	return waited, err
+}
+
+func (l *testLimiter) PauseUntil(t time.Time) { l.s.PauseUntil(t) }
 
 // maxInWindow returns the most sends in any closed interval of length w;
 // sends must be sorted. The closed interval is the strictest reading of
@@ -133,7 +156,7 @@ type scheduleResult struct {
 // plus one health caller that calls at most reserve (or one) times per
 // window.
 func runSchedule(t *testing.T, budget, reserve int, window time.Duration, workers int, seed uint64, d time.Duration) scheduleResult {
-	l := newLimiter(budget, reserve, window)
+	l := newTestLimiter(budget, reserve, window)
 	end := time.Now().Add(d)
 	var (
 		mu        sync.Mutex
@@ -167,9 +190,9 @@ func runSchedule(t *testing.T, budget, reserve int, window time.Duration, worker
 			start := time.Now()
 			send(context.Background(), true)
 			waited := time.Since(start)
-			l.mu.Lock()
-			paused := max(l.pausedUntil.Sub(start), 0)
-			l.mu.Unlock()
+			l.s.mu.Lock()
+			paused := max(l.s.pausedUntil.Sub(start), 0)
+			l.s.mu.Unlock()
 			mu.Lock()
 			res.healthWait = max(res.healthWait, waited-paused)
 			mu.Unlock()
@@ -216,7 +239,7 @@ func runSchedule(t *testing.T, budget, reserve int, window time.Duration, worker
 func TestLimiterHealthReserveUnderSaturation(t *testing.T) {
 	for _, reserve := range []int{0, 1} {
 		synctest.Test(t, func(t *testing.T) {
-			l := newLimiter(10, reserve, time.Minute)
+			l := newTestLimiter(10, reserve, time.Minute)
 			ctx, cancel := context.WithCancel(t.Context())
 			var wg sync.WaitGroup
 			for range 3 {
@@ -254,7 +277,7 @@ func TestLimiterHealthReserveUnderSaturation(t *testing.T) {
 func TestLimiterReachesTheBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const day = 24 * time.Hour
-		l := newLimiter(DefaultBudget, 0, DefaultWindow)
+		l := newTestLimiter(DefaultBudget, 0, DefaultWindow)
 		end := time.Now().Add(day)
 		var n atomic.Int64
 		var wg sync.WaitGroup
@@ -283,7 +306,7 @@ func TestLimiterReachesTheBudget(t *testing.T) {
 
 func TestLimiterGrantsABurstThenWaitsAWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(3, 0, 10*time.Second)
+		l := newTestLimiter(3, 0, 10*time.Second)
 		start := time.Now()
 		for i := range 3 {
 			if d, err := l.Wait(t.Context(), false); d != 0 || err != nil {
@@ -299,7 +322,7 @@ func TestLimiterGrantsABurstThenWaitsAWindow(t *testing.T) {
 
 func TestLimiterWaitHonoursContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(1, 0, time.Minute)
+		l := newTestLimiter(1, 0, time.Minute)
 		if _, err := l.Wait(t.Context(), false); err != nil {
 			t.Fatal(err)
 		}
@@ -317,7 +340,7 @@ func TestLimiterWaitHonoursContext(t *testing.T) {
 		}
 		cancelled, cancel2 := context.WithCancel(t.Context())
 		cancel2()
-		if _, err := newLimiter(5, 0, time.Minute).Wait(cancelled, false); !errors.Is(err, context.Canceled) {
+		if _, err := newTestLimiter(5, 0, time.Minute).Wait(cancelled, false); !errors.Is(err, context.Canceled) {
 			t.Errorf("Wait with a cancelled context = %v", err)
 		}
 	})
@@ -485,4 +508,270 @@ func TestCancelDuringBackoffReturnsTheFailure(t *testing.T) {
 			t.Errorf("got %v after %d attempts", err, len(rec.Requests()))
 		}
 	})
+}
+
+// fixedWindowServer counts requests as Laravel's throttle does: a window
+// of length window starts at the first request counted while none is
+// open; a request over limit gets 429 and is not counted. other holds
+// requests of another client on the same token and IP, spent at the start
+// of each window before anything of ours.
+type fixedWindowServer struct {
+	mu         sync.Mutex
+	limit      int
+	window     time.Duration
+	start      time.Time
+	count      int
+	other      func() int
+	storm      time.Time // until then every request gets 429
+	ours       []time.Time
+	perWindow  []int // our requests counted in each window
+	otherSpent []int
+	refused    []int // our requests refused for the count, per window
+}
+
+func (s *fixedWindowServer) handle(now time.Time) http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := http.Header{}
+	h.Set(headerRateLimitLimit, fmt.Sprint(s.limit))
+	if s.start.IsZero() || !now.Before(s.start.Add(s.window)) {
+		s.start, s.count = now, 0
+		o := min(s.other(), s.limit)
+		s.count += o
+		s.perWindow = append(s.perWindow, 0)
+		s.otherSpent = append(s.otherSpent, o)
+		s.refused = append(s.refused, 0)
+	}
+	reset := s.start.Add(s.window)
+	if now.Before(s.storm) || s.count >= s.limit {
+		retry := reset
+		if now.Before(s.storm) {
+			retry = s.storm
+		}
+		secs := int(math.Ceil(retry.Sub(now).Seconds()))
+		h.Set(headerRateLimitRemaining, "0")
+		h.Set(headerRetryAfter, fmt.Sprint(secs))
+		h.Set(headerRateLimitReset, fmt.Sprint(now.Add(time.Duration(secs)*time.Second).Unix()))
+		if !now.Before(s.storm) {
+			s.refused[len(s.refused)-1]++
+		}
+		h.Set("X-Status", "429")
+		return h
+	}
+	s.count++
+	s.perWindow[len(s.perWindow)-1]++
+	s.ours = append(s.ours, now)
+	h.Set(headerRateLimitRemaining, fmt.Sprint(s.limit-s.count))
+	return h
+}
+
+// TestSchedulerNeverExceedsEitherLimit is the scheduler's property test:
+// over simulated hours of random traffic of every class (health checks on
+// their interval, catalog refreshes of random page counts, stock paging
+// without end, random answer latencies), against a server whose own count
+// another client spends at random (up to all of it) at the start of every
+// window, and that answers 429 storms at random: no window of length W
+// holds more than the budget by the scheduler's own count; no request of
+// ours is refused for the server's count in a window the other client left
+// room in (it never sends past what the server said remains), and at most
+// one, the request that finds out, in a window the other client spent
+// whole; no request goes out during a 429 pause; and a health check never
+// waits longer than one health interval while catalog or stock requests
+// go out: what holds it back longer is the server, never our own traffic.
+func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2026, 12))
+	type tcase struct {
+		budget, limit   int
+		window, healthI time.Duration
+		otherMax        int
+		storms          bool
+	}
+	cases := []tcase{
+		{DefaultBudget, 120, DefaultWindow, 30 * time.Second, 0, false},
+		{DefaultBudget, 120, DefaultWindow, 30 * time.Second, 100, true},
+		{DefaultBudget, 120, DefaultWindow, 30 * time.Second, 120, true},
+	}
+	for range 4 {
+		w := time.Duration(10+rng.IntN(110)) * time.Second
+		b := 4 + rng.IntN(60)
+		cases = append(cases, tcase{b, b + rng.IntN(2*b), w, w/time.Duration(1+rng.IntN(3)) + time.Second, rng.IntN(2 * b), rng.IntN(2) == 0})
+	}
+	for i, tc := range cases {
+		t.Run(fmt.Sprintf("B=%d,L=%d,W=%s,health=%s,other<=%d,storms=%v", tc.budget, tc.limit, tc.window, tc.healthI, tc.otherMax, tc.storms), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srng := rand.New(rand.NewPCG(uint64(i), 7))
+				var rmu sync.Mutex
+				srv := &fixedWindowServer{limit: tc.limit, window: tc.window, other: func() int {
+					rmu.Lock()
+					defer rmu.Unlock()
+					return srng.IntN(tc.otherMax + 1)
+				}}
+				reserve := int(math.Ceil(tc.window.Seconds()/tc.healthI.Seconds())) + 1
+				reserve = min(reserve, tc.budget-1)
+				shared := tc.budget - reserve
+				s := newScheduler(schedConfig{budget: tc.budget, window: tc.window, reserve: reserve,
+					catalogCap: max(1, shared-int(math.Ceil(0.5*float64(shared)))),
+					spacing:    tc.window / time.Duration(4*tc.budget), healthInterval: tc.healthI, cautious: true})
+				end := time.Now().Add(6 * time.Hour)
+				var (
+					mu         sync.Mutex
+					sends      []time.Time
+					classSends [numClasses]int
+					pauseEnds  []time.Time // when each 429 we got said to come back
+					violations []string
+					// health waits, and the grants of other classes
+					healthWaits [][2]time.Time
+					others      []time.Time
+				)
+				call := func(class Class, lrng *rand.Rand) (waited time.Duration) {
+					tk, waited, err := s.Wait(context.Background(), class)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					sends = append(sends, tk.at)
+					classSends[class]++
+					if class != ClassHealth {
+						others = append(others, tk.at)
+					}
+					for _, p := range pauseEnds {
+						if tk.at.Before(p) {
+							violations = append(violations, fmt.Sprintf("%s sent at %s during a 429 pause until %s", class, tk.at, p))
+						}
+					}
+					mu.Unlock()
+					time.Sleep(time.Duration(lrng.Int64N(int64(500 * time.Millisecond))))
+					h := srv.handle(time.Now())
+					if h.Get("X-Status") == "429" {
+						d := retryAfter(h, time.Now())
+						s.PauseUntil(time.Now().Add(d))
+						mu.Lock()
+						pauseEnds = append(pauseEnds, time.Now().Add(d))
+						mu.Unlock()
+					}
+					s.done(tk, h)
+					return waited
+				}
+				var wg sync.WaitGroup
+				wg.Go(func() { // health
+					lrng := rand.New(rand.NewPCG(uint64(i), 1))
+					for time.Now().Before(end) {
+						start := time.Now()
+						waited := call(ClassHealth, lrng)
+						mu.Lock()
+						healthWaits = append(healthWaits, [2]time.Time{start, start.Add(waited)})
+						mu.Unlock()
+						time.Sleep(max(0, tc.healthI-time.Since(start)))
+					}
+				})
+				wg.Go(func() { // catalog: a refresh of random size every few windows
+					lrng := rand.New(rand.NewPCG(uint64(i), 2))
+					for time.Now().Before(end) {
+						for range 1 + lrng.IntN(3*tc.budget) {
+							call(ClassCatalog, lrng)
+						}
+						time.Sleep(time.Duration(lrng.Int64N(int64(3 * tc.window))))
+					}
+				})
+				for k := range 2 { // stock: paging without end
+					wg.Go(func() {
+						lrng := rand.New(rand.NewPCG(uint64(i), uint64(3+k)))
+						for time.Now().Before(end) {
+							call(ClassStock, lrng)
+						}
+					})
+				}
+				if tc.storms {
+					wg.Go(func() {
+						lrng := rand.New(rand.NewPCG(uint64(i), 9))
+						for time.Now().Before(end) {
+							time.Sleep(time.Duration(lrng.Int64N(int64(20 * tc.window))))
+							srv.mu.Lock()
+							srv.storm = time.Now().Add(time.Duration(lrng.Int64N(int64(tc.window))))
+							srv.mu.Unlock()
+						}
+					})
+				}
+				wg.Wait()
+				slices.SortFunc(sends, func(a, b time.Time) int { return a.Compare(b) })
+				slices.SortFunc(others, func(a, b time.Time) int { return a.Compare(b) })
+				worst := maxInWindow(sends, tc.window)
+				// The server's window may turn over unseen, and the other
+				// client spend the new one first: the requests we have in
+				// flight then (at most one per caller) may find it spent.
+				const callers = 4
+				refused, spentWindows := 0, 0
+				for k, n := range srv.refused {
+					refused += n
+					left := srv.limit - srv.otherSpent[k]
+					if left < callers {
+						spentWindows++
+					}
+					if (left >= callers && n > 0) || n > callers {
+						t.Errorf("server window %d: %d of our requests refused for the count, the other client left %d of %d", k, n, left, srv.limit)
+					}
+				}
+				var healthWorst, healthInverted time.Duration
+				for _, hw := range healthWaits {
+					d := hw[1].Sub(hw[0])
+					healthWorst = max(healthWorst, d)
+					i, _ := slices.BinarySearchFunc(others, hw[0], func(a, b time.Time) int { return a.Compare(b) })
+					if i < len(others) && others[i].Before(hw[1]) {
+						healthInverted = max(healthInverted, d)
+					}
+				}
+				t.Logf("6 h: %d sends (health %d, catalog %d, stock %d); worst own count in any window %d of budget %d; %d server windows, %d nearly spent by the other client, %d of our requests refused for the count; longest health wait %s, longest while catalog or stock went out %s (interval %s)",
+					len(sends), classSends[ClassHealth], classSends[ClassCatalog], classSends[ClassStock], worst, tc.budget,
+					len(srv.perWindow), spentWindows, refused, healthWorst, healthInverted, tc.healthI)
+				if worst > tc.budget {
+					t.Errorf("%d sends in one window, budget %d", worst, tc.budget)
+				}
+				for _, v := range violations[:min(len(violations), 5)] {
+					t.Error(v)
+				}
+				if healthInverted > tc.healthI {
+					t.Errorf("a health check waited %s, more than its interval %s, while catalog or stock requests went out", healthInverted, tc.healthI)
+				}
+				if classSends[ClassCatalog] == 0 || classSends[ClassStock] == 0 {
+					t.Errorf("a class starved: %v", classSends)
+				}
+			})
+		})
+	}
+}
+
+func TestSharesFromTheHealthInterval(t *testing.T) {
+	for _, tc := range []struct {
+		rateLimit int
+		budget    float64
+		window    time.Duration
+		health    time.Duration
+		want      int
+		cut       bool
+	}{
+		{120, 0.8, time.Minute, 30 * time.Second, 3, false}, // the defaults: 2 checks a window, plus one
+		{120, 0.8, time.Minute, 45 * time.Second, 3, false}, // ceil(60/45) = 2
+		{120, 0.8, time.Minute, 2 * time.Minute, 2, false},  // fewer than one check a window still reserves one, plus one
+		{20, 0.8, 2 * time.Second, time.Second, 3, false},   // time-scaled
+		{3, 1, time.Minute, time.Second, 2, true},           // 61 wanted, clamped below the budget
+		{1, 1, time.Minute, 30 * time.Second, 0, true},      // nothing to reserve
+	} {
+		budget := BudgetFor(tc.rateLimit, tc.budget)
+		c, err := New("https://a.kartustok.com", StaticToken("t"), WithBudget(budget, tc.window), WithHealthInterval(tc.health))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, catalogCap, cut := c.Shares()
+		if n != tc.want || cut != tc.cut {
+			t.Errorf("rate %d × %g, window %s, health every %s: reserve %d (cut %v), want %d (cut %v)",
+				tc.rateLimit, tc.budget, tc.window, tc.health, n, cut, tc.want, tc.cut)
+		}
+		if n >= budget && n != 0 {
+			t.Errorf("reserve %d not below the budget %d", n, budget)
+		}
+		if shared := budget - n; catalogCap > shared || (shared >= 2 && catalogCap > shared/2) {
+			t.Errorf("catalog cap %d of %d shared: stock keeps less than half", catalogCap, shared)
+		}
+	}
 }
