@@ -46,6 +46,7 @@ import (
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/minimums"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 const (
@@ -372,7 +373,7 @@ func tokenSource(cfg *config) (kartustok.TokenSource, error) {
 // collectors) and the web endpoints for cfg. The engine does nothing until
 // it is run. pedantic and clientOpts are for tests: checked scrapes, and a
 // transport that serves a simulated company in memory.
-func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.Reloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*collector.Engine, http.Handler, error) {
+func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.Reloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*ksync.Engine, http.Handler, error) {
 	apiMetrics := collector.NewAPIMetrics()
 	budget := cfg.budgetRequests()
 	client, err := kartustok.New(cfg.url, tokens, append([]kartustok.Option{
@@ -394,7 +395,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 	if plainHTTPOffLoopback(client.BaseURL()) {
 		level.Warn(logger).Log("msg", "The API URL is plain http: the bearer token crosses the network unencrypted; use https", "url", client.BaseURL())
 	}
-	engine, err := collector.New(client, collector.Config{
+	engine, err := ksync.New(client, ksync.Config{
 		HealthInterval:  cfg.healthInterval,
 		CatalogInterval: cfg.catalogEvery,
 		StockInterval:   cfg.stockInterval,

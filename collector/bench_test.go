@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 const (
@@ -45,12 +46,17 @@ func benchRows(loc, items int) []kartustok.StockRow {
 	return rows
 }
 
-func benchStock() map[kartustok.ID]*LocatorStock {
-	stock := make(map[kartustok.ID]*LocatorStock, benchLocators)
+func benchStock() map[kartustok.ID]*ksync.LocatorStock {
+	stock := make(map[kartustok.ID]*ksync.LocatorStock, benchLocators)
 	now := time.Now()
 	for i := range benchLocators {
 		id := kartustok.ID(fmt.Sprintf("Loc%03d", i))
-		stock[id] = &LocatorStock{Fetched: now, Rows: stockEntries(id, benchRows(i, benchItems))}
+		rows := benchRows(i, benchItems)
+		entries := make([]ksync.StockEntry, len(rows))
+		for j, r := range rows {
+			entries[j] = ksync.StockEntry{ItemID: r.ItemID, OnHand: float64(r.EndingQty)}
+		}
+		stock[id] = &ksync.LocatorStock{Fetched: now, Rows: entries}
 	}
 	return stock
 }
@@ -73,11 +79,7 @@ func scrape(b *testing.B, g prometheus.Gatherer) {
 // the same series from a plain GaugeVec.
 func BenchmarkScrape100kStockSeries(b *testing.B) {
 	b.Run("snapshot", func(b *testing.B) {
-		e, err := New(newFakeAPI(0, 0), testConfig())
-		if err != nil {
-			b.Fatal(err)
-		}
-		e.snap.Store(&Snapshot{Location: time.UTC, Stock: benchStock()})
+		e := fixedSource{&ksync.Snapshot{Location: time.UTC, Stock: benchStock()}}
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(NewCollector(e))
 		b.ReportAllocs()

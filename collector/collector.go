@@ -11,6 +11,10 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
+// Package collector exposes a cached picture of one KartuStok company to
+// Prometheus: a Collector turns the latest sync.Snapshot into metrics on
+// each scrape, and APIMetrics counts the client's requests. Nothing here
+// calls the API, so any number of scrapes costs the API nothing.
 package collector
 
 import (
@@ -19,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 const namespace = "kartustok"
@@ -109,7 +114,7 @@ type Minimums interface {
 // exported (its last successful fetch is within --sync.max-staleness), that
 // fetch was a complete and consistent listing (the client verifies every
 // paginated listing) with no row for the item, and it skipped no row that
-// may be the item's (LocatorStock.Skipped and Unkeyed). The zero is what the
+// may be the item's (sync.LocatorStock.Skipped and Unkeyed). The zero is what the
 // fetch said, never a stand-in for a failed, partial or unreadable one. Minimums that apply to every warehouse (an
 // item's or a category's default) are not pairs: synthesising them would add
 // a series for every item in every warehouse.
@@ -142,11 +147,32 @@ func WithMinimumsFunc(f func() Minimums) Option {
 	return func(c *Collector) { c.minimums = f }
 }
 
-// Collector exports an Engine's latest Snapshot. Collect reads one immutable
+// Source is where a Collector reads the latest snapshot: a sync.Engine.
+type Source interface {
+	// Snapshot returns the latest snapshot without blocking or calling
+	// the API.
+	Snapshot() *ksync.Snapshot
+	// MaxStaleness is how long stock is exported after its last success.
+	MaxStaleness() time.Duration
+	// Budget is the requests per window the client allows itself.
+	Budget() (requests int, window time.Duration)
+}
+
+var _ Source = (*ksync.Engine)(nil)
+
+// RateLimitReporter reports what the API last said of its rate limit.
+// *kartustok.Client implements it; reading it never sends a request.
+type RateLimitReporter interface {
+	RateLimit() kartustok.RateLimitStatus
+}
+
+var _ RateLimitReporter = (*kartustok.Client)(nil)
+
+// Collector exports a Source's latest Snapshot. Collect reads one immutable
 // snapshot and never calls the API, so concurrent scrapes are safe and cost
 // nothing upstream.
 type Collector struct {
-	engine    *Engine
+	engine    Source
 	rateLimit RateLimitReporter
 	minimums  func() Minimums
 }
@@ -154,7 +180,7 @@ type Collector struct {
 var _ prometheus.Collector = (*Collector)(nil)
 
 // NewCollector returns a collector of e's snapshots.
-func NewCollector(e *Engine, opts ...Option) *Collector {
+func NewCollector(e Source, opts ...Option) *Collector {
 	c := &Collector{engine: e}
 	for _, o := range opts {
 		o(c)
@@ -208,7 +234,7 @@ func boolLabel(b bool) string {
 // known (/meta/company not fetched yet, or refused) or is one this exporter
 // does not know, both are exported as set: hiding minimums on a guess would
 // silence alerts.
-func apiMinimums(s *Snapshot) (stock, item bool) {
+func apiMinimums(s *ksync.Snapshot) (stock, item bool) {
 	if s.Company == nil {
 		return true, true
 	}
@@ -294,7 +320,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		loc := string(id)
 		miss := missing[id]
-		entry := func(r *StockEntry) {
+		entry := func(r *ksync.StockEntry) {
 			item := string(r.ItemID)
 			emit(ch, stockOnHandDesc, gauge, r.OnHand, loc, item)
 			minimum, ok := r.Minimum, useStockMin && r.HasMinimum
@@ -325,7 +351,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		// the warehouse has never held the item, unless the fetch skipped
 		// a row that may be the item's. See PairMinimums.
 		for item, minimum := range miss {
-			if ls.mayLack(item) {
+			if ls.MayLack(item) {
 				continue
 			}
 			emit(ch, stockOnHandDesc, gauge, 0, loc, string(item))
@@ -341,7 +367,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	budget, _ := c.engine.Budget()
 	emit(ch, budgetDesc, gauge, float64(budget))
 
-	for r := range numResources {
+	for r := range ksync.NumResources {
 		st := &s.Sync[r]
 		name := r.String()
 		if !st.LastSuccess.IsZero() {
@@ -359,7 +385,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // whose stock is exported. Collect removes those that have a stock row.
 // Pairs the catalog does not know (a typo, a deleted item) are skipped;
 // the minimums file's check reports them.
-func missingPairs(s *Snapshot, m PairMinimums, fresh func(kartustok.ID) bool) map[kartustok.ID]map[kartustok.ID]float64 {
+func missingPairs(s *ksync.Snapshot, m PairMinimums, fresh func(kartustok.ID) bool) map[kartustok.ID]map[kartustok.ID]float64 {
 	pairs := m.MinimumPairs()
 	if len(pairs) == 0 {
 		return nil

@@ -26,7 +26,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 // awkward holds every character a label value must survive.
@@ -37,19 +39,31 @@ func quantity(v float64) *kartustok.Quantity {
 	return &q
 }
 
-// fixedEngine returns an engine that never runs, holding snap.
-func fixedEngine(t *testing.T, snap *Snapshot) *Engine {
-	t.Helper()
-	e, err := New(newFakeAPI(0, 0), testConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.snap.Store(snap)
-	return e
+// fixedSource is a Source that holds one snapshot, as an engine that never
+// runs does.
+type fixedSource struct{ snap *ksync.Snapshot }
+
+func (f fixedSource) Snapshot() *ksync.Snapshot                  { return f.snap }
+func (f fixedSource) MaxStaleness() time.Duration                { return testConfig().MaxStaleness }
+func (f fixedSource) Budget() (int, time.Duration)               { return testConfig().Budget, testConfig().Window }
+func fixedEngine(_ *testing.T, snap *ksync.Snapshot) fixedSource { return fixedSource{snap} }
+
+// testConfig is the engine configuration the collector's tests assume.
+func testConfig() ksync.Config {
+	return ksync.Config{HealthInterval: 30 * time.Second, CatalogInterval: 15 * time.Minute, StockInterval: time.Minute,
+		MaxStaleness: 30 * time.Minute, Budget: 96, Window: time.Minute}
 }
 
-func fixedSnapshot(fetched time.Time) *Snapshot {
-	s := &Snapshot{
+// gatherMap gathers g into "name{label="value",...}" → value.
+func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	return series.MustGather(t, g)
+}
+
+// countPrefix counts series of a metric.
+func countPrefix(ms map[string]float64, name string) int { return series.Count(ms, name) }
+
+func fixedSnapshot(fetched time.Time) *ksync.Snapshot {
+	s := &ksync.Snapshot{
 		HealthKnown: true, Up: true,
 		TokenKnown: true, TokenValid: true,
 		Scopes:      map[string]bool{kartustok.ScopeStock: true, kartustok.ScopeItem: false},
@@ -67,17 +81,17 @@ func fixedSnapshot(fetched time.Time) *Snapshot {
 			{ID: "i2", Code: "KS-2", Name: "Gula", CategoryID: "cat1", CategoryName: "Pemanis", UOM: "kg", Active: false},
 		},
 		LocatorsKnown: true, ItemsKnown: true,
-		itemIndex: map[kartustok.ID]int{"i1": 0, "i2": 1},
-		Stock: map[kartustok.ID]*LocatorStock{
-			"L1": {Fetched: fetched, Rows: []StockEntry{
+		Stock: map[kartustok.ID]*ksync.LocatorStock{
+			"L1": {Fetched: fetched, Rows: []ksync.StockEntry{
 				{ItemID: "i1", OnHand: 12.5, Minimum: 5, HasMinimum: true},
 				{ItemID: "i2", OnHand: 0},
 			}},
 		},
 		Ready: true,
 	}
-	for r := range numResources {
-		s.Sync[r] = SyncStatus{
+	s.SetItems(s.Items)
+	for r := range ksync.NumResources {
+		s.Sync[r] = ksync.SyncStatus{
 			LastSuccess:     time.Unix(1700000000, 0),
 			LastDuration:    1500 * time.Millisecond,
 			Errors:          uint64(r),
@@ -85,7 +99,7 @@ func fixedSnapshot(fetched time.Time) *Snapshot {
 			Cycle:           time.Minute,
 		}
 	}
-	s.Sync[ResourceHealth].LastSuccess = time.Time{} // never succeeded: absent
+	s.Sync[ksync.ResourceHealth].LastSuccess = time.Time{} // never succeeded: absent
 	return s
 }
 
@@ -191,7 +205,11 @@ kartustok_sync_cycle_seconds{resource="stock"} 60
 func TestCollectorEmptySnapshot(t *testing.T) {
 	// Before any refresh only the plan and the error counters exist:
 	// nothing claims a value the exporter does not know.
-	e, err := New(newFakeAPI(0, 0), testConfig())
+	client, err := kartustok.New("https://sinarjaya.kartustok.com", kartustok.StaticToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := ksync.New(client, testConfig()) // never run
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,8 +224,8 @@ func TestCollectorEmptySnapshot(t *testing.T) {
 			t.Errorf("last success exported before any success: %s", k)
 		}
 	}
-	if got := countPrefix(ms, "kartustok_sync_errors_total"); got != int(numResources) {
-		t.Errorf("%d sync error series, want %d", got, numResources)
+	if got := countPrefix(ms, "kartustok_sync_errors_total"); got != int(ksync.NumResources) {
+		t.Errorf("%d sync error series, want %d", got, ksync.NumResources)
 	}
 }
 

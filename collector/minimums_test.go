@@ -17,13 +17,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 // tableMinimums is a Minimums from fixed tables, keyed by codes as a
@@ -122,7 +122,7 @@ func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
 	})
 	t.Run("unknown item keeps the API's value", func(t *testing.T) {
 		s := fixedSnapshot(time.Now())
-		s.Stock["L1"].Rows = append(s.Stock["L1"].Rows, StockEntry{ItemID: "gone", OnHand: 2, Minimum: 4, HasMinimum: true})
+		s.Stock["L1"].Rows = append(s.Stock["L1"].Rows, ksync.StockEntry{ItemID: "gone", OnHand: 2, Minimum: 4, HasMinimum: true})
 		all := 99.0
 		compareMinimums(t, NewCollector(fixedEngine(t, s), WithMinimums(&tableMinimums{all: &all})),
 			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 99`,
@@ -138,15 +138,15 @@ func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
 // pairSnapshot has, beside fixedSnapshot's L1 (rows for i1 and i2), an
 // active locator L3 whose stock is stale, and items i3 (active, no row
 // anywhere) and i4 (inactive, no row).
-func pairSnapshot(now time.Time) *Snapshot {
+func pairSnapshot(now time.Time) *ksync.Snapshot {
 	s := fixedSnapshot(now)
 	s.Locators = append(s.Locators, kartustok.Locator{ID: "L3", Code: "GDG-03", Name: "Gudang Jauh", Active: true})
 	s.Items = append(s.Items,
 		kartustok.Item{ID: "i3", Code: "KS-3", Name: "Garam", CategoryID: "cat1", UOM: "kg", Active: true},
 		kartustok.Item{ID: "i4", Code: "KS-4", Name: "Cuka", CategoryID: "cat1", UOM: "l", Active: false},
 	)
-	s.itemIndex = map[kartustok.ID]int{"i1": 0, "i2": 1, "i3": 2, "i4": 3}
-	s.Stock["L3"] = &LocatorStock{Fetched: now.Add(-time.Hour), Rows: []StockEntry{{ItemID: "i1", OnHand: 1}}}
+	s.SetItems(s.Items)
+	s.Stock["L3"] = &ksync.LocatorStock{Fetched: now.Add(-time.Hour), Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 1}}}
 	return s
 }
 
@@ -213,28 +213,6 @@ func TestCollectorReadsMinimumsOncePerScrape(t *testing.T) {
 	if got := calls.Load(); got != 1 {
 		t.Errorf("minimums read %d times in one scrape, want 1", got)
 	}
-}
-
-func TestEngineCallsOnCatalogAfterEachRefresh(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var seen []*Snapshot
-		cfg := testConfig()
-		cfg.OnCatalog = func(s *Snapshot) { seen = append(seen, s) }
-		api := newFakeAPI(2, 3)
-		startEngine(t, api, cfg)
-		synctest.Wait()
-		if len(seen) != 1 || !seen[0].ItemsKnown || len(seen[0].Items) != 3 || len(seen[0].Locators) != 3 {
-			t.Fatalf("after the first catalog refresh: %d calls", len(seen))
-		}
-		api.mu.Lock()
-		api.items = api.items[:2]
-		api.mu.Unlock()
-		time.Sleep(cfg.CatalogInterval)
-		synctest.Wait()
-		if len(seen) != 2 || len(seen[1].Items) != 2 {
-			t.Fatalf("after the second: %d calls", len(seen))
-		}
-	})
 }
 
 // TestMinimumsFollowTheCompanysMode checks that the API's minimums are

@@ -14,11 +14,13 @@
 // Package kartustok is a client for the KartuStok public API that never
 // exceeds a request budget.
 //
-// Every request of a Client goes through one sliding-window limiter, so no
-// more than the budget is ever sent in any window of the configured length,
-// counted at send time. A 429 pauses every call of the client until the
-// server's Retry-After has passed. Requests are reported to an Observer, so
-// the exporter can count them without this package importing it.
+// Every request of a Client goes through one scheduler, so no more than the
+// budget is ever sent in any window of the configured length, counted at
+// send time, and no more than the server's X-RateLimit-Remaining says is
+// left of its window. A 429 pauses every call of the client until the
+// server's Retry-After has passed. Paginated listings are verified before
+// their rows are used. Requests are reported to an Observer, so the
+// exporter can count them without this package importing it.
 package kartustok
 
 import (

@@ -47,7 +47,7 @@ const (
 	// pauseJitter bounds a random delay added once to each 429 pause, so
 	// that clients sharing the token and IP (replicas behind one NAT), which
 	// the server paused together, do not all resume at the same instant.
-	// The calls of one client resume together; its limiter spaces them.
+	// The calls of one client resume together; its scheduler spaces them.
 	pauseJitter = 500 * time.Millisecond
 )
 

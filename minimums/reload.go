@@ -26,6 +26,7 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 // maxLoggedWarnings bounds the warnings one check logs, so that a file
@@ -97,7 +98,7 @@ type Reloader struct {
 	mu sync.Mutex
 	// snapshot returns the engine's latest snapshot, to check a reloaded
 	// file against the catalog; nil until SetSnapshotFunc is called.
-	snapshot func() *collector.Snapshot
+	snapshot func() *ksync.Snapshot
 	// checked and warned are the file and warnings last logged, so
 	// that the same warnings are not logged after every catalog refresh.
 	checked *fileMinimums
@@ -173,7 +174,7 @@ func (r *Reloader) Minimums() collector.Minimums {
 // the catalog of the snapshot that f returns, typically the engine's
 // Snapshot method. The engine is built after the Reloader, which it calls
 // back through CheckCatalog, hence a setter.
-func (r *Reloader) SetSnapshotFunc(f func() *collector.Snapshot) {
+func (r *Reloader) SetSnapshotFunc(f func() *ksync.Snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.snapshot = f
@@ -212,7 +213,7 @@ func (r *Reloader) Reload(trigger string) error {
 
 // CheckCatalog logs the file's entries that match nothing in s's catalog;
 // the engine calls it after each catalog refresh (collector.Config.OnCatalog).
-func (r *Reloader) CheckCatalog(s *collector.Snapshot) {
+func (r *Reloader) CheckCatalog(s *ksync.Snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.checkLocked(s)
@@ -221,7 +222,7 @@ func (r *Reloader) CheckCatalog(s *collector.Snapshot) {
 // checkLocked logs the warnings of checking the current file against s's
 // catalog, unless the same file gave the same warnings last time. Called
 // with mu held.
-func (r *Reloader) checkLocked(s *collector.Snapshot) {
+func (r *Reloader) checkLocked(s *ksync.Snapshot) {
 	f := r.current.Load()
 	if f == nil || s == nil {
 		return
@@ -248,7 +249,7 @@ func (r *Reloader) checkLocked(s *collector.Snapshot) {
 // catalogOf is what the snapshot knows of the catalog, in the form the
 // file's check takes: a list not fetched yet stays nil, so the check skips
 // it instead of calling every entry unknown.
-func catalogOf(s *collector.Snapshot) Catalog {
+func catalogOf(s *ksync.Snapshot) Catalog {
 	var c Catalog
 	if s.ItemsKnown {
 		c.ItemCodes = make([]string, len(s.Items))

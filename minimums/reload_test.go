@@ -28,8 +28,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 const goodMinimums = `categories:
@@ -268,13 +268,13 @@ func TestReloaderMetrics(t *testing.T) {
 
 func TestReloaderLogsCatalogWarningsOnce(t *testing.T) {
 	r, _, logs := newTestReloader(t)
-	snap := &collector.Snapshot{
+	snap := &ksync.Snapshot{
 		Locators:      []kartustok.Locator{{ID: "L1", Code: "GDG-01"}},
 		Items:         []kartustok.Item{{ID: "i1", Code: "ks-1"}},
 		LocatorsKnown: true, ItemsKnown: true,
 		CategoryNames: map[kartustok.ID]string{"c1": "Bahan Baku"},
 	}
-	r.SetSnapshotFunc(func() *collector.Snapshot { return snap })
+	r.SetSnapshotFunc(func() *ksync.Snapshot { return snap })
 	const warning = `no item with code \"KS-1\" in KartuStok (did you mean \"ks-1\"?)`
 	r.CheckCatalog(snap)
 	r.CheckCatalog(snap)
@@ -300,7 +300,7 @@ func TestReloaderBoundsTheWarningsItLogs(t *testing.T) {
 	var logs bytes.Buffer
 	r, err := NewReloader(path, log.NewLogfmtLogger(&logs))
 	require.NoError(t, err)
-	r.CheckCatalog(&collector.Snapshot{ItemsKnown: true, Items: []kartustok.Item{{ID: "i1", Code: "KS-1"}}})
+	r.CheckCatalog(&ksync.Snapshot{ItemsKnown: true, Items: []kartustok.Item{{ID: "i1", Code: "KS-1"}}})
 	assert.Equal(t, maxLoggedWarnings, countLines(logs.String(), "A minimums file entry has no effect"))
 	assert.Contains(t, logs.String(), "5 more minimums file entries have no effect", "no count of the rest")
 }

@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package collector
+package sync
 
 import (
 	"slices"
@@ -32,14 +32,16 @@ const (
 	ResourceLocators
 	ResourceItems
 	ResourceStock
-	numResources
+	// NumResources is the number of resources, for arrays indexed by
+	// Resource.
+	NumResources
 )
 
-var resourceNames = [numResources]string{"health", "company", "categories", "locators", "items", "stock"}
+var resourceNames = [NumResources]string{"health", "company", "categories", "locators", "items", "stock"}
 
 // String returns the resource's label value.
 func (r Resource) String() string {
-	if r < 0 || r >= numResources {
+	if r < 0 || r >= NumResources {
 		return "unknown"
 	}
 	return resourceNames[r]
@@ -85,10 +87,10 @@ type CarriedEntry struct {
 	Fetched time.Time
 }
 
-// mayLack reports whether the fetch may have lacked a row for item that
+// MayLack reports whether the fetch may have lacked a row for item that
 // the API has: it skipped that item's row, or a row whose item it could not
 // read.
-func (ls *LocatorStock) mayLack(item kartustok.ID) bool {
+func (ls *LocatorStock) MayLack(item kartustok.ID) bool {
 	return ls.Unkeyed || slices.Contains(ls.Skipped, item)
 }
 
@@ -144,17 +146,17 @@ type Snapshot struct {
 	Stock map[kartustok.ID]*LocatorStock
 
 	// Sync is the bookkeeping per resource, indexed by Resource.
-	Sync [numResources]SyncStatus
+	Sync [NumResources]SyncStatus
 
 	// Ready is set once every active locator's stock has been fetched.
 	Ready bool
 }
 
-// activeLocators returns the locators whose stock is fetched. Inactive
+// ActiveLocators returns the locators whose stock is fetched. Inactive
 // locators are warehouses the company has retired: their stock is neither
 // fetched nor exported (kartustok_locator_info still lists them with
 // active="false"), which keeps the budget for the warehouses in use.
-func (s *Snapshot) activeLocators() []kartustok.Locator {
+func (s *Snapshot) ActiveLocators() []kartustok.Locator {
 	out := make([]kartustok.Locator, 0, len(s.Locators))
 	for _, l := range s.Locators {
 		if l.Active {
@@ -162,6 +164,17 @@ func (s *Snapshot) activeLocators() []kartustok.Locator {
 		}
 	}
 	return out
+}
+
+// SetItems sets Items and the index Item looks them up by. It is for
+// building a snapshot before it is published (the engine, and tests of what
+// reads snapshots); items must be unique by ID.
+func (s *Snapshot) SetItems(items []kartustok.Item) {
+	index := make(map[kartustok.ID]int, len(items))
+	for i, it := range items {
+		index[it.ID] = i
+	}
+	s.Items, s.itemIndex = items, index
 }
 
 // Item returns the catalog entry of an item, nil when the catalog does not

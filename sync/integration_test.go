@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package collector
+package sync_test
 
 import (
 	"context"
@@ -34,8 +34,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 // These tests run the real client against the simulated company inside a
@@ -47,7 +49,7 @@ type simHarness struct {
 	t         *testing.T
 	company   *kartustoktest.Company
 	server    *kartustoktest.Server
-	engine    *Engine
+	engine    *ksync.Engine
 	handler   http.Handler
 	logs      *syncBuffer
 	token     string
@@ -57,14 +59,14 @@ type simHarness struct {
 
 // startSim runs the exporter's data path (client, engine, collectors,
 // promhttp) against a simulated company. Call it inside synctest.Test.
-func startSim(t *testing.T, cc kartustoktest.Config, cfg Config, opts ...kartustoktest.Option) *simHarness {
+func startSim(t *testing.T, cc kartustoktest.Config, cfg ksync.Config, opts ...kartustoktest.Option) *simHarness {
 	t.Helper()
 	return startSimCompany(t, kartustoktest.NewCompany(cc), cfg, nil, opts...)
 }
 
 // startSimCompany is startSim for a company the test made, with options
 // for the collector.
-func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg Config, copts []Option, opts ...kartustoktest.Option) *simHarness {
+func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg ksync.Config, copts []collector.Option, opts ...kartustoktest.Option) *simHarness {
 	t.Helper()
 	server := kartustoktest.NewHandlerServer(company, opts...)
 	token := company.AddToken(kartustoktest.TokenSpec{ExpiresAt: time.Now().Add(240 * time.Hour)})
@@ -79,9 +81,9 @@ func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg Config, c
 // token in tokenFile, as main does: a fresh client (which knows nothing of
 // what an earlier process sent) and engine. stop ends it at once, as a
 // SIGKILL would end the process; cleanup calls it too.
-func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, token, tokenFile string, cfg Config, copts []Option) *simHarness {
+func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, token, tokenFile string, cfg ksync.Config, copts []collector.Option) *simHarness {
 	t.Helper()
-	metrics := NewAPIMetrics()
+	metrics := collector.NewAPIMetrics()
 	shares := kartustok.WithHealthInterval(cfg.HealthInterval)
 	if cfg.HealthReserve > 0 {
 		shares = kartustok.WithHealthReserve(cfg.HealthReserve)
@@ -96,12 +98,12 @@ func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.
 	cfg.HealthReserve, cfg.CatalogCap, _ = client.Shares()
 	logs := &syncBuffer{}
 	cfg.Logger = log.NewLogfmtLogger(logs) // every level, debug included
-	e, err := New(client, cfg)
+	e, err := ksync.New(client, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e, append([]Option{WithRateLimit(client)}, copts...)...), metrics)
+	reg.MustRegister(collector.NewCollector(e, append([]collector.Option{collector.WithRateLimit(client)}, copts...)...), metrics)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -251,7 +253,7 @@ func TestIntegrationBudgetHoldsForABigCompany(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Time-scaled: the API allows 20 requests per 2 s, the exporter
 		// 16; a full stock refresh of 3 × 500 pairs does not fit one window.
-		cfg := Config{
+		cfg := ksync.Config{
 			HealthInterval: time.Second, CatalogInterval: time.Hour, StockInterval: time.Second,
 			MaxStaleness: time.Hour, Budget: 16, Window: 2 * time.Second,
 		}

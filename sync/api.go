@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package collector
+package sync
 
 import (
 	"context"
@@ -32,11 +32,3 @@ type API interface {
 }
 
 var _ API = (*kartustok.Client)(nil)
-
-// RateLimitReporter reports what the API last said of its rate limit.
-// *kartustok.Client implements it; reading it never sends a request.
-type RateLimitReporter interface {
-	RateLimit() kartustok.RateLimitStatus
-}
-
-var _ RateLimitReporter = (*kartustok.Client)(nil)

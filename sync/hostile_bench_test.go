@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package collector
+package sync_test
 
 import (
 	"context"
@@ -23,7 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 // hostileAPI serves every endpoint from bodies built once, so that what the
@@ -81,13 +83,13 @@ func hostileAPI(pad int, junk bool) http.Handler {
 func peakHeap(b *testing.B, h http.Handler, d time.Duration) (peak uint64, requests int) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	metrics := NewAPIMetrics()
+	metrics := collector.NewAPIMetrics()
 	client, err := kartustok.New(srv.URL, kartustok.StaticToken("ks_bench"), kartustok.WithBudget(1_000_000, time.Minute),
 		kartustok.WithObserver(metrics), kartustok.WithMaxRetries(0))
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := New(client, Config{HealthInterval: time.Millisecond, CatalogInterval: time.Millisecond, StockInterval: time.Millisecond,
+	e, err := ksync.New(client, ksync.Config{HealthInterval: time.Millisecond, CatalogInterval: time.Millisecond, StockInterval: time.Millisecond,
 		MaxStaleness: time.Hour, Budget: 1_000_000, Window: time.Minute})
 	if err != nil {
 		b.Fatal(err)

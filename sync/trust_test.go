@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package collector
+package sync_test
 
 import (
 	"fmt"
@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
@@ -39,6 +40,30 @@ import (
 func withFault(endpoint string, f kartustoktest.Fault) kartustoktest.Option {
 	return func(s *kartustoktest.Server) { s.SetFault(endpoint, f) }
 }
+
+// pairMinimums gives single (warehouse code, item code) pairs a minimum of
+// their own, as a minimums file's items[].warehouses[] entries do.
+type pairMinimums struct {
+	stock map[[2]string]float64
+	pairs map[string][]string
+}
+
+func (m *pairMinimums) StockMinimum(l *kartustok.Locator, it *kartustok.Item, apiValue float64, apiSet bool) (float64, bool) {
+	if l != nil && it != nil {
+		if v, ok := m.stock[[2]string{l.Code, it.Code}]; ok {
+			return v, true
+		}
+	}
+	return apiValue, apiSet
+}
+
+func (m *pairMinimums) ItemMinimum(_ *kartustok.Item, apiValue float64, apiSet bool) (float64, bool) {
+	return apiValue, apiSet
+}
+
+func (m *pairMinimums) MinimumPairs() map[string][]string { return m.pairs }
+
+var _ collector.PairMinimums = (*pairMinimums)(nil)
 
 // stockKey is the series name of a pair's stock on hand.
 func stockKey(locator, item string) string {
@@ -299,7 +324,7 @@ func TestIntegrationNoFalseZeros(t *testing.T) {
 				}
 				require.NotEmpty(t, absent, "an item the warehouse never held")
 				code := func(id string) string { info, _ := co.Item(id); return info.Code }
-				mins := &tableMinimums{
+				mins := &pairMinimums{
 					stock: map[[2]string]float64{{locInfo.Code, code(watched)}: 1e9, {locInfo.Code, code(absent)}: 5},
 					pairs: map[string][]string{code(watched): {locInfo.Code}, code(absent): {locInfo.Code}},
 				}
@@ -307,7 +332,7 @@ func TestIntegrationNoFalseZeros(t *testing.T) {
 				if tc.restart {
 					opts = append(opts, withFault(kartustok.EndpointStockSummary, tc.fault))
 				}
-				h := startSimCompany(t, co, cfg, []Option{WithMinimums(mins)}, opts...)
+				h := startSimCompany(t, co, cfg, []collector.Option{collector.WithMinimums(mins)}, opts...)
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				if !tc.restart {

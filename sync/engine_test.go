@@ -11,14 +11,13 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package collector
+package sync_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,9 +27,11 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
+	"github.com/kartustok/kartustok_exporter/collector"
+	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 // syncBuffer is a log sink that tests read while the engine writes.
@@ -51,8 +52,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func testConfig() Config {
-	return Config{
+func testConfig() ksync.Config {
+	return ksync.Config{
 		HealthInterval:  30 * time.Second,
 		CatalogInterval: 15 * time.Minute,
 		StockInterval:   time.Minute,
@@ -66,7 +67,7 @@ func testConfig() Config {
 type harness struct {
 	t    *testing.T
 	api  *fakeAPI
-	e    *Engine
+	e    *ksync.Engine
 	reg  *prometheus.Registry
 	logs *syncBuffer
 	stop func()
@@ -74,16 +75,16 @@ type harness struct {
 
 // startEngine must be called inside synctest.Test; the engine stops when
 // the test ends.
-func startEngine(t *testing.T, api *fakeAPI, cfg Config) *harness {
+func startEngine(t *testing.T, api *fakeAPI, cfg ksync.Config) *harness {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg.Logger = log.NewLogfmtLogger(logs)
-	e, err := New(api, cfg)
+	e, err := ksync.New(api, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e))
+	reg.MustRegister(collector.NewCollector(e))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.Run(ctx); close(done) }()
@@ -98,54 +99,13 @@ func (h *harness) metrics() map[string]float64 {
 	return gatherMap(h.t, h.reg)
 }
 
+// gatherMap gathers g into "name{label="value",...}" → value.
 func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			out[seriesKey(mf.GetName(), m)] = metricValue(m)
-		}
-	}
-	return out
-}
-
-func seriesKey(name string, m *dto.Metric) string {
-	var ls []string
-	for _, lp := range m.GetLabel() {
-		ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
-	}
-	sort.Strings(ls)
-	return name + "{" + strings.Join(ls, ",") + "}"
-}
-
-func metricValue(m *dto.Metric) float64 {
-	switch {
-	case m.Gauge != nil:
-		return m.GetGauge().GetValue()
-	case m.Counter != nil:
-		return m.GetCounter().GetValue()
-	case m.Untyped != nil:
-		return m.GetUntyped().GetValue()
-	case m.Histogram != nil:
-		return float64(m.GetHistogram().GetSampleCount())
-	}
-	return 0
+	return series.MustGather(t, g)
 }
 
 // countPrefix counts series of a metric.
-func countPrefix(ms map[string]float64, name string) int {
-	n := 0
-	for k := range ms {
-		if strings.HasPrefix(k, name+"{") {
-			n++
-		}
-	}
-	return n
-}
+func countPrefix(ms map[string]float64, name string) int { return series.Count(ms, name) }
 
 func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -180,7 +140,8 @@ func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
 				t.Errorf("%s = %v, want 1", k, ms[k])
 			}
 		}
-		for _, r := range resourceNames {
+		for res := range ksync.NumResources {
+			r := res.String()
 			if _, ok := ms[fmt.Sprintf(`kartustok_sync_errors_total{resource=%q}`, r)]; !ok {
 				t.Errorf("sync_errors_total{resource=%q} not initialised", r)
 			}
@@ -537,29 +498,15 @@ func TestEngineDropsStockOfDeactivatedLocator(t *testing.T) {
 	})
 }
 
-func TestEngineDeduplicatesRows(t *testing.T) {
-	rows := []kartustok.StockRow{
-		{LocatorID: "A", ItemID: "x", EndingQty: 1},
-		{LocatorID: "A", ItemID: "y", EndingQty: 2},
-		{LocatorID: "A", ItemID: "x", EndingQty: 3},
-		{LocatorID: "B", ItemID: "z", EndingQty: 4},
-	}
-	got := stockEntries("A", rows)
-	want := []StockEntry{{ItemID: "x", OnHand: 3}, {ItemID: "y", OnHand: 2}}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("entries = %v, want %v", got, want)
-	}
-}
-
 func TestNewValidatesConfig(t *testing.T) {
 	cfg := testConfig()
 	cfg.Budget = 0
-	if _, err := New(newFakeAPI(1, 1), cfg); err == nil {
+	if _, err := ksync.New(newFakeAPI(1, 1), cfg); err == nil {
 		t.Error("budget 0 accepted")
 	}
 	cfg = testConfig()
 	cfg.StockInterval = 0
-	if _, err := New(newFakeAPI(1, 1), cfg); err == nil {
+	if _, err := ksync.New(newFakeAPI(1, 1), cfg); err == nil {
 		t.Error("zero stock interval accepted")
 	}
 }
@@ -696,6 +643,28 @@ func TestEngineStockStopsOnAFailureWithoutRequest(t *testing.T) {
 		synctest.Wait()
 		if n := len(api.callsSince(kartustok.EndpointStockSummary, time.Time{})); n != 1 {
 			t.Errorf("%d stock calls in the first pass, want 1", n)
+		}
+	})
+}
+
+func TestEngineCallsOnCatalogAfterEachRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var seen []*ksync.Snapshot
+		cfg := testConfig()
+		cfg.OnCatalog = func(s *ksync.Snapshot) { seen = append(seen, s) }
+		api := newFakeAPI(2, 3)
+		startEngine(t, api, cfg)
+		synctest.Wait()
+		if len(seen) != 1 || !seen[0].ItemsKnown || len(seen[0].Items) != 3 || len(seen[0].Locators) != 3 {
+			t.Fatalf("after the first catalog refresh: %d calls", len(seen))
+		}
+		api.mu.Lock()
+		api.items = api.items[:2]
+		api.mu.Unlock()
+		time.Sleep(cfg.CatalogInterval)
+		synctest.Wait()
+		if len(seen) != 2 || len(seen[1].Items) != 2 {
+			t.Fatalf("after the second: %d calls", len(seen))
 		}
 	})
 }

@@ -1,0 +1,86 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package series flattens gathered metrics into a map from series to value,
+// so that tests can compare what an exporter serves with what they expect.
+package series
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// Gather gathers g into "name{label="value",...}" → value, labels sorted by
+// name; a histogram's value is its sample count.
+func Gather(g prometheus.Gatherer) (map[string]float64, error) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("gather: %w", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			out[key(mf.GetName(), m)] = value(m)
+		}
+	}
+	return out, nil
+}
+
+func key(name string, m *dto.Metric) string {
+	var ls []string
+	for _, lp := range m.GetLabel() {
+		ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+	}
+	sort.Strings(ls)
+	return name + "{" + strings.Join(ls, ",") + "}"
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue()
+	case m.Counter != nil:
+		return m.GetCounter().GetValue()
+	case m.Untyped != nil:
+		return m.GetUntyped().GetValue()
+	case m.Histogram != nil:
+		return float64(m.GetHistogram().GetSampleCount())
+	}
+	return 0
+}
+
+// MustGather is Gather for a test: a gathering error fails it.
+func MustGather(tb testing.TB, g prometheus.Gatherer) map[string]float64 {
+	tb.Helper()
+	ms, err := Gather(g)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ms
+}
+
+// Count counts the series of the metric name in ms.
+func Count(ms map[string]float64, name string) int {
+	n := 0
+	for k := range ms {
+		if strings.HasPrefix(k, name+"{") {
+			n++
+		}
+	}
+	return n
+}

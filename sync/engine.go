@@ -1,0 +1,251 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package sync keeps a cached picture of one KartuStok company up to date.
+//
+// An Engine runs three background loops (health, catalog, stock) that call
+// the API through the client, whose scheduler admits every request within
+// the budget, and publishes each change as a new immutable Snapshot. The
+// collector package turns the latest Snapshot into metrics on each scrape;
+// nothing on the scrape path calls the API or waits for a refresh.
+package sync
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+// Config configures an Engine. Every duration must be positive.
+type Config struct {
+	// HealthInterval is the period of GET /health; it is also the delay
+	// before a failed catalog refresh is retried (doubling up to
+	// CatalogInterval).
+	HealthInterval time.Duration
+	// CatalogInterval is the period of the company, categories, locators
+	// and items refresh.
+	CatalogInterval time.Duration
+	// StockInterval is the wanted period of a full stock refresh; the plan
+	// stretches it when the budget cannot afford it.
+	StockInterval time.Duration
+	// MaxStaleness is how long a locator's last good stock is exported
+	// after its refreshes start failing.
+	MaxStaleness time.Duration
+	// Budget and Window are the client's request budget: the plan divides
+	// Budget requests per Window between the loops.
+	Budget int
+	Window time.Duration
+	// HealthReserve is how many requests of every window the client keeps
+	// for health checks, and CatalogCap the most it lets the catalog send
+	// in one (kartustok.Client.Shares): the plan that predicts the stock
+	// cycle counts with them. Zero when the client keeps none, or sets no
+	// cap.
+	HealthReserve int
+	CatalogCap    int
+	// TokenExpiresAt is the token's expiry when /meta/company does not
+	// report it; zero when unknown.
+	TokenExpiresAt time.Time
+	// Logger receives the engine's logs; nil discards them.
+	Logger log.Logger
+	// OnCatalog, when set, is called from the catalog loop after each
+	// catalog refresh (successful or not) with the snapshot that refresh
+	// published, so that data checked against the catalog, such as a
+	// minimums file, can be checked again when the catalog changes. It
+	// delays the next refresh while it runs, so it must be quick.
+	OnCatalog func(*Snapshot)
+}
+
+func (c Config) validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"health interval", c.HealthInterval},
+		{"catalog interval", c.CatalogInterval},
+		{"stock interval", c.StockInterval},
+		{"max staleness", c.MaxStaleness},
+		{"budget window", c.Window},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive, got %v", d.name, d.v)
+		}
+	}
+	if c.Budget < 1 {
+		return fmt.Errorf("budget must be at least 1 request per window, got %d", c.Budget)
+	}
+	if c.HealthReserve < 0 || (c.HealthReserve > 0 && c.HealthReserve >= c.Budget) {
+		return fmt.Errorf("health reserve must be in [0, budget %d), got %d", c.Budget, c.HealthReserve)
+	}
+	return nil
+}
+
+// Engine keeps a Snapshot of one company up to date with three background
+// loops (health, catalog, stock) that share one request budget.
+type Engine struct {
+	api    API
+	cfg    Config
+	logger log.Logger
+	snap   atomic.Pointer[Snapshot]
+
+	// locatorsKnown is closed once the first locator list has arrived:
+	// stock cannot be fetched before the engine knows the locators.
+	locatorsKnown chan struct{}
+
+	// mu serialises writers of snap and guards the fields below.
+	mu sync.Mutex
+	// tokenOK is closed while the token is neither known to be refused
+	// nor unreadable; the catalog and stock loops wait on it so that a
+	// refused token costs only the health checks, and an unreadable one
+	// only their attempts to read it. gateOpen is whether it is closed.
+	tokenOK  chan struct{}
+	gateOpen bool
+	// itemPages and locatorPages are the page counts of the last fetches,
+	// the basis of the budget plan.
+	itemPages        int
+	locatorPages     map[kartustok.ID]int
+	stretched        bool
+	catalogStretched bool
+	stockMeasured    bool
+	staleWarned      bool
+	zoneWarned       string
+	modeWarned       string
+	expiryWarned     string
+	// scopesByCall holds the scopes some call has proved granted or
+	// refused; the token's scope list in /meta/company fills in only the
+	// others.
+	scopesByCall map[string]bool
+	// companyErr is why the last /meta/company call failed; noZoneWarned
+	// is set once stock has warned that it runs without the company's
+	// time zone.
+	companyErr   error
+	noZoneWarned bool
+	// healthTried is closed once the first health check has an answer
+	// (or failed): catalog and stock start after it, so that a new
+	// process sends one request first and learns the server's count.
+	healthTried chan struct{}
+}
+
+// New returns an engine that calls api. It does nothing until Run.
+func New(api API, cfg Config) (*Engine, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = log.NewNopLogger()
+	}
+	e := &Engine{
+		api:           api,
+		cfg:           cfg,
+		logger:        cfg.Logger,
+		locatorsKnown: make(chan struct{}),
+		tokenOK:       make(chan struct{}),
+		locatorPages:  map[kartustok.ID]int{},
+		scopesByCall:  map[string]bool{},
+		healthTried:   make(chan struct{}),
+	}
+	close(e.tokenOK)
+	e.gateOpen = true
+	s := &Snapshot{Location: time.UTC, TokenExpiry: cfg.TokenExpiresAt}
+	s.Sync[ResourceHealth] = SyncStatus{PlannedRequests: 1, Cycle: cfg.HealthInterval}
+	for _, r := range []Resource{ResourceCompany, ResourceCategories, ResourceLocators, ResourceItems} {
+		s.Sync[r] = SyncStatus{PlannedRequests: 1, Cycle: cfg.CatalogInterval}
+	}
+	s.Sync[ResourceStock] = SyncStatus{Cycle: cfg.StockInterval}
+	e.snap.Store(s)
+	return e, nil
+}
+
+// Snapshot returns the latest snapshot. It never blocks and never calls the
+// API; the result must not be modified.
+func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
+
+// Ready reports whether every active locator's stock has been fetched, i.e.
+// whether /metrics shows the whole company.
+func (e *Engine) Ready() bool { return e.snap.Load().Ready }
+
+// MaxStaleness returns how long stock is exported after its last success.
+func (e *Engine) MaxStaleness() time.Duration { return e.cfg.MaxStaleness }
+
+// Budget returns the requests per window the plan divides.
+func (e *Engine) Budget() (requests int, window time.Duration) {
+	return e.cfg.Budget, e.cfg.Window
+}
+
+// Run runs the loops until ctx is cancelled.
+func (e *Engine) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { e.healthLoop(ctx) })
+	wg.Go(func() { e.catalogLoop(ctx) })
+	wg.Go(func() { e.stockLoop(ctx) })
+	wg.Wait()
+}
+
+// update publishes a new snapshot: f changes a shallow copy of the current
+// one, so it must copy any map or slice before changing it.
+func (e *Engine) update(f func(s *Snapshot)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := *e.snap.Load()
+	f(&s)
+	e.snap.Store(&s)
+}
+
+// finish records the end of one refresh of r that started at start.
+func finish(s *Snapshot, r Resource, start time.Time, err error) {
+	st := &s.Sync[r]
+	st.LastDuration = time.Since(start)
+	if err == nil {
+		st.LastSuccess = time.Now()
+	} else {
+		st.Errors++
+	}
+}
+
+// sleepUntil waits until t or until ctx is done; it reports whether the
+// caller should go on.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// updateReady marks s ready once every active locator has stock. Readiness
+// never goes back: a later failure shows in the sync metrics instead.
+func (e *Engine) updateReady(s *Snapshot) {
+	if s.Ready || !s.LocatorsKnown {
+		return
+	}
+	for _, l := range s.Locators {
+		if l.Active && s.Stock[l.ID] == nil {
+			return
+		}
+	}
+	s.Ready = true
+	level.Info(e.logger).Log("msg", "First complete stock refresh done; ready", "locators", len(s.Stock))
+}

@@ -1,0 +1,243 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package collector keeps a budgeted, cached picture of one KartuStok company
+// and exposes it to Prometheus.
+//
+// The data path is deliberately one-way: background loops in an Engine call
+// the API through a budgeted client and publish immutable Snapshots; a
+// Collector turns the latest Snapshot into metrics on each scrape. Nothing on
+// the scrape path calls the API or waits for a refresh, so any number of
+// scrapes costs the API nothing.
+package sync
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+)
+
+func (e *Engine) stockLoop(ctx context.Context) {
+	logger := log.With(e.logger, "resource", ResourceStock.String())
+	if !e.afterFirstHealth(ctx) {
+		return
+	}
+	select {
+	case <-e.locatorsKnown:
+	case <-ctx.Done():
+		return
+	}
+	var last time.Time // start of the last complete pass
+	for {
+		if !e.waitToken(ctx) {
+			return
+		}
+		start := time.Now()
+		e.planStock(logger)
+		e.syncStock(ctx, logger, start)
+		if ctx.Err() != nil {
+			return
+		}
+		e.measureCycle([]Resource{ResourceStock}, &last, start, e.cfg.StockInterval)
+		// The next pass starts at the wanted interval, or at once when
+		// this one took longer: the scheduler paces every page.
+		if !sleepUntil(ctx, start.Add(e.cfg.StockInterval)) {
+			return
+		}
+	}
+}
+
+// syncStock fetches the stock of every active locator once, and swaps each
+// locator's rows in whole when all its pages have arrived. The client's
+// scheduler admits every page on its own.
+func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Time) {
+	snap := e.snap.Load()
+	tz := snap.Location
+	if snap.Company == nil {
+		e.warnNoZone(logger)
+	}
+	failed := 0
+	for _, l := range snap.ActiveLocators() {
+		if e.tokenRefused() {
+			failed++
+			break
+		}
+		t0 := time.Now()
+		today := t0.In(tz).Format(time.DateOnly)
+		rows, info, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
+		pages := info.Pages
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			failed++
+			e.update(func(s *Snapshot) {
+				e.applyCall(s, kartustok.EndpointStockSummary, err)
+				s.Sync[ResourceStock].Errors++
+			})
+			if !errors.Is(err, kartustok.ErrNoToken) {
+				level.Error(logger).Log("msg", "Stock refresh of a locator failed; keeping its last good values", "locator_id", l.ID, "err", err)
+			}
+			if k := kartustok.KindOf(err); k == kartustok.KindUnauthorized || k == kartustok.KindForbidden || k == "" {
+				// Every other locator would get the same answer; a failure
+				// with no kind (the token file unreadable) sent no request
+				// and would fail them all alike.
+				break
+			}
+			continue
+		}
+		entries := stockEntries(l.ID, rows)
+		logSkipped(log.With(logger, "locator_id", l.ID), kartustok.EndpointStockSummary, info.Invalid)
+		e.update(func(s *Snapshot) {
+			e.applyCall(s, kartustok.EndpointStockSummary, nil)
+			e.locatorPages[l.ID] = max(1, pages)
+			if !isActive(s.Locators, l.ID) {
+				return // deactivated or removed while this fetch ran
+			}
+			s.Stock = maps.Clone(s.Stock)
+			if s.Stock == nil {
+				s.Stock = map[kartustok.ID]*LocatorStock{}
+			}
+			s.Stock[l.ID] = newLocatorStock(l.ID, time.Now(), entries, info.Invalid, s.Stock[l.ID], e.cfg.MaxStaleness)
+			e.updateReady(s)
+		})
+		level.Debug(logger).Log("msg", "Locator stock refreshed", "locator_id", l.ID, "rows", len(entries), "pages", pages, "duration", time.Since(t0))
+	}
+	e.update(func(s *Snapshot) {
+		st := &s.Sync[ResourceStock]
+		st.LastDuration = time.Since(start)
+		if failed == 0 {
+			st.LastSuccess = time.Now()
+		}
+	})
+}
+
+// warnNoZone says, once, that stock is fetched without the company's time
+// zone: its dates are then the UTC day, which in Asia/Jakarta is the wrong
+// day for 7 hours of every day. The catalog loop keeps asking for the
+// company on its schedule.
+func (e *Engine) warnNoZone(logger log.Logger) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.noZoneWarned {
+		return
+	}
+	e.noZoneWarned = true
+	reason := "not fetched yet"
+	if e.companyErr != nil {
+		reason = e.companyErr.Error()
+	}
+	level.Warn(logger).Log("msg", "Fetching stock without the company time zone: the company's today is computed in UTC and is the wrong day for part of each day unless the company is in UTC; /meta/company (scope meta.read) is retried every catalog interval",
+		"reason", reason)
+}
+
+// expectedPages is what fetching a locator's stock will cost: its page
+// count last time; before its first fetch, the most any locator took, or
+// else the item list's page count (a locator has at most one row per item,
+// and both lists come 100 rows a page). Called with mu held.
+func (e *Engine) expectedPages(id kartustok.ID) int {
+	if n, ok := e.locatorPages[id]; ok {
+		return n
+	}
+	most := 0
+	for _, n := range e.locatorPages {
+		most = max(most, n)
+	}
+	if most > 0 {
+		return most
+	}
+	return max(1, e.itemPages)
+}
+
+func isActive(ls []kartustok.Locator, id kartustok.ID) bool {
+	for _, l := range ls {
+		if l.ID == id {
+			return l.Active
+		}
+	}
+	return false
+}
+
+// stockEntries reduces the rows of one locator to what is exported. Rows of
+// another locator are dropped, and an item seen twice (rows shift between
+// pages while stock moves) keeps its last row, so no series is duplicated.
+func stockEntries(locator kartustok.ID, rows []kartustok.StockRow) []StockEntry {
+	out := make([]StockEntry, 0, len(rows))
+	index := make(map[kartustok.ID]int, len(rows))
+	for _, r := range rows {
+		if r.LocatorID != "" && r.LocatorID != locator {
+			continue
+		}
+		en := StockEntry{ItemID: r.ItemID, OnHand: float64(r.EndingQty)}
+		if r.MinimumQty != nil {
+			en.Minimum, en.HasMinimum = float64(*r.MinimumQty), true
+		}
+		if i, ok := index[r.ItemID]; ok {
+			out[i] = en
+			continue
+		}
+		index[r.ItemID] = len(out)
+		out = append(out, en)
+	}
+	return out
+}
+
+// newLocatorStock is the stock of a locator fetched at now: its entries,
+// and for each item whose row was skipped its last good entry from prev,
+// while that is no older than maxAge. When a skipped row's item could not
+// be read, every item of prev without a row now is carried, since any of
+// them may be the one.
+func newLocatorStock(locator kartustok.ID, now time.Time, entries []StockEntry, invalid []kartustok.InvalidRow, prev *LocatorStock, maxAge time.Duration) *LocatorStock {
+	ls := &LocatorStock{Fetched: now, Rows: entries}
+	if len(invalid) == 0 {
+		return ls
+	}
+	for _, r := range invalid {
+		switch {
+		case r.LocatorID != "" && r.LocatorID != locator:
+			// Another locator's row, which stockEntries drops too.
+		case r.ID == "":
+			ls.Unkeyed = true
+		case !slices.Contains(ls.Skipped, r.ID):
+			ls.Skipped = append(ls.Skipped, r.ID)
+		}
+	}
+	if prev == nil {
+		return ls
+	}
+	have := make(map[kartustok.ID]bool, len(entries))
+	for _, en := range entries {
+		have[en.ItemID] = true
+	}
+	carry := func(en StockEntry, fetched time.Time) {
+		if have[en.ItemID] || now.Sub(fetched) > maxAge || !ls.MayLack(en.ItemID) {
+			return
+		}
+		have[en.ItemID] = true
+		ls.Carried = append(ls.Carried, CarriedEntry{StockEntry: en, Fetched: fetched})
+	}
+	for _, en := range prev.Rows {
+		carry(en, prev.Fetched)
+	}
+	for _, c := range prev.Carried {
+		carry(c.StockEntry, c.Fetched)
+	}
+	return ls
+}
