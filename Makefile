@@ -53,9 +53,10 @@ TOOLS_BIN    := $(CURDIR)/tools/bin
 PROMTOOL     := $(TOOLS_BIN)/promtool
 PROMETHEUS   := $(TOOLS_BIN)/prometheus
 ALERTMANAGER := $(TOOLS_BIN)/alertmanager
+OMCHECK      := $(TOOLS_BIN)/omcheck
 TOOLS_ENV    := GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false"
 
-tools: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER)
+tools: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER) $(OMCHECK)
 
 $(PROMETHEUS) $(PROMTOOL) &: tools/prometheus/go.mod tools/prometheus/go.sum
 	@mkdir -p $(TOOLS_BIN)
@@ -64,16 +65,26 @@ $(PROMETHEUS) $(PROMTOOL) &: tools/prometheus/go.mod tools/prometheus/go.sum
 		github.com/prometheus/prometheus/cmd/promtool
 	@touch $(PROMETHEUS) $(PROMTOOL)
 
+# omcheck parses OpenMetrics with the parser Prometheus scrapes with.
+$(OMCHECK): tools/prometheus/go.mod tools/prometheus/go.sum tools/prometheus/omcheck/main.go
+	@mkdir -p $(TOOLS_BIN)
+	cd tools/prometheus && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ ./omcheck
+	@touch $@
+
 $(ALERTMANAGER): tools/alertmanager/go.mod tools/alertmanager/go.sum
 	@mkdir -p $(TOOLS_BIN)
 	cd tools/alertmanager && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ \
 		github.com/prometheus/alertmanager/cmd/alertmanager
 	@touch $@
 
-# The golden /metrics of the collector tests must pass promtool's lint
-# (naming, units, HELP), as Prometheus itself would judge the exporter.
-checkmetrics: $(PROMTOOL)
-	$(PROMTOOL) check metrics < collector/testdata/metrics.golden
+# The exporter's live /metrics, as the golden test scrapes it, must pass
+# promtool's lint (naming, units, HELP) in the text format, and parse
+# strictly as OpenMetrics, as Prometheus itself would judge the exporter.
+checkmetrics: $(PROMTOOL) $(OMCHECK)
+	@mkdir -p $(TOOLS_BIN)/metrics
+	KARTUSTOK_METRICS_DUMP=$(TOOLS_BIN)/metrics $(GO) test -count=1 -run '^TestGoldenMetrics$$' .
+	$(PROMTOOL) check metrics < $(TOOLS_BIN)/metrics/metrics.txt
+	$(OMCHECK) < $(TOOLS_BIN)/metrics/metrics.om
 
 # The alerting rules must load, their unit tests must pass, and the example
 # Prometheus configuration must be valid and find the rules where it says.

@@ -90,7 +90,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		want := map[string]any{
 			"timeout": 10 * time.Second, "window": time.Minute, "health": 30 * time.Second,
 			"catalog": 15 * time.Minute, "stock": time.Minute, "staleness": 30 * time.Minute,
-			"budget requests": 96, "max requests": 40, "path": "/metrics",
+			"budget requests": 96, "max requests": 100, "path": "/metrics",
 			"level": "info", "format": "logfmt",
 		}[name]
 		if got != want {

@@ -16,6 +16,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -25,6 +26,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/kartustok/kartustok_exporter/collector"
 )
 
 // handlerConfig is what the web endpoints need from the command line.
@@ -36,6 +39,12 @@ type handlerConfig struct {
 	// reload re-reads the minimums file for POST /-/reload; nil serves
 	// no reload endpoint.
 	reload func() error
+	// renderer serves the families derived from the snapshot from
+	// rendered bytes; the collectors leave them out.
+	renderer *collector.Renderer
+	// version changes whenever the collectors' families may have: their
+	// encoding is cached until it does. Nil encodes them every scrape.
+	version func() any
 	// pedantic makes the registry check every metric against its
 	// description on every scrape. Tests turn it on; production leaves it
 	// off, since the checks cost every scrape bytes and allocations and the
@@ -68,20 +77,23 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 	// The exporter's own Go, process and promhttp metrics live in a
 	// registry of their own, so that --web.disable-exporter-metrics drops
 	// exactly them.
-	var gatherer prometheus.Gatherer = reg
 	exporterReg := prometheus.NewRegistry()
+	var volatile prometheus.Gatherer
 	if !cfg.disableExporterMetrics {
 		exporterReg.MustRegister(
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)
-		gatherer = prometheus.Gatherers{exporterReg, reg}
+		volatile = exporterReg
 	}
-	var metrics http.Handler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
+	var metrics http.Handler = collector.NewHandler(reg, cfg.renderer, collector.HandlerOpts{
 		ErrorLog:            promLogger{cfg.logger},
-		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: cfg.maxRequests,
-		EnableOpenMetrics:   true,
+		Volatile:            volatile,
+		// The process's and the Go runtime's own metrics are at most a
+		// second old: scrapes in between share them.
+		VolatileMaxAge: time.Second,
+		Version:        cfg.version,
 	})
 	if !cfg.disableExporterMetrics {
 		metrics = promhttp.InstrumentMetricHandler(exporterReg, metrics)

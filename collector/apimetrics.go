@@ -15,6 +15,7 @@ package collector
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +32,13 @@ type APIMetrics struct {
 	budgetWait prometheus.Counter
 	rereads    *prometheus.CounterVec
 	truncated  *prometheus.CounterVec
+	// version counts observations, so that an encoding of the metrics
+	// can be cached until the next one.
+	version atomic.Uint64
 }
+
+// Version changes with every observation: the metrics change only then.
+func (m *APIMetrics) Version() uint64 { return m.version.Load() }
 
 var _ kartustok.Observer = (*APIMetrics)(nil)
 
@@ -115,6 +122,7 @@ func NewAPIMetrics() *APIMetrics {
 
 // ObserveListing counts the checks of one list call's data.
 func (m *APIMetrics) ObserveListing(r kartustok.ListReport) {
+	defer m.version.Add(1)
 	if r.Rereads > 0 {
 		m.rereads.WithLabelValues(r.Endpoint).Add(float64(r.Rereads))
 	}
@@ -131,6 +139,7 @@ func (m *APIMetrics) ObserveListing(r kartustok.ListReport) {
 
 // ObserveRequest counts one request.
 func (m *APIMetrics) ObserveRequest(r kartustok.RequestInfo) {
+	defer m.version.Add(1)
 	code := "error"
 	if r.Status != 0 {
 		code = strconv.Itoa(r.Status)
@@ -144,6 +153,7 @@ func (m *APIMetrics) ObserveRequest(r kartustok.RequestInfo) {
 
 // ObserveBudgetWait adds d to the budget wait counter.
 func (m *APIMetrics) ObserveBudgetWait(d time.Duration) {
+	defer m.version.Add(1)
 	if d > 0 {
 		m.budgetWait.Add(d.Seconds())
 	}

@@ -15,107 +15,183 @@ package collector
 
 import (
 	"fmt"
-	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
-const (
-	benchLocators = 100
-	benchItems    = 1000 // 100 × 1000 = 100,000 stock series
-)
+// benchLocators is the number of warehouses the stock series are spread
+// over; items per warehouse make up the rest.
+const benchLocators = 100
 
-// benchRows returns one locator's rows as the client decodes them: every
-// ID a string of its own.
-func benchRows(loc, items int) []kartustok.StockRow {
-	rows := make([]kartustok.StockRow, items)
-	for j := range rows {
-		rows[j] = kartustok.StockRow{
-			LocatorID: kartustok.ID(fmt.Sprintf("Loc%03d", loc)),
-			ItemID:    kartustok.ID(fmt.Sprintf("It%05d", j)),
-			EndingQty: kartustok.Quantity(j),
-		}
+// opaqueID returns a random ID like the API's public IDs, so that series
+// arrive in API order, not sorted.
+func opaqueID(rng *rand.Rand) kartustok.ID {
+	const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, 6)
+	for i := range b {
+		b[i] = chars[rng.IntN(len(chars))]
 	}
-	return rows
+	return kartustok.ID(b)
 }
 
-func benchStock() map[kartustok.ID]*ksync.LocatorStock {
-	stock := make(map[kartustok.ID]*ksync.LocatorStock, benchLocators)
+// benchSnapshot is a company of n stock series over benchLocators active
+// warehouses, with opaque IDs in API order, quantities with decimals and a
+// per-warehouse minimum on every third pair, as the engine publishes it.
+func benchSnapshot(n int) *ksync.Snapshot {
+	rng := rand.New(rand.NewPCG(uint64(n), 42))
+	perLoc := n / benchLocators
+	items := make([]kartustok.Item, perLoc)
+	for j := range items {
+		items[j] = kartustok.Item{ID: opaqueID(rng), Code: fmt.Sprintf("KS-%05d", j), Name: fmt.Sprintf("Barang %d", j), UOM: "pcs", Active: true}
+	}
+	s := &ksync.Snapshot{Location: time.UTC, Stock: map[kartustok.ID]*ksync.LocatorStock{},
+		Company: &kartustok.Company{ID: "c1", Name: "PT Uji", MinimumStockMode: kartustok.MinimumStockPerWarehouse}}
 	now := time.Now()
 	for i := range benchLocators {
-		id := kartustok.ID(fmt.Sprintf("Loc%03d", i))
-		rows := benchRows(i, benchItems)
-		entries := make([]ksync.StockEntry, len(rows))
-		for j, r := range rows {
-			entries[j] = ksync.StockEntry{ItemID: r.ItemID, OnHand: float64(r.EndingQty)}
-		}
-		stock[id] = &ksync.LocatorStock{Fetched: now, Rows: entries}
-	}
-	return stock
-}
-
-func scrape(b *testing.B, g prometheus.Gatherer) {
-	mfs, err := g.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
-	enc := expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkScrape100kStockSeries measures one scrape (gather and encode) of
-// 100,000 stock series served from the snapshot, beside a baseline serving
-// the same series from a plain GaugeVec.
-func BenchmarkScrape100kStockSeries(b *testing.B) {
-	b.Run("snapshot", func(b *testing.B) {
-		e := fixedSource{&ksync.Snapshot{Location: time.UTC, Stock: benchStock()}}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(e))
-		b.ReportAllocs()
-		for b.Loop() {
-			scrape(b, reg)
-		}
-	})
-	b.Run("gaugevec-baseline", func(b *testing.B) {
-		vec := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kartustok_stock_on_hand", Help: "Baseline."}, []string{"locator_id", "item_id"})
-		for i := range benchLocators {
-			for _, r := range benchRows(i, benchItems) {
-				vec.WithLabelValues(string(r.LocatorID), string(r.ItemID)).Set(float64(r.EndingQty))
+		l := kartustok.Locator{ID: opaqueID(rng), Code: fmt.Sprintf("GDG-%03d", i), Name: fmt.Sprintf("Gudang %d", i), Active: true}
+		s.Locators = append(s.Locators, l)
+		rows := make([]ksync.StockEntry, perLoc)
+		for j := range rows {
+			rows[j] = ksync.StockEntry{ItemID: items[j].ID, OnHand: float64(rng.IntN(100000)) / 4}
+			if j%3 == 0 {
+				rows[j].Minimum, rows[j].HasMinimum = float64(rng.IntN(500)), true
 			}
 		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(vec)
-		b.ReportAllocs()
-		for b.Loop() {
-			scrape(b, reg)
-		}
-	})
+		s.Stock[l.ID] = &ksync.LocatorStock{Fetched: now, Rows: rows}
+	}
+	s.SetItems(items)
+	s.CatalogVersion = 1
+	return s
 }
 
-// BenchmarkRetainedBytesPerStockSeries reports the heap a snapshot keeps
-// per stock series once the decoded API rows are gone.
-func BenchmarkRetainedBytesPerStockSeries(b *testing.B) {
-	var perSeries float64
-	for b.Loop() {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		stock := benchStock()
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		perSeries = float64(after.HeapAlloc-before.HeapAlloc) / (benchLocators * benchItems)
-		runtime.KeepAlive(stock)
+// discard is a ResponseWriter that keeps nothing, so that a benchmark
+// measures the handler, not a buffer of its answer.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// projectHandler serves snapshot s as the exporter does: the rendered
+// families, and the live ones from a registry.
+func projectHandler(s *ksync.Snapshot) http.Handler {
+	src := &swapSource{}
+	src.snap.Store(s)
+	api := NewAPIMetrics()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(src, WithoutDerived()), api)
+	return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{Version: func() any { return [2]any{src.Snapshot(), api.Version()} }})
+}
+
+// baselineHandler serves the same stock and minimum series from plain
+// client_golang GaugeVecs through promhttp, set in API order.
+func baselineHandler(s *ksync.Snapshot) http.Handler {
+	onHand := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kartustok_stock_on_hand", Help: "Baseline."}, []string{"locator_id", "item_id"})
+	minimum := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kartustok_stock_minimum_quantity", Help: "Baseline."}, []string{"locator_id", "item_id"})
+	for _, l := range s.Locators {
+		for _, r := range s.Stock[l.ID].Rows {
+			onHand.WithLabelValues(string(l.ID), string(r.ItemID)).Set(r.OnHand)
+			if r.HasMinimum {
+				minimum.WithLabelValues(string(l.ID), string(r.ItemID)).Set(r.Minimum)
+			}
+		}
 	}
-	b.ReportMetric(perSeries, "B/series")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(onHand, minimum)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// serve runs one scrape of h in the text format.
+func serve(h http.Handler, gzip bool) {
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	if gzip {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	h.ServeHTTP(&discard{h: http.Header{}}, req)
+}
+
+// BenchmarkScrape serves n stock series (and a minimum for every third)
+// through each side's real HTTP handler, plain and gzip: the project's
+// handler, and a baseline of GaugeVecs holding the same series through
+// promhttp. Both are warmed by one scrape; the project renders a snapshot
+// once, which BenchmarkRender measures.
+func BenchmarkScrape(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 300_000} {
+		s := benchSnapshot(n)
+		for _, side := range []struct {
+			name string
+			h    http.Handler
+		}{{"project", projectHandler(s)}, {"gaugevec", baselineHandler(s)}} {
+			for _, gz := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%dk/plain", side.name, n/1000)
+				if gz {
+					name = fmt.Sprintf("%s/%dk/gzip", side.name, n/1000)
+				}
+				b.Run(name, func(b *testing.B) {
+					serve(side.h, gz)
+					b.ReportAllocs()
+					for b.Loop() {
+						serve(side.h, gz)
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkRender renders a whole snapshot of 100,000 stock series from
+// scratch, as the first scrape after the exporter starts does; later
+// snapshots render only the warehouses that changed.
+func BenchmarkRender(b *testing.B) {
+	s := benchSnapshot(100_000)
+	src := &swapSource{}
+	src.snap.Store(s)
+	b.ReportAllocs()
+	for b.Loop() {
+		NewRenderer(src, nil).frame(time.Now())
+	}
+}
+
+// BenchmarkRetainedBytesPerStockSeries reports the heap each side keeps per
+// stock series: the project's snapshot with its rendered and compressed
+// bytes, and the baseline's GaugeVecs (the snapshot they are built from is
+// left out of the baseline's figure).
+func BenchmarkRetainedBytesPerStockSeries(b *testing.B) {
+	const n = 100_000
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	var project, baseline float64
+	for b.Loop() {
+		before := heap()
+		s := benchSnapshot(n)
+		h := projectHandler(s)
+		serve(h, false)
+		project = float64(heap()-before) / n
+		runtime.KeepAlive(h)
+
+		s2 := benchSnapshot(n)
+		before = heap()
+		bh := baselineHandler(s2)
+		serve(bh, false)
+		baseline = float64(heap()-before) / n
+		runtime.KeepAlive(bh)
+		runtime.KeepAlive(s2)
+	}
+	b.ReportMetric(project, "project-B/series")
+	b.ReportMetric(baseline, "gaugevec-B/series")
 }

@@ -18,6 +18,7 @@
 package collector
 
 import (
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +33,19 @@ const namespace = "kartustok"
 // because Prometheus guidance asks a caching exporter to say so.
 const cached = " Cached; refreshed in the background, not at scrape time."
 
+// descSpec is what a Desc was built from, which a Desc does not tell.
+type descSpec struct {
+	help   string
+	labels []string
+}
+
+// descSpecs holds the spec of every Desc newDesc built.
+var descSpecs = map[*prometheus.Desc]descSpec{}
+
 func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
+	d := prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
+	descSpecs[d] = descSpec{help: help, labels: labels}
+	return d
 }
 
 var (
@@ -132,6 +144,11 @@ type Option func(*Collector)
 // rate limit.
 func WithRateLimit(r RateLimitReporter) Option { return func(c *Collector) { c.rateLimit = r } }
 
+// WithoutDerived leaves the families derived from the snapshot's catalog
+// and stock (company, locator and item info, minimums, stock on hand) to a
+// Renderer, which serves them from bytes rendered once per change.
+func WithoutDerived() Option { return func(c *Collector) { c.skipDerived = true } }
+
 // WithMinimums makes the collector export minimums resolved by m instead of
 // the API's values.
 func WithMinimums(m Minimums) Option {
@@ -175,6 +192,9 @@ type Collector struct {
 	engine    Source
 	rateLimit RateLimitReporter
 	minimums  func() Minimums
+	// skipDerived leaves the families derived from the catalog and stock
+	// to a Renderer.
+	skipDerived bool
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -253,13 +273,35 @@ func apiMinimums(s *ksync.Snapshot) (stock, item bool) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.engine.Snapshot()
 	now := time.Now()
-	gauge := prometheus.GaugeValue
+	sink := func(d *prometheus.Desc, v float64, labels ...string) {
+		emit(ch, d, prometheus.GaugeValue, v, labels...)
+	}
+	c.collectLive(ch, s)
+	if c.skipDerived {
+		return
+	}
 	var mins Minimums
 	if c.minimums != nil {
 		mins = c.minimums()
 	}
 	useStockMin, useItemMin := apiMinimums(s)
+	companySamples(s, sink)
+	locatorSamples(s, sink)
+	itemSamples(s, mins, useItemMin, sink)
+	maxAge := c.engine.MaxStaleness()
+	for i := range s.Locators {
+		l := &s.Locators[i]
+		if ls := s.Stock[l.ID]; ls != nil && now.Sub(ls.Fetched) <= maxAge {
+			stockSamples(s, l, ls, mins, useStockMin, now, maxAge, sink)
+		}
+	}
+}
 
+// collectLive sends the small families that are not derived from the
+// snapshot's catalog and stock: they change with every refresh and cost
+// nothing to build.
+func (c *Collector) collectLive(ch chan<- prometheus.Metric, s *ksync.Snapshot) {
+	gauge := prometheus.GaugeValue
 	if s.HealthKnown {
 		emit(ch, upDesc, gauge, boolValue(s.Up))
 	}
@@ -275,90 +317,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if !s.TokenExpiry.IsZero() {
 		emit(ch, tokenExpiryDesc, gauge, float64(s.TokenExpiry.Unix()))
 	}
-	if co := s.Company; co != nil {
-		emit(ch, companyInfoDesc, gauge, 1, string(co.ID), co.Name, co.Subdomain, co.Timezone, co.MinimumStockMode)
-	}
-
-	locators := make(map[kartustok.ID]*kartustok.Locator, len(s.Locators))
-	for i := range s.Locators {
-		l := &s.Locators[i]
-		locators[l.ID] = l
-		emit(ch, locatorInfoDesc, gauge, 1, string(l.ID), l.Code, l.Name, boolLabel(l.Active))
-	}
-	for i := range s.Items {
-		it := &s.Items[i]
-		category := it.CategoryName
-		if category == "" {
-			category = s.CategoryNames[it.CategoryID]
-		}
-		emit(ch, itemInfoDesc, gauge, 1, string(it.ID), it.Code, it.Name, string(it.CategoryID), category, it.UOM, boolLabel(it.Active))
-		var apiMin float64
-		if it.MinimumQty != nil {
-			apiMin = float64(*it.MinimumQty)
-		}
-		minimum, ok := apiMin, useItemMin && it.MinimumQty != nil
-		if mins != nil {
-			minimum, ok = mins.ItemMinimum(it, apiMin, ok)
-		}
-		if ok {
-			emit(ch, itemMinimumDesc, gauge, minimum, string(it.ID))
-		}
-	}
-
-	maxAge := c.engine.MaxStaleness()
-	fresh := func(id kartustok.ID) bool {
-		ls := s.Stock[id]
-		return ls != nil && now.Sub(ls.Fetched) <= maxAge
-	}
-	var missing map[kartustok.ID]map[kartustok.ID]float64
-	if pm, ok := mins.(PairMinimums); ok {
-		missing = missingPairs(s, pm, fresh)
-	}
-	for id, ls := range s.Stock {
-		if !fresh(id) {
-			continue
-		}
-		loc := string(id)
-		miss := missing[id]
-		entry := func(r *ksync.StockEntry) {
-			item := string(r.ItemID)
-			emit(ch, stockOnHandDesc, gauge, r.OnHand, loc, item)
-			minimum, ok := r.Minimum, useStockMin && r.HasMinimum
-			if mins != nil {
-				minimum, ok = mins.StockMinimum(locators[id], s.Item(r.ItemID), minimum, ok)
-			}
-			if ok {
-				emit(ch, stockMinimumDesc, gauge, minimum, loc, item)
-			}
-		}
-		for i := range ls.Rows {
-			entry(&ls.Rows[i])
-		}
-		// Rows the last fetch skipped keep their last good value until
-		// that is too old.
-		for i := range ls.Carried {
-			if c := &ls.Carried[i]; now.Sub(c.Fetched) <= maxAge {
-				entry(&c.StockEntry)
-			}
-		}
-		if len(miss) == 0 {
-			continue
-		}
-		for i := range ls.Rows {
-			delete(miss, ls.Rows[i].ItemID)
-		}
-		// What is left are pairs with a minimum of their own and no row:
-		// the warehouse has never held the item, unless the fetch skipped
-		// a row that may be the item's. See PairMinimums.
-		for item, minimum := range miss {
-			if ls.MayLack(item) {
-				continue
-			}
-			emit(ch, stockOnHandDesc, gauge, 0, loc, string(item))
-			emit(ch, stockMinimumDesc, gauge, minimum, loc, string(item))
-		}
-	}
-
 	if c.rateLimit != nil {
 		if rl := c.rateLimit.RateLimit(); rl.Known {
 			emit(ch, rateLimitRemainingDesc, gauge, float64(rl.Remaining))
@@ -380,47 +338,121 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// missingPairs resolves m's pairs against the catalog: by locator ID, the
-// active items with a minimum above 0 of their own in that active locator,
-// whose stock is exported. Collect removes those that have a stock row.
-// Pairs the catalog does not know (a typo, a deleted item) are skipped;
-// the minimums file's check reports them.
-func missingPairs(s *ksync.Snapshot, m PairMinimums, fresh func(kartustok.ID) bool) map[kartustok.ID]map[kartustok.ID]float64 {
-	pairs := m.MinimumPairs()
-	if len(pairs) == 0 {
-		return nil
+// sampleSink receives one sample of a family derived from the snapshot.
+// Collect turns it into a metric; the Renderer into a line of text.
+type sampleSink func(d *prometheus.Desc, v float64, labels ...string)
+
+// companySamples yields kartustok_company_info.
+func companySamples(s *ksync.Snapshot, sink sampleSink) {
+	if co := s.Company; co != nil {
+		sink(companyInfoDesc, 1, string(co.ID), co.Name, co.Subdomain, co.Timezone, co.MinimumStockMode)
 	}
-	byCode := map[string][]*kartustok.Locator{}
+}
+
+// locatorSamples yields kartustok_locator_info.
+func locatorSamples(s *ksync.Snapshot, sink sampleSink) {
 	for i := range s.Locators {
-		if l := &s.Locators[i]; l.Active && fresh(l.ID) {
-			byCode[l.Code] = append(byCode[l.Code], l)
-		}
+		l := &s.Locators[i]
+		sink(locatorInfoDesc, 1, string(l.ID), l.Code, l.Name, boolLabel(l.Active))
 	}
-	if len(byCode) == 0 {
-		return nil
-	}
-	var out map[kartustok.ID]map[kartustok.ID]float64
+}
+
+// itemSamples yields kartustok_item_info and kartustok_item_minimum_quantity.
+func itemSamples(s *ksync.Snapshot, mins Minimums, useItemMin bool, sink sampleSink) {
 	for i := range s.Items {
 		it := &s.Items[i]
-		codes := pairs[it.Code]
-		if !it.Active || len(codes) == 0 {
+		category := it.CategoryName
+		if category == "" {
+			category = s.CategoryNames[it.CategoryID]
+		}
+		sink(itemInfoDesc, 1, string(it.ID), it.Code, it.Name, string(it.CategoryID), category, it.UOM, boolLabel(it.Active))
+		var apiMin float64
+		if it.MinimumQty != nil {
+			apiMin = float64(*it.MinimumQty)
+		}
+		minimum, ok := apiMin, useItemMin && it.MinimumQty != nil
+		if mins != nil {
+			minimum, ok = mins.ItemMinimum(it, apiMin, ok)
+		}
+		if ok {
+			sink(itemMinimumDesc, minimum, string(it.ID))
+		}
+	}
+}
+
+// stockSamples yields the kartustok_stock_on_hand and
+// kartustok_stock_minimum_quantity of one locator whose stock ls is fresh
+// at now: its rows, the rows its last fetch skipped while their last good
+// value is no older than maxAge, and the pairs with a minimum of their own
+// that it genuinely lacks (see PairMinimums).
+func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, maxAge time.Duration, sink sampleSink) {
+	loc := string(l.ID)
+	entry := func(r *ksync.StockEntry) {
+		item := string(r.ItemID)
+		sink(stockOnHandDesc, r.OnHand, loc, item)
+		minimum, ok := r.Minimum, useStockMin && r.HasMinimum
+		if mins != nil {
+			minimum, ok = mins.StockMinimum(l, s.Item(r.ItemID), minimum, ok)
+		}
+		if ok {
+			sink(stockMinimumDesc, minimum, loc, item)
+		}
+	}
+	for i := range ls.Rows {
+		entry(&ls.Rows[i])
+	}
+	for i := range ls.Carried {
+		if c := &ls.Carried[i]; now.Sub(c.Fetched) <= maxAge {
+			entry(&c.StockEntry)
+		}
+	}
+	pm, ok := mins.(PairMinimums)
+	if !ok {
+		return
+	}
+	miss := missingPairs(s, pm, l)
+	if len(miss) == 0 {
+		return
+	}
+	for i := range ls.Rows {
+		delete(miss, ls.Rows[i].ItemID)
+	}
+	// What is left are pairs with a minimum of their own and no row: the
+	// warehouse has never held the item, unless the fetch skipped a row
+	// that may be the item's.
+	for item, minimum := range miss {
+		if ls.MayLack(item) {
 			continue
 		}
-		for _, code := range codes {
-			for _, l := range byCode[code] {
-				minimum, ok := m.StockMinimum(l, it, 0, false)
-				if !ok || !(minimum > 0) {
-					continue // a minimum of 0 silences the pair: nothing to alert on
-				}
-				if out == nil {
-					out = map[kartustok.ID]map[kartustok.ID]float64{}
-				}
-				if out[l.ID] == nil {
-					out[l.ID] = map[kartustok.ID]float64{}
-				}
-				out[l.ID][it.ID] = minimum
-			}
+		sink(stockOnHandDesc, 0, loc, string(item))
+		sink(stockMinimumDesc, minimum, loc, string(item))
+	}
+}
+
+// missingPairs resolves m's pairs for one active locator whose stock is
+// exported: by item ID, the active items with a minimum above 0 of their
+// own there. stockSamples removes those that have a stock row. Pairs the
+// catalog does not know (a typo, a deleted item) are skipped; the minimums
+// file's check reports them.
+func missingPairs(s *ksync.Snapshot, m PairMinimums, l *kartustok.Locator) map[kartustok.ID]float64 {
+	pairs := m.MinimumPairs()
+	if len(pairs) == 0 || !l.Active {
+		return nil
+	}
+	var out map[kartustok.ID]float64
+	for i := range s.Items {
+		it := &s.Items[i]
+		if !it.Active || !slices.Contains(pairs[it.Code], l.Code) {
+			continue
 		}
+		minimum, ok := m.StockMinimum(l, it, 0, false)
+		if !ok || !(minimum > 0) {
+			continue // a minimum of 0 silences the pair: nothing to alert on
+		}
+		if out == nil {
+			out = map[kartustok.ID]float64{}
+		}
+		out[it.ID] = minimum
 	}
 	return out
 }

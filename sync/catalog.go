@@ -197,6 +197,7 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 
 // applyCompany folds /meta/company into s. Called with mu held.
 func (e *Engine) applyCompany(s *Snapshot, c kartustok.Company) {
+	s.CatalogVersion++
 	s.Company = &c
 	s.TokenExpiry = e.cfg.TokenExpiresAt
 	if c.Token != nil {
@@ -262,6 +263,7 @@ func flagExpiry(t time.Time) string {
 // applyCategories folds /item-categories into s. The names of categories
 // whose rows were skipped are kept from the last refresh.
 func applyCategories(s *Snapshot, cs []kartustok.Category, invalid []kartustok.InvalidRow) {
+	s.CatalogVersion++
 	names := make(map[kartustok.ID]string, len(cs))
 	for _, c := range cs {
 		names[c.ID] = c.Name
@@ -297,6 +299,7 @@ func keepSkipped(invalid []kartustok.InvalidRow) func(kartustok.ID) bool {
 // are gone or inactive is dropped. A locator whose row was skipped is not
 // gone: it keeps its last good entry. Called with mu held.
 func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator, invalid []kartustok.InvalidRow) {
+	s.CatalogVersion++
 	seen := make(map[kartustok.ID]bool, len(ls))
 	out := make([]kartustok.Locator, 0, len(ls))
 	active := map[kartustok.ID]bool{}
@@ -342,6 +345,7 @@ func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator, invalid []ka
 // applyItems folds /items into s, dropping duplicate IDs. An item whose
 // row was skipped keeps its last good entry.
 func (e *Engine) applyItems(s *Snapshot, items []kartustok.Item, info kartustok.ListInfo) {
+	s.CatalogVersion++
 	index := make(map[kartustok.ID]int, len(items))
 	out := make([]kartustok.Item, 0, len(items))
 	add := func(it kartustok.Item) {

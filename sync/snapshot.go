@@ -150,6 +150,10 @@ type Snapshot struct {
 
 	// Ready is set once every active locator's stock has been fetched.
 	Ready bool
+
+	// CatalogVersion changes whenever the company, categories, locators
+	// or items change, so that what is derived from them can be cached.
+	CatalogVersion uint64
 }
 
 // ActiveLocators returns the locators whose stock is fetched. Inactive

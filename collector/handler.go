@@ -1,0 +1,297 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+)
+
+// HandlerOpts configures the metrics handler.
+type HandlerOpts struct {
+	// ErrorLog receives errors gathering the live families; the scrape
+	// still serves what could be gathered. Nil discards them.
+	ErrorLog promhttp.Logger
+	// MaxRequestsInFlight caps concurrent scrapes; more get 503. Zero
+	// means no cap.
+	MaxRequestsInFlight int
+	// Volatile gathers families whose values change by themselves, such
+	// as the process's and the Go runtime's: they are gathered and
+	// encoded on every scrape, or at most once per VolatileMaxAge when
+	// that is set, the scrapes in between sharing the bytes.
+	Volatile       prometheus.Gatherer
+	VolatileMaxAge time.Duration
+	// Version returns a comparable value that changes whenever the
+	// families of the live gatherer may have changed. The live families
+	// are then gathered and encoded once per change and their bytes
+	// shared, as the rendered ones are. Nil gathers them on every scrape.
+	Version func() any
+}
+
+// NewHandler returns the metrics handler. It merges into one exposition,
+// in name order and each family once: the families live gathers (small
+// ones that change with every refresh, such as the sync state and the
+// client's request metrics), those of opts.Volatile, and the families r
+// serves from rendered bytes. It offers the Prometheus text format 0.0.4
+// and OpenMetrics 1.0.0; a scraper that asks for protobuf gets the text
+// format, which every Prometheus accepts. With Accept-Encoding gzip the
+// answer is one gzip stream in which the rendered bytes were compressed
+// when they were rendered, so a scrape compresses only what it encodes
+// itself. Every scrape of the same snapshot writes the same rendered bytes,
+// shared. r may be nil: then only the gathered families are served.
+func NewHandler(live prometheus.Gatherer, r *Renderer, opts HandlerOpts) http.Handler {
+	h := &handler{live: live, volatile: opts.Volatile, volatileAge: opts.VolatileMaxAge, version: opts.Version, r: r, log: opts.ErrorLog}
+	if opts.MaxRequestsInFlight > 0 {
+		h.inFlight = make(chan struct{}, opts.MaxRequestsInFlight)
+	}
+	return h
+}
+
+type handler struct {
+	live        prometheus.Gatherer
+	volatile    prometheus.Gatherer
+	volatileAge time.Duration
+	version     func() any
+	r           *Renderer
+	log         promhttp.Logger
+	inFlight    chan struct{}
+
+	mu       sync.Mutex
+	cache    [2]*liveCache // by format: text, OpenMetrics
+	volCache [2]*liveCache // the volatile families, by the time they were gathered
+}
+
+// liveCache is the live families encoded in one format, as blocks, for
+// one version.
+type liveCache struct {
+	version any
+	parts   []part
+}
+
+// part is one family of an answer: its name, and its lines, encoded now or
+// as a block shared by scrapes.
+type part struct {
+	name string
+	text []byte
+	blk  *block
+}
+
+// bufPool holds the buffers the live families are encoded into.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if h.inFlight != nil {
+		select {
+		case h.inFlight <- struct{}{}:
+			defer func() { <-h.inFlight }()
+		default:
+			http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", cap(h.inFlight)), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	format := expfmt.NegotiateAccept(req.Header, expfmt.FmtOpenMetrics_1_0_0, expfmt.FmtText)
+	openMetrics := format.FormatType() == expfmt.TypeOpenMetrics
+
+	live := h.liveParts(format, openMetrics)
+	var volatile []part
+	if h.volatile != nil {
+		volatile = h.volatileParts(format, openMetrics)
+	}
+	fr := &frame{}
+	if h.r != nil {
+		fr = h.r.frame(time.Now())
+	}
+
+	header := w.Header()
+	header.Set("Content-Type", string(format))
+	var out exposition
+	if gzipAccepted(req.Header) {
+		header.Set("Content-Encoding", "gzip")
+		header.Add("Vary", "Accept-Encoding")
+		g := newGzipExposition(w)
+		defer g.release()
+		out = g
+	} else {
+		out = &plainExposition{w: w}
+	}
+	write := func(p part) {
+		if p.blk != nil {
+			out.block(p.blk)
+		} else {
+			out.text(p.text)
+		}
+	}
+	// Merge the three sorted lists by name.
+	i, j := 0, 0
+	next := func(upTo string) {
+		for {
+			li, vj := i < len(live) && (upTo == "" || live[i].name < upTo), j < len(volatile) && (upTo == "" || volatile[j].name < upTo)
+			switch {
+			case li && (!vj || live[i].name <= volatile[j].name):
+				write(live[i])
+				i++
+			case vj:
+				write(volatile[j])
+				j++
+			default:
+				return
+			}
+		}
+	}
+	for k, f := range renderedFamilies {
+		next(f.name)
+		if len(fr[k]) == 0 {
+			continue
+		}
+		out.text(f.header(openMetrics))
+		for _, b := range fr[k] {
+			out.block(b)
+		}
+	}
+	next("")
+	if openMetrics {
+		out.text([]byte("# EOF\n"))
+	}
+	if err := out.close(); err != nil && h.log != nil {
+		h.log.Println("error writing the response:", err)
+	}
+}
+
+// liveParts returns the live families in format: from the cache while the
+// version holds, else gathered, encoded and compressed once for all the
+// scrapes of that version.
+func (h *handler) liveParts(format expfmt.Format, openMetrics bool) []part {
+	if h.version == nil {
+		return h.encode(h.live, format, false)
+	}
+	v := h.version()
+	return h.cached(&h.cache, openMetrics, h.live, format, v, func(c *liveCache) bool { return c.version == v })
+}
+
+// volatileParts returns the volatile families in format, gathered at most
+// once per volatileAge.
+func (h *handler) volatileParts(format expfmt.Format, openMetrics bool) []part {
+	if h.volatileAge <= 0 {
+		return h.encode(h.volatile, format, false)
+	}
+	now := time.Now()
+	return h.cached(&h.volCache, openMetrics, h.volatile, format, now, func(c *liveCache) bool {
+		return now.Sub(c.version.(time.Time)) < h.volatileAge
+	})
+}
+
+// cached returns the parts of g in format from cache while fresh says they
+// are, else gathers and encodes them once and keeps them as of version.
+func (h *handler) cached(cache *[2]*liveCache, openMetrics bool, g prometheus.Gatherer, format expfmt.Format, version any, fresh func(*liveCache) bool) []part {
+	k := 0
+	if openMetrics {
+		k = 1
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c := cache[k]; c != nil && fresh(c) {
+		return c.parts
+	}
+	parts := h.encode(g, format, true)
+	cache[k] = &liveCache{version: version, parts: parts}
+	return parts
+}
+
+// encode gathers g and encodes each family in format, as blocks when they
+// are to be kept.
+func (h *handler) encode(g prometheus.Gatherer, format expfmt.Format, keep bool) []part {
+	mfs, err := g.Gather()
+	if err != nil && h.log != nil {
+		h.log.Println("error gathering metrics:", err)
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	enc := expfmt.NewEncoder(buf, format)
+	parts := make([]part, 0, len(mfs))
+	for _, mf := range mfs {
+		if _, rendered := renderedNames[mf.GetName()]; rendered {
+			continue // a programming error: the rendered family wins
+		}
+		buf.Reset()
+		if err := enc.Encode(mf); err != nil {
+			if h.log != nil {
+				h.log.Println("error encoding metric family:", err)
+			}
+			continue
+		}
+		p := part{name: mf.GetName()}
+		if keep {
+			p.blk = compress(bytes.Clone(buf.Bytes()))
+		} else {
+			p.text = bytes.Clone(buf.Bytes())
+		}
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+// renderedNames are the names of renderedFamilies.
+var renderedNames = func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, f := range renderedFamilies {
+		m[f.name] = struct{}{}
+	}
+	return m
+}()
+
+// gzipAccepted reports whether the client accepts a gzip answer.
+func gzipAccepted(h http.Header) bool {
+	for _, part := range strings.Split(h.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			q = strings.TrimSpace(q)
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+// exposition is where the handler writes one answer: text it made for
+// this scrape, and rendered blocks.
+type exposition interface {
+	text(p []byte)
+	block(b *block)
+	close() error
+}
+
+// plainExposition writes everything as it is, to the response writer,
+// which buffers small writes itself.
+type plainExposition struct {
+	w   io.Writer
+	err error
+}
+
+func (p *plainExposition) text(b []byte) {
+	if p.err == nil {
+		_, p.err = p.w.Write(b)
+	}
+}
+
+func (p *plainExposition) block(b *block) { p.text(b.text) }
+
+func (p *plainExposition) close() error { return p.err }

@@ -1,0 +1,374 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kartustok/kartustok_exporter/internal/series"
+	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
+)
+
+// swapSource is a Source whose snapshot a test replaces.
+type swapSource struct {
+	snap atomic.Pointer[ksync.Snapshot]
+}
+
+func (s *swapSource) Snapshot() *ksync.Snapshot    { return s.snap.Load() }
+func (s *swapSource) MaxStaleness() time.Duration  { return testConfig().MaxStaleness }
+func (s *swapSource) Budget() (int, time.Duration) { return testConfig().Budget, testConfig().Window }
+
+// richSnapshot is fixedSnapshot with what the rendered families must get
+// right: a stale locator, carried entries fresh and expired, pairs with a
+// minimum of their own and no row.
+func richSnapshot(now time.Time) *ksync.Snapshot {
+	s := pairSnapshot(now)
+	s.Locators = append(s.Locators, kartustok.Locator{ID: "L4", Code: "GDG-04", Name: `Gudang "4"`, Active: true})
+	s.Stock["L4"] = &ksync.LocatorStock{Fetched: now.Add(-time.Minute),
+		Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true}},
+		Carried: []ksync.CarriedEntry{
+			{StockEntry: ksync.StockEntry{ItemID: "i3", OnHand: 7}, Fetched: now.Add(-10 * time.Minute)},
+			{StockEntry: ksync.StockEntry{ItemID: "i2", OnHand: 9}, Fetched: now.Add(-time.Hour)}, // too old
+		},
+		Skipped: []kartustok.ID{"i3", "i2"},
+	}
+	return s
+}
+
+// scrapeHandler fetches h as a scraper that sends accept and
+// acceptEncoding, and returns the answer decompressed and its content type.
+func scrapeHandler(t *testing.T, h http.Handler, accept, acceptEncoding string) (string, http.Header) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	body := io.Reader(rec.Body)
+	if rec.Header().Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(rec.Body)
+		require.NoError(t, err)
+		zr.Multistream(false)
+		body = zr
+	}
+	b, err := io.ReadAll(body)
+	require.NoError(t, err)
+	return string(b), rec.Header()
+}
+
+// parseExposition parses text or OpenMetrics into series → value.
+func parseExposition(t *testing.T, body string, format expfmt.Format) map[string]float64 {
+	t.Helper()
+	var fams []*dto.MetricFamily
+	if format.FormatType() == expfmt.TypeOpenMetrics {
+		// expfmt decodes no OpenMetrics; its samples read as text once
+		// the comments, which differ only in how counters are named,
+		// are left out.
+		var b strings.Builder
+		for _, l := range strings.SplitAfter(body, "\n") {
+			if !strings.HasPrefix(l, "#") {
+				b.WriteString(l)
+			}
+		}
+		body, format = b.String(), expfmt.NewFormat(expfmt.TypeTextPlain)
+	}
+	dec := expfmt.NewDecoder(strings.NewReader(body), format)
+	for {
+		var mf dto.MetricFamily
+		err := dec.Decode(&mf)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		fams = append(fams, &mf)
+	}
+	ms := series.MustGather(t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil }))
+	// A histogram reads back as untyped samples without HELP and TYPE;
+	// compare only what both sides hold as plain samples.
+	for k := range ms {
+		if strings.Contains(k, "_bucket{") || strings.Contains(k, "_sum{") || strings.Contains(k, "_count{") {
+			delete(ms, k)
+		}
+	}
+	return ms
+}
+
+// TestHandlerServesWhatTheCollectorWould: the rendered answer, in every
+// format and encoding, holds exactly the series a plain client_golang
+// registry of the same collector gathers, each family once.
+func TestHandlerServesWhatTheCollectorWould(t *testing.T) {
+	now := time.Now()
+	src := &swapSource{}
+	src.snap.Store(richSnapshot(now))
+	mins := &tableMinimums{
+		stock: map[[2]string]float64{{"GDG-01", "KS-3"}: 15, {"GDG-03", "KS-3"}: 15, {"GDG-04", "KS-3"}: 2, {"GDG-04", "KS-4"}: 1},
+		pairs: map[string][]string{"KS-3": {"GDG-01", "GDG-03", "GDG-04"}, "KS-4": {"GDG-04"}},
+	}
+	minsFunc := func() Minimums { return mins }
+
+	full := prometheus.NewPedanticRegistry()
+	full.MustRegister(NewCollector(src, WithMinimumsFunc(minsFunc), WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Remaining: 7}})))
+	want := series.MustGather(t, full)
+
+	live := prometheus.NewPedanticRegistry()
+	live.MustRegister(NewCollector(src, WithMinimumsFunc(minsFunc), WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Remaining: 7}}), WithoutDerived()), NewAPIMetrics())
+	h := NewHandler(live, NewRenderer(src, minsFunc), HandlerOpts{})
+	apiSeries := series.MustGather(t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		r := prometheus.NewRegistry()
+		r.MustRegister(NewAPIMetrics())
+		return r.Gather()
+	}))
+	for k, v := range apiSeries {
+		want[k] = v
+	}
+	require.Contains(t, want, `kartustok_stock_on_hand{item_id="i3",locator_id="L4"}`, "a carried entry")
+	require.Contains(t, want, `kartustok_stock_on_hand{item_id="i3",locator_id="L1"}`, "a pair without a row")
+
+	for _, tc := range []struct {
+		accept, encoding string
+		om               bool
+	}{
+		{"", "", false},
+		{"", "gzip", false},
+		{"application/openmetrics-text;version=1.0.0", "", true},
+		{"application/openmetrics-text;version=1.0.0", "gzip, deflate", true},
+		{"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "gzip", false},
+	} {
+		t.Run(fmt.Sprintf("%s %s", tc.accept, tc.encoding), func(t *testing.T) {
+			body, hdr := scrapeHandler(t, h, tc.accept, tc.encoding)
+			format := expfmt.ResponseFormat(hdr)
+			if tc.om {
+				assert.Equal(t, expfmt.TypeOpenMetrics, format.FormatType())
+				assert.True(t, strings.HasSuffix(body, "\n# EOF\n"))
+				assert.Equal(t, 1, strings.Count(body, "# EOF"))
+			} else {
+				assert.Equal(t, expfmt.TypeTextPlain, format.FormatType(), "a text format every Prometheus accepts")
+			}
+			for _, name := range []string{"kartustok_stock_on_hand", "kartustok_item_info", "kartustok_up", "kartustok_api_requests_total"} {
+				assert.LessOrEqual(t, strings.Count(body, "# TYPE "+strings.TrimSuffix(name, "_total")+" "), 1, "family %s once", name)
+			}
+			got := parseExposition(t, body, format)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+// TestHandlerRendersOnceAndSharesTheBytes: scrapes of one snapshot reuse
+// the same blocks; a new locator stock, minimums or catalog renders only
+// what it changed; a carried entry that expires is dropped without a new
+// snapshot.
+func TestHandlerRendersOnceAndSharesTheBytes(t *testing.T) {
+	now := time.Now()
+	src := &swapSource{}
+	s := richSnapshot(now)
+	src.snap.Store(s)
+	r := NewRenderer(src, nil)
+	f1 := r.frame(now)
+	f2 := r.frame(now.Add(time.Second))
+	require.NotEmpty(t, f1[5])
+	for k := range f1 {
+		require.Equal(t, len(f1[k]), len(f2[k]))
+		for i := range f1[k] {
+			assert.Same(t, f1[k][i], f2[k][i], "family %d block %d rendered again", k, i)
+		}
+	}
+	// L1's stock changes: only its blocks are new.
+	s2 := *s
+	s2.Stock = map[kartustok.ID]*ksync.LocatorStock{}
+	for id, ls := range s.Stock {
+		s2.Stock[id] = ls
+	}
+	s2.Stock["L1"] = &ksync.LocatorStock{Fetched: now, Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 99}}}
+	src.snap.Store(&s2)
+	f3 := r.frame(now.Add(2 * time.Second))
+	assert.Same(t, f1[1][0], f3[1][0], "the catalog is not rendered again")
+	assert.NotSame(t, f1[5][0], f3[5][0], "L1 is")
+	assert.Same(t, f1[5][len(f1[5])-1], f3[5][len(f3[5])-1], "L4 is not")
+	// The carried entry of L4 (fetched 10 min ago) expires 20 min later.
+	f4 := r.frame(now.Add(21 * time.Minute))
+	last := f4[5][len(f4[5])-1]
+	assert.NotContains(t, string(last.text), `item_id="i3",locator_id="L4"`)
+}
+
+// TestGzipStreamOfRenderedBlocks: blocks compressed apart, strung with
+// text compressed now, make one gzip member with the right CRC and size.
+func TestGzipStreamOfRenderedBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 20 {
+		var want bytes.Buffer
+		var out bytes.Buffer
+		g := newGzipExposition(&out)
+		for range 1 + rng.IntN(8) {
+			n := rng.IntN(5000)
+			text := make([]byte, n)
+			for i := range text {
+				text[i] = "abc\n{}=\" 0123456789"[rng.IntN(19)]
+			}
+			if rng.IntN(2) == 0 {
+				g.text(text)
+			} else {
+				g.block(newBlock([]line{{text: text}}))
+			}
+			want.Write(text)
+		}
+		require.NoError(t, g.close())
+		zr, err := gzip.NewReader(&out)
+		require.NoError(t, err, "trial %d", trial)
+		zr.Multistream(false)
+		got, err := io.ReadAll(zr) // checks the CRC and size
+		require.NoError(t, err, "trial %d", trial)
+		assert.Equal(t, want.Bytes(), got, "trial %d", trial)
+	}
+}
+
+func TestCRC32Combine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		a := make([]byte, rng.IntN(3000))
+		b := make([]byte, rng.IntN(3000))
+		for i := range a {
+			a[i] = byte(rng.Uint32())
+		}
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		want := crc32.ChecksumIEEE(append(append([]byte{}, a...), b...))
+		assert.Equal(t, want, crc32Combine(crc32.ChecksumIEEE(a), crc32.ChecksumIEEE(b), int64(len(b))))
+		shift := crc32Shift(int64(len(b)))
+		assert.Equal(t, want, gf2Times(&shift, crc32.ChecksumIEEE(a))^crc32.ChecksumIEEE(b))
+	}
+}
+
+// TestHandlerLimitsConcurrentScrapes: --web.max-requests answers 503 past
+// the limit, and scrapes running at once while the snapshot changes are
+// each whole and consistent (run with -race).
+func TestHandlerLimitsConcurrentScrapes(t *testing.T) {
+	now := time.Now()
+	src := &swapSource{}
+	src.snap.Store(richSnapshot(now))
+	block := make(chan struct{})
+	slow := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { <-block; return nil, nil })
+	h := NewHandler(slow, NewRenderer(src, nil), HandlerOpts{MaxRequestsInFlight: 1})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	}()
+	time.Sleep(50 * time.Millisecond)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	close(block)
+	<-done
+
+	h = NewHandler(prometheus.NewRegistry(), NewRenderer(src, nil), HandlerOpts{})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 20 {
+				if i == 0 {
+					s := richSnapshot(now)
+					s.Stock["L1"] = &ksync.LocatorStock{Fetched: now, Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: float64(j)}}}
+					src.snap.Store(s)
+					continue
+				}
+				enc := ""
+				if j%2 == 0 {
+					enc = "gzip"
+				}
+				body, hdr := scrapeHandler(t, h, "", enc)
+				got := parseExposition(t, body, expfmt.ResponseFormat(hdr))
+				assert.Contains(t, got, `kartustok_stock_on_hand{item_id="i1",locator_id="L1"}`)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestHandlerThroughPromhttpInstrumentation: promhttp's own metrics count
+// the scrapes of the handler.
+func TestHandlerThroughPromhttpInstrumentation(t *testing.T) {
+	src := &swapSource{}
+	src.snap.Store(richSnapshot(time.Now()))
+	reg := prometheus.NewRegistry()
+	h := promhttp.InstrumentMetricHandler(reg, NewHandler(reg, NewRenderer(src, nil), HandlerOpts{}))
+	for range 3 {
+		scrapeHandler(t, h, "", "gzip")
+	}
+	body, hdr := scrapeHandler(t, h, "", "")
+	got := parseExposition(t, body, expfmt.ResponseFormat(hdr))
+	assert.Equal(t, 3.0, got[`promhttp_metric_handler_requests_total{code="200"}`])
+}
+
+// TestHandlerCachesLiveAndVolatileFamilies: the live families are gathered
+// once per version, the volatile ones at most once per VolatileMaxAge.
+func TestHandlerCachesLiveAndVolatileFamilies(t *testing.T) {
+	var liveGathers, volatileGathers atomic.Int32
+	gauge := func(name string, n *atomic.Int32) prometheus.Gatherer {
+		return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			v := float64(n.Add(1))
+			typ := dto.MetricType_GAUGE
+			return []*dto.MetricFamily{{Name: &name, Help: &name, Type: &typ, Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: &v}}}}}, nil
+		})
+	}
+	version := 1
+	h := NewHandler(gauge("a_live", &liveGathers), nil, HandlerOpts{
+		Version:  func() any { return version },
+		Volatile: gauge("z_volatile", &volatileGathers), VolatileMaxAge: time.Hour,
+	})
+	for range 3 {
+		body, _ := scrapeHandler(t, h, "", "gzip")
+		assert.Contains(t, body, "a_live 1\n")
+		assert.Contains(t, body, "z_volatile 1\n")
+	}
+	version = 2
+	body, _ := scrapeHandler(t, h, "", "")
+	assert.Contains(t, body, "a_live 2\n", "a new version gathers again")
+	assert.Contains(t, body, "z_volatile 1\n", "the volatile families are younger than their max age")
+	assert.Equal(t, int32(2), liveGathers.Load())
+	assert.Equal(t, int32(1), volatileGathers.Load())
+
+	h = NewHandler(gauge("a_live", &liveGathers), nil, HandlerOpts{Volatile: gauge("z_volatile", &volatileGathers)})
+	scrapeHandler(t, h, "", "")
+	scrapeHandler(t, h, "", "")
+	assert.Equal(t, int32(3), volatileGathers.Load(), "without a max age, every scrape gathers")
+	assert.Equal(t, int32(4), liveGathers.Load(), "without a version, every scrape gathers")
+}

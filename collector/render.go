@@ -1,0 +1,380 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"bytes"
+	"cmp"
+	"compress/flate"
+	"hash/crc32"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
+)
+
+// family is one metric family a Renderer serves from rendered bytes.
+type family struct {
+	desc   *prometheus.Desc
+	name   string
+	help   string
+	labels []string // as the Desc declares them
+	order  []int    // indexes into labels, by label name: the order lines carry them in
+	// textHeader and omHeader are the HELP and TYPE lines in each format.
+	textHeader, omHeader []byte
+}
+
+// The families derived from the snapshot's catalog and stock, which grow
+// with the company, in name order.
+var renderedFamilies = []*family{
+	newFamily(companyInfoDesc, "company_info"),
+	newFamily(itemInfoDesc, "item_info"),
+	newFamily(itemMinimumDesc, "item_minimum_quantity"),
+	newFamily(locatorInfoDesc, "locator_info"),
+	newFamily(stockMinimumDesc, "stock_minimum_quantity"),
+	newFamily(stockOnHandDesc, "stock_on_hand"),
+}
+
+// familyIndex maps a Desc to its index in renderedFamilies.
+var familyIndex = func() map[*prometheus.Desc]int {
+	m := map[*prometheus.Desc]int{}
+	for i, f := range renderedFamilies {
+		m[f.desc] = i
+	}
+	return m
+}()
+
+// newFamily describes the family of d, named kartustok_<name>. The help
+// and labels are those d was built with (see descSpecs).
+func newFamily(d *prometheus.Desc, name string) *family {
+	spec := descSpecs[d]
+	f := &family{desc: d, name: namespace + "_" + name, help: spec.help, labels: spec.labels}
+	f.order = make([]int, len(f.labels))
+	for i := range f.order {
+		f.order[i] = i
+	}
+	slices.SortFunc(f.order, func(a, b int) int { return cmp.Compare(f.labels[a], f.labels[b]) })
+	f.textHeader = []byte("# HELP " + f.name + " " + textHelp.Replace(f.help) + "\n# TYPE " + f.name + " gauge\n")
+	f.omHeader = []byte("# HELP " + f.name + " " + openMetricsHelp.Replace(f.help) + "\n# TYPE " + f.name + " gauge\n")
+	return f
+}
+
+// block is rendered lines of one family: the text, the same text as raw
+// deflate data ending in a sync flush (so that blocks can be strung into
+// one gzip stream), and the text's CRC-32 for the gzip trailer. A block is
+// never modified once built, so any number of scrapes share it.
+type block struct {
+	text []byte
+	gz   []byte
+	crc  uint32
+	// shift is the operator that appends the text's length to a running
+	// CRC-32 (see crc32Shift), computed once.
+	shift [32]uint32
+}
+
+// line is one rendered sample and its label values by label name, which
+// order the lines of a block as client_golang orders a family's metrics.
+type line struct {
+	values []string
+	text   []byte
+}
+
+// newBlock joins lines in order and compresses them once.
+func newBlock(lines []line) *block {
+	slices.SortFunc(lines, func(a, b line) int { return slices.Compare(a.values, b.values) })
+	var n int
+	for _, l := range lines {
+		n += len(l.text)
+	}
+	text := make([]byte, 0, n)
+	for _, l := range lines {
+		text = append(text, l.text...)
+	}
+	return compress(text)
+}
+
+// flateRenderPool holds the writers that compress rendered blocks.
+var flateRenderPool = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(io.Discard, flate.DefaultCompression) // a valid level never fails
+	return w
+}}
+
+// compress makes a block of text, compressing it once.
+func compress(text []byte) *block {
+	b := &block{text: text, crc: crc32.ChecksumIEEE(text), shift: crc32Shift(int64(len(text)))}
+	var buf bytes.Buffer
+	w := flateRenderPool.Get().(*flate.Writer)
+	w.Reset(&buf)
+	_, _ = w.Write(text)
+	_ = w.Flush()
+	flateRenderPool.Put(w)
+	b.gz = slices.Clip(buf.Bytes())
+	return b
+}
+
+// sample renders one sample of f as a line.
+func sample(f *family, v float64, values []string) line {
+	ordered := make([]string, len(f.order))
+	for k, i := range f.order {
+		ordered[k] = values[i]
+	}
+	return line{values: ordered, text: appendSample(nil, f, v, values)}
+}
+
+// appendSample renders one sample line of f: name{labels} value, labels by
+// name, values escaped and the value formatted as the text format does.
+// The line is the same in the OpenMetrics format.
+func appendSample(dst []byte, f *family, v float64, values []string) []byte {
+	dst = append(dst, f.name...)
+	if len(values) > 0 {
+		dst = append(dst, '{')
+		for k, i := range f.order {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, f.labels[i]...)
+			dst = append(dst, '=', '"')
+			dst = appendEscaped(dst, values[i])
+			dst = append(dst, '"')
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, ' ')
+	dst = appendFloat(dst, v)
+	return append(dst, '\n')
+}
+
+// appendEscaped escapes a label value: backslash, double quote and line
+// feed.
+func appendEscaped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '"':
+			dst = append(dst, '\\', '"')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// appendFloat formats a sample value as the text format does.
+func appendFloat(dst []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(dst, "NaN"...)
+	case math.IsInf(v, 1):
+		return append(dst, "+Inf"...)
+	case math.IsInf(v, -1):
+		return append(dst, "-Inf"...)
+	}
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+}
+
+// Escapers of HELP texts: backslash and line feed, and for OpenMetrics
+// also double quotes.
+var (
+	textHelp        = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	openMetricsHelp = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+)
+
+// header returns the HELP and TYPE lines of f, as the format's encoder
+// writes them.
+func (f *family) header(openMetrics bool) []byte {
+	if openMetrics {
+		return f.omHeader
+	}
+	return f.textHeader
+}
+
+// stockKey is what a locator's stock blocks were rendered from; they stand
+// while it does not change.
+type stockKey struct {
+	ls      *ksync.LocatorStock
+	catalog uint64
+	mins    Minimums
+	useMin  bool
+}
+
+// stockBlocks are a locator's rendered kartustok_stock_minimum_quantity and
+// kartustok_stock_on_hand, valid until a carried entry in them expires.
+type stockBlocks struct {
+	key        stockKey
+	minimum    *block
+	onHand     *block
+	validUntil time.Time // zero: while the key holds
+}
+
+// catalogKey is what the catalog blocks were rendered from.
+type catalogKey struct {
+	catalog uint64
+	mins    Minimums
+	useMin  bool
+}
+
+// Renderer serves the families derived from the snapshot's catalog and
+// stock (company, locator and item info, the minimums, stock on hand) as
+// bytes rendered once per change: each locator's stock when its stock,
+// the catalog or the minimums change, the catalog's families when the
+// catalog or the minimums change. A scrape strings the blocks of the
+// locators whose stock is fresh together and writes them as they are, so
+// scrapes cost almost nothing and share the same memory however many run
+// at once.
+type Renderer struct {
+	src      Source
+	minimums func() Minimums
+
+	mu      sync.Mutex
+	catKey  catalogKey
+	catalog [4]*block // company, item info, item minimum, locator info
+	stock   map[kartustok.ID]*stockBlocks
+}
+
+// NewRenderer returns a renderer of src's snapshots, with the minimums
+// that minimums returns (nil for the API's own), as WithMinimumsFunc.
+func NewRenderer(src Source, minimums func() Minimums) *Renderer {
+	if minimums == nil {
+		minimums = func() Minimums { return nil }
+	}
+	return &Renderer{src: src, minimums: minimums, stock: map[kartustok.ID]*stockBlocks{}}
+}
+
+// frame is what one scrape writes of the rendered families: the blocks of
+// each family of renderedFamilies, in order.
+type frame [6][]*block
+
+// frame returns the blocks a scrape at now writes, rendering what changed
+// since the last scrape.
+func (r *Renderer) frame(now time.Time) *frame {
+	s := r.src.Snapshot()
+	mins := r.minimums()
+	useStockMin, useItemMin := apiMinimums(s)
+	maxAge := r.src.MaxStaleness()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var f frame
+	ck := catalogKey{catalog: s.CatalogVersion, mins: mins, useMin: useItemMin}
+	if r.catalog[0] == nil || r.catKey != ck {
+		r.renderCatalog(s, mins, useItemMin)
+		r.catKey = ck
+	}
+	for i, b := range r.catalog { // the first four families, in order
+		if len(b.text) > 0 {
+			f[i] = append(f[i], b)
+		}
+	}
+	ids := make([]kartustok.ID, 0, len(s.Stock))
+	for i := range s.Locators {
+		l := &s.Locators[i]
+		if ls := s.Stock[l.ID]; ls != nil && now.Sub(ls.Fetched) <= maxAge {
+			ids = append(ids, l.ID)
+			key := stockKey{ls: ls, catalog: s.CatalogVersion, mins: mins, useMin: useStockMin}
+			sb := r.stock[l.ID]
+			if sb == nil || sb.key != key || (!sb.validUntil.IsZero() && !now.Before(sb.validUntil)) {
+				sb = renderStock(s, l, ls, mins, useStockMin, now, maxAge)
+				sb.key = key
+				r.stock[l.ID] = sb
+			}
+		}
+	}
+	// Forget the locators that are gone, inactive or stale.
+	if len(r.stock) > len(ids) {
+		keep := make(map[kartustok.ID]bool, len(ids))
+		for _, id := range ids {
+			keep[id] = true
+		}
+		for id := range r.stock {
+			if !keep[id] {
+				delete(r.stock, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		sb := r.stock[id]
+		if len(sb.minimum.text) > 0 {
+			f[4] = append(f[4], sb.minimum)
+		}
+		if len(sb.onHand.text) > 0 {
+			f[5] = append(f[5], sb.onHand)
+		}
+	}
+	return &f
+}
+
+// renderCatalog renders the catalog's families. r.mu must be held.
+func (r *Renderer) renderCatalog(s *ksync.Snapshot, mins Minimums, useItemMin bool) {
+	var lines [4][]line
+	sink := func(d *prometheus.Desc, v float64, labels ...string) {
+		i := familyIndex[d]
+		lines[i] = append(lines[i], sample(renderedFamilies[i], v, labels))
+	}
+	companySamples(s, sink)
+	itemSamples(s, mins, useItemMin, sink)
+	locatorSamples(s, sink)
+	for i := range r.catalog {
+		r.catalog[i] = newBlock(lines[i])
+	}
+}
+
+// renderStock renders one locator's stock families. Its lines differ only
+// in the item and the value, so they are sorted by item and written into
+// one buffer each, without a line of their own.
+func renderStock(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, maxAge time.Duration) *stockBlocks {
+	type point struct {
+		item string
+		v    float64
+	}
+	var minimum, onHand []point
+	sink := func(d *prometheus.Desc, v float64, labels ...string) {
+		if d == stockOnHandDesc {
+			onHand = append(onHand, point{labels[1], v})
+			return
+		}
+		minimum = append(minimum, point{labels[1], v})
+	}
+	stockSamples(s, l, ls, mins, useStockMin, now, maxAge, sink)
+	render := func(f *family, points []point) *block {
+		slices.SortFunc(points, func(a, b point) int { return strings.Compare(a.item, b.item) })
+		text := make([]byte, 0, len(points)*(len(f.name)+40+len(l.ID)))
+		labels := []string{string(l.ID), ""}
+		for _, p := range points {
+			labels[1] = p.item
+			text = appendSample(text, f, p.v, labels)
+		}
+		return compress(bytes.Clone(text)) // exactly as large as it needs to be
+	}
+	sb := &stockBlocks{minimum: render(renderedFamilies[4], minimum), onHand: render(renderedFamilies[5], onHand)}
+	// A carried entry drops out once its value is too old: render again
+	// then.
+	for _, c := range ls.Carried {
+		if until := c.Fetched.Add(maxAge); until.After(now) && (sb.validUntil.IsZero() || until.Before(sb.validUntil)) {
+			sb.validUntil = until
+		}
+	}
+	return sb
+}
