@@ -11,20 +11,14 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package collector keeps a budgeted, cached picture of one KartuStok company
-// and exposes it to Prometheus.
-//
-// The data path is deliberately one-way: background loops in an Engine call
-// the API through a budgeted client and publish immutable Snapshots; a
-// Collector turns the latest Snapshot into metrics on each scrape. Nothing on
-// the scrape path calls the API or waits for a refresh, so any number of
-// scrapes costs the API nothing.
 package sync
 
 import (
 	"context"
 	"errors"
 	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,7 +191,9 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 
 // applyCompany folds /meta/company into s. Called with mu held.
 func (e *Engine) applyCompany(s *Snapshot, c kartustok.Company) {
-	s.CatalogVersion++
+	if s.Company == nil || !reflect.DeepEqual(*s.Company, c) {
+		s.CatalogVersion++
+	}
 	s.Company = &c
 	s.TokenExpiry = e.cfg.TokenExpiresAt
 	if c.Token != nil {
@@ -263,7 +259,6 @@ func flagExpiry(t time.Time) string {
 // applyCategories folds /item-categories into s. The names of categories
 // whose rows were skipped are kept from the last refresh.
 func applyCategories(s *Snapshot, cs []kartustok.Category, invalid []kartustok.InvalidRow) {
-	s.CatalogVersion++
 	names := make(map[kartustok.ID]string, len(cs))
 	for _, c := range cs {
 		names[c.ID] = c.Name
@@ -273,6 +268,9 @@ func applyCategories(s *Snapshot, cs []kartustok.Category, invalid []kartustok.I
 		if _, ok := names[id]; !ok && keep(id) {
 			names[id] = name
 		}
+	}
+	if s.CategoryNames == nil || !maps.Equal(names, s.CategoryNames) {
+		s.CatalogVersion++
 	}
 	s.CategoryNames = names
 }
@@ -299,7 +297,6 @@ func keepSkipped(invalid []kartustok.InvalidRow) func(kartustok.ID) bool {
 // are gone or inactive is dropped. A locator whose row was skipped is not
 // gone: it keeps its last good entry. Called with mu held.
 func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator, invalid []kartustok.InvalidRow) {
-	s.CatalogVersion++
 	seen := make(map[kartustok.ID]bool, len(ls))
 	out := make([]kartustok.Locator, 0, len(ls))
 	active := map[kartustok.ID]bool{}
@@ -321,6 +318,9 @@ func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator, invalid []ka
 		if keep(l.ID) {
 			add(l)
 		}
+	}
+	if !s.LocatorsKnown || !slices.Equal(out, s.Locators) {
+		s.CatalogVersion++
 	}
 	s.Locators, s.LocatorsKnown = out, true
 	if len(out) > 0 && len(active) == 0 {
@@ -345,7 +345,6 @@ func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator, invalid []ka
 // applyItems folds /items into s, dropping duplicate IDs. An item whose
 // row was skipped keeps its last good entry.
 func (e *Engine) applyItems(s *Snapshot, items []kartustok.Item, info kartustok.ListInfo) {
-	s.CatalogVersion++
 	index := make(map[kartustok.ID]int, len(items))
 	out := make([]kartustok.Item, 0, len(items))
 	add := func(it kartustok.Item) {
@@ -363,6 +362,9 @@ func (e *Engine) applyItems(s *Snapshot, items []kartustok.Item, info kartustok.
 		if keep(it.ID) {
 			add(it)
 		}
+	}
+	if !s.ItemsKnown || !reflect.DeepEqual(out, s.Items) {
+		s.CatalogVersion++
 	}
 	s.Items, s.itemIndex, s.ItemsKnown = out, index, true
 	e.itemPages = max(1, info.Pages)

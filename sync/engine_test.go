@@ -32,6 +32,8 @@ import (
 	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // syncBuffer is a log sink that tests read while the engine writes.
@@ -666,5 +668,28 @@ func TestEngineCallsOnCatalogAfterEachRefresh(t *testing.T) {
 		if len(seen) != 2 || len(seen[1].Items) != 2 {
 			t.Fatalf("after the second: %d calls", len(seen))
 		}
+	})
+}
+
+// TestCatalogVersionChangesOnlyWithTheCatalog: a catalogue refresh that
+// finds everything as it was leaves the version, so that nothing derived
+// from the catalogue is rebuilt; a changed item moves it.
+func TestCatalogVersionChangesOnlyWithTheCatalog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(2, 3)
+		cfg := testConfig()
+		h := startEngine(t, api, cfg)
+		synctest.Wait()
+		v := h.e.Snapshot().CatalogVersion
+		require.NotZero(t, v)
+		time.Sleep(cfg.CatalogInterval)
+		synctest.Wait()
+		assert.Equal(t, v, h.e.Snapshot().CatalogVersion, "nothing changed")
+		api.mu.Lock()
+		api.items[1].Name = "Renamed"
+		api.mu.Unlock()
+		time.Sleep(cfg.CatalogInterval)
+		synctest.Wait()
+		assert.Greater(t, h.e.Snapshot().CatalogVersion, v)
 	})
 }

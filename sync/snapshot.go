@@ -152,7 +152,8 @@ type Snapshot struct {
 	Ready bool
 
 	// CatalogVersion changes whenever the company, categories, locators
-	// or items change, so that what is derived from them can be cached.
+	// or items change (a refresh that finds them as they were leaves it),
+	// so that what is derived from them can be cached.
 	CatalogVersion uint64
 }
 

@@ -11,14 +11,6 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package collector keeps a budgeted, cached picture of one KartuStok company
-// and exposes it to Prometheus.
-//
-// The data path is deliberately one-way: background loops in an Engine call
-// the API through a budgeted client and publish immutable Snapshots; a
-// Collector turns the latest Snapshot into metrics on each scrape. Nothing on
-// the scrape path calls the API or waits for a refresh, so any number of
-// scrapes costs the API nothing.
 package sync
 
 import (
