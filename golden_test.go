@@ -14,12 +14,9 @@
 package main
 
 import (
-	"compress/gzip"
 	"context"
 	"flag"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +27,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 	"github.com/kartustok/kartustok_exporter/minimums"
@@ -106,8 +104,8 @@ func TestGoldenMetrics(t *testing.T) {
 			t.Error("not ready after 5 s")
 		}
 		code, body := get(t, handler, cfg.telemetryPath)
-		om := scrapeAs(t, handler, cfg.telemetryPath, "application/openmetrics-text;version=1.0.0", "")
-		gz := scrapeAs(t, handler, cfg.telemetryPath, "", "gzip")
+		om, _ := series.Scrape(t, handler, cfg.telemetryPath, "application/openmetrics-text;version=1.0.0", "")
+		gz, _ := series.Scrape(t, handler, cfg.telemetryPath, "", "gzip")
 		cancel()
 		<-engineDone
 		if code != http.StatusOK {
@@ -153,36 +151,4 @@ func TestGoldenMetrics(t *testing.T) {
 	if got != string(want) {
 		t.Errorf("/metrics differs from %s; if the change is intended, run with -update and review the diff.\ngot:\n%s", goldenPath, got)
 	}
-}
-
-// scrapeAs fetches path as a scraper that sends accept and acceptEncoding
-// would, and returns the answer decompressed.
-func scrapeAs(t *testing.T, h http.Handler, path, accept, acceptEncoding string) string {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	if acceptEncoding != "" {
-		req.Header.Set("Accept-Encoding", acceptEncoding)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		t.Fatalf("%s (%s, %s) = %d", path, accept, acceptEncoding, rec.Code)
-	}
-	body := io.Reader(rec.Body)
-	if rec.Header().Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(rec.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zr.Multistream(false) // one member: what every client reads
-		body = zr
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatalf("reading %s (%s, %s): %v", path, accept, acceptEncoding, err)
-	}
-	return string(b)
 }

@@ -68,29 +68,10 @@ func richSnapshot(now time.Time) *ksync.Snapshot {
 }
 
 // scrapeHandler fetches h as a scraper that sends accept and
-// acceptEncoding, and returns the answer decompressed and its content type.
+// acceptEncoding, and returns the answer decompressed and its headers.
 func scrapeHandler(t *testing.T, h http.Handler, accept, acceptEncoding string) (string, http.Header) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	if acceptEncoding != "" {
-		req.Header.Set("Accept-Encoding", acceptEncoding)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	body := io.Reader(rec.Body)
-	if rec.Header().Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(rec.Body)
-		require.NoError(t, err)
-		zr.Multistream(false)
-		body = zr
-	}
-	b, err := io.ReadAll(body)
-	require.NoError(t, err)
-	return string(b), rec.Header()
+	return series.Scrape(t, h, "/metrics", accept, acceptEncoding)
 }
 
 // parseExposition parses text or OpenMetrics into series → value.

@@ -16,7 +16,11 @@
 package series
 
 import (
+	"compress/gzip"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -83,4 +87,38 @@ func Count(ms map[string]float64, name string) int {
 		}
 	}
 	return n
+}
+
+// Scrape fetches path from h as a scraper that sends accept and
+// acceptEncoding would (either may be empty), checks that it answers 200,
+// and returns the answer decompressed as one gzip member, as every client
+// reads it, with its headers.
+func Scrape(tb testing.TB, h http.Handler, path, accept, acceptEncoding string) (string, http.Header) {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("%s (%q, %q) = %d: %s", path, accept, acceptEncoding, rec.Code, rec.Body)
+	}
+	body := io.Reader(rec.Body)
+	if rec.Header().Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		zr.Multistream(false)
+		body = zr
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		tb.Fatalf("reading %s (%q, %q): %v", path, accept, acceptEncoding, err)
+	}
+	return string(b), rec.Header()
 }
