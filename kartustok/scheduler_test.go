@@ -92,7 +92,7 @@ func TestMaxInWindow(t *testing.T) {
 	}
 }
 
-// TestLimiterNeverExceedsBudget is the limiter's property test: over 24
+// TestOwnBudgetNeverExceeded is the property test of the scheduler's own count: over 24
 // simulated hours of randomized schedules (several goroutines, bursts far
 // above the budget, idle gaps, steady trickles, cancelled waits and 429
 // pauses), with random budgets, windows and health reserves, no window of
@@ -100,7 +100,7 @@ func TestMaxInWindow(t *testing.T) {
 // of normal calls; and a health call, made at most reserve times per
 // window, never waits for budget at all when there is a reserve, only for
 // a 429 pause.
-func TestLimiterNeverExceedsBudget(t *testing.T) {
+func TestOwnBudgetNeverExceeded(t *testing.T) {
 	type schedule struct {
 		budget, reserve int
 		window          time.Duration
@@ -152,7 +152,7 @@ type scheduleResult struct {
 	healthWait    time.Duration
 }
 
-// runSchedule drives a limiter with random traffic for d of fake time,
+// runSchedule drives a testLimiter with random traffic for d of fake time,
 // plus one health caller that calls at most reserve (or one) times per
 // window.
 func runSchedule(t *testing.T, budget, reserve int, window time.Duration, workers int, seed uint64, d time.Duration) scheduleResult {
@@ -233,10 +233,10 @@ func runSchedule(t *testing.T, budget, reserve int, window time.Duration, worker
 	return res
 }
 
-// TestLimiterHealthReserveUnderSaturation: normal callers that keep the
-// limiter saturated leave reserve slots of every window free, so a health
+// TestOwnBudgetHealthReserveUnderSaturation: normal callers that keep the
+// scheduler saturated leave reserve slots of every window free, so a health
 // call is granted at once; without a reserve it waits for a slot.
-func TestLimiterHealthReserveUnderSaturation(t *testing.T) {
+func TestOwnBudgetHealthReserveUnderSaturation(t *testing.T) {
 	for _, reserve := range []int{0, 1} {
 		synctest.Test(t, func(t *testing.T) {
 			l := newTestLimiter(10, reserve, time.Minute)
@@ -265,16 +265,16 @@ func TestLimiterHealthReserveUnderSaturation(t *testing.T) {
 				t.Errorf("reserve %d: a health call waited %s", reserve, worst)
 			}
 			if reserve == 0 && worst == 0 {
-				t.Error("without a reserve a saturated limiter granted a health call at once; the test does not saturate")
+				t.Error("without a reserve a saturated scheduler granted a health call at once; the test does not saturate")
 			}
 		})
 	}
 }
 
-// TestLimiterReachesTheBudget shows the limiter is not trivially safe by
+// TestOwnBudgetIsReached shows the scheduler is not trivially safe by
 // being slow: saturated for 24 simulated hours, it sends at least 99 % of
 // B per W.
-func TestLimiterReachesTheBudget(t *testing.T) {
+func TestOwnBudgetIsReached(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const day = 24 * time.Hour
 		l := newTestLimiter(DefaultBudget, 0, DefaultWindow)
@@ -304,7 +304,7 @@ func TestLimiterReachesTheBudget(t *testing.T) {
 	})
 }
 
-func TestLimiterGrantsABurstThenWaitsAWindow(t *testing.T) {
+func TestOwnBudgetGrantsABurstThenWaitsAWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newTestLimiter(3, 0, 10*time.Second)
 		start := time.Now()
@@ -320,7 +320,7 @@ func TestLimiterGrantsABurstThenWaitsAWindow(t *testing.T) {
 	})
 }
 
-func TestLimiterWaitHonoursContext(t *testing.T) {
+func TestOwnBudgetWaitHonoursContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newTestLimiter(1, 0, time.Minute)
 		if _, err := l.Wait(t.Context(), false); err != nil {
@@ -368,7 +368,7 @@ func TestClientBudgetWaitHonoursContext(t *testing.T) {
 	})
 }
 
-// TestRetriesSpendBudget: every retry goes through the limiter, so with a
+// TestRetriesSpendBudget: every retry goes through the scheduler, so with a
 // budget of 3 a call retried twice uses the whole window.
 func TestRetriesSpendBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
