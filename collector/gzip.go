@@ -116,17 +116,11 @@ func (g *gzipExposition) close() error {
 	return err
 }
 
-// crc32Combine returns the CRC-32 (IEEE) of A followed by B from crcA, the
-// CRC-32 of A, and crcB and lenB, those of B, as zlib's crc32_combine does.
-func crc32Combine(crcA, crcB uint32, lenB int64) uint32 {
-	shift := crc32Shift(lenB)
-	return gf2Times(&shift, crcA) ^ crcB
-}
-
 // crc32Shift returns the operator that appends lenB zero bytes to a
 // CRC-32, as a matrix over GF(2): B's length in zero bits is applied as
-// powers of the one-bit operator, squared log2(lenB) times. With it,
-// combining costs one matrix times a vector, gf2Times(&shift, crcA) ^ crcB.
+// powers of the one-bit operator, squared log2(lenB) times, as zlib's
+// crc32_combine does. With it, the CRC-32 of A followed by B costs one
+// matrix times a vector: gf2Times(&shift, crcA) ^ crcB.
 func crc32Shift(lenB int64) [32]uint32 {
 	var result [32]uint32
 	for n := range 32 {

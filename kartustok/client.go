@@ -31,7 +31,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/common/version"
@@ -95,8 +94,9 @@ type Observer interface {
 	ObserveListing(ListReport)
 }
 
-// RateLimitStatus is what the server said of its rate limit in its latest
-// response that carried the headers.
+// RateLimitStatus is what the server said of its rate limit in the latest
+// response that carried the headers: latest by when the server counted it,
+// so an answer to an earlier request that arrived late does not count.
 type RateLimitStatus struct {
 	Known     bool
 	Limit     int
@@ -264,9 +264,6 @@ type Client struct {
 	maxRetries     int
 	maxPages       int
 	version        string
-
-	mu sync.Mutex
-	rl RateLimitStatus
 }
 
 // New returns a client for baseURL, which must be http(s) and point at the
@@ -394,11 +391,7 @@ func (c *Client) Shares() (healthReserve, catalogCap int, cut bool) {
 }
 
 // RateLimit returns the latest X-RateLimit-Limit/-Remaining seen.
-func (c *Client) RateLimit() RateLimitStatus {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rl
-}
+func (c *Client) RateLimit() RateLimitStatus { return c.sched.rateLimit() }
 
 // Health calls GET /health.
 func (c *Client) Health(ctx context.Context) (Health, error) {

@@ -161,7 +161,6 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: a request made outside the client", errRedirect)
 	}
 	if resp := req.Response; resp != nil {
-		c.noteRateLimit(resp.Header, h.start)
 		c.obs.ObserveRequest(RequestInfo{Endpoint: h.endpoint, Status: resp.StatusCode,
 			Duration: time.Since(h.start), Attempt: h.attempt})
 		h.pending = false
@@ -317,7 +316,6 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	defer resp.Body.Close()
 	info.Status = resp.StatusCode
 	h.hdr = resp.Header
-	c.noteRateLimit(resp.Header, h.start)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The status says what happened (and a 429 must pause the client)
@@ -420,25 +418,6 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 		d = defaultPause
 	}
 	return min(d, maxPause)
-}
-
-// noteRateLimit keeps the server's X-RateLimit-Limit/-Remaining from the
-// answer to a request sent at sent. Answers to requests in flight together
-// may arrive in any order: one sent before the kept reading arrived, which
-// says more requests remain, was counted earlier by the server and is
-// dropped, so that the kept reading is the server's latest count.
-func (c *Client) noteRateLimit(h http.Header, sent time.Time) {
-	limit, err1 := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitLimit)))
-	remaining, err2 := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitRemaining)))
-	if err1 != nil || err2 != nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.rl.Known && sent.Before(c.rl.At) && remaining > c.rl.Remaining {
-		return
-	}
-	c.rl = RateLimitStatus{Known: true, Limit: limit, Remaining: remaining, At: time.Now()}
 }
 
 // transportError classifies a failure to get an answer (or all of its

@@ -135,6 +135,17 @@ type scheduler struct {
 	pausedUntil time.Time
 	// seq numbers the sends.
 	seq uint64
+	// status is the server's latest reading, for RateLimit; statusSeq
+	// the send it answered.
+	status    RateLimitStatus
+	statusSeq uint64
+}
+
+// rateLimit returns the server's latest rate-limit reading.
+func (s *scheduler) rateLimit() RateLimitStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
 }
 
 // sent is one send in the log; phantom sends stand for what a previous
@@ -260,6 +271,13 @@ func (s *scheduler) observe(seq uint64, h http.Header, now time.Time) {
 	first := !s.headersSeen
 	s.headersSeen = true
 	limit, limitErr := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitLimit)))
+	// The reading RateLimit reports: the latest by the server's count,
+	// so that an answer to an earlier request that arrived late, which
+	// says more requests remain, does not replace a newer one.
+	if limitErr == nil && !(s.status.Known && seq < s.statusSeq && remaining > s.status.Remaining) {
+		s.status = RateLimitStatus{Known: true, Limit: limit, Remaining: remaining, At: now}
+		s.statusSeq = seq
+	}
 	if s.cfg.cautious && first {
 		// The server's count replaces the assumption of a full window:
 		// what others (a previous process of ours, another integration)
