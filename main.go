@@ -387,11 +387,26 @@ func tokenSource(cfg *config) (kartustok.TokenSource, error) {
 	return src, nil
 }
 
+// exporter is the background work of the data path: the engine's loops,
+// and the rendering of each new snapshot off the scrape path.
+type exporter struct {
+	*ksync.Engine
+	renderer *collector.Renderer
+}
+
+// Run runs the engine and renders its snapshots until ctx is done.
+func (x *exporter) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { x.renderer.Run(ctx, time.Second); close(done) }()
+	x.Engine.Run(ctx)
+	<-done
+}
+
 // newExporter wires the data path (client → engine → snapshot →
 // collectors) and the web endpoints for cfg. The engine does nothing until
 // it is run. pedantic and clientOpts are for tests: checked scrapes, and a
 // transport that serves a simulated company in memory.
-func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.Reloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*ksync.Engine, http.Handler, error) {
+func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.Reloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*exporter, http.Handler, error) {
 	apiMetrics := collector.NewAPIMetrics()
 	budget := cfg.budgetRequests()
 	client, err := kartustok.New(cfg.url, tokens, append([]kartustok.Option{
@@ -430,6 +445,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 		return nil, nil, err
 	}
 	reloader.SetSnapshotFunc(engine.Snapshot)
+	renderer := collector.NewRenderer(engine, reloader.Minimums)
 	level.Info(logger).Log("msg", "Polling the KartuStok API", "url", client.BaseURL(),
 		"budget", budget, "health_reserve", reserve, "catalog_cap", catalogCap, "window", cfg.window, "stock_interval", cfg.stockInterval)
 
@@ -439,7 +455,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 		disableExporterMetrics: cfg.disableExporterMetrics,
 		logger:                 logger,
 		reload:                 func() error { return reloader.Reload("POST /-/reload") },
-		renderer:               collector.NewRenderer(engine, reloader.Minimums),
+		renderer:               renderer,
 		version: func() any {
 			// What the collectors' families are made of: the snapshot,
 			// the requests observed, the minimums file's reloads.
@@ -452,7 +468,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 	if err != nil {
 		return nil, nil, err
 	}
-	return engine, handler, nil
+	return &exporter{Engine: engine, renderer: renderer}, handler, nil
 }
 
 // liveVersion is what the live families depend on; see handlerConfig.

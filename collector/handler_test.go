@@ -16,6 +16,7 @@ package collector
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -27,6 +28,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -351,4 +353,33 @@ func TestHandlerCachesLiveAndVolatileFamilies(t *testing.T) {
 	scrapeHandler(t, h, "", "")
 	assert.Equal(t, int32(3), volatileGathers.Load(), "without a max age, every scrape gathers")
 	assert.Equal(t, int32(4), liveGathers.Load(), "without a version, every scrape gathers")
+}
+
+// TestRendererRunsInTheBackground: a new snapshot is rendered by Run
+// before any scrape asks for it.
+func TestRendererRunsInTheBackground(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		src := &swapSource{}
+		src.snap.Store(richSnapshot(now))
+		r := NewRenderer(src, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { r.Run(ctx, time.Second); close(done) }()
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		s := richSnapshot(now)
+		s.Stock["L1"] = &ksync.LocatorStock{Fetched: now, Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 42}}}
+		src.snap.Store(s)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		r.mu.Lock()
+		sb := r.stock["L1"]
+		r.mu.Unlock()
+		require.NotNil(t, sb)
+		assert.Same(t, s.Stock["L1"], sb.key.ls, "rendered before any scrape")
+		assert.Contains(t, string(sb.onHand.text), `item_id="i1",locator_id="L1"} 42`)
+		cancel()
+		<-done
+	})
 }

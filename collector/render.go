@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"cmp"
 	"compress/flate"
+	"context"
 	"hash/crc32"
 	"io"
 	"math"
@@ -260,6 +261,27 @@ func NewRenderer(src Source, minimums func() Minimums) *Renderer {
 		minimums = func() Minimums { return nil }
 	}
 	return &Renderer{src: src, minimums: minimums, stock: map[kartustok.ID]*stockBlocks{}}
+}
+
+// Run renders every new snapshot in the background, looking for one every
+// interval, so that scrapes find it rendered instead of rendering it
+// themselves; a scrape that comes first still renders what it needs. It
+// returns when ctx is done.
+func (r *Renderer) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last *ksync.Snapshot
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s := r.src.Snapshot(); s != last {
+			last = s
+			r.frame(time.Now())
+		}
+	}
 }
 
 // frame is what one scrape writes of the rendered families: the blocks of
