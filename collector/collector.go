@@ -78,6 +78,18 @@ var (
 	itemMinimumDesc = newDesc("item", "minimum_quantity",
 		"Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file in any minimum-stock mode, else the item master's Minimum Quantity when the company's mode is union (or not known)."+cached,
 		"item_id")
+	stockInflowDesc = newDesc("stock", "inflow_quantity",
+		"Quantity of an item that came into an active locator (warehouse) in the period, in the item's unit of measure: period=\"today\" is the company's day so far, from the stock refresh's rows; it starts again from the day's first refresh after the company's midnight, and until then the locator has no today series (the last day's figure is never shown as today's). period=\"30d\" is the company's today and the 29 days before, refreshed every --sync.flow-interval and after the company's midnight. Only for rows that report it; never summed across items, whose units differ."+cached,
+		"locator_id", "item_id", "period")
+	stockOutflowDesc = newDesc("stock", "outflow_quantity",
+		"Quantity of an item that went out of an active locator (warehouse) in the period, in the item's unit of measure; periods as for kartustok_stock_inflow_quantity."+cached,
+		"locator_id", "item_id", "period")
+	stockMovementsDesc = newDesc("stock", "movements",
+		"Movements (stock card rows) of an active locator on the company's day so far, by transaction type (receipt, issue, move, adjustment), refreshed every --sync.flow-interval and after the company's midnight; absent between the company's midnight and the first count of the new day."+cached,
+		"locator_id", "transaction_type")
+	itemLeadTimeDesc = newDesc("item", "lead_time_seconds",
+		"Time it takes to restock an active item, in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's) times 86400, else 7 days; KartuStokStockoutPredicted fires when an item's days of cover fall below it."+cached,
+		"item_id")
 	rateLimitRemainingDesc = newDesc("api", "rate_limit_remaining",
 		"Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried it.")
 	budgetDesc = newDesc("api", "request_budget",
@@ -93,6 +105,9 @@ var (
 		"resource")
 	syncPlannedDesc = newDesc("sync", "planned_requests",
 		"Requests one full refresh of the resource needs, from the page counts of the last refresh.",
+		"resource")
+	syncSkippedDesc = newDesc("sync", "skipped_total",
+		"Refreshes left out because nothing changed: for stock, locator reads skipped between full reads (--sync.full-stock-interval) because the locator's count of the day's movements had not changed since its last read.",
 		"resource")
 	syncCycleDesc = newDesc("sync", "cycle_seconds",
 		"Period of the resource's last complete refresh cycle in seconds, measured from its start to the start of the one before; until two cycles have run, the interval (or, for stock, the period the budget plan predicts). For stock and the catalogue it exceeds the wanted interval when a full refresh does not fit the request budget.",
@@ -171,6 +186,8 @@ type Source interface {
 	Snapshot() *ksync.Snapshot
 	// MaxStaleness is how long stock is exported after its last success.
 	MaxStaleness() time.Duration
+	// FlowMaxAge is how long a flow read is exported.
+	FlowMaxAge() time.Duration
 	// Budget is the requests per window the client allows itself.
 	Budget() (requests int, window time.Duration)
 }
@@ -214,8 +231,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		upDesc, tokenLoadedDesc, tokenValidDesc, tokenScopeDesc, tokenExpiryDesc,
 		companyInfoDesc, locatorInfoDesc, itemInfoDesc,
 		stockOnHandDesc, stockMinimumDesc, itemMinimumDesc,
+		stockInflowDesc, stockOutflowDesc, stockMovementsDesc, itemLeadTimeDesc,
 		rateLimitRemainingDesc, budgetDesc,
-		syncLastSuccessDesc, syncDurationDesc, syncErrorsDesc, syncPlannedDesc, syncCycleDesc,
+		syncLastSuccessDesc, syncDurationDesc, syncErrorsDesc, syncPlannedDesc, syncCycleDesc, syncSkippedDesc,
 	} {
 		ch <- d
 	}
@@ -288,11 +306,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	companySamples(s, sink)
 	locatorSamples(s, sink)
 	itemSamples(s, mins, useItemMin, sink)
-	maxAge := c.engine.MaxStaleness()
+	maxAge, flowAge := c.engine.MaxStaleness(), c.engine.FlowMaxAge()
 	for i := range s.Locators {
 		l := &s.Locators[i]
 		if ls := s.Stock[l.ID]; ls != nil && now.Sub(ls.Fetched) <= maxAge {
 			stockSamples(s, l, ls, mins, useStockMin, now, maxAge, sink)
+		}
+		if lf := s.Flow[l.ID]; lf != nil && l.Active {
+			flowSamples(s, l, lf, now, flowAge, sink)
 		}
 	}
 }
@@ -327,6 +348,9 @@ func (c *Collector) collectLive(ch chan<- prometheus.Metric, s *ksync.Snapshot) 
 
 	for r := range ksync.NumResources {
 		st := &s.Sync[r]
+		if st.Cycle == 0 && st.LastSuccess.IsZero() && st.Errors == 0 {
+			continue // not refreshed at all (flow when it is off)
+		}
 		name := r.String()
 		if !st.LastSuccess.IsZero() {
 			emit(ch, syncLastSuccessDesc, gauge, float64(st.LastSuccess.UnixNano())/1e9, name)
@@ -335,6 +359,9 @@ func (c *Collector) collectLive(ch chan<- prometheus.Metric, s *ksync.Snapshot) 
 		emit(ch, syncErrorsDesc, prometheus.CounterValue, float64(st.Errors), name)
 		emit(ch, syncPlannedDesc, gauge, float64(st.PlannedRequests), name)
 		emit(ch, syncCycleDesc, gauge, st.Cycle.Seconds(), name)
+		if r == ksync.ResourceStock {
+			emit(ch, syncSkippedDesc, prometheus.CounterValue, float64(st.Skipped), name)
+		}
 	}
 }
 
@@ -357,8 +384,21 @@ func locatorSamples(s *ksync.Snapshot, sink sampleSink) {
 	}
 }
 
-// itemSamples yields kartustok_item_info and kartustok_item_minimum_quantity.
+// DefaultLeadTimeDays is an item's lead time when no minimums file sets
+// one.
+const DefaultLeadTimeDays = 7
+
+// LeadTimes is implemented by a Minimums that also gives lead times.
+type LeadTimes interface {
+	// LeadTime returns the days it takes to restock item, and whether
+	// anything sets it.
+	LeadTime(item *kartustok.Item) (float64, bool)
+}
+
+// itemSamples yields kartustok_item_info, kartustok_item_lead_time_seconds
+// and kartustok_item_minimum_quantity.
 func itemSamples(s *ksync.Snapshot, mins Minimums, useItemMin bool, sink sampleSink) {
+	lt, _ := mins.(LeadTimes)
 	for i := range s.Items {
 		it := &s.Items[i]
 		category := it.CategoryName
@@ -366,6 +406,16 @@ func itemSamples(s *ksync.Snapshot, mins Minimums, useItemMin bool, sink sampleS
 			category = s.CategoryNames[it.CategoryID]
 		}
 		sink(itemInfoDesc, 1, string(it.ID), it.Code, it.Name, string(it.CategoryID), category, it.UOM, boolLabel(it.Active))
+		if it.Active {
+			days, ok := 0.0, false
+			if lt != nil {
+				days, ok = lt.LeadTime(it)
+			}
+			if !ok {
+				days = DefaultLeadTimeDays
+			}
+			sink(itemLeadTimeDesc, days*86400, string(it.ID))
+		}
 		var apiMin float64
 		if it.MinimumQty != nil {
 			apiMin = float64(*it.MinimumQty)
@@ -401,9 +451,21 @@ func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStoc
 	for i := range ls.Rows {
 		entry(&ls.Rows[i])
 	}
+	// The day's flow, while the rows are of the company's day: after its
+	// midnight they are the day before's until the locator is read again.
+	flow := func(r *ksync.StockEntry, day string) {
+		if r.HasFlow && day != "" && day == s.Day {
+			sink(stockInflowDesc, r.In, loc, string(r.ItemID), periodToday)
+			sink(stockOutflowDesc, r.Out, loc, string(r.ItemID), periodToday)
+		}
+	}
+	for i := range ls.Rows {
+		flow(&ls.Rows[i], ls.Day)
+	}
 	for i := range ls.Carried {
 		if c := &ls.Carried[i]; now.Sub(c.Fetched) <= maxAge {
 			entry(&c.StockEntry)
+			flow(&c.StockEntry, c.Day)
 		}
 	}
 	pm, ok := mins.(PairMinimums)
@@ -426,6 +488,32 @@ func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStoc
 		}
 		sink(stockOnHandDesc, 0, loc, string(item))
 		sink(stockMinimumDesc, minimum, loc, string(item))
+	}
+}
+
+// The values of the period label of the flow families.
+const (
+	periodToday  = "today"
+	period30Days = "30d"
+)
+
+// flowSamples yields the 30-day kartustok_stock_inflow_quantity and
+// kartustok_stock_outflow_quantity and kartustok_stock_movements of one
+// active locator: each part while its read is no older than maxAge, the
+// movements only while they are of the company's day.
+func flowSamples(s *ksync.Snapshot, l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, maxAge time.Duration, sink sampleSink) {
+	loc := string(l.ID)
+	if p := lf.Period; p != nil && now.Sub(p.Fetched) <= maxAge {
+		for i := range p.Rows {
+			r := &p.Rows[i]
+			sink(stockInflowDesc, r.In, loc, string(r.ItemID), period30Days)
+			sink(stockOutflowDesc, r.Out, loc, string(r.ItemID), period30Days)
+		}
+	}
+	if m := lf.Movements; m != nil && m.Day == s.Day && now.Sub(m.Fetched) <= maxAge {
+		for i, typ := range kartustok.TransactionTypes {
+			sink(stockMovementsDesc, float64(m.ByType[i]), loc, typ)
+		}
 	}
 }
 

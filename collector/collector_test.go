@@ -43,8 +43,11 @@ func quantity(v float64) *kartustok.Quantity {
 // runs does.
 type fixedSource struct{ snap *ksync.Snapshot }
 
-func (f fixedSource) Snapshot() *ksync.Snapshot                  { return f.snap }
-func (f fixedSource) MaxStaleness() time.Duration                { return testConfig().MaxStaleness }
+func (f fixedSource) Snapshot() *ksync.Snapshot   { return f.snap }
+func (f fixedSource) MaxStaleness() time.Duration { return testConfig().MaxStaleness }
+func (f fixedSource) FlowMaxAge() time.Duration {
+	return testConfig().FlowInterval + testConfig().MaxStaleness
+}
 func (f fixedSource) Budget() (int, time.Duration)               { return testConfig().Budget, testConfig().Window }
 func fixedEngine(_ *testing.T, snap *ksync.Snapshot) fixedSource { return fixedSource{snap} }
 
@@ -137,6 +140,9 @@ kartustok_locator_info{active="false",locator_code="OLD",locator_id="L2",locator
 # TYPE kartustok_item_info gauge
 kartustok_item_info{active="true",category_id="cat1",category_name="Bahan Baku",item_code="KS-1",item_id="i1",item_name="Tepung \"Segitiga\" 25 kg",uom="sak"} 1
 kartustok_item_info{active="false",category_id="cat1",category_name="Pemanis",item_code="KS-2",item_id="i2",item_name="Gula",uom="kg"} 1
+# HELP kartustok_item_lead_time_seconds Time it takes to restock an active item, in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's) times 86400, else 7 days; KartuStokStockoutPredicted fires when an item's days of cover fall below it. Cached; refreshed in the background, not at scrape time.
+# TYPE kartustok_item_lead_time_seconds gauge
+kartustok_item_lead_time_seconds{item_id="i1"} 604800
 # HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure. A locator's series disappear when its last successful refresh is older than --sync.max-staleness; a row the API sent unreadable keeps its last good value until then. Also 0 for an item that --stock.minimums-file gives a minimum in a locator whose last refresh was a complete, consistent listing with no row for the item and no row skipped; never 0 where a row may be missing. Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_on_hand gauge
 kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5
@@ -154,6 +160,7 @@ kartustok_api_request_budget 96
 # TYPE kartustok_sync_last_success_timestamp_seconds gauge
 kartustok_sync_last_success_timestamp_seconds{resource="categories"} 1.7e+09
 kartustok_sync_last_success_timestamp_seconds{resource="company"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{resource="flow"} 1.7e+09
 kartustok_sync_last_success_timestamp_seconds{resource="items"} 1.7e+09
 kartustok_sync_last_success_timestamp_seconds{resource="locators"} 1.7e+09
 kartustok_sync_last_success_timestamp_seconds{resource="stock"} 1.7e+09
@@ -161,6 +168,7 @@ kartustok_sync_last_success_timestamp_seconds{resource="stock"} 1.7e+09
 # TYPE kartustok_sync_duration_seconds gauge
 kartustok_sync_duration_seconds{resource="categories"} 1.5
 kartustok_sync_duration_seconds{resource="company"} 1.5
+kartustok_sync_duration_seconds{resource="flow"} 1.5
 kartustok_sync_duration_seconds{resource="health"} 1.5
 kartustok_sync_duration_seconds{resource="items"} 1.5
 kartustok_sync_duration_seconds{resource="locators"} 1.5
@@ -169,6 +177,7 @@ kartustok_sync_duration_seconds{resource="stock"} 1.5
 # TYPE kartustok_sync_errors_total counter
 kartustok_sync_errors_total{resource="categories"} 2
 kartustok_sync_errors_total{resource="company"} 1
+kartustok_sync_errors_total{resource="flow"} 6
 kartustok_sync_errors_total{resource="health"} 0
 kartustok_sync_errors_total{resource="items"} 4
 kartustok_sync_errors_total{resource="locators"} 3
@@ -177,6 +186,7 @@ kartustok_sync_errors_total{resource="stock"} 5
 # TYPE kartustok_sync_planned_requests gauge
 kartustok_sync_planned_requests{resource="categories"} 1
 kartustok_sync_planned_requests{resource="company"} 1
+kartustok_sync_planned_requests{resource="flow"} 1
 kartustok_sync_planned_requests{resource="health"} 1
 kartustok_sync_planned_requests{resource="items"} 1
 kartustok_sync_planned_requests{resource="locators"} 1
@@ -185,10 +195,14 @@ kartustok_sync_planned_requests{resource="stock"} 1
 # TYPE kartustok_sync_cycle_seconds gauge
 kartustok_sync_cycle_seconds{resource="categories"} 60
 kartustok_sync_cycle_seconds{resource="company"} 60
+kartustok_sync_cycle_seconds{resource="flow"} 60
 kartustok_sync_cycle_seconds{resource="health"} 60
 kartustok_sync_cycle_seconds{resource="items"} 60
 kartustok_sync_cycle_seconds{resource="locators"} 60
 kartustok_sync_cycle_seconds{resource="stock"} 60
+# HELP kartustok_sync_skipped_total Refreshes left out because nothing changed: for stock, locator reads skipped between full reads (--sync.full-stock-interval) because the locator's count of the day's movements had not changed since its last read.
+# TYPE kartustok_sync_skipped_total counter
+kartustok_sync_skipped_total{resource="stock"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)
@@ -224,8 +238,9 @@ func TestCollectorEmptySnapshot(t *testing.T) {
 			t.Errorf("last success exported before any success: %s", k)
 		}
 	}
-	if got := countPrefix(ms, "kartustok_sync_errors_total"); got != int(ksync.NumResources) {
-		t.Errorf("%d sync error series, want %d", got, ksync.NumResources)
+	// Every resource but flow, which this configuration turns off.
+	if got := countPrefix(ms, "kartustok_sync_errors_total"); got != int(ksync.NumResources)-1 {
+		t.Errorf("%d sync error series, want %d", got, ksync.NumResources-1)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,8 +49,11 @@ type swapSource struct {
 	snap atomic.Pointer[ksync.Snapshot]
 }
 
-func (s *swapSource) Snapshot() *ksync.Snapshot    { return s.snap.Load() }
-func (s *swapSource) MaxStaleness() time.Duration  { return testConfig().MaxStaleness }
+func (s *swapSource) Snapshot() *ksync.Snapshot   { return s.snap.Load() }
+func (s *swapSource) MaxStaleness() time.Duration { return testConfig().MaxStaleness }
+func (s *swapSource) FlowMaxAge() time.Duration {
+	return testConfig().FlowInterval + testConfig().MaxStaleness
+}
 func (s *swapSource) Budget() (int, time.Duration) { return testConfig().Budget, testConfig().Window }
 
 // richSnapshot is fixedSnapshot with what the rendered families must get
@@ -66,7 +70,97 @@ func richSnapshot(now time.Time) *ksync.Snapshot {
 		},
 		Skipped: []kartustok.ID{"i3", "i2"},
 	}
+	addFlow(s, now)
 	return s
+}
+
+// addFlow gives s the company's day and flow: L4's stock and flow are of
+// the day, and so is the carried i3; L1's stock is of the day before, its
+// 30-day read too old and its movements the day before's, so none of
+// those are exported.
+func addFlow(s *ksync.Snapshot, now time.Time) {
+	const today, yesterday = "2026-12-01", "2026-11-30"
+	s.Day = today
+	l4 := *s.Stock["L4"]
+	l4.Day = today
+	l4.Rows = []ksync.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true, In: 4, Out: 1.5, HasFlow: true}}
+	l4.Carried = slices.Clone(l4.Carried)
+	l4.Carried[0].Day, l4.Carried[0].In, l4.Carried[0].Out, l4.Carried[0].HasFlow = today, 2, 0, true
+	s.Stock["L4"] = &l4
+	l1 := *s.Stock["L1"]
+	l1.Day = yesterday
+	l1.Rows = slices.Clone(l1.Rows)
+	for i := range l1.Rows {
+		l1.Rows[i].In, l1.Rows[i].HasFlow = 9, true
+	}
+	s.Stock["L1"] = &l1
+	s.Flow = map[kartustok.ID]*ksync.LocatorFlow{
+		"L4": {
+			Period:    &ksync.FlowPeriod{From: "2026-11-02", To: today, Fetched: now.Add(-20 * time.Minute), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 120, Out: 90}, {ItemID: "i3", In: 0, Out: 30}}},
+			Movements: &ksync.MovementCounts{Day: today, Fetched: now.Add(-20 * time.Minute), ByType: [4]int{3, 5, 0, 1}},
+		},
+		"L1": {
+			Period:    &ksync.FlowPeriod{From: "2026-11-01", To: yesterday, Fetched: now.Add(-2 * time.Hour), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 1, Out: 1}}},
+			Movements: &ksync.MovementCounts{Day: yesterday, Fetched: now.Add(-20 * time.Minute), ByType: [4]int{1, 1, 1, 1}},
+		},
+	}
+}
+
+// TestFlowSeries: the day's flow only while its rows are of the company's
+// day, the 30 days' while the read is fresh, the movements only of the
+// day; and the day's figures vanish when the day ends.
+func TestFlowSeries(t *testing.T) {
+	now := time.Now()
+	src := &swapSource{}
+	s := richSnapshot(now)
+	src.snap.Store(s)
+	flowOf := func(ms map[string]float64) map[string]float64 {
+		out := map[string]float64{}
+		for k, v := range ms {
+			if strings.HasPrefix(k, "kartustok_stock_inflow") || strings.HasPrefix(k, "kartustok_stock_outflow") || strings.HasPrefix(k, "kartustok_stock_movements") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(src))
+	assert.Equal(t, map[string]float64{
+		`kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="today"}`:  4,
+		`kartustok_stock_outflow_quantity{item_id="i1",locator_id="L4",period="today"}`: 1.5,
+		`kartustok_stock_inflow_quantity{item_id="i3",locator_id="L4",period="today"}`:  2,
+		`kartustok_stock_outflow_quantity{item_id="i3",locator_id="L4",period="today"}`: 0,
+		`kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="30d"}`:    120,
+		`kartustok_stock_outflow_quantity{item_id="i1",locator_id="L4",period="30d"}`:   90,
+		`kartustok_stock_inflow_quantity{item_id="i3",locator_id="L4",period="30d"}`:    0,
+		`kartustok_stock_outflow_quantity{item_id="i3",locator_id="L4",period="30d"}`:   30,
+		`kartustok_stock_movements{locator_id="L4",transaction_type="receipt"}`:         3,
+		`kartustok_stock_movements{locator_id="L4",transaction_type="issue"}`:           5,
+		`kartustok_stock_movements{locator_id="L4",transaction_type="move"}`:            0,
+		`kartustok_stock_movements{locator_id="L4",transaction_type="adjustment"}`:      1,
+	}, flowOf(series.MustGather(t, reg)))
+
+	// The company's midnight: until each locator is read again, nothing
+	// is the new day's but the 30 days.
+	r := NewRenderer(src, nil)
+	h := NewHandler(prometheus.NewRegistry(), r, HandlerOpts{})
+	body, hdr := scrapeHandler(t, h, "", "")
+	require.Len(t, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))), 12)
+	next := *s
+	next.Day = "2026-12-02"
+	src.snap.Store(&next)
+	body, hdr = scrapeHandler(t, h, "", "")
+	assert.Equal(t, map[string]float64{
+		`kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="30d"}`:  120,
+		`kartustok_stock_outflow_quantity{item_id="i1",locator_id="L4",period="30d"}`: 90,
+		`kartustok_stock_inflow_quantity{item_id="i3",locator_id="L4",period="30d"}`:  0,
+		`kartustok_stock_outflow_quantity{item_id="i3",locator_id="L4",period="30d"}`: 30,
+	}, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))))
+
+	// The 30 days' read expires after the flow interval and the max
+	// staleness, without a new snapshot.
+	later := now.Add(testConfig().FlowInterval + testConfig().MaxStaleness)
+	assert.Empty(t, r.frame(later)[famInflow], "expired 30-day flow still rendered")
 }
 
 // scrapeHandler fetches h as a scraper that sends accept and
@@ -185,7 +279,7 @@ func TestHandlerRendersOnceAndSharesTheBytes(t *testing.T) {
 	r := NewRenderer(src, nil)
 	f1 := r.frame(now)
 	f2 := r.frame(now.Add(time.Second))
-	require.NotEmpty(t, f1[5])
+	require.NotEmpty(t, f1[famOnHand])
 	for k := range f1 {
 		require.Equal(t, len(f1[k]), len(f2[k]))
 		for i := range f1[k] {
@@ -201,12 +295,12 @@ func TestHandlerRendersOnceAndSharesTheBytes(t *testing.T) {
 	s2.Stock["L1"] = &ksync.LocatorStock{Fetched: now, Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 99}}}
 	src.snap.Store(&s2)
 	f3 := r.frame(now.Add(2 * time.Second))
-	assert.Same(t, f1[1][0], f3[1][0], "the catalog is not rendered again")
-	assert.NotSame(t, f1[5][0], f3[5][0], "L1 is")
-	assert.Same(t, f1[5][len(f1[5])-1], f3[5][len(f3[5])-1], "L4 is not")
+	assert.Same(t, f1[famItemInfo][0], f3[famItemInfo][0], "the catalog is not rendered again")
+	assert.NotSame(t, f1[famOnHand][0], f3[famOnHand][0], "L1 is")
+	assert.Same(t, f1[famOnHand][len(f1[famOnHand])-1], f3[famOnHand][len(f3[famOnHand])-1], "L4 is not")
 	// The carried entry of L4 (fetched 10 min ago) expires 20 min later.
 	f4 := r.frame(now.Add(21 * time.Minute))
-	last := f4[5][len(f4[5])-1]
+	last := f4[famOnHand][len(f4[famOnHand])-1]
 	assert.NotContains(t, string(last.text), `item_id="i3",locator_id="L4"`)
 }
 

@@ -46,14 +46,34 @@ type family struct {
 
 // The families derived from the snapshot's catalog and stock, which grow
 // with the company, in name order.
-var renderedFamilies = []*family{
+var renderedFamilies = [numRendered]*family{
 	newFamily(companyInfoDesc, "company_info"),
 	newFamily(itemInfoDesc, "item_info"),
+	newFamily(itemLeadTimeDesc, "item_lead_time_seconds"),
 	newFamily(itemMinimumDesc, "item_minimum_quantity"),
 	newFamily(locatorInfoDesc, "locator_info"),
+	newFamily(stockInflowDesc, "stock_inflow_quantity"),
 	newFamily(stockMinimumDesc, "stock_minimum_quantity"),
+	newFamily(stockMovementsDesc, "stock_movements"),
 	newFamily(stockOnHandDesc, "stock_on_hand"),
+	newFamily(stockOutflowDesc, "stock_outflow_quantity"),
 }
+
+// The indexes of renderedFamilies: the catalog's families come first.
+const (
+	famCompany = iota
+	famItemInfo
+	famLeadTime
+	famItemMinimum
+	famLocatorInfo
+	famInflow
+	famStockMinimum
+	famMovements
+	famOnHand
+	famOutflow
+	numRendered
+	numCatalog = famLocatorInfo + 1
+)
 
 // familyIndex maps a Desc to its index in renderedFamilies.
 var familyIndex = func() map[*prometheus.Desc]int {
@@ -220,13 +240,33 @@ type stockKey struct {
 	useMin  bool
 }
 
-// stockBlocks are a locator's rendered kartustok_stock_minimum_quantity and
-// kartustok_stock_on_hand, valid until a carried entry in them expires.
+// stockBlocks are a locator's rendered kartustok_stock_minimum_quantity,
+// kartustok_stock_on_hand and the day's flow, valid until a carried entry
+// in them expires.
 type stockBlocks struct {
 	key        stockKey
+	day        string // the snapshot's Day they were rendered for
 	minimum    *block
 	onHand     *block
+	inflow     *block
+	outflow    *block
 	validUntil time.Time // zero: while the key holds
+}
+
+// flowKey is what a locator's flow blocks were rendered from.
+type flowKey struct {
+	lf  *ksync.LocatorFlow
+	day string
+}
+
+// flowBlocks are a locator's rendered 30-day flow and movement counts,
+// valid until one of their reads expires.
+type flowBlocks struct {
+	key        flowKey
+	inflow     *block
+	outflow    *block
+	movements  *block
+	validUntil time.Time
 }
 
 // catalogKey is what the catalog blocks were rendered from.
@@ -250,8 +290,9 @@ type Renderer struct {
 
 	mu      sync.Mutex
 	catKey  catalogKey
-	catalog [4]*block // company, item info, item minimum, locator info
+	catalog [numCatalog]*block // the catalog's families, in order
 	stock   map[kartustok.ID]*stockBlocks
+	flow    map[kartustok.ID]*flowBlocks
 }
 
 // NewRenderer returns a renderer of src's snapshots, with the minimums
@@ -260,7 +301,7 @@ func NewRenderer(src Source, minimums func() Minimums) *Renderer {
 	if minimums == nil {
 		minimums = func() Minimums { return nil }
 	}
-	return &Renderer{src: src, minimums: minimums, stock: map[kartustok.ID]*stockBlocks{}}
+	return &Renderer{src: src, minimums: minimums, stock: map[kartustok.ID]*stockBlocks{}, flow: map[kartustok.ID]*flowBlocks{}}
 }
 
 // Run renders every new snapshot in the background, looking for one every
@@ -286,7 +327,7 @@ func (r *Renderer) Run(ctx context.Context, every time.Duration) {
 
 // frame is what one scrape writes of the rendered families: the blocks of
 // each family of renderedFamilies, in order.
-type frame [6][]*block
+type frame [numRendered][]*block
 
 // frame returns the blocks a scrape at now writes, rendering what changed
 // since the last scrape.
@@ -294,7 +335,7 @@ func (r *Renderer) frame(now time.Time) *frame {
 	s := r.src.Snapshot()
 	mins := r.minimums()
 	useStockMin, useItemMin := apiMinimums(s)
-	maxAge := r.src.MaxStaleness()
+	maxAge, flowAge := r.src.MaxStaleness(), r.src.FlowMaxAge()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -304,53 +345,85 @@ func (r *Renderer) frame(now time.Time) *frame {
 		r.renderCatalog(s, mins, useItemMin)
 		r.catKey = ck
 	}
-	for i, b := range r.catalog { // the first four families, in order
+	for i, b := range r.catalog { // the catalog's families, in order
 		if len(b.text) > 0 {
 			f[i] = append(f[i], b)
 		}
 	}
 	ids := make([]kartustok.ID, 0, len(s.Stock))
+	flowIDs := make([]kartustok.ID, 0, len(s.Flow))
 	for i := range s.Locators {
 		l := &s.Locators[i]
 		if ls := s.Stock[l.ID]; ls != nil && now.Sub(ls.Fetched) <= maxAge {
 			ids = append(ids, l.ID)
 			key := stockKey{ls: ls, catalog: s.CatalogVersion, mins: mins, useMin: useStockMin}
 			sb := r.stock[l.ID]
-			if sb == nil || sb.key != key || (!sb.validUntil.IsZero() && !now.Before(sb.validUntil)) {
+			if sb == nil || sb.key != key || sb.day != s.Day || expired(sb.validUntil, now) {
 				sb = renderStock(s, l, ls, mins, useStockMin, now, maxAge)
-				sb.key = key
+				sb.key, sb.day = key, s.Day
 				r.stock[l.ID] = sb
+			}
+		}
+		if lf := s.Flow[l.ID]; lf != nil && l.Active {
+			flowIDs = append(flowIDs, l.ID)
+			key := flowKey{lf: lf, day: s.Day}
+			fb := r.flow[l.ID]
+			if fb == nil || fb.key != key || expired(fb.validUntil, now) {
+				fb = renderFlow(s, l, lf, now, flowAge)
+				fb.key = key
+				r.flow[l.ID] = fb
 			}
 		}
 	}
 	// Forget the locators that are gone, inactive or stale.
-	if len(r.stock) > len(ids) {
-		keep := make(map[kartustok.ID]bool, len(ids))
-		for _, id := range ids {
-			keep[id] = true
-		}
-		for id := range r.stock {
-			if !keep[id] {
-				delete(r.stock, id)
-			}
+	forget(r.stock, ids)
+	forget(r.flow, flowIDs)
+	slices.Sort(ids)
+	slices.Sort(flowIDs)
+	add := func(i int, b *block) {
+		if len(b.text) > 0 {
+			f[i] = append(f[i], b)
 		}
 	}
-	slices.Sort(ids)
 	for _, id := range ids {
 		sb := r.stock[id]
-		if len(sb.minimum.text) > 0 {
-			f[4] = append(f[4], sb.minimum)
-		}
-		if len(sb.onHand.text) > 0 {
-			f[5] = append(f[5], sb.onHand)
-		}
+		add(famStockMinimum, sb.minimum)
+		add(famOnHand, sb.onHand)
+		add(famInflow, sb.inflow)
+		add(famOutflow, sb.outflow)
+	}
+	for _, id := range flowIDs {
+		fb := r.flow[id]
+		add(famInflow, fb.inflow)
+		add(famOutflow, fb.outflow)
+		add(famMovements, fb.movements)
 	}
 	return &f
 }
 
+// expired reports whether blocks valid until t (zero: for ever) have
+// expired at now.
+func expired(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
+
+// forget deletes the entries of m that are not in keep.
+func forget[V any](m map[kartustok.ID]V, keep []kartustok.ID) {
+	if len(m) <= len(keep) {
+		return
+	}
+	k := make(map[kartustok.ID]bool, len(keep))
+	for _, id := range keep {
+		k[id] = true
+	}
+	for id := range m {
+		if !k[id] {
+			delete(m, id)
+		}
+	}
+}
+
 // renderCatalog renders the catalog's families. r.mu must be held.
 func (r *Renderer) renderCatalog(s *ksync.Snapshot, mins Minimums, useItemMin bool) {
-	var lines [4][]line
+	var lines [numCatalog][]line
 	sink := func(d *prometheus.Desc, v float64, labels ...string) {
 		i := familyIndex[d]
 		lines[i] = append(lines[i], sample(renderedFamilies[i], v, labels))
@@ -367,30 +440,26 @@ func (r *Renderer) renderCatalog(s *ksync.Snapshot, mins Minimums, useItemMin bo
 // in the item and the value, so they are sorted by item and written into
 // one buffer each, without a line of their own.
 func renderStock(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, maxAge time.Duration) *stockBlocks {
-	type point struct {
-		item string
-		v    float64
-	}
-	var minimum, onHand []point
+	var minimum, onHand, inflow, outflow []point
 	sink := func(d *prometheus.Desc, v float64, labels ...string) {
-		if d == stockOnHandDesc {
+		switch d {
+		case stockOnHandDesc:
 			onHand = append(onHand, point{labels[1], v})
-			return
+		case stockInflowDesc:
+			inflow = append(inflow, point{labels[1], v})
+		case stockOutflowDesc:
+			outflow = append(outflow, point{labels[1], v})
+		default:
+			minimum = append(minimum, point{labels[1], v})
 		}
-		minimum = append(minimum, point{labels[1], v})
 	}
 	stockSamples(s, l, ls, mins, useStockMin, now, maxAge, sink)
-	render := func(f *family, points []point) *block {
-		slices.SortFunc(points, func(a, b point) int { return strings.Compare(a.item, b.item) })
-		text := make([]byte, 0, len(points)*(len(f.name)+40+len(l.ID)))
-		labels := []string{string(l.ID), ""}
-		for _, p := range points {
-			labels[1] = p.item
-			text = appendSample(text, f, p.v, labels)
-		}
-		return compress(bytes.Clone(text)) // exactly as large as it needs to be
+	sb := &stockBlocks{
+		minimum: renderPoints(renderedFamilies[famStockMinimum], l.ID, "", minimum),
+		onHand:  renderPoints(renderedFamilies[famOnHand], l.ID, "", onHand),
+		inflow:  renderPoints(renderedFamilies[famInflow], l.ID, periodToday, inflow),
+		outflow: renderPoints(renderedFamilies[famOutflow], l.ID, periodToday, outflow),
 	}
-	sb := &stockBlocks{minimum: render(renderedFamilies[4], minimum), onHand: render(renderedFamilies[5], onHand)}
 	// A carried entry drops out once its value is too old: render again
 	// then.
 	for _, c := range ls.Carried {
@@ -399,4 +468,69 @@ func renderStock(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock
 		}
 	}
 	return sb
+}
+
+// point is one sample of a locator's block: its second label and value.
+type point struct {
+	label string
+	v     float64
+}
+
+// renderPoints renders one locator's samples of f, sorted by their second
+// label (the item or transaction type), with the third label set to third
+// when f has one. Its lines differ only in that label and the value, so
+// they are written into one buffer each, without a line of their own.
+func renderPoints(f *family, locator kartustok.ID, third string, points []point) *block {
+	slices.SortFunc(points, func(a, b point) int { return strings.Compare(a.label, b.label) })
+	text := make([]byte, 0, len(points)*(len(f.name)+48+len(locator)))
+	labels := []string{string(locator), ""}
+	if len(f.labels) == 3 {
+		labels = append(labels, third)
+	}
+	for _, p := range points {
+		labels[1] = p.label
+		text = appendSample(text, f, p.v, labels)
+	}
+	return compress(bytes.Clone(text)) // exactly as large as it needs to be
+}
+
+// renderFlow renders one locator's 30-day flow and movement counts.
+func renderFlow(s *ksync.Snapshot, l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, maxAge time.Duration) *flowBlocks {
+	var inflow, outflow, movements []point
+	sink := func(d *prometheus.Desc, v float64, labels ...string) {
+		switch d {
+		case stockInflowDesc:
+			inflow = append(inflow, point{labels[1], v})
+		case stockOutflowDesc:
+			outflow = append(outflow, point{labels[1], v})
+		default:
+			movements = append(movements, point{labels[1], v})
+		}
+	}
+	flowSamples(s, l, lf, now, maxAge, sink)
+	fb := &flowBlocks{
+		inflow:    renderPoints(renderedFamilies[famInflow], l.ID, period30Days, inflow),
+		outflow:   renderPoints(renderedFamilies[famOutflow], l.ID, period30Days, outflow),
+		movements: renderPoints(renderedFamilies[famMovements], l.ID, "", movements),
+	}
+	for _, fetched := range []time.Time{periodFetched(lf), movementsFetched(lf)} {
+		if until := fetched.Add(maxAge); !fetched.IsZero() && until.After(now) && (fb.validUntil.IsZero() || until.Before(fb.validUntil)) {
+			fb.validUntil = until
+		}
+	}
+	return fb
+}
+
+func periodFetched(lf *ksync.LocatorFlow) time.Time {
+	if lf.Period == nil {
+		return time.Time{}
+	}
+	return lf.Period.Fetched
+}
+
+func movementsFetched(lf *ksync.LocatorFlow) time.Time {
+	if lf.Movements == nil {
+		return time.Time{}
+	}
+	return lf.Movements.Fetched
 }

@@ -468,6 +468,55 @@ func (c *Client) StockDetail(ctx context.Context, f StockDetailFilter) (rows []M
 	return getPages[Movement](ctx, c, EndpointStockDetail, q)
 }
 
+// ErrNoTotal is wrapped by the error of StockMovementCount when the answer
+// has no meta.total: the count cannot be known without paging.
+var ErrNoTotal = errors.New("the answer has no meta.total")
+
+// StockMovementCount returns how many movements of GET /stock/detail f
+// selects, from the meta.total of one page of one row: a single request,
+// however many there are. The answer is checked as far as one page allows:
+// its total must be a whole number of at least 0, its current_page 1, and
+// it must hold no row when the total is 0 and one row otherwise. An answer
+// without a total fails with an error that wraps ErrNoTotal.
+func (c *Client) StockMovementCount(ctx context.Context, f StockDetailFilter) (int, error) {
+	if f.LocatorID == "" {
+		return 0, fmt.Errorf("kartustok: GET %s: a locator ID is required", EndpointStockDetail)
+	}
+	q := url.Values{}
+	q.Set("locator_id", string(f.LocatorID))
+	setIf(q, "item_id", string(f.ItemID))
+	setIf(q, "transaction_type", f.TransactionType)
+	setIf(q, "date_from", f.DateFrom)
+	setIf(q, "date_to", f.DateTo)
+	q.Set("page", "1")
+	q.Set("per_page", "1")
+	var total int
+	err := c.get(ctx, EndpointStockDetail, EndpointStockDetail, q, func(body []byte) error {
+		p, err := decodeList[Movement](body, 1)
+		if err != nil {
+			return err
+		}
+		switch m := p.meta; {
+		case m == nil || m.Total == nil:
+			return ErrNoTotal
+		case m.CurrentPage != nil && *m.CurrentPage != 1:
+			return fmt.Errorf("asked for page 1, got current_page %d", *m.CurrentPage)
+		case *m.Total < 0:
+			return fmt.Errorf("meta.total is %d", *m.Total)
+		case len(p.keys) > 1:
+			return fmt.Errorf("asked for 1 row per page, got %d", len(p.keys))
+		case (*m.Total == 0) != (len(p.keys) == 0):
+			return fmt.Errorf("meta.total %d with %d rows on page 1", *m.Total, len(p.keys))
+		}
+		total = *p.meta.Total
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return total, nil
+}
+
 func setIf(q url.Values, key, value string) {
 	if value != "" {
 		q.Set(key, value)

@@ -233,7 +233,7 @@ func TestEndpointsDecodeTheDocumentedShapes(t *testing.T) {
 	}
 	rows, pages, err := c.StockSummary(ctx, StockSummaryFilter{LocatorID: "Lr8pW1", ItemID: "It7fZk", CategoryID: "Qm3x8a", DateFrom: "2026-11-01", DateTo: "2026-11-27"})
 	want := StockRow{LocatorID: "Lr8pW1", LocatorName: "Gudang Utama", ItemID: "It7fZk", ItemCode: "KS-00001", ItemName: "Tepung Terigu 25 kg",
-		CategoryID: "Qm3x8a", UOM: "sak", OpeningQty: 120, InQty: 50, OutQty: 35, EndingQty: 135}
+		CategoryID: "Qm3x8a", UOM: "sak", OpeningQty: 120, InQty: 50, OutQty: 35, FlowKnown: true, EndingQty: 135}
 	if err != nil || pages.Pages != 1 || len(rows) != 1 || rows[0].MinimumQty == nil || *rows[0].MinimumQty != 60 {
 		t.Fatalf("StockSummary() = %+v, %d, %v", rows, pages.Pages, err)
 	}

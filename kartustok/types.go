@@ -83,6 +83,9 @@ const (
 	TransactionAdjustment = "adjustment"
 )
 
+// TransactionTypes are the transaction types, in the API's order.
+var TransactionTypes = [...]string{TransactionReceipt, TransactionIssue, TransactionMove, TransactionAdjustment}
+
 // envelope is the success envelope {"status":"success","data":…,"meta":…},
 // decoded with its data in one pass. Data is nil when "data" is missing or
 // null; Message is read in case a 2xx carries an error body.
@@ -462,8 +465,11 @@ type StockRow struct {
 	CategoryID  ID       `json:"category_id"`
 	UOM         string   `json:"uom"`
 	OpeningQty  Quantity `json:"opening_qty"`
-	InQty       Quantity `json:"in_qty"`
-	OutQty      Quantity `json:"out_qty"`
+	// InQty and OutQty are what came in and went out in the date range;
+	// FlowKnown is set when the row had both (a missing one is never 0).
+	InQty     Quantity `json:"in_qty"`
+	OutQty    Quantity `json:"out_qty"`
+	FlowKnown bool     `json:"-"`
 	// EndingQty with date_to = the company's today is the stock on hand.
 	// A row without it is invalid: a missing balance is never 0.
 	EndingQty Quantity `json:"ending_qty"`
@@ -483,6 +489,8 @@ type stockRowWire struct {
 	stockRowFields
 	EndingQty  requiredQuantity `json:"ending_qty"`
 	MinimumQty optionalQuantity `json:"minimum_qty"`
+	InQty      optionalQuantity `json:"in_qty"`
+	OutQty     optionalQuantity `json:"out_qty"`
 }
 
 // stockRowFields is StockRow without its methods.
@@ -491,6 +499,9 @@ type stockRowFields StockRow
 func (w stockRowWire) value(c *cutter) (StockRow, *rowProblem) {
 	r := StockRow(w.stockRowFields)
 	r.EndingQty, r.MinimumQty = w.EndingQty.q, w.MinimumQty.q
+	if w.InQty.q != nil && w.OutQty.q != nil {
+		r.InQty, r.OutQty, r.FlowKnown = *w.InQty.q, *w.OutQty.q, true
+	}
 	for _, s := range []*string{&r.LocatorName, &r.ItemCode, &r.ItemName, &r.UOM} {
 		c.cut(s)
 	}

@@ -17,6 +17,7 @@ package minimums
 // match the field names the parser accepts (a test holds them together).
 
 type fileDoc struct {
+	LeadTime   *float64      `yaml:"lead_time_days,omitempty"`
 	Categories []categoryDoc `yaml:"categories,omitempty"`
 	Items      []itemDoc     `yaml:"items,omitempty"`
 }
@@ -26,12 +27,14 @@ type categoryDoc struct {
 	ID           string   `yaml:"id,omitempty"`
 	Minimum      *float64 `yaml:"minimum,omitempty"`
 	TotalMinimum *float64 `yaml:"total_minimum,omitempty"`
+	LeadTime     *float64 `yaml:"lead_time_days,omitempty"`
 }
 
 type itemDoc struct {
 	Code         string         `yaml:"code"`
 	Minimum      *float64       `yaml:"minimum,omitempty"`
 	TotalMinimum *float64       `yaml:"total_minimum,omitempty"`
+	LeadTime     *float64       `yaml:"lead_time_days,omitempty"`
 	Warehouses   []warehouseDoc `yaml:"warehouses,omitempty"`
 }
 
@@ -48,14 +51,15 @@ func (s *Set) MarshalYAML() (any, error) {
 	if s == nil {
 		return doc, nil
 	}
+	doc.LeadTime = s.leadTime.pointer()
 	for _, c := range s.categories {
 		doc.Categories = append(doc.Categories, categoryDoc{
 			Name: c.name, ID: c.id,
-			Minimum: c.minimum.pointer(), TotalMinimum: c.totalMinimum.pointer(),
+			Minimum: c.minimum.pointer(), TotalMinimum: c.totalMinimum.pointer(), LeadTime: c.leadTime.pointer(),
 		})
 	}
 	for _, it := range s.items {
-		d := itemDoc{Code: it.code, Minimum: it.minimum.pointer(), TotalMinimum: it.totalMinimum.pointer()}
+		d := itemDoc{Code: it.code, Minimum: it.minimum.pointer(), TotalMinimum: it.totalMinimum.pointer(), LeadTime: it.leadTime.pointer()}
 		for _, w := range it.warehouses {
 			d.Warehouses = append(d.Warehouses, warehouseDoc{Code: w.code, Minimum: w.minimum})
 		}

@@ -82,6 +82,7 @@ import (
 // lookup on it reports not-set, so callers need no special case.
 type Set struct {
 	name       string
+	leadTime   optional // the file-wide lead_time_days
 	categories []*category
 	items      []*item
 
@@ -99,6 +100,7 @@ type category struct {
 	id, name     string
 	minimum      optional
 	totalMinimum optional
+	leadTime     optional
 }
 
 // item is one entry of the items list.
@@ -107,6 +109,7 @@ type item struct {
 	code         string
 	minimum      optional
 	totalMinimum optional
+	leadTime     optional
 	warehouses   []warehouse
 	byWarehouse  map[string]float64
 }
@@ -170,6 +173,25 @@ func (s *Set) TotalMinimum(itemCode, categoryID, categoryName string) (float64, 
 	}
 	if c := s.category(categoryID, categoryName); c != nil && c.totalMinimum.set {
 		return c.totalMinimum.value, true
+	}
+	return 0, false
+}
+
+// LeadTime returns the days it takes to restock an item as set by the
+// file: the item's lead_time_days, else its category's, else the file's;
+// false when none is set.
+func (s *Set) LeadTime(itemCode, categoryID, categoryName string) (float64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	if it := s.byItem[itemCode]; it != nil && it.leadTime.set {
+		return it.leadTime.value, true
+	}
+	if c := s.category(categoryID, categoryName); c != nil && c.leadTime.set {
+		return c.leadTime.value, true
+	}
+	if s.leadTime.set {
+		return s.leadTime.value, true
 	}
 	return 0, false
 }

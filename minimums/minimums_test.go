@@ -25,6 +25,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 )
@@ -170,16 +171,19 @@ func TestMarshalRoundTrip(t *testing.T) {
 	s := loadExample(t)
 	out, err := yaml.Marshal(s)
 	require.NoError(t, err)
-	require.Equal(t, `categories:
+	require.Equal(t, `lead_time_days: 7
+categories:
     - name: Bahan Baku
       minimum: 20
       total_minimum: 50
+      lead_time_days: 14
     - id: Qm3x9b
       total_minimum: 12.5
 items:
     - code: KS-00001
       minimum: 10
       total_minimum: 40
+      lead_time_days: 3
       warehouses:
         - code: GDG-01
           minimum: 60
@@ -495,4 +499,40 @@ func benchmarkFile(items, warehouses int) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// TestLeadTime: the item's lead time wins over its category's, which wins
+// over the file's; without any, none is set (the exporter uses 7 days).
+func TestLeadTime(t *testing.T) {
+	s := loadExample(t)
+	for _, tc := range []struct {
+		name                 string
+		code, catID, catName string
+		want                 float64
+	}{
+		{"item's own", "KS-00001", "Qm3x8a", "Bahan Baku", 3},
+		{"category's", "KS-00002", "Qm3x8a", "Bahan Baku", 14},
+		{"file's", "KS-00002", "other", "Lainnya", 7},
+		{"unknown item, file's", "KS-99999", "", "", 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, ok := s.LeadTime(tc.code, tc.catID, tc.catName)
+			require.True(t, ok)
+			assert.InDelta(t, tc.want, v, 0)
+		})
+	}
+	bare, err := Parse("m.yml", []byte("items: []\n"))
+	require.NoError(t, err)
+	_, ok := bare.LeadTime("KS-00001", "", "")
+	assert.False(t, ok, "a file without lead times sets none")
+	var none *Set
+	_, ok = none.LeadTime("KS-00001", "", "")
+	assert.False(t, ok)
+
+	_, err = Parse("m.yml", []byte("lead_time_days: -1\n"))
+	require.EqualError(t, err, "m.yml:1: lead_time_days: must be a number ≥ 0, got -1")
+	only, err := Parse("m.yml", []byte("categories:\n  - name: X\n    lead_time_days: 2\nitems:\n  - code: A\n    lead_time_days: 1\n"))
+	require.NoError(t, err, "a lead time alone is a setting")
+	v, _ := only.LeadTime("A", "", "X")
+	assert.InDelta(t, 1.0, v, 0)
 }

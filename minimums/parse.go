@@ -46,12 +46,13 @@ const (
 	fieldMinimum      = "minimum"
 	fieldTotalMinimum = "total_minimum"
 	fieldWarehouses   = "warehouses"
+	fieldLeadTime     = "lead_time_days"
 )
 
 var (
-	topFields       = []string{fieldCategories, fieldItems}
-	categoryFields  = []string{fieldName, fieldID, fieldMinimum, fieldTotalMinimum}
-	itemFields      = []string{fieldCode, fieldMinimum, fieldTotalMinimum, fieldWarehouses}
+	topFields       = []string{fieldLeadTime, fieldCategories, fieldItems}
+	categoryFields  = []string{fieldName, fieldID, fieldMinimum, fieldTotalMinimum, fieldLeadTime}
+	itemFields      = []string{fieldCode, fieldMinimum, fieldTotalMinimum, fieldLeadTime, fieldWarehouses}
 	warehouseFields = []string{fieldCode, fieldMinimum}
 )
 
@@ -237,6 +238,7 @@ func (p *parser) top(root *yaml.Node, s *Set) {
 		return
 	}
 	f, _ := p.fields(root, "", topFields)
+	s.leadTime = p.optional(f[fieldLeadTime], fieldLeadTime)
 	for i, n := range p.list(f[fieldCategories], fieldCategories) {
 		p.category(n, fmt.Sprintf("%s[%d]", fieldCategories, i), i, s)
 	}
@@ -265,8 +267,9 @@ func (p *parser) category(n *yaml.Node, path string, index int, s *Set) {
 	}
 	c.minimum = p.optional(f[fieldMinimum], join(path, fieldMinimum))
 	c.totalMinimum = p.optional(f[fieldTotalMinimum], join(path, fieldTotalMinimum))
-	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil {
-		p.errorf(n, path, "sets nothing: give minimum or total_minimum")
+	c.leadTime = p.optional(f[fieldLeadTime], join(path, fieldLeadTime))
+	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil && f[fieldLeadTime] == nil {
+		p.errorf(n, path, "sets nothing: give minimum, total_minimum or lead_time_days")
 	}
 	switch {
 	case c.name != "":
@@ -304,13 +307,14 @@ func (p *parser) item(n *yaml.Node, path string, index int, s *Set) {
 	}
 	it.minimum = p.optional(f[fieldMinimum], join(path, fieldMinimum))
 	it.totalMinimum = p.optional(f[fieldTotalMinimum], join(path, fieldTotalMinimum))
+	it.leadTime = p.optional(f[fieldLeadTime], join(path, fieldLeadTime))
 	whPath := join(path, fieldWarehouses)
 	whLines := make(map[string]int)
 	for i, wn := range p.list(f[fieldWarehouses], whPath) {
 		p.warehouse(wn, fmt.Sprintf("%s[%d]", whPath, i), it, whLines)
 	}
-	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil && !hasContent(f[fieldWarehouses]) {
-		p.errorf(n, path, "sets nothing: give minimum, total_minimum or warehouses")
+	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil && f[fieldLeadTime] == nil && !hasContent(f[fieldWarehouses]) {
+		p.errorf(n, path, "sets nothing: give minimum, total_minimum, lead_time_days or warehouses")
 	}
 	if it.code == "" {
 		return

@@ -57,8 +57,8 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-item-without-code.yml", `:2: items[0]: missing code of the item`},
 		{"invalid-warehouse-without-code.yml", `:4: items[0].warehouses[0]: missing code of the warehouse`},
 		{"invalid-warehouse-without-minimum.yml", `:4: items[0].warehouses[0]: missing minimum`},
-		{"invalid-item-sets-nothing.yml", `:2: items[0]: sets nothing: give minimum, total_minimum or warehouses`},
-		{"invalid-category-sets-nothing.yml", `:2: categories[0]: sets nothing: give minimum or total_minimum`},
+		{"invalid-item-sets-nothing.yml", `:2: items[0]: sets nothing: give minimum, total_minimum, lead_time_days or warehouses`},
+		{"invalid-category-sets-nothing.yml", `:2: categories[0]: sets nothing: give minimum, total_minimum or lead_time_days`},
 
 		{"invalid-duplicate-item.yml", `:6: items[2].code: duplicate item code "KS-00001" (first at line 2)`},
 		{"invalid-duplicate-warehouse.yml", `:8: items[0].warehouses[2].code: duplicate warehouse code "GDG-01" in this item (first at line 4)`},
@@ -367,7 +367,7 @@ func TestOddShapes(t *testing.T) {
 		{"category entry as a list", "categories:\n  - [Bahan Baku, 20]\n",
 			`m.yml:2: categories[0]: must be a mapping of fields, got a list`},
 		{"empty warehouses", "items:\n  - code: A\n    warehouses:\n",
-			`m.yml:2: items[0]: sets nothing: give minimum, total_minimum or warehouses`},
+			`m.yml:2: items[0]: sets nothing: give minimum, total_minimum, lead_time_days or warehouses`},
 		{"categories as text", "categories: Bahan Baku\n",
 			`m.yml:1: categories: must be a list with one "- " entry each, got "Bahan Baku"`},
 	}

@@ -78,6 +78,16 @@ func (f *fileMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet 
 	return apiValue, apiSet
 }
 
+// LeadTime implements collector.LeadTimes.
+func (f *fileMinimums) LeadTime(it *kartustok.Item) (float64, bool) {
+	if it == nil {
+		return 0, false
+	}
+	return f.set.LeadTime(it.Code, string(it.CategoryID), it.CategoryName)
+}
+
+var _ collector.LeadTimes = (*fileMinimums)(nil)
+
 // MinimumPairs implements collector.PairMinimums.
 func (f *fileMinimums) MinimumPairs() map[string][]string { return f.pairs }
 

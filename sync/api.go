@@ -29,6 +29,7 @@ type API interface {
 	Locators(ctx context.Context) ([]kartustok.Locator, kartustok.ListInfo, error)
 	Items(ctx context.Context, f kartustok.ItemFilter) ([]kartustok.Item, kartustok.ListInfo, error)
 	StockSummary(ctx context.Context, f kartustok.StockSummaryFilter) ([]kartustok.StockRow, kartustok.ListInfo, error)
+	StockMovementCount(ctx context.Context, f kartustok.StockDetailFilter) (int, error)
 }
 
 var _ API = (*kartustok.Client)(nil)

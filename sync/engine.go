@@ -45,6 +45,18 @@ type Config struct {
 	// StockInterval is the wanted period of a full stock refresh; the plan
 	// stretches it when the budget cannot afford it.
 	StockInterval time.Duration
+	// FullStockInterval is the longest a locator's stock goes without
+	// being read in full. Between full reads, a stock pass first asks how
+	// many movements the locator has today (one request) and reads its
+	// stock again only when that changed: a back-dated or voided document
+	// changes a balance without a movement dated today, which only a full
+	// read sees. Zero, or not more than StockInterval, reads every locator
+	// in full on every pass.
+	FullStockInterval time.Duration
+	// FlowInterval is the period of the flow refresh: each locator's
+	// in and out over the last 30 days and its movements of the day by
+	// transaction type. Zero disables it.
+	FlowInterval time.Duration
 	// MaxStaleness is how long a locator's last good stock is exported
 	// after its refreshes start failing.
 	MaxStaleness time.Duration
@@ -87,6 +99,12 @@ func (c Config) validate() error {
 			return fmt.Errorf("%s must be positive, got %v", d.name, d.v)
 		}
 	}
+	if c.FullStockInterval < 0 || c.FlowInterval < 0 {
+		return fmt.Errorf("full stock and flow intervals must not be negative, got %v and %v", c.FullStockInterval, c.FlowInterval)
+	}
+	if c.cheapRefreshes() && c.FullStockInterval >= c.MaxStaleness {
+		return fmt.Errorf("full stock interval %v must be shorter than max staleness %v, or an unchanged warehouse's stock would expire between full reads", c.FullStockInterval, c.MaxStaleness)
+	}
 	if c.Budget < 1 {
 		return fmt.Errorf("budget must be at least 1 request per window, got %d", c.Budget)
 	}
@@ -95,6 +113,10 @@ func (c Config) validate() error {
 	}
 	return nil
 }
+
+// cheapRefreshes reports whether stock passes between full reads skip the
+// locators that did not change.
+func (c Config) cheapRefreshes() bool { return c.FullStockInterval > c.StockInterval }
 
 // Engine keeps a Snapshot of one company up to date with three background
 // loops (health, catalog, stock) that share one request budget.
@@ -118,15 +140,23 @@ type Engine struct {
 	gateOpen bool
 	// itemPages and locatorPages are the page counts of the last fetches,
 	// the basis of the budget plan.
-	itemPages        int
-	locatorPages     map[kartustok.ID]int
-	stretched        bool
-	catalogStretched bool
-	stockMeasured    bool
-	staleWarned      bool
-	zoneWarned       string
-	modeWarned       string
-	expiryWarned     string
+	itemPages    int
+	locatorPages map[kartustok.ID]int
+	// flowPages are the page counts of the last 30-day flow reads.
+	flowPages map[kartustok.ID]int
+	// stretched is, per resource, whether its last cycle took longer than
+	// wanted.
+	stretched [NumResources]bool
+	// countsOff is set while the movement counts that spare unchanged
+	// locators a full read are unavailable (no meta.total, or refused);
+	// they are asked again from countsRetry on.
+	countsOff     bool
+	countsRetry   time.Time
+	stockMeasured bool
+	staleWarned   bool
+	zoneWarned    string
+	modeWarned    string
+	expiryWarned  string
 	// scopesByCall holds the scopes some call has proved granted or
 	// refused; the token's scope list in /meta/company fills in only the
 	// others.
@@ -140,6 +170,9 @@ type Engine struct {
 	// (or failed): catalog and stock start after it, so that a new
 	// process sends one request first and learns the server's count.
 	healthTried chan struct{}
+	// ready is closed with the first complete stock refresh; the flow
+	// refresh starts after it, so that it never delays readiness.
+	ready chan struct{}
 }
 
 // New returns an engine that calls api. It does nothing until Run.
@@ -159,6 +192,8 @@ func New(api API, cfg Config) (*Engine, error) {
 		locatorPages:  map[kartustok.ID]int{},
 		scopesByCall:  map[string]bool{},
 		healthTried:   make(chan struct{}),
+		ready:         make(chan struct{}),
+		flowPages:     map[kartustok.ID]int{},
 	}
 	close(e.tokenOK)
 	e.gateOpen = true
@@ -168,6 +203,9 @@ func New(api API, cfg Config) (*Engine, error) {
 		s.Sync[r] = SyncStatus{PlannedRequests: 1, Cycle: cfg.CatalogInterval}
 	}
 	s.Sync[ResourceStock] = SyncStatus{Cycle: cfg.StockInterval}
+	if cfg.FlowInterval > 0 {
+		s.Sync[ResourceFlow] = SyncStatus{Cycle: cfg.FlowInterval}
+	}
 	e.snap.Store(s)
 	return e, nil
 }
@@ -183,6 +221,10 @@ func (e *Engine) Ready() bool { return e.snap.Load().Ready }
 // MaxStaleness returns how long stock is exported after its last success.
 func (e *Engine) MaxStaleness() time.Duration { return e.cfg.MaxStaleness }
 
+// FlowMaxAge returns how long a flow read is exported: one flow interval
+// and the max staleness.
+func (e *Engine) FlowMaxAge() time.Duration { return e.cfg.FlowInterval + e.cfg.MaxStaleness }
+
 // Budget returns the requests per window the plan divides.
 func (e *Engine) Budget() (requests int, window time.Duration) {
 	return e.cfg.Budget, e.cfg.Window
@@ -194,6 +236,7 @@ func (e *Engine) Run(ctx context.Context) {
 	wg.Go(func() { e.healthLoop(ctx) })
 	wg.Go(func() { e.catalogLoop(ctx) })
 	wg.Go(func() { e.stockLoop(ctx) })
+	wg.Go(func() { e.flowLoop(ctx) })
 	wg.Wait()
 }
 
@@ -247,5 +290,6 @@ func (e *Engine) updateReady(s *Snapshot) {
 		}
 	}
 	s.Ready = true
+	close(e.ready)
 	level.Info(e.logger).Log("msg", "First complete stock refresh done; ready", "locators", len(s.Stock))
 }

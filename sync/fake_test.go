@@ -41,6 +41,8 @@ type fakeAPI struct {
 	// hook, when set, runs inside StockSummary before it answers.
 	hook  func(kartustok.StockSummaryFilter)
 	calls []fakeCall
+	// moves is each locator's movement count (StockMovementCount).
+	moves map[kartustok.ID]int
 }
 
 type fakeCall struct {
@@ -199,4 +201,25 @@ func (f *fakeAPI) StockSummary(_ context.Context, flt kartustok.StockSummaryFilt
 		return nil, list(1), err
 	}
 	return append([]kartustok.StockRow(nil), f.stock[flt.LocatorID]...), list(pages), nil
+}
+
+// StockMovementCount answers moves[locator], the same for every type and
+// day, unless errs fails stock detail.
+func (f *fakeAPI) StockMovementCount(_ context.Context, flt kartustok.StockDetailFilter) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record(kartustok.EndpointStockDetail, 1, kartustok.StockSummaryFilter{LocatorID: flt.LocatorID, DateFrom: flt.DateFrom, DateTo: flt.DateTo}); err != nil {
+		return 0, err
+	}
+	return f.moves[flt.LocatorID], nil
+}
+
+// setMoves sets the movement count a locator's detail answers.
+func (f *fakeAPI) setMoves(loc kartustok.ID, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.moves == nil {
+		f.moves = map[kartustok.ID]int{}
+	}
+	f.moves[loc] = n
 }

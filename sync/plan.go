@@ -20,6 +20,8 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
 )
 
 // planInput is what the expected stock cycle depends on.
@@ -33,7 +35,12 @@ type planInput struct {
 	CatalogInterval time.Duration
 	StockInterval   time.Duration // the wanted stock period
 	CatalogRequests int           // one catalog refresh: company, categories, locators, item pages
-	StockRequests   int           // one stock refresh: the pages of every active locator
+	StockRequests   int           // one stock refresh: the pages of every active locator, and its movement counts
+	// FlowInterval and FlowRequests are the flow refresh's period and what
+	// one costs (30-day pages and movement counts of every active
+	// locator); FlowInterval 0 when there is none.
+	FlowInterval time.Duration
+	FlowRequests int
 }
 
 // plan is what the client's scheduler lets stock do. The scheduler admits
@@ -45,6 +52,8 @@ type plan struct {
 	// refresh take longer than the interval.
 	CatalogPerWindow float64
 	CatalogStretched bool
+	// FlowPerWindow is the flow refresh spread over its interval.
+	FlowPerWindow float64
 	// StockPerWindow is what stock can count on in every window: the
 	// budget less the health reserve and the catalog's part.
 	StockPerWindow float64
@@ -61,7 +70,10 @@ func makePlan(in planInput) plan {
 	if in.CatalogCap > 0 && p.CatalogPerWindow > float64(in.CatalogCap) {
 		p.CatalogPerWindow, p.CatalogStretched = float64(in.CatalogCap), true
 	}
-	p.StockPerWindow = math.Max(1, float64(in.Budget-in.HealthReserve)-p.CatalogPerWindow)
+	if in.FlowInterval > 0 {
+		p.FlowPerWindow = float64(in.FlowRequests) * w / in.FlowInterval.Seconds()
+	}
+	p.StockPerWindow = math.Max(1, float64(in.Budget-in.HealthReserve)-p.CatalogPerWindow-p.FlowPerWindow)
 	// Clamped: an absurd configuration (a day-long window, a budget of a
 	// few requests, a huge company) must stretch the cycle, not overflow
 	// into a negative duration that looks like no need to stretch.
@@ -101,19 +113,18 @@ func (e *Engine) measureCycle(rs []Resource, last *time.Time, start time.Time, w
 	})
 	stretched := period > wanted+wanted/20
 	e.mu.Lock()
-	flag := &e.catalogStretched
-	if rs[0] == ResourceStock {
-		flag = &e.stretched
-	}
-	changed := stretched != *flag
-	*flag = stretched
+	changed := stretched != e.stretched[rs[0]]
+	e.stretched[rs[0]] = stretched
 	e.mu.Unlock()
 	if !changed {
 		return
 	}
 	name := "Catalog"
-	if rs[0] == ResourceStock {
+	switch rs[0] {
+	case ResourceStock:
 		name = "Stock"
+	case ResourceFlow:
+		name = "Flow"
 	}
 	if stretched {
 		p := e.currentPlan()
@@ -121,7 +132,9 @@ func (e *Engine) measureCycle(rs []Resource, last *time.Time, start time.Time, w
 			"wanted_cycle", wanted, "measured_cycle", period.Round(time.Second),
 			"stock_requests_per_cycle", p.in.StockRequests, "catalog_requests_per_cycle", p.in.CatalogRequests,
 			"budget", e.cfg.Budget, "window", e.cfg.Window, "health_reserve", e.cfg.HealthReserve, "catalog_cap", e.cfg.CatalogCap,
-			"stock_requests_per_window", fmt.Sprintf("%.1f", p.StockPerWindow), "catalog_requests_per_window", fmt.Sprintf("%.1f", p.CatalogPerWindow))
+			"flow_requests_per_cycle", p.in.FlowRequests,
+			"stock_requests_per_window", fmt.Sprintf("%.1f", p.StockPerWindow), "catalog_requests_per_window", fmt.Sprintf("%.1f", p.CatalogPerWindow),
+			"flow_requests_per_window", fmt.Sprintf("%.1f", p.FlowPerWindow))
 		return
 	}
 	level.Info(e.logger).Log("msg", name+" refresh is back at the wanted interval", "wanted_cycle", wanted, "measured_cycle", period.Round(time.Second))
@@ -138,9 +151,16 @@ func (e *Engine) currentPlan() plannedCycle {
 	s := e.snap.Load()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var requests int
-	for _, l := range s.ActiveLocators() {
+	var requests, flow int
+	active := s.ActiveLocators()
+	for _, l := range active {
 		requests += e.expectedPages(l.ID)
+		flow += e.expectedFlowPages(l.ID) + len(kartustok.TransactionTypes)
+	}
+	if e.cfg.cheapRefreshes() {
+		// Every pass asks each locator's movements; only a busy company
+		// reads every page too, which is what the plan must afford.
+		requests += len(active)
 	}
 	in := planInput{
 		Budget:          e.cfg.Budget,
@@ -152,6 +172,9 @@ func (e *Engine) currentPlan() plannedCycle {
 		CatalogRequests: 3 + max(1, e.itemPages),
 		StockRequests:   requests,
 	}
+	if e.cfg.FlowInterval > 0 {
+		in.FlowInterval, in.FlowRequests = e.cfg.FlowInterval, flow
+	}
 	return plannedCycle{makePlan(in), in}
 }
 
@@ -162,6 +185,7 @@ func (e *Engine) planStock(logger log.Logger) {
 	p := e.currentPlan()
 	e.update(func(s *Snapshot) {
 		s.Sync[ResourceStock].PlannedRequests = p.in.StockRequests
+		s.Sync[ResourceFlow].PlannedRequests = p.in.FlowRequests
 		if !e.stockMeasured {
 			s.Sync[ResourceStock].Cycle = p.Cycle
 		}

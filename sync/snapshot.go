@@ -32,12 +32,14 @@ const (
 	ResourceLocators
 	ResourceItems
 	ResourceStock
+	// ResourceFlow is the 30-day flow and today's movement counts.
+	ResourceFlow
 	// NumResources is the number of resources, for arrays indexed by
 	// Resource.
 	NumResources
 )
 
-var resourceNames = [NumResources]string{"health", "company", "categories", "locators", "items", "stock"}
+var resourceNames = [NumResources]string{"health", "company", "categories", "locators", "items", "stock", "flow"}
 
 // String returns the resource's label value.
 func (r Resource) String() string {
@@ -59,6 +61,9 @@ type SyncStatus struct {
 	PlannedRequests int
 	// Cycle is the effective refresh period after budget planning.
 	Cycle time.Duration
+	// Skipped counts refreshes left out because nothing changed (for
+	// stock: locators whose movements of the day did not change).
+	Skipped uint64
 }
 
 // LocatorStock is the stock of one locator as of one complete fetch. It is
@@ -67,6 +72,12 @@ type LocatorStock struct {
 	// Fetched is when the fetch that produced Rows completed.
 	Fetched time.Time
 	Rows    []StockEntry
+	// Day is the company's date the rows were read for: their flow is
+	// that day's. Movements is the number of movements /stock/detail
+	// listed for the locator on Day just before the rows were read, or -1
+	// when it was not asked: while it stays the same, nothing moved.
+	Day       string
+	Movements int
 	// Skipped holds the items whose rows that fetch skipped because they
 	// could not be used (kartustok.InvalidRow); Unkeyed is set when a
 	// skipped row's item could not be read either. Such an item may have
@@ -85,6 +96,7 @@ type LocatorStock struct {
 type CarriedEntry struct {
 	StockEntry
 	Fetched time.Time
+	Day     string // the company's date the entry was read for
 }
 
 // MayLack reports whether the fetch may have lacked a row for item that
@@ -97,10 +109,43 @@ func (ls *LocatorStock) MayLack(item kartustok.ID) bool {
 // StockEntry is one (locator, item) balance, reduced to what is exported so
 // that large companies stay cheap to hold.
 type StockEntry struct {
-	ItemID     kartustok.ID
-	OnHand     float64
-	Minimum    float64 // per-warehouse minimum, meaningful when HasMinimum
+	ItemID  kartustok.ID
+	OnHand  float64
+	Minimum float64 // per-warehouse minimum, meaningful when HasMinimum
+	// In and Out are what came in and went out on the LocatorStock's
+	// Day, meaningful when HasFlow.
+	In, Out    float64
 	HasMinimum bool
+	HasFlow    bool
+}
+
+// LocatorFlow is what the flow refresh last read of one locator: each part
+// is the last good read of its own and is replaced whole.
+type LocatorFlow struct {
+	Period    *FlowPeriod
+	Movements *MovementCounts
+}
+
+// FlowPeriod is what came into and went out of a locator over From..To
+// (the company's dates, both included), per item.
+type FlowPeriod struct {
+	From, To string
+	Fetched  time.Time
+	Rows     []FlowEntry
+}
+
+// FlowEntry is one item's flow over a FlowPeriod.
+type FlowEntry struct {
+	ItemID  kartustok.ID
+	In, Out float64
+}
+
+// MovementCounts is the number of a locator's movements on Day by
+// transaction type, in the order of kartustok.TransactionTypes.
+type MovementCounts struct {
+	Day     string
+	Fetched time.Time
+	ByType  [len(kartustok.TransactionTypes)]int
 }
 
 // Snapshot is everything the exporter knows, as of one moment. A published
@@ -144,6 +189,12 @@ type Snapshot struct {
 
 	// Stock holds the last good stock per active locator.
 	Stock map[kartustok.ID]*LocatorStock
+	// Day is the company's date now, as of the last stock refresh: flow
+	// and movements of an earlier day are not today's and are not
+	// exported as such.
+	Day string
+	// Flow holds the last flow read per active locator.
+	Flow map[kartustok.ID]*LocatorFlow
 
 	// Sync is the bookkeeping per resource, indexed by Resource.
 	Sync [NumResources]SyncStatus

@@ -36,21 +36,30 @@ func (e *Engine) stockLoop(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
+	e.daily(ctx, ResourceStock, e.cfg.StockInterval, func(start time.Time) {
+		e.planStock(logger)
+		e.syncStock(ctx, logger, start)
+	})
+}
+
+// daily runs pass every interval until ctx is done, waiting while the
+// token is refused, and measures the cycle of r. The next pass starts at
+// the wanted interval, or at once when this one took longer (the scheduler
+// paces every page), or at the company's midnight when that comes first,
+// so that the new day's figures replace the old day's at once.
+func (e *Engine) daily(ctx context.Context, r Resource, interval time.Duration, pass func(start time.Time)) {
 	var last time.Time // start of the last complete pass
 	for {
 		if !e.waitToken(ctx) {
 			return
 		}
 		start := time.Now()
-		e.planStock(logger)
-		e.syncStock(ctx, logger, start)
+		pass(start)
 		if ctx.Err() != nil {
 			return
 		}
-		e.measureCycle([]Resource{ResourceStock}, &last, start, e.cfg.StockInterval)
-		// The next pass starts at the wanted interval, or at once when
-		// this one took longer: the scheduler paces every page.
-		if !sleepUntil(ctx, start.Add(e.cfg.StockInterval)) {
+		e.measureCycle([]Resource{r}, &last, start, interval)
+		if !sleepUntil(ctx, earlier(start.Add(interval), nextMidnight(start, e.snap.Load().Location))) {
 			return
 		}
 	}
@@ -65,6 +74,7 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 	if snap.Company == nil {
 		e.warnNoZone(logger)
 	}
+	e.setDay(start.In(tz).Format(time.DateOnly))
 	failed := 0
 	for _, l := range snap.ActiveLocators() {
 		if e.tokenRefused() {
@@ -73,6 +83,18 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 		}
 		t0 := time.Now()
 		today := t0.In(tz).Format(time.DateOnly)
+		e.setDay(today)
+		moves := -1
+		if e.countsWanted(t0) {
+			var skip bool
+			moves, skip = e.unchanged(ctx, logger, l.ID, today, t0)
+			if ctx.Err() != nil {
+				return
+			}
+			if skip {
+				continue
+			}
+		}
 		rows, info, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
 		pages := info.Pages
 		if ctx.Err() != nil {
@@ -107,7 +129,9 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 			if s.Stock == nil {
 				s.Stock = map[kartustok.ID]*LocatorStock{}
 			}
-			s.Stock[l.ID] = newLocatorStock(l.ID, time.Now(), entries, info.Invalid, s.Stock[l.ID], e.cfg.MaxStaleness)
+			ls := newLocatorStock(l.ID, time.Now(), entries, info.Invalid, s.Stock[l.ID], e.cfg.MaxStaleness)
+			ls.Day, ls.Movements = today, moves
+			s.Stock[l.ID] = ls
 			e.updateReady(s)
 		})
 		level.Debug(logger).Log("msg", "Locator stock refreshed", "locator_id", l.ID, "rows", len(entries), "pages", pages, "duration", time.Since(t0))
@@ -119,6 +143,103 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 			st.LastSuccess = time.Now()
 		}
 	})
+}
+
+// setDay records the company's date: once it is later than the snapshot's
+// Day, the flow and movements of the day before are no longer exported as
+// today's.
+func (e *Engine) setDay(day string) {
+	if s := e.snap.Load(); s.Day >= day { // ISO dates order as strings
+		return
+	}
+	e.update(func(s *Snapshot) {
+		if s.Day < day {
+			s.Day = day
+		}
+	})
+}
+
+// countsWanted reports whether a stock pass at now asks each locator's
+// movements before reading its stock, to skip the locators that did not
+// change.
+func (e *Engine) countsWanted(now time.Time) bool {
+	if !e.cfg.cheapRefreshes() {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.countsOff || !now.Before(e.countsRetry)
+}
+
+// unchanged asks how many movements locator id has today and reports
+// whether its stock can be left as it is: its last read was of the same
+// day, found the same number of movements, and is younger than the full
+// stock interval. moves is the count, -1 when it could not be had; it was
+// asked before the stock is read, so a movement posted in between makes
+// the next count differ.
+func (e *Engine) unchanged(ctx context.Context, logger log.Logger, id kartustok.ID, today string, now time.Time) (moves int, skip bool) {
+	n, err := e.api.StockMovementCount(ctx, kartustok.StockDetailFilter{LocatorID: id, DateFrom: today, DateTo: today})
+	if ctx.Err() != nil {
+		return -1, false
+	}
+	if errors.Is(err, kartustok.ErrNoToken) {
+		return -1, false // the stock read will say so
+	}
+	e.update(func(s *Snapshot) { e.applyCall(s, kartustok.EndpointStockDetail, err) })
+	if err != nil {
+		k := kartustok.KindOf(err)
+		if errors.Is(err, kartustok.ErrNoTotal) || k == kartustok.KindForbidden || k == kartustok.KindNotFound {
+			e.countsUnavailable(logger, now, err)
+		} else {
+			level.Debug(logger).Log("msg", "Could not count a locator's movements; reading its stock in full", "locator_id", id, "err", err)
+		}
+		return -1, false
+	}
+	e.countsAvailable(logger)
+	prev := e.snap.Load().Stock[id]
+	if prev == nil || prev.Day != today || prev.Movements != n || now.Sub(prev.Fetched) >= e.cfg.FullStockInterval {
+		return n, false
+	}
+	e.update(func(s *Snapshot) { s.Sync[ResourceStock].Skipped++ })
+	level.Debug(logger).Log("msg", "Locator unchanged; its stock is not read again", "locator_id", id, "movements_today", n)
+	return n, true
+}
+
+// countsUnavailable falls back to full reads on every pass until the full
+// stock interval has passed, and says so once.
+func (e *Engine) countsUnavailable(logger log.Logger, now time.Time, err error) {
+	e.mu.Lock()
+	was := e.countsOff
+	e.countsOff, e.countsRetry = true, now.Add(e.cfg.FullStockInterval)
+	e.mu.Unlock()
+	if !was {
+		level.Warn(logger).Log("msg", "The API does not tell how many movements a locator has today (GET /stock/detail with meta.total): every stock pass reads every locator in full, which costs more requests; asked again every full stock interval",
+			"full_stock_interval", e.cfg.FullStockInterval, "err", err)
+	}
+}
+
+// countsAvailable ends the fallback of countsUnavailable.
+func (e *Engine) countsAvailable(logger log.Logger) {
+	e.mu.Lock()
+	was := e.countsOff
+	e.countsOff = false
+	e.mu.Unlock()
+	if was {
+		level.Info(logger).Log("msg", "The API tells how many movements a locator has today again: unchanged locators are no longer read between full reads")
+	}
+}
+
+// nextMidnight is the start of the day after t's in loc.
+func nextMidnight(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // warnNoZone says, once, that stock is fetched without the company's time
@@ -178,6 +299,9 @@ func stockEntries(locator kartustok.ID, rows []kartustok.StockRow) []StockEntry 
 			continue
 		}
 		en := StockEntry{ItemID: r.ItemID, OnHand: float64(r.EndingQty)}
+		if r.FlowKnown {
+			en.In, en.Out, en.HasFlow = float64(r.InQty), float64(r.OutQty), true
+		}
 		if r.MinimumQty != nil {
 			en.Minimum, en.HasMinimum = float64(*r.MinimumQty), true
 		}
@@ -218,18 +342,18 @@ func newLocatorStock(locator kartustok.ID, now time.Time, entries []StockEntry, 
 	for _, en := range entries {
 		have[en.ItemID] = true
 	}
-	carry := func(en StockEntry, fetched time.Time) {
+	carry := func(en StockEntry, fetched time.Time, day string) {
 		if have[en.ItemID] || now.Sub(fetched) > maxAge || !ls.MayLack(en.ItemID) {
 			return
 		}
 		have[en.ItemID] = true
-		ls.Carried = append(ls.Carried, CarriedEntry{StockEntry: en, Fetched: fetched})
+		ls.Carried = append(ls.Carried, CarriedEntry{StockEntry: en, Fetched: fetched, Day: day})
 	}
 	for _, en := range prev.Rows {
-		carry(en, prev.Fetched)
+		carry(en, prev.Fetched, prev.Day)
 	}
 	for _, c := range prev.Carried {
-		carry(c.StockEntry, c.Fetched)
+		carry(c.StockEntry, c.Fetched, c.Day)
 	}
 	return ls
 }
