@@ -436,25 +436,30 @@ func transportError(endpoint string, err error) *Error {
 	return &Error{Kind: kind, Endpoint: endpoint, Err: err}
 }
 
-// minTokenFragment is the shortest run of the token's bytes that redact
+// MinTokenFragment is the shortest run of the token's bytes that Redact
 // removes wherever it appears: a cut message may end in part of a token.
-const minTokenFragment = 8
+// The prefix KartuStok shows in its token list is shorter.
+const MinTokenFragment = 8
+
+// Redact removes the token from s, and any run of at least
+// MinTokenFragment bytes of it, for text that shows what a server sent.
+func Redact(s, token string) string { return redact(s, token) }
 
 // redact removes the token from a message, in case a server echoes it, and
-// any run of at least minTokenFragment bytes of it, so that no part of a
+// any run of at least MinTokenFragment bytes of it, so that no part of a
 // token that a cut left behind survives either.
 func redact(s, token string) string {
 	if token == "" || s == "" {
 		return s
 	}
 	s = strings.ReplaceAll(s, token, "[redacted]")
-	if len(token) < minTokenFragment {
+	if len(token) < MinTokenFragment {
 		return s
 	}
 	var b strings.Builder
 	found := false
 	for i := 0; i < len(s); {
-		if n := fragmentAt(s[i:], token); n >= minTokenFragment {
+		if n := fragmentAt(s[i:], token); n >= MinTokenFragment {
 			if !found {
 				b.WriteString(s[:i])
 				found = true
