@@ -151,4 +151,3 @@ func cut(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
