@@ -90,15 +90,17 @@ func TestStockDashboardContent(t *testing.T) {
 	}
 	assert.Equal(t, []string{"datasource", "job", "instance", "warehouse", "category", "item"}, names)
 	titles := panelTitles(d)
-	for _, want := range []string{"Items below minimum", "Out of stock per warehouse", "Stock on hand",
-		"Items below minimum over time", "Total on hand against company-wide minimum"} {
+	for _, want := range []string{
+		"Items below minimum", "Out of stock per warehouse", "Stock on hand",
+		"Items below minimum over time", "Total on hand against company-wide minimum",
+	} {
 		assert.Contains(t, titles, want)
 	}
 
 	// The low-stock table shows what a supervisor acts on, in words.
 	var table Panel
 	for _, p := range d.AllPanels() {
-		if p.Type == "table" {
+		if p.Type == "table" && p.Title == "Items below minimum" {
 			table = p
 		}
 	}
@@ -163,8 +165,6 @@ func TestQueriesSubstitutesVariables(t *testing.T) {
 		if q.Variable != "job" {
 			assert.Contains(t, q.Expr, `job=~"kartustok"`, q.String())
 		}
-		_, err := selectors(q.Expr)
-		assert.NoError(t, err, q.String())
 	}
 	assert.Equal(t, 2+5, variables, "label_values variables of both dashboards")
 	ds, err := Load(".")

@@ -28,27 +28,6 @@ const datasourceRef = "${datasource}"
 // uidPattern is what Grafana accepts as a dashboard uid.
 var uidPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
 
-// counterSuffixes mark series that only make sense through rate/increase.
-var counterSuffixes = []string{"_total", "_bucket", "_count", "_sum"}
-
-func isCounter(metric string) bool {
-	for _, s := range counterSuffixes {
-		if strings.HasSuffix(metric, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// rateFunctions are where a counter may appear.
-var rateFunctions = map[string]bool{"rate": true, "increase": true}
-
-// counterFunctions make sense only for counters.
-var counterFunctions = map[string]bool{"rate": true, "increase": true, "irate": true, "resets": true}
-
-// rateIntervals are the range texts a counter's rate may use.
-var rateIntervals = map[string]bool{"$__rate_interval": true, "${__rate_interval}": true}
-
 // LintAll checks the dashboards together: each one with Lint, and every uid
 // and title unique across them. It returns every problem found.
 func LintAll(ds []*Dashboard) error {
@@ -75,15 +54,17 @@ func LintAll(ds []*Dashboard) error {
 //     instance query variables; every variable query uses the datasource
 //     variable and references only variables defined before it;
 //   - every panel other than a row has a title, a description, a unit, the
-//     datasource variable as data source and at least one query; panel ids
-//     are unique and panels fit the 24-column grid;
-//   - every query parses as PromQL, every selector in it names a kartustok_
-//     metric (or up) and filters job=~"$job" and instance=~"$instance";
-//   - counters (_total, _bucket, _count, _sum) appear only inside rate() or
-//     increase() over [$__rate_interval], and rate-like functions are never
-//     applied to anything else;
-//   - a matcher on a multi-value variable uses =~ or !~;
+//     datasource variable as data source and at least one non-empty query
+//     with a unique refId; panel ids are unique and panels fit the
+//     24-column grid;
+//   - every variable query is label_values(selector, label);
 //   - every variable referenced anywhere is defined or built in.
+//
+// The PromQL inside the queries is checked by dashcheck
+// (tools/prometheus/dashcheck, run by make), with the parser Prometheus
+// evaluates it with: that every query parses, that its selectors name the
+// exporter's metrics and filter by $job and $instance, and that counters
+// are read through rate() or increase() over $__rate_interval.
 func Lint(d *Dashboard) []error {
 	l := &linter{d: d}
 	l.dashboard()
@@ -152,29 +133,8 @@ func (l *linter) variables() {
 			if v.Datasource == nil || v.Datasource.UID != datasourceRef {
 				l.errorf("variable %s: data source must be %s", v.Name, datasourceRef)
 			}
-			m := labelValuesQuery.FindStringSubmatch(string(v.Query))
-			if m == nil {
+			if !labelValuesQuery.MatchString(string(v.Query)) {
 				l.errorf("variable %s: query %q is not label_values(selector, label)", v.Name, v.Query)
-				continue
-			}
-			sels, err := selectors(m[1])
-			if err != nil {
-				l.errorf("variable %s: %v", v.Name, err)
-				continue
-			}
-			// Each variable narrows by the ones above it: job lists every
-			// job, instance the instances of the chosen jobs, the rest
-			// values from the chosen instances.
-			var want []string
-			switch v.Name {
-			case "job":
-			case "instance":
-				want = []string{"job"}
-			default:
-				want = []string{"job", "instance"}
-			}
-			for _, s := range sels {
-				l.filters(fmt.Sprintf("variable %s", v.Name), s, want)
 			}
 		}
 	}
@@ -247,53 +207,4 @@ func (l *linter) expr(where, expr string) {
 		return
 	}
 	l.references(where, expr)
-	sels, err := selectors(expr)
-	if err != nil {
-		l.errorf("%s: %v", where, err)
-		return
-	}
-	if len(sels) == 0 {
-		l.errorf("%s: no series selector", where)
-	}
-	for _, s := range sels {
-		l.filters(where, s, []string{"job", "instance"})
-		name := s.metric
-		switch {
-		case name == "":
-			l.errorf("%s: selector without a metric name", where)
-			continue
-		case name != "up" && !strings.HasPrefix(name, "kartustok_"):
-			l.errorf("%s: %s is not a kartustok_ metric", where, name)
-		}
-		counter := isCounter(name)
-		switch {
-		case counter && !rateFunctions[s.function]:
-			l.errorf("%s: counter %s must be inside rate() or increase(), found in %q", where, name, s.function)
-		case counter && !rateIntervals[s.rng]:
-			l.errorf("%s: counter %s must use [$__rate_interval], found [%s]", where, name, s.rng)
-		case !counter && counterFunctions[s.function]:
-			l.errorf("%s: %s() of %s, which is not a counter", where, s.function, name)
-		case !counter && s.hasRange && !strings.HasPrefix(s.rng, "$"):
-			l.errorf("%s: range [%s] on %s is fixed; use a Grafana interval variable", where, s.rng, name)
-		}
-	}
-}
-
-// filters checks that selector s has the label=~"$label" matcher for each
-// of labels, and that matchers on multi-value variables are regex matchers.
-func (l *linter) filters(where string, s selector, labels []string) {
-	for _, label := range labels {
-		m, ok := s.matcher(label)
-		if !ok || m.op != "=~" || (m.value != "$"+label && m.value != "${"+label+"}") {
-			l.errorf(`%s: selector %s has no %s=~"$%s" filter`, where, s.metric, label, label)
-		}
-	}
-	for _, m := range s.matchers {
-		for _, name := range variableNames(m.value) {
-			v, ok := l.d.variable(name)
-			if ok && (v.Multi || v.IncludeAll) && m.op != "=~" && m.op != "!~" {
-				l.errorf("%s: %s%s%q uses multi-value $%s without a regex matcher", where, m.name, m.op, m.value, name)
-			}
-		}
-	}
 }

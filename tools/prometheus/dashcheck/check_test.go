@@ -1,0 +1,389 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The exporter's golden /metrics page, from the repository this module
+// lives in: the metrics the dashboards may select. make runs dashcheck over
+// the shipped dashboards with it.
+var goldenMetrics = filepath.Join("..", "..", "..", "collector", "testdata", "metrics.golden")
+
+func newTestChecker(t *testing.T) *checker {
+	t.Helper()
+	c, err := newChecker(goldenMetrics)
+	require.NoError(t, err)
+	return c
+}
+
+// The tests below break a copy of a dashboard in one way at a time and check
+// the checker notices, so a passing check means something. The copy,
+// testdata/stock.json, is the stock dashboard trimmed to a few panels, so
+// these tests keep testing the checker while the shipped dashboards change.
+
+type raw = map[string]any
+
+func loadRaw(t *testing.T) raw {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "stock.json"))
+	require.NoError(t, err)
+	var d raw
+	require.NoError(t, json.Unmarshal(data, &d))
+	return d
+}
+
+func firstPanel(d raw) raw { return d["panels"].([]any)[0].(raw) }
+
+func firstTarget(d raw) raw { return firstPanel(d)["targets"].([]any)[0].(raw) }
+
+func setExpr(d raw, expr string) { firstTarget(d)["expr"] = expr }
+
+func setRangeExpr(d raw, expr string) {
+	firstTarget(d)["expr"] = expr
+	firstTarget(d)["instant"] = false
+	firstTarget(d)["range"] = true
+}
+
+func variables(d raw) []any { return d["templating"].(raw)["list"].([]any) }
+
+func check(t *testing.T, d raw) []string {
+	t.Helper()
+	data, err := json.Marshal(d)
+	require.NoError(t, err)
+	parsed, err := parseDashboard(filepath.Join("testdata", "stock.json"), data)
+	require.NoError(t, err)
+	c := newTestChecker(t)
+	c.dashboard(parsed)
+	return c.findings
+}
+
+const filter = `job=~"$job",instance=~"$instance"`
+
+func TestCatchesBrokenDashboards(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		breakIt func(d raw)
+		want    string
+	}{
+		{"counter without rate", func(d raw) {
+			setExpr(d, `sum(kartustok_api_requests_total{`+filter+`})`)
+		}, `panel "Items below minimum" query A: counter kartustok_api_requests_total must be inside rate() or increase(), found in "sum"`},
+		{"counter at the top level", func(d raw) {
+			setExpr(d, `kartustok_api_requests_total{`+filter+`}`)
+		}, `counter kartustok_api_requests_total must be inside rate() or increase(), found in ""`},
+		{"counter under an operator inside rate", func(d raw) {
+			setExpr(d, `sum(rate((kartustok_api_requests_total{`+filter+`} * 2)[$__rate_interval:]))`)
+		}, "counter kartustok_api_requests_total must use [$__rate_interval], found [$__rate_interval:]"},
+		{"histogram bucket without rate", func(d raw) {
+			setExpr(d, `histogram_quantile(0.9, sum by (le) (kartustok_api_request_duration_seconds_bucket{`+filter+`}))`)
+		}, "counter kartustok_api_request_duration_seconds_bucket must be inside rate()"},
+		{"counter in irate", func(d raw) {
+			setExpr(d, `irate(kartustok_api_requests_total{`+filter+`}[$__rate_interval])`)
+		}, `must be inside rate() or increase(), found in "irate"`},
+		{"rate over a fixed range", func(d raw) {
+			setExpr(d, `sum(rate(kartustok_api_requests_total{`+filter+`}[5m]))`)
+		}, "must use [$__rate_interval], found [5m]"},
+		{"rate over $__interval", func(d raw) {
+			setExpr(d, `sum(rate(kartustok_api_requests_total{`+filter+`}[$__interval]))`)
+		}, "must use [$__rate_interval], found [$__interval]"},
+		{"rate of a gauge", func(d raw) {
+			setExpr(d, `rate(kartustok_stock_on_hand{`+filter+`}[$__rate_interval])`)
+		}, "rate() of kartustok_stock_on_hand, which is not a counter"},
+		{"gauge over a fixed range", func(d raw) {
+			setExpr(d, `max_over_time(kartustok_up{`+filter+`}[1h])`)
+		}, "range [1h] on kartustok_up is fixed; use a Grafana interval variable"},
+		{"gauge in a fixed subquery", func(d raw) {
+			setExpr(d, `max_over_time(kartustok_up{`+filter+`}[1h:$__interval])`)
+		}, "range [1h:$__interval] on kartustok_up is fixed"},
+		{"selector without instance filter", func(d raw) {
+			setExpr(d, `kartustok_up{job=~"$job"}`)
+		}, `selector kartustok_up has no instance=~"$instance" filter`},
+		{"instance filter on a literal", func(d raw) {
+			setExpr(d, `kartustok_up{job=~"$job",instance=~"localhost:9472"}`)
+		}, `selector kartustok_up has no instance=~"$instance" filter`},
+		{"instance filter negated", func(d raw) {
+			setExpr(d, `kartustok_up{job=~"$job",instance!~"$instance"}`)
+		}, `selector kartustok_up has no instance=~"$instance" filter`},
+		{"second selector without filters", func(d raw) {
+			setExpr(d, `kartustok_up{`+filter+`} * on(job, instance) group_left(company_name) kartustok_company_info`)
+		}, `selector kartustok_company_info has no job=~"$job" filter`},
+		{"job filter by equality", func(d raw) {
+			setExpr(d, `kartustok_up{job="$job",instance=~"$instance"}`)
+		}, `job="$job" uses multi-value $job without a regex matcher`},
+		{"multi-value variable within a value", func(d raw) {
+			setExpr(d, `kartustok_locator_info{`+filter+`,locator_name!="Gudang $warehouse"}`)
+		}, `locator_name!="Gudang $warehouse" uses multi-value $warehouse without a regex matcher`},
+		{"metric from another exporter", func(d raw) {
+			setExpr(d, `node_load1{`+filter+`}`)
+		}, "node_load1 is not a kartustok_ metric"},
+		{"metric the exporter does not expose", func(d raw) {
+			setExpr(d, `kartustok_stok_on_hand{`+filter+`}`)
+		}, "kartustok_stok_on_hand is not among the metrics the exporter exposes"},
+		{"histogram selected without a suffix", func(d raw) {
+			setExpr(d, `kartustok_api_request_duration_seconds{`+filter+`}`)
+		}, "kartustok_api_request_duration_seconds is not among the metrics"},
+		{"selector without metric name", func(d raw) {
+			setExpr(d, `{`+filter+`}`)
+		}, `selector without a metric name: {` + filter + `}`},
+		{"metric name from a variable", func(d raw) {
+			setExpr(d, `{__name__=~"$item",`+filter+`}`)
+		}, `selector without a metric name`},
+		{"no selector at all", func(d raw) { setExpr(d, `vector(1)`) }, "query A: no series selector"},
+		{"empty expression", func(d raw) { setExpr(d, " ") }, "query A: empty expression"},
+		{"unbalanced parentheses", func(d raw) {
+			setExpr(d, `sum(kartustok_up{`+filter+`}`)
+		}, "query A: parse error at 1:52: unclosed left parenthesis"},
+		{"unterminated string", func(d raw) {
+			setExpr(d, `kartustok_up{job=~"$job",instance=~"$instance}`)
+		}, "parse error at 1:36: unterminated quoted string"},
+		{"misplaced quote", func(d raw) {
+			setExpr(d, `kartustok_up{job=~"$job,instance=~"$instance"}`)
+		}, `parse error at 1:36: unexpected identifier "$instance" in label matching, expected "," or "}"`},
+		{"error position on a later line", func(d raw) {
+			setExpr(d, "sum(\n  kartustok_up{"+filter+"}\n  + on() foo(1)\n)")
+		}, `parse error at 3:10: unknown function with name "foo"`},
+		{"error inside a variable", func(d raw) {
+			setExpr(d, `topk($item, kartustok_up{`+filter+`})`)
+		}, "query A: parse error at 1:"},
+		{"experimental function", func(d raw) {
+			setExpr(d, `limitk(1, kartustok_up{`+filter+`})`)
+		}, "limitk() is experimental"},
+		{"range vector from a range query", func(d raw) {
+			setRangeExpr(d, `kartustok_up{`+filter+`}[$__range]`)
+		}, "runs as a range query, which needs an instant vector or a scalar, but returns a matrix"},
+		{"undefined variable in a query", func(d raw) {
+			setExpr(d, `kartustok_locator_info{`+filter+`,locator_name=~"$warehose"}`)
+		}, "$warehose is neither a dashboard variable nor a Grafana built-in"},
+		{"text that looks like a placeholder", func(d raw) {
+			setExpr(d, `kartustok_up{`+filter+`,x="__var1_job__"}`)
+		}, `the query contains "__var", which the check uses for its placeholders`},
+		{"variable not narrowed by instance", func(d raw) {
+			variables(d)[3].(raw)["query"] = `label_values(kartustok_locator_info{job=~"$job"}, locator_name)`
+		}, `variable warehouse: selector kartustok_locator_info has no instance=~"$instance" filter`},
+		{"instance variable not narrowed by job", func(d raw) {
+			variables(d)[2].(raw)["query"] = `label_values(kartustok_up, instance)`
+		}, `variable instance: selector kartustok_up has no job=~"$job" filter`},
+		{"variable from another exporter", func(d raw) {
+			variables(d)[1].(raw)["query"] = `label_values(node_uname_info, job)`
+		}, `variable job: node_uname_info is not a kartustok_ metric`},
+		{"variable query that does not parse", func(d raw) {
+			variables(d)[1].(raw)["query"] = `label_values(kartustok_up{job=~"x}, job)`
+		}, `variable job: parse error at 1:19: unterminated quoted string`},
+		{"variable query over an expression", func(d raw) {
+			variables(d)[1].(raw)["query"] = `label_values(sum by (job) (kartustok_up), job)`
+		}, "variable job: label_values takes a series selector, not sum by (job) (kartustok_up)"},
+		{"unsupported variable query", func(d raw) {
+			variables(d)[1].(raw)["query"] = `query_result(kartustok_up)`
+		}, "is not label_values(selector, label)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := loadRaw(t)
+			require.Empty(t, check(t, d), "the unbroken copy must pass")
+			tc.breakIt(d)
+			findings := check(t, d)
+			require.NotEmpty(t, findings)
+			assert.Contains(t, strings.Join(findings, "\n"), tc.want)
+			for _, f := range findings {
+				assert.True(t, strings.HasPrefix(f, "stock.json: "), "names the dashboard: %s", f)
+				if !strings.Contains(tc.want, "placeholders") {
+					assert.NotContains(t, f, identMark, "shows the query as written: %s", f)
+					assert.NotContains(t, f, numberMark, "shows the query as written: %s", f)
+				}
+			}
+		})
+	}
+}
+
+func TestAcceptsValidVariations(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(d raw)
+	}{
+		{"braced variables", func(d raw) {
+			setExpr(d, `sum(rate(kartustok_api_requests_total{job=~"${job}",instance=~"${instance}"}[${__rate_interval}]))`)
+		}},
+		{"metric name as a matcher", func(d raw) { setExpr(d, `{__name__="kartustok_up",`+filter+`}`) }},
+		{"quoted metric name", func(d raw) { setExpr(d, `{"kartustok_up",`+filter+`}`) }},
+		{"gauge over $__range", func(d raw) { setExpr(d, `max_over_time(kartustok_up{`+filter+`}[$__range])`) }},
+		{"gauge over ${__range_s}s", func(d raw) {
+			setExpr(d, `avg_over_time(kartustok_up{`+filter+`}[${__range_s}s])`)
+		}},
+		{"gauge over an interval variable", func(d raw) {
+			d["templating"].(raw)["list"] = append(variables(d), raw{"name": "window", "type": "interval", "query": "5m,1h"})
+			setExpr(d, `max_over_time(kartustok_up{`+filter+`}[$window])`)
+		}},
+		{"subquery over a variable range", func(d raw) {
+			setRangeExpr(d, `max_over_time(sum(kartustok_stock_on_hand{`+filter+`})[$__range:$__interval])`)
+		}},
+		{"increase over the rate interval", func(d raw) {
+			setRangeExpr(d, `sum by (endpoint) (increase(kartustok_api_errors_total{`+filter+`,reason="invalid_row"}[$__rate_interval]))`)
+		}},
+		{"regex group references", func(d raw) {
+			setExpr(d, `label_replace(kartustok_up{`+filter+`}, "host", "$1", "instance", "(.*):.*")`)
+		}},
+		{"single-value variable by equality", func(d raw) {
+			d["templating"].(raw)["list"] = append(variables(d), raw{"name": "site", "type": "custom", "query": "a,b"})
+			setExpr(d, `kartustok_item_info{`+filter+`,category_name="$site"}`)
+		}},
+		{"multi-value variable in a negated regex", func(d raw) {
+			setExpr(d, `kartustok_locator_info{`+filter+`,locator_name!~"$warehouse"}`)
+		}},
+		{"up", func(d raw) { setExpr(d, `up{`+filter+`}`) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := loadRaw(t)
+			tc.setup(d)
+			assert.Empty(t, check(t, d))
+		})
+	}
+}
+
+func TestExpand(t *testing.T) {
+	kinds := map[string]placeholderKind{"job": identKind, "__rate_interval": durationKind, "__range_s": numberKind}
+	kind := func(name string) (placeholderKind, bool) {
+		k, ok := kinds[name]
+		return k, ok
+	}
+	expr := `rate(x{job=~"$job",a="${job:regex}",b="$job"}[$__rate_interval]) / ${__range_s} + $nope + $1`
+	e := expand(expr, kind)
+	assert.Equal(t,
+		`rate(x{job=~"__var1_job__",a="__var2_job__",b="__var1_job__"}[987654003ms]) / 987654004 + __var5_nope__ + $1`,
+		e.text)
+	assert.Equal(t, []string{"nope"}, e.undefined)
+	assert.Empty(t, e.clash)
+	assert.Equal(t, expr, e.restore(e.text))
+
+	r, ok := e.durations[987654003*time.Millisecond]
+	require.True(t, ok)
+	assert.Equal(t, ref{text: "$__rate_interval", name: "__rate_interval"}, r)
+	r, ok = e.durations[987654004*time.Second]
+	require.True(t, ok)
+	assert.Equal(t, "__range_s", r.name)
+
+	assert.Equal(t, []ref{{text: "${job:regex}", name: "job", format: "regex"}}, e.refsIn("x__var2_job__"))
+
+	// Offsets outside placeholders shift; inside one, they map to the
+	// reference's start, or its end for an end offset.
+	for _, tc := range []struct {
+		sub, orig string
+	}{
+		{`rate(x{job=~"`, `rate(x{job=~"`},
+		{`"__var1_job__"`, `"$job"`},
+		{`[987654003ms]`, `[$__rate_interval]`},
+		{`987654004 + __var5_nope__`, `${__range_s} + $nope`},
+	} {
+		i := strings.Index(e.text, tc.sub)
+		require.GreaterOrEqual(t, i, 0, tc.sub)
+		assert.Equal(t, tc.orig, e.orig[e.origPos(i, false):e.origPos(i+len(tc.sub), true)])
+	}
+	i := strings.Index(e.text, "ob__")
+	assert.Equal(t, strings.Index(expr, "$job"), e.origPos(i, false))
+	assert.Equal(t, strings.Index(expr, "$job")+len("$job"), e.origPos(i, true))
+
+	assert.Equal(t, "2:3", expand("a +\n  b(", kind).position(len("a +\n  ")))
+	assert.Equal(t, "__var", expand(`x{a="__var1_y__"}`, kind).clash)
+}
+
+func TestLoadMetrics(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "metrics.om")
+	require.NoError(t, os.WriteFile(file, []byte(`# HELP a_seconds A histogram.
+# TYPE a_seconds histogram
+a_seconds_bucket{le="+Inf"} 1
+# TYPE b counter
+b_total 1
+# TYPE c_total counter
+# TYPE d gauge
+# TYPE e summary
+# TYPE f info
+# EOF
+`), 0o644))
+	names, err := loadMetrics(file)
+	require.NoError(t, err)
+	for _, name := range []string{
+		"a_seconds_bucket", "a_seconds_count", "a_seconds_sum", "b", "b_total", "c_total",
+		"d", "e", "e_count", "e_sum", "f", "f_info",
+	} {
+		assert.True(t, names[name], name)
+	}
+	assert.Len(t, names, 12)
+
+	require.NoError(t, os.WriteFile(file, []byte("# TYPE a sometimes\n"), 0o644))
+	_, err = loadMetrics(file)
+	require.ErrorContains(t, err, `metrics.om:1: unknown metric type "sometimes"`)
+	require.NoError(t, os.WriteFile(file, []byte("a 1\n"), 0o644))
+	_, err = loadMetrics(file)
+	require.ErrorContains(t, err, "no # TYPE lines")
+}
+
+func TestLoad(t *testing.T) {
+	_, err := load([]string{t.TempDir()})
+	require.ErrorContains(t, err, "no *.json dashboards")
+
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"title": `), 0o644))
+	_, err = load([]string{bad})
+	require.ErrorContains(t, err, "bad.json")
+
+	ds, err := load([]string{"testdata"})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, "stock.json", ds[0].file)
+	assert.Len(t, ds[0].allPanels(), 4)
+}
+
+func TestVariableQueryObjectForm(t *testing.T) {
+	// Grafana 10+ may save a variable query as an object.
+	d, err := parseDashboard("x.json", []byte(`{"templating":{"list":[{"name":"job","type":"query",
+		"query":{"query":"label_values(kartustok_up, job)","refId":"X"}}]}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "label_values(kartustok_up, job)", string(d.Templating.List[0].Query))
+}
+
+func TestRun(t *testing.T) {
+	var stdout, stderr strings.Builder
+	require.Equal(t, 0, run([]string{"-metrics", goldenMetrics, "testdata"}, &stdout, &stderr), stderr.String())
+	assert.Equal(t, "dashcheck: 1 dashboards, 11 queries, 22 selectors: OK\n", stdout.String())
+	assert.Empty(t, stderr.String())
+
+	d := loadRaw(t)
+	setExpr(d, `kartustok_up{job=~"$job"}`)
+	data, err := json.Marshal(d)
+	require.NoError(t, err)
+	broken := filepath.Join(t.TempDir(), "broken.json")
+	require.NoError(t, os.WriteFile(broken, data, 0o644))
+	stdout.Reset()
+	stderr.Reset()
+	require.Equal(t, 1, run([]string{broken}, &stdout, &stderr))
+	assert.Empty(t, stdout.String())
+	assert.Equal(t, `broken.json: panel "Items below minimum" query A: selector kartustok_up has no instance=~"$instance" filter
+dashcheck: 1 problem
+`, stderr.String())
+
+	for _, args := range [][]string{nil, {"-metrics", "nonexistent.txt", "testdata"}, {"nonexistent"}, {"-bogus"}} {
+		stderr.Reset()
+		assert.Equal(t, 2, run(args, &stdout, &stderr), "%q", args)
+		assert.NotEmpty(t, stderr.String(), "%q", args)
+	}
+}

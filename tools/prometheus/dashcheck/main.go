@@ -1,0 +1,85 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Command dashcheck checks the PromQL of Grafana dashboards with the parser
+// Prometheus evaluates it with. Every panel query and label_values variable
+// query is parsed once its Grafana variables are replaced by placeholders,
+// and every series selector in it is checked against the rules the
+// exporter's dashboards follow (see checker.dashboard). It prints one line
+// per problem, naming the dashboard file, the panel and the query, and exits
+// 1 if there is any, 2 if the dashboards or the exposition cannot be read.
+//
+// Usage:
+//
+//	dashcheck [-metrics exposition.txt] dashboards/ [more.json ...]
+//
+// With -metrics, queries may only select series that the exposition (such
+// as the exporter's golden /metrics page) declares with # TYPE, besides up.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run checks the dashboards args name and returns the exit code: 0 when
+// they pass, 1 when there are problems, 2 when they cannot be checked.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dashcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	metrics := fs.String("metrics", "", "a text exposition `file` listing the metrics queries may select")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: dashcheck [-metrics file] dir|file.json ...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	c, err := newChecker(*metrics)
+	if err != nil {
+		fmt.Fprintln(stderr, "dashcheck:", err)
+		return 2
+	}
+	ds, err := load(fs.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, "dashcheck:", err)
+		return 2
+	}
+	for _, d := range ds {
+		c.dashboard(d)
+	}
+	for _, f := range c.findings {
+		fmt.Fprintln(stderr, f)
+	}
+	switch n := len(c.findings); n {
+	case 0:
+	case 1:
+		fmt.Fprintln(stderr, "dashcheck: 1 problem")
+		return 1
+	default:
+		fmt.Fprintf(stderr, "dashcheck: %d problems\n", n)
+		return 1
+	}
+	fmt.Fprintf(stdout, "dashcheck: %d dashboards, %d queries, %d selectors: OK\n", c.dashboards, c.queries, c.selectors)
+	return 0
+}
