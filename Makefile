@@ -12,14 +12,14 @@ LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(R
              -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(shell whoami)@$(shell hostname) \
              -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all build test vet unit fuzz bench cover tools checkmetrics rules e2e
+.PHONY: all build test vet lint unit fuzz bench cover tools checkmetrics rules dashboards helm e2e
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o kartustok_exporter .
 
-test: vet unit fuzz checkmetrics rules e2e
+test: vet lint unit fuzz checkmetrics rules dashboards helm e2e
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -54,9 +54,13 @@ PROMTOOL     := $(TOOLS_BIN)/promtool
 PROMETHEUS   := $(TOOLS_BIN)/prometheus
 ALERTMANAGER := $(TOOLS_BIN)/alertmanager
 OMCHECK      := $(TOOLS_BIN)/omcheck
+DASHCHECK    := $(TOOLS_BIN)/dashcheck
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint
+HELM         := $(TOOLS_BIN)/helm
+HELM_CHART   := deploy/helm/kartustok-exporter
 TOOLS_ENV    := GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false"
 
-tools: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER) $(OMCHECK)
+tools: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER) $(OMCHECK) $(DASHCHECK) $(GOLANGCI_LINT) $(HELM)
 
 $(PROMETHEUS) $(PROMTOOL) &: tools/prometheus/go.mod tools/prometheus/go.sum
 	@mkdir -p $(TOOLS_BIN)
@@ -69,6 +73,26 @@ $(PROMETHEUS) $(PROMTOOL) &: tools/prometheus/go.mod tools/prometheus/go.sum
 $(OMCHECK): tools/prometheus/go.mod tools/prometheus/go.sum tools/prometheus/omcheck/main.go
 	@mkdir -p $(TOOLS_BIN)
 	cd tools/prometheus && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ ./omcheck
+	@touch $@
+
+# dashcheck checks the dashboards' PromQL with the parser Prometheus
+# evaluates it with.
+$(DASHCHECK): tools/prometheus/go.mod tools/prometheus/go.sum $(filter-out %_test.go,$(wildcard tools/prometheus/dashcheck/*.go))
+	@mkdir -p $(TOOLS_BIN)
+	cd tools/prometheus && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ ./dashcheck
+	@touch $@
+
+$(GOLANGCI_LINT): tools/golangci/go.mod tools/golangci/go.sum
+	@mkdir -p $(TOOLS_BIN)
+	cd tools/golangci && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ \
+		github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+	@touch $@
+
+# Helm is built from the version pinned in tools/helm/go.mod, like the
+# Prometheus tools.
+$(HELM): tools/helm/go.mod tools/helm/go.sum
+	@mkdir -p $(TOOLS_BIN)
+	cd tools/helm && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ helm.sh/helm/v3/cmd/helm
 	@touch $@
 
 $(ALERTMANAGER): tools/alertmanager/go.mod tools/alertmanager/go.sum
@@ -92,6 +116,33 @@ rules: $(PROMTOOL)
 	$(PROMTOOL) check rules alerts/kartustok.rules.yml
 	$(PROMTOOL) test rules alerts/*.test.yml
 	$(PROMTOOL) check config examples/prometheus.yml
+
+# The Go code must pass golangci-lint with .golangci.yml: the exporter's
+# module, and the programs of tools/prometheus.
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+	cd tools/prometheus && $(TOOLS_ENV) $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
+
+# Every dashboard query must parse with Prometheus' parser, select only the
+# exporter's metrics (those of the golden /metrics page) filtered by $$job
+# and $$instance, and read counters through rate() or increase();
+# dashcheck's own tests break dashboards on purpose to show each rule holds.
+dashboards: $(DASHCHECK)
+	cd tools/prometheus && $(TOOLS_ENV) $(GO) test -count=1 ./dashcheck
+	$(DASHCHECK) -metrics collector/testdata/metrics.golden dashboards
+
+# The chart must pass `helm lint --strict` and render with every value set
+# in its ci/ directory; the Go test then decodes every rendered manifest
+# strictly into the Kubernetes and Prometheus Operator types, checks the
+# pod's security settings and proves the PrometheusRule and dashboards
+# identical to alerts/ and dashboards/.
+helm: $(HELM)
+	@for f in $(HELM_CHART)/ci/*.yaml; do \
+		echo "helm lint --strict, helm template: $$f"; \
+		$(HELM) lint --strict --quiet $(HELM_CHART) --values $$f || exit 1; \
+		$(HELM) template kartustok $(HELM_CHART) --values $$f >/dev/null || exit 1; \
+	done
+	cd tools/helm && GOWORK=off KARTUSTOK_HELM=$(HELM) $(GO) test -count=1 ./...
 
 # The end-to-end test runs the real exporter, Prometheus and Alertmanager
 # against the simulated company. Without KARTUSTOK_E2E_TOOLS it skips, so
