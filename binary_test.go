@@ -18,16 +18,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
@@ -63,7 +68,13 @@ var listenRE = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
 
 func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, cmd: exec.Command(bin, args...), addr: make(chan string, 1), done: make(chan struct{})}
+	return startCmd(t, exec.Command(bin, args...), env)
+}
+
+// startCmd starts cmd, whose process must become the exporter.
+func startCmd(t *testing.T, cmd *exec.Cmd, env []string) *proc {
+	t.Helper()
+	p := &proc{t: t, cmd: cmd, addr: make(chan string, 1), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -111,8 +122,7 @@ func (p *proc) exitCode(timeout time.Duration) int {
 	case <-time.After(timeout):
 		p.t.Fatalf("still running after %s:\n%s", timeout, p.output())
 	}
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
+	if ee, ok := errors.AsType[*exec.ExitError](p.err); ok {
 		return ee.ExitCode()
 	}
 	if p.err != nil {
@@ -199,6 +209,10 @@ func TestBinary(t *testing.T) {
 			"--web.listen-address=127.0.0.1:0", "--log.level=debug",
 			"--sync.health-interval=1h", "--sync.catalog-interval=1h", "--sync.stock-interval=1h")
 		base := p.baseURL()
+		// "Listening on" is said of a socket that is bound already.
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		require.NoError(t, err, "connecting as soon as the log said Listening on")
+		conn.Close()
 		waitReady(t, p, base)
 
 		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.cmd.Process.Pid))
@@ -274,7 +288,7 @@ func TestBinary(t *testing.T) {
 		writeFile(t, good, goodMinimums)
 		writeFile(t, bad, badMinimums)
 		p := startProc(t, bin, nil, "--demo", "--config.check", "--stock.minimums-file="+good)
-		if code := p.exitCode(time.Minute); code != 0 || !strings.HasPrefix(p.output(), "kartustok_exporter: configuration OK; minimums file "+good) || strings.Count(p.output(), "\n") != 1 {
+		if code := p.exitCode(time.Minute); code != 0 || !strings.HasPrefix(p.output(), "kartustok_exporter: configuration OK; demo company; no --web.config.file; minimums file "+good) || strings.Count(p.output(), "\n") != 1 {
 			t.Errorf("good file: exit %d, output:\n%s", code, p.output())
 		}
 		p = startProc(t, bin, nil, "--demo", "--config.check", "--stock.minimums-file="+bad, "--kartustok.budget=2")
@@ -284,6 +298,92 @@ func TestBinary(t *testing.T) {
 		if want := "--kartustok.budget must be in (0, 1], got 2\n" + bad + ":5: items[0].warehouses[0].minimum"; !strings.Contains(p.output(), want) {
 			t.Errorf("bad file: output does not say %q:\n%s", want, p.output())
 		}
+	})
+
+	t.Run("config check reads the web config and the token", func(t *testing.T) {
+		dir := t.TempDir()
+		token, webConfig, missing := filepath.Join(dir, "token"), filepath.Join(dir, "web.yml"), filepath.Join(dir, "no-web.yml")
+		writeToken(t, token, secretToken+"\n", 0o644)
+		writeFile(t, webConfig, webConfigBasicAuth)
+		args := []string{"--config.check", "--kartustok.url=https://sinarjaya.kartustok.com", "--kartustok.token-file=" + token}
+		warning := "warning: token file " + token + " has mode 0644, which lets every user read the token: chmod 0600 " + token
+
+		p := startProc(t, bin, []string{noToken}, append(args, "--web.config.file="+missing)...)
+		assert.Equal(t, 1, p.exitCode(time.Minute))
+		assert.Contains(t, p.output(), "\n--web.config.file "+missing+": no such file or directory\n")
+		assert.Contains(t, p.output(), warning)
+		assert.NotContains(t, p.output(), secretToken)
+
+		p = startProc(t, bin, []string{noToken}, append(args, "--web.config.file="+webConfig)...)
+		assert.Equal(t, 0, p.exitCode(time.Minute))
+		assert.True(t, strings.HasPrefix(p.output(), warning), p.output())
+		assert.Contains(t, p.output(), "\nkartustok_exporter: configuration OK; token file "+token+"; web config file "+webConfig+"; no --stock.minimums-file\n")
+		assert.NotContains(t, p.output(), secretToken)
+	})
+
+	t.Run("stops before polling", func(t *testing.T) {
+		company := kartustoktest.NewCompany(kartustoktest.Config{Locators: 1, Items: 10})
+		sim, err := kartustoktest.Start("127.0.0.1:0", company)
+		require.NoError(t, err)
+		defer sim.Close()
+		dir := t.TempDir()
+		tokenFile, badWeb := filepath.Join(dir, "token"), filepath.Join(dir, "web.yml")
+		writeToken(t, tokenFile, company.AddToken(kartustoktest.TokenSpec{})+"\n", 0o600)
+		writeFile(t, badWeb, "basic_auth_users:\n  dave: dave123\n")
+		busy, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer busy.Close()
+		base := []string{"--kartustok.url=" + sim.URL, "--kartustok.token-file=" + tokenFile}
+		for name, tc := range map[string]struct {
+			args []string
+			want string
+		}{
+			"port in use": {
+				[]string{"--web.listen-address=" + busy.Addr().String()},
+				"cannot listen on --web.listen-address=" + busy.Addr().String() + ": listen tcp " + busy.Addr().String() + ": bind: address already in use",
+			},
+			"invalid web config": {
+				[]string{"--web.listen-address=127.0.0.1:0", "--web.config.file=" + badWeb},
+				"--web.config.file " + badWeb + ": crypto/bcrypt",
+			},
+		} {
+			t.Run(name, func(t *testing.T) {
+				p := startProc(t, bin, []string{noToken}, append(base, tc.args...)...)
+				assert.Equal(t, 1, p.exitCode(time.Minute))
+				out := p.output()
+				assert.Contains(t, out, `level=error`)
+				assert.Contains(t, out, tc.want)
+				assert.NotContains(t, out, "Polling the KartuStok API")
+				assert.NotContains(t, out, `msg="Listening on"`)
+				assert.Zero(t, sim.Count("", 0), "requests sent to the API")
+			})
+		}
+	})
+
+	t.Run("systemd socket activation", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("systemd socket activation is Linux only")
+		}
+		apiURL, tokenFile := startSimulated(t)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		socket, err := ln.(*net.TCPListener).File()
+		require.NoError(t, err)
+		defer socket.Close()
+		addr := ln.Addr().String()
+		require.NoError(t, ln.Close()) // the duplicate in socket still listens
+		// As systemd starts a socket-activated service: the socket is
+		// descriptor 3, LISTEN_PID the service's own PID.
+		cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$; LISTEN_FDS=1; export LISTEN_PID LISTEN_FDS; exec "$0" "$@"`,
+			bin, "--kartustok.url="+apiURL, "--kartustok.token-file="+tokenFile, "--web.systemd-socket")
+		cmd.ExtraFiles = []*os.File{socket}
+		p := startCmd(t, cmd, []string{noToken})
+		base := p.baseURL()
+		assert.Equal(t, "http://"+addr, base)
+		code, body := httpGet(t, base+"/-/healthy")
+		assert.Equal(t, http.StatusOK, code, body)
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+		assert.Equal(t, 0, p.exitCode(time.Minute), p.output())
 	})
 
 	t.Run("SIGHUP reloads the minimums file", func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,7 +29,11 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"reflect"
+	"runtime"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,8 +42,10 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/alecthomas/units"
+	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/mdlayher/vsock"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -148,7 +155,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("stock.minimums-file", "YAML file of minimum stock levels by item code, per warehouse code and per category, overriding the minimums KartuStok reports. Re-read on SIGHUP and on POST /-/reload; a file that fails to load leaves the previous one in force. "+
 		"A minimum above 0 given to an item in one warehouse (items[].warehouses[]) also exports kartustok_stock_on_hand 0 when that warehouse's stock has no row for the item, as KartuStok lists only items a warehouse has held.").
 		PlaceHolder("FILE").StringVar(&cfg.minimumsFile)
-	app.Flag("config.check", "Check the flags and --stock.minimums-file, then exit: 0 with a one-line summary, or 1 with each problem on its own line. Does not read the token or call the API.").
+	app.Flag("config.check", "Check what a start would check, then exit: the flags, the web configuration file, that the token can be read (its value is never shown) and the minimums file. Exits 0 with a one-line summary, after a line per warning (such as a token file other users can read), or 1 with each problem on its own line. Does not call the API.").
 		Default("false").BoolVar(&cfg.configCheck)
 	app.Flag("demo", "Run against an embedded simulated company on loopback instead of a real KartuStok API.").Default("false").BoolVar(&cfg.demo)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
@@ -264,32 +271,80 @@ func checkTelemetryPath(p string) error {
 }
 
 // noToken stands in for the token when --config.check builds a client only
-// to check the URL: the check never reads the secret.
+// to check the URL: the client is never used, so nothing is sent.
 type noToken struct{}
 
 func (noToken) Token() (string, error) { return "", errors.New("no token in --config.check") }
 
-// checkConfig is --config.check: it reports the flag problems found so far,
-// the API URL's and the minimums file's, and returns the exit code.
+// checkConfig is --config.check: it checks what a start would, short of
+// binding the listeners and calling the API, reports the flag problems
+// found so far with its own, and returns the exit code. Warnings (a token
+// file other users can read, flags --demo ignores) are printed and leave the
+// exit code 0.
 func checkConfig(cfg *config, problems []error, stdout, stderr io.Writer) int {
+	var warnings []string
 	if cfg.url != "" && !cfg.demo {
 		if _, err := kartustok.New(cfg.url, noToken{}); err != nil {
 			problems = append(problems, err)
 		}
 	}
+	if cfg.web.WebSystemdSocket == nil || !*cfg.web.WebSystemdSocket {
+		for _, addr := range *cfg.web.WebListenAddresses {
+			if err := checkListenAddress(addr); err != nil {
+				problems = append(problems, err)
+			}
+		}
+	}
+	if err := checkWebConfig(*cfg.web.WebConfigFile); err != nil {
+		problems = append(problems, err)
+	}
+
+	var summary []string
+	switch {
+	case cfg.demo:
+		summary = append(summary, "demo company")
+		if cfg.url != "" || cfg.tokenFile != "" {
+			warnings = append(warnings, "--demo ignores --kartustok.url and --kartustok.token-file")
+		}
+	case cfg.tokenFile != "":
+		summary = append(summary, "token file "+cfg.tokenFile)
+	default:
+		summary = append(summary, "token from "+tokenEnv)
+	}
+	if !cfg.demo {
+		// The token is read as a start reads it, only to know that it
+		// can be: its value is neither kept nor shown.
+		if _, err := tokenSource(cfg); err != nil {
+			problems = append(problems, err)
+		} else if cfg.tokenFile != "" {
+			if w := tokenFileWarning(cfg.tokenFile); w != "" {
+				warnings = append(warnings, w)
+			}
+		}
+	}
+	if f := *cfg.web.WebConfigFile; f != "" {
+		summary = append(summary, "web config file "+f)
+	} else {
+		summary = append(summary, "no --web.config.file")
+	}
+
 	var lines []string
 	for _, p := range problems {
 		lines = append(lines, p.Error())
 	}
-	summary := "no --stock.minimums-file"
 	if cfg.minimumsFile != "" {
 		set, err := minimums.Load(cfg.minimumsFile)
 		if err != nil {
 			lines = append(lines, minimums.FileProblems(err)...)
 		} else {
 			sum := set.Summary()
-			summary = fmt.Sprintf("minimums file %s: categories=%d items=%d warehouse_minimums=%d", cfg.minimumsFile, sum.Categories, sum.Items, sum.Warehouses)
+			summary = append(summary, fmt.Sprintf("minimums file %s: categories=%d items=%d warehouse_minimums=%d", cfg.minimumsFile, sum.Categories, sum.Items, sum.Warehouses))
 		}
+	} else {
+		summary = append(summary, "no --stock.minimums-file")
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning: "+w)
 	}
 	if len(lines) > 0 {
 		for _, l := range lines {
@@ -297,8 +352,60 @@ func checkConfig(cfg *config, problems []error, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: configuration OK; %s\n", exporterName, summary)
+	fmt.Fprintf(stdout, "%s: configuration OK; %s\n", exporterName, strings.Join(summary, "; "))
 	return 0
+}
+
+// checkWebConfig loads --web.config.file as the web server will, with its
+// certificates and password hashes, so that a start fails on a missing or
+// invalid file before it binds a port or polls the API.
+func checkWebConfig(file string) error {
+	if file == "" {
+		return nil
+	}
+	if err := web.Validate(file); err != nil {
+		// A missing or unreadable file: its name is said once.
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == file {
+			err = pe.Err
+		}
+		return fmt.Errorf("--web.config.file %s: %w", file, err)
+	}
+	return nil
+}
+
+// checkListenAddress checks the form of one --web.listen-address; only
+// binding it can check the rest.
+func checkListenAddress(addr string) error {
+	if strings.HasPrefix(addr, "vsock://") {
+		_, err := vsockPort(addr)
+		return err
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.DefaultResolver.LookupPort(context.Background(), "tcp", port)
+	}
+	if err != nil {
+		return fmt.Errorf("--web.listen-address %q is not host:port, :port or vsock://:port: %w", addr, err)
+	}
+	return nil
+}
+
+// vsockPort is the port of a vsock://:port listen address.
+func vsockPort(addr string) (uint32, error) {
+	u, err := url.Parse(addr)
+	var port string
+	if err == nil {
+		_, port, err = net.SplitHostPort(u.Host)
+	}
+	var p uint64
+	if err == nil {
+		p, err = strconv.ParseUint(port, 10, 32)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("--web.listen-address %q is not vsock://:port: %w", addr, err)
+	}
+	return uint32(p), nil
 }
 
 // parseExpiry reads RFC 3339 or a bare date. A bare date is read as the start
@@ -385,6 +492,154 @@ func tokenSource(cfg *config) (kartustok.TokenSource, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+// tokenFileWarning says who else can read the token file, or "" when only
+// the exporter's user, and a group the exporter belongs to, can. It is a
+// warning, not an error: the exporter works, but the token is exposed. The
+// message names the file and its mode, never the token.
+func tokenFileWarning(file string) string {
+	if runtime.GOOS == "windows" {
+		return "" // no Unix permission bits to judge
+	}
+	fi, err := os.Stat(file) // through symlinks, as a Kubernetes Secret volume has them
+	if err != nil {
+		return "" // reading the token reports it
+	}
+	perm := fi.Mode().Perm()
+	fix := fmt.Sprintf("chmod 0600 %s if the exporter's user owns it, or else give it the exporter user's group and chmod 0640", file)
+	switch {
+	case perm&0o004 != 0:
+		return fmt.Sprintf("token file %s has mode %04o, which lets every user read the token: %s. "+
+			"In Kubernetes, a Secret volume's files have mode 0644 unless the volume sets defaultMode: set it to 0440, with the pod's fsGroup as the exporter's group", file, perm, fix)
+	case perm&0o040 != 0:
+		if gid, ok := fileGID(fi); ok && !inGroup(gid) {
+			return fmt.Sprintf("token file %s has mode %04o and group %d, which the exporter is not in, so that group's members can read the token: %s", file, perm, gid, fix)
+		}
+	}
+	return ""
+}
+
+// fileGID returns the group of fi's file. main.go builds on every platform,
+// and syscall.Stat_t, which holds it, exists only on Unix.
+func fileGID(fi fs.FileInfo) (int, bool) {
+	v := reflect.Indirect(reflect.ValueOf(fi.Sys()))
+	if v.Kind() != reflect.Struct {
+		return 0, false
+	}
+	f := v.FieldByName("Gid")
+	if !f.IsValid() || !f.CanUint() {
+		return 0, false
+	}
+	return int(f.Uint()), true
+}
+
+// inGroup reports whether the process is in group gid.
+func inGroup(gid int) bool {
+	if gid == os.Getegid() {
+		return true
+	}
+	groups, _ := os.Getgroups()
+	return slices.Contains(groups, gid)
+}
+
+// listen binds every listener the web flags ask for, or takes the ones
+// systemd passed. It runs before the exporter polls the API or says it is
+// listening, so that a port in use stops start-up before either.
+func listen(ctx context.Context, flags *web.FlagConfig, logger log.Logger) ([]net.Listener, error) {
+	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
+		passed, err := activation.Listeners()
+		if err != nil {
+			return nil, fmt.Errorf("--web.systemd-socket: %w", err)
+		}
+		// A descriptor that is not a stream socket has no listener.
+		listeners := slices.DeleteFunc(passed, func(l net.Listener) bool { return l == nil })
+		if len(listeners) == 0 {
+			return nil, errors.New("--web.systemd-socket: systemd passed no listening socket; start the exporter from a .socket unit, or drop the flag")
+		}
+		level.Info(logger).Log("msg", "Using the sockets passed by systemd socket activation", "listeners", len(listeners))
+		return listeners, nil
+	}
+	var listeners []net.Listener
+	for _, addr := range *flags.WebListenAddresses {
+		l, err := listenOn(ctx, addr)
+		if err != nil {
+			closeAll(listeners)
+			return nil, err
+		}
+		listeners = append(listeners, l)
+	}
+	if len(listeners) == 0 {
+		return nil, web.ErrNoListeners
+	}
+	return listeners, nil
+}
+
+// listenOn binds one --web.listen-address.
+func listenOn(ctx context.Context, addr string) (net.Listener, error) {
+	var l net.Listener
+	var err error
+	if strings.HasPrefix(addr, "vsock://") {
+		var port uint32
+		if port, err = vsockPort(addr); err != nil {
+			return nil, err
+		}
+		l, err = vsock.Listen(port, nil)
+	} else {
+		var lc net.ListenConfig
+		l, err = lc.Listen(ctx, "tcp", addr)
+	}
+	if err != nil {
+		hint := ""
+		if errors.Is(err, syscall.EADDRINUSE) {
+			hint = "; another process, perhaps another kartustok_exporter, uses the port: stop it or choose another --web.listen-address"
+		}
+		return nil, fmt.Errorf("cannot listen on --web.listen-address=%s: %w%s", addr, err, hint)
+	}
+	return l, nil
+}
+
+func closeAll(listeners []net.Listener) {
+	for _, l := range listeners {
+		_ = l.Close()
+	}
+}
+
+// serveHTTP serves handler on the bound listeners until ctx is done or one
+// of them fails. exporter-toolkit serves each, with the TLS and basic auth
+// of --web.config.file, and logs "Listening on" for it. Each listener has
+// a server of its own: web.Serve wraps its server's handler for basic auth,
+// which on a shared server it would do once per listener, concurrently.
+func serveHTTP(ctx context.Context, listeners []net.Listener, handler http.Handler, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger) error {
+	servers := make([]*http.Server, len(listeners))
+	served := make(chan error, len(listeners))
+	for i, l := range listeners {
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		servers[i] = srv
+		go func() { served <- web.Serve(l, srv, flags, slogger) }()
+	}
+	var err error
+	pending := len(servers)
+	select {
+	case err = <-served:
+		// A listener failed; the others stop with it.
+		pending--
+	case <-ctx.Done():
+		level.Info(logger).Log("msg", "Shutting down")
+	}
+	shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	for _, srv := range servers {
+		if serr := srv.Shutdown(shutdownCtx); serr != nil {
+			level.Warn(logger).Log("msg", "Web server did not shut down cleanly", "err", serr)
+		}
+	}
+	for ; pending > 0; pending-- {
+		if serr := <-served; err == nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = serr
+		}
+	}
+	return err
 }
 
 // exporter is the background work of the data path: the engine's loops,
@@ -478,8 +733,10 @@ type liveVersion struct {
 	reload uint64
 }
 
-// serve wires the data path (client → engine → snapshot → collector) and the
-// web server, and runs both until ctx is cancelled.
+// serve checks what start-up needs, binds the listeners, then wires the
+// data path (client → engine → snapshot → collector) and the web server,
+// and runs both until ctx is cancelled. Nothing polls the API, and nothing
+// says it listens, until every listener is bound.
 func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Logger) error {
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
@@ -494,6 +751,28 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		return fmt.Errorf("cannot load --stock.minimums-file %s", cfg.minimumsFile)
 	}
 
+	// Then everything else a start can get wrong, before a port is bound
+	// or the API polled: the web configuration and the token.
+	if err := checkWebConfig(*cfg.web.WebConfigFile); err != nil {
+		return err
+	}
+	var tokens kartustok.TokenSource
+	if !cfg.demo {
+		if tokens, err = tokenSource(cfg); err != nil {
+			return err
+		}
+		if cfg.tokenFile != "" {
+			if w := tokenFileWarning(cfg.tokenFile); w != "" {
+				level.Warn(logger).Log("msg", w)
+			}
+		}
+	}
+	listeners, err := listen(ctx, cfg.web, logger)
+	if err != nil {
+		return err
+	}
+	defer closeAll(listeners) // web.Serve leaves a listener open when it fails early
+
 	if cfg.demo {
 		if cfg.url != "" || cfg.tokenFile != "" {
 			level.Warn(logger).Log("msg", "--demo ignores --kartustok.url and --kartustok.token-file")
@@ -504,10 +783,9 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		}
 		defer demo.Close()
 		cfg.url, cfg.tokenFile = demo.URL, demo.TokenFile
-	}
-	tokens, err := tokenSource(cfg)
-	if err != nil {
-		return err
+		if tokens, err = tokenSource(cfg); err != nil {
+			return err
+		}
 	}
 
 	engine, handler, err := newExporter(cfg, tokens, reloader, logger, false)
@@ -535,24 +813,7 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 	engineDone := make(chan struct{})
 	go func() { engine.Run(ctx); close(engineDone) }()
 
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- web.ListenAndServe(srv, cfg.web, slogger) }()
-
-	select {
-	case err = <-served:
-		// The listener failed (e.g. the port is taken).
-	case <-ctx.Done():
-		level.Info(logger).Log("msg", "Shutting down")
-		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
-		defer done()
-		if serr := srv.Shutdown(shutdownCtx); serr != nil {
-			level.Warn(logger).Log("msg", "Web server did not shut down cleanly", "err", serr)
-		}
-		if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-			err = serr
-		}
-	}
+	err = serveHTTP(ctx, listeners, handler, cfg.web, logger, slogger)
 	cancel()
 	<-engineDone
 	return err

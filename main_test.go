@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/collector"
@@ -158,7 +160,7 @@ func TestStartUpErrors(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // never serve, even if start-up wrongly succeeds
-			args := append(tc.args, "--web.listen-address=127.0.0.1:0")
+			args := slices.Concat(tc.args, []string{"--web.listen-address=127.0.0.1:0"})
 			if code := runContext(ctx, args, &stdout, &stderr); code != 1 {
 				t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr.String())
 			}
@@ -321,8 +323,10 @@ func TestHandlerRegistryIsNotPedanticInProduction(t *testing.T) {
 	}
 	for _, pedantic := range []bool{false, true} {
 		var logs bytes.Buffer
-		h, err := newHandler(handlerConfig{telemetryPath: "/metrics", disableExporterMetrics: true, pedantic: pedantic,
-			logger: log.NewLogfmtLogger(&logs)}, &fakeReady{}, c)
+		h, err := newHandler(handlerConfig{
+			telemetryPath: "/metrics", disableExporterMetrics: true, pedantic: pedantic,
+			logger: log.NewLogfmtLogger(&logs),
+		}, &fakeReady{}, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,8 +450,10 @@ func do(t *testing.T, h http.Handler, method, path string) (*httptest.ResponseRe
 func TestReloadEndpoint(t *testing.T) {
 	var fail error
 	calls := 0
-	h, err := newHandler(handlerConfig{telemetryPath: "/metrics", logger: log.NewNopLogger(),
-		reload: func() error { calls++; return fail }}, &fakeReady{})
+	h, err := newHandler(handlerConfig{
+		telemetryPath: "/metrics", logger: log.NewNopLogger(),
+		reload: func() error { calls++; return fail },
+	}, &fakeReady{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +484,13 @@ func TestConfigCheck(t *testing.T) {
 	writeFile(t, empty, "\n# items:\n#   - code: KS-1\n")
 	writeFile(t, null, "---\n")
 	writeFile(t, cleared, "items: []\n")
+	token := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(token, []byte("ks_secret_token_value\n"), 0o600))
 	url := "--kartustok.url=https://sinarjaya.kartustok.com/public/v1"
+	withToken := func(args ...string) []string {
+		return append([]string{url, "--kartustok.token-file=" + token}, args...)
+	}
+	ok := "kartustok_exporter: configuration OK; token file " + token + "; no --web.config.file; "
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -486,32 +498,38 @@ func TestConfigCheck(t *testing.T) {
 		wantOut    string
 		wantErrors []string
 	}{
-		{"good file", []string{url, "--stock.minimums-file=" + good}, 0,
-			"kartustok_exporter: configuration OK; minimums file " + good + ": categories=1 items=1 warehouse_minimums=1\n", nil},
-		{"no file", []string{"--demo"}, 0, "kartustok_exporter: configuration OK; no --stock.minimums-file\n", nil},
-		{"bad file", []string{url, "--stock.minimums-file=" + bad}, 1, "", []string{
+		{
+			"good file", withToken("--stock.minimums-file=" + good), 0,
+			ok + "minimums file " + good + ": categories=1 items=1 warehouse_minimums=1\n", nil,
+		},
+		{"no file", []string{"--demo"}, 0, "kartustok_exporter: configuration OK; demo company; no --web.config.file; no --stock.minimums-file\n", nil},
+		{"bad file", withToken("--stock.minimums-file=" + bad), 1, "", []string{
 			bad + ":5: items[0].warehouses[0].minimum: must be a number ≥ 0, got \"lots\"",
 			bad + ":6: items[0].total_minimum: must be a number ≥ 0, got -1",
 		}},
-		{"empty file", []string{url, "--stock.minimums-file=" + empty}, 1, "", []string{
+		{"empty file", withToken("--stock.minimums-file=" + empty), 1, "", []string{
 			empty + ": " + noDocument,
 		}},
-		{"null document", []string{url, "--stock.minimums-file=" + null}, 1, "", []string{
+		{"null document", withToken("--stock.minimums-file=" + null), 1, "", []string{
 			null + ": " + nullDocument,
 		}},
-		{"minimums cleared on purpose", []string{url, "--stock.minimums-file=" + cleared}, 0,
-			"kartustok_exporter: configuration OK; minimums file " + cleared + ": categories=0 items=0 warehouse_minimums=0\n", nil},
-		{"missing file", []string{url, "--stock.minimums-file=" + filepath.Join(dir, "nope.yml")}, 1, "", []string{
+		{
+			"minimums cleared on purpose", withToken("--stock.minimums-file=" + cleared), 0,
+			ok + "minimums file " + cleared + ": categories=0 items=0 warehouse_minimums=0\n", nil,
+		},
+		{"missing file", withToken("--stock.minimums-file=" + filepath.Join(dir, "nope.yml")), 1, "", []string{
 			"reading minimums file: open " + filepath.Join(dir, "nope.yml") + ": no such file or directory",
 		}},
 		{"flags and file", []string{"--kartustok.url=https://member.kartustok.com", "--kartustok.budget=2", "--sync.stock-interval=1ms", "--stock.minimums-file=" + bad}, 1, "", []string{
 			"--sync.stock-interval must be at least 1s, got 1ms",
 			"--kartustok.budget must be in (0, 1], got 2",
 			"member domain",
+			"no API token",
 			bad + ":5:",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			unsetTokenEnv(t)
 			var stdout, stderr bytes.Buffer
 			code := run(append(tc.args, "--config.check"), &stdout, &stderr)
 			if code != tc.code {
@@ -581,8 +599,10 @@ func readMetrics(t *testing.T, url string) metricsView {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	v := metricsView{itemCode: map[string]string{}, activeItems: map[string]string{}, locatorCode: map[string]string{},
-		onHand: map[[2]string]string{}, minimum: map[[2]string]string{}}
+	v := metricsView{
+		itemCode: map[string]string{}, activeItems: map[string]string{}, locatorCode: map[string]string{},
+		onHand: map[[2]string]string{}, minimum: map[[2]string]string{},
+	}
 	for line := range strings.SplitSeq(string(body), "\n") {
 		if m := itemInfoRE.FindStringSubmatch(line); m != nil {
 			v.itemCode[m[3]] = m[2]
@@ -616,7 +636,7 @@ func startSimulated(t *testing.T) (url, tokenFile string) {
 	}
 	t.Cleanup(sim.Close)
 	tokenFile = filepath.Join(t.TempDir(), "token")
-	writeFile(t, tokenFile, company.AddToken(kartustoktest.TokenSpec{})+"\n")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(company.AddToken(kartustoktest.TokenSpec{})+"\n"), 0o600))
 	return sim.URL, tokenFile
 }
 
@@ -676,8 +696,10 @@ func TestMinimumsFileInProcess(t *testing.T) {
 	var stderr syncWriter
 	exit := make(chan int, 1)
 	go func() {
-		exit <- runContext(ctx, []string{"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
-			"--web.listen-address=" + addr, "--stock.minimums-file=" + path}, io.Discard, &stderr)
+		exit <- runContext(ctx, []string{
+			"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
+			"--web.listen-address=" + addr, "--stock.minimums-file=" + path,
+		}, io.Discard, &stderr)
 	}()
 	base := "http://" + addr
 	waitReadyURL(t, base, &stderr)
@@ -776,5 +798,296 @@ func waitReadyURL(t *testing.T, base string, logs *syncWriter) {
 			t.Fatalf("not ready after a minute:\n%s", logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// unsetTokenEnv unsets KARTUSTOK_TOKEN for the test and restores it after.
+func unsetTokenEnv(t *testing.T) {
+	t.Helper()
+	t.Setenv(tokenEnv, "x")
+	require.NoError(t, os.Unsetenv(tokenEnv))
+}
+
+// webConfigBasicAuth asks for basic auth as dave, password dave123 (a
+// bcrypt hash of cost 10, as in exporter-toolkit's own tests).
+const webConfigBasicAuth = "basic_auth_users:\n  dave: $2y$10$2UXri9cIDdgeKjBo4Rlpx.U3ZLDV8X1IxKmsfOvhcM5oXQt/mLmXq\n"
+
+// secretToken is the token of the tests that only read token files: it
+// must never appear in what the exporter prints.
+const secretToken = "ks_secret_token_value"
+
+// writeToken writes a token file with exactly mode perm, whatever the umask.
+func writeToken(t *testing.T, path, content string, perm os.FileMode) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	require.NoError(t, os.Chmod(path, perm))
+}
+
+// TestConfigCheckReadsWhatAStartReads: --config.check fails on every web
+// configuration and token a start would fail on, naming the file, and never
+// shows the token.
+func TestConfigCheckReadsWhatAStartReads(t *testing.T) {
+	dir := t.TempDir()
+	token, empty, missingToken := filepath.Join(dir, "token"), filepath.Join(dir, "empty-token"), filepath.Join(dir, "no-token")
+	writeToken(t, token, secretToken+"\n", 0o600)
+	writeToken(t, empty, " \n", 0o600)
+	webOK, webMissing := filepath.Join(dir, "web.yml"), filepath.Join(dir, "no-web.yml")
+	writeFile(t, webOK, webConfigBasicAuth)
+	webUnknown, webBadHash, webNoCert := filepath.Join(dir, "web-unknown.yml"), filepath.Join(dir, "web-bad-hash.yml"), filepath.Join(dir, "web-no-cert.yml")
+	writeFile(t, webUnknown, "basic_auth_user:\n  dave: dave123\n")
+	writeFile(t, webBadHash, "basic_auth_users:\n  dave: dave123\n")
+	writeFile(t, webNoCert, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+	url := "--kartustok.url=https://sinarjaya.kartustok.com/public/v1"
+	withToken := func(args ...string) []string {
+		return append([]string{url, "--kartustok.token-file=" + token}, args...)
+	}
+	for _, tc := range []struct {
+		name string
+		env  string // KARTUSTOK_TOKEN, unset when empty
+		args []string
+		code int
+		want string // on stdout with code 0, on stderr otherwise
+	}{
+		{
+			"web config", "", withToken("--web.config.file=" + webOK), 0,
+			"kartustok_exporter: configuration OK; token file " + token + "; web config file " + webOK + "; no --stock.minimums-file\n",
+		},
+		{
+			"missing web config", "", withToken("--web.config.file=" + webMissing), 1,
+			"--web.config.file " + webMissing + ": no such file or directory\n",
+		},
+		{
+			"unknown web config field", "", withToken("--web.config.file=" + webUnknown), 1,
+			"--web.config.file " + webUnknown + ": yaml: unmarshal errors:\n  line 1: field basic_auth_user not found",
+		},
+		{
+			"password not hashed", "", withToken("--web.config.file=" + webBadHash), 1,
+			"--web.config.file " + webBadHash + ": crypto/bcrypt: ",
+		},
+		{
+			"missing certificate", "", withToken("--web.config.file=" + webNoCert), 1,
+			"--web.config.file " + webNoCert + ": ",
+		},
+		{
+			"token from the environment", secretToken,
+			[]string{url},
+			0,
+			"kartustok_exporter: configuration OK; token from KARTUSTOK_TOKEN; no --web.config.file; no --stock.minimums-file\n",
+		},
+		{"no token", "", []string{url}, 1, "no API token: set --kartustok.token-file"},
+		{"missing token file", "", []string{url, "--kartustok.token-file=" + missingToken}, 1, "token file " + missingToken + ": no such file or directory"},
+		{"empty token file", "", []string{url, "--kartustok.token-file=" + empty}, 1, "token file " + empty + " is empty"},
+		{"token file is a directory", "", []string{url, "--kartustok.token-file=" + dir}, 1, "token file " + dir + ": "},
+		{"listen address without a port", "", withToken("--web.listen-address=9472"), 1, `--web.listen-address "9472" is not host:port`},
+		{"bad vsock address", "", withToken("--web.listen-address=vsock://:port"), 1, `--web.listen-address "vsock://:port" is not vsock://:port`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			unsetTokenEnv(t)
+			if tc.env != "" {
+				t.Setenv(tokenEnv, tc.env)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(append(tc.args, "--config.check"), &stdout, &stderr)
+			assert.Equal(t, tc.code, code, "stderr:\n%s", stderr.String())
+			if tc.code == 0 {
+				assert.Equal(t, tc.want, stdout.String())
+				assert.Empty(t, stderr.String())
+			} else {
+				assert.Empty(t, stdout.String())
+				assert.Contains(t, stderr.String(), tc.want)
+			}
+			assert.NotContains(t, stdout.String()+stderr.String(), secretToken)
+		})
+	}
+
+	t.Run("unreadable token file", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root reads any file")
+		}
+		unreadable := filepath.Join(t.TempDir(), "token")
+		writeToken(t, unreadable, secretToken+"\n", 0o000)
+		var stdout, stderr bytes.Buffer
+		require.Equal(t, 1, run([]string{url, "--kartustok.token-file=" + unreadable, "--config.check"}, &stdout, &stderr))
+		assert.Contains(t, stderr.String(), "token file "+unreadable+": permission denied")
+	})
+}
+
+// TestTokenFileModes: a token file other users can read is a warning, at
+// start and in --config.check, that names the file and its mode and says
+// how to fix it; a file only the exporter's user and group can read is not.
+func TestTokenFileModes(t *testing.T) {
+	apiURL, _ := startSimulated(t)
+	dir := t.TempDir()
+	foreignGID := -1
+	for gid := 60000; gid < 60100; gid++ {
+		if !inGroup(gid) {
+			foreignGID = gid
+			break
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		perm  os.FileMode
+		gid   int      // -1 keeps the file's group, the test's own
+		warns []string // FILE stands for the file's name
+	}{
+		{"owner only", 0o600, -1, nil},
+		{"owner read only", 0o400, -1, nil},
+		{"the exporter's group", 0o640, -1, nil},
+		{"everyone", 0o644, -1, []string{"has mode 0644, which lets every user read the token: chmod 0600 FILE if the exporter's user owns it, or else give it the exporter user's group and chmod 0640", "defaultMode: set it to 0440"}},
+		{"others only", 0o604, -1, []string{"has mode 0604"}},
+		{"another group", 0o640, foreignGID, []string{fmt.Sprintf("has mode 0640 and group %d, which the exporter is not in, so that group's members can read the token: chmod 0600 ", foreignGID)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			unsetTokenEnv(t)
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			_, tokenFile := startSimulated(t)
+			token, err := os.ReadFile(tokenFile)
+			require.NoError(t, err)
+			writeToken(t, file, string(token), tc.perm)
+			if tc.gid != -1 {
+				if err := os.Chown(file, -1, tc.gid); err != nil {
+					t.Skipf("cannot give the file a group the test is not in: %v", err)
+				}
+			}
+			args := []string{"--kartustok.url=" + apiURL, "--kartustok.token-file=" + file, "--web.listen-address=127.0.0.1:0"}
+
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, 0, run(append(args, "--config.check"), &stdout, &stderr), stderr.String())
+			assert.True(t, strings.HasPrefix(stdout.String(), "kartustok_exporter: configuration OK; token file "+file+";"), stdout.String())
+			if tc.warns == nil {
+				assert.Empty(t, stderr.String())
+			} else {
+				lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+				require.Len(t, lines, 1, stderr.String())
+				assert.True(t, strings.HasPrefix(lines[0], "warning: token file "+file+" "), lines[0])
+				for _, w := range tc.warns {
+					assert.Contains(t, lines[0], strings.ReplaceAll(w, "FILE", file))
+				}
+			}
+
+			// At start, the same words as a warning in the log.
+			stderr.Reset()
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			require.Equal(t, 0, runContext(ctx, args, io.Discard, &stderr), stderr.String())
+			warned := regexp.MustCompile(`(?m)^level=warn .*msg="token file ` + regexp.QuoteMeta(file) + ` `).MatchString(stderr.String())
+			assert.Equal(t, tc.warns != nil, warned, stderr.String())
+			for _, w := range tc.warns {
+				assert.Contains(t, stderr.String(), strings.ReplaceAll(w, "FILE", file))
+			}
+			assert.NotContains(t, stdout.String()+stderr.String(), strings.TrimSpace(string(token)))
+		})
+	}
+}
+
+// TestStartUpStopsBeforePolling: a port in use or a web configuration that
+// cannot be served stops start-up before the exporter polls the API or says
+// it listens.
+func TestStartUpStopsBeforePolling(t *testing.T) {
+	company := kartustoktest.NewCompany(kartustoktest.Config{Locators: 1, Items: 10})
+	sim, err := kartustoktest.Start("127.0.0.1:0", company)
+	require.NoError(t, err)
+	t.Cleanup(sim.Close)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	writeToken(t, tokenFile, company.AddToken(kartustoktest.TokenSpec{})+"\n", 0o600)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	busyAddr := busy.Addr().String()
+	badWeb, missingWeb := filepath.Join(dir, "web.yml"), filepath.Join(dir, "no-web.yml")
+	writeFile(t, badWeb, "basic_auth_users:\n  dave: dave123\n")
+
+	base := []string{"--kartustok.url=" + sim.URL, "--kartustok.token-file=" + tokenFile}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{
+			"port in use",
+			[]string{"--web.listen-address=" + busyAddr},
+			"cannot listen on --web.listen-address=" + busyAddr + ": listen tcp " + busyAddr + ": bind: address already in use; another process, perhaps another kartustok_exporter, uses the port",
+		},
+		{"second port in use", []string{"--web.listen-address=127.0.0.1:0", "--web.listen-address=" + busyAddr}, "address already in use"},
+		{"missing web config", []string{"--web.listen-address=127.0.0.1:0", "--web.config.file=" + missingWeb}, "--web.config.file " + missingWeb + ": no such file or directory"},
+		{"invalid web config", []string{"--web.listen-address=127.0.0.1:0", "--web.config.file=" + badWeb}, "--web.config.file " + badWeb + ": crypto/bcrypt"},
+		{"no socket from systemd", []string{"--web.systemd-socket"}, "systemd passed no listening socket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "no socket from systemd" && runtime.GOOS != "linux" {
+				t.Skip("systemd socket activation is Linux only")
+			}
+			t.Setenv("LISTEN_FDS", "")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // should start-up wrongly succeed
+			defer cancel()
+			var stderr bytes.Buffer
+			require.Equal(t, 1, runContext(ctx, append(base, tc.args...), io.Discard, &stderr), stderr.String())
+			assert.Contains(t, stderr.String(), tc.want)
+			assert.NotContains(t, stderr.String(), "Polling the KartuStok API")
+			assert.NotContains(t, stderr.String(), `msg="Listening on"`)
+			assert.Zero(t, sim.Count("", 0), "requests sent to the API")
+		})
+	}
+}
+
+// TestListensOnBoundSocketsWithTheWebConfig: each "Listening on" line names
+// a socket that already accepts connections, and the web configuration's
+// basic auth guards every listener.
+func TestListensOnBoundSocketsWithTheWebConfig(t *testing.T) {
+	apiURL, tokenFile := startSimulated(t)
+	webConfig := filepath.Join(t.TempDir(), "web.yml")
+	writeFile(t, webConfig, webConfigBasicAuth)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncWriter
+	exit := make(chan int, 1)
+	go func() {
+		exit <- runContext(ctx, []string{
+			"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
+			"--web.listen-address=127.0.0.1:0", "--web.listen-address=127.0.0.1:0", "--web.config.file=" + webConfig,
+		}, io.Discard, &stderr)
+	}()
+
+	seen := map[string]bool{}
+	deadline := time.Now().Add(time.Minute)
+	for len(seen) < 2 {
+		for _, m := range listenRE.FindAllStringSubmatch(stderr.String(), -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				conn, err := net.Dial("tcp", m[1])
+				require.NoError(t, err, "logged Listening on %s before the socket accepted connections", m[1])
+				conn.Close()
+			}
+		}
+		select {
+		case code := <-exit:
+			t.Fatalf("exit %d:\n%s", code, stderr.String())
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "not listening on two addresses after a minute:\n%s", stderr.String())
+		time.Sleep(time.Millisecond)
+	}
+	for addr := range seen {
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/-/healthy", nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, addr)
+		req.SetBasicAuth("dave", "dave123")
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, addr)
+	}
+	cancel()
+	select {
+	case code := <-exit:
+		assert.Equal(t, 0, code, stderr.String())
+	case <-time.After(time.Minute):
+		t.Fatal("did not stop after cancellation")
 	}
 }

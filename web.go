@@ -86,7 +86,7 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 		)
 		volatile = exporterReg
 	}
-	var metrics http.Handler = collector.NewHandler(reg, cfg.renderer, collector.HandlerOpts{
+	metrics := collector.NewHandler(reg, cfg.renderer, collector.HandlerOpts{
 		ErrorLog:            promLogger{cfg.logger},
 		MaxRequestsInFlight: cfg.maxRequests,
 		Volatile:            volatile,
