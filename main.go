@@ -51,6 +51,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	sloggokit "github.com/tjhop/slog-gokit"
 
+	"github.com/kartustok/kartustok_exporter/check"
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/minimums"
@@ -106,10 +107,13 @@ type config struct {
 	healthInterval time.Duration
 	catalogEvery   time.Duration
 	stockInterval  time.Duration
+	fullStock      time.Duration
+	flowInterval   time.Duration
 	maxStaleness   time.Duration
 	minimumsFile   string
 	demo           bool
 	configCheck    bool
+	apiCheck       bool
 
 	web                    *web.FlagConfig
 	telemetryPath          string
@@ -151,12 +155,18 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("sync.health-interval", "Period of the API health check.").Default("30s").DurationVar(&cfg.healthInterval)
 	app.Flag("sync.catalog-interval", "Period of the refresh of company metadata, item categories, locators and items.").Default("15m").DurationVar(&cfg.catalogEvery)
 	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it.").Default("1m").DurationVar(&cfg.stockInterval)
+	app.Flag("sync.full-stock-interval", "Longest a warehouse's stock goes without being read in full. Between full reads a stock pass asks each warehouse for its count of the day's movements (one request) and reads its stock only when that count changed; a back-dated or voided document changes a balance without a movement dated today, which only a full read finds. Not more than --sync.stock-interval: every pass reads every warehouse in full. Must be shorter than --sync.max-staleness.").
+		Default("15m").DurationVar(&cfg.fullStock)
+	app.Flag("sync.flow-interval", "Period of the refresh of each warehouse's in and out over the last 30 days and of its movements of the day by transaction type; also right after the company's midnight. 0 turns it off.").
+		Default("1h").DurationVar(&cfg.flowInterval)
 	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
 	app.Flag("stock.minimums-file", "YAML file of minimum stock levels by item code, per warehouse code and per category, overriding the minimums KartuStok reports. Re-read on SIGHUP and on POST /-/reload; a file that fails to load leaves the previous one in force. "+
 		"A minimum above 0 given to an item in one warehouse (items[].warehouses[]) also exports kartustok_stock_on_hand 0 when that warehouse's stock has no row for the item, as KartuStok lists only items a warehouse has held.").
 		PlaceHolder("FILE").StringVar(&cfg.minimumsFile)
 	app.Flag("config.check", "Check what a start would check, then exit: the flags, the web configuration file, that the token can be read (its value is never shown) and the minimums file. Exits 0 with a one-line summary, after a line per warning (such as a token file other users can read), or 1 with each problem on its own line. Does not call the API.").
 		Default("false").BoolVar(&cfg.configCheck)
+	app.Flag("kartustok.check", "Call each API endpoint the exporter reads once (at most 7 requests), print a report of what works with a one-line fix for each problem, then exit: 0 when the exporter can use this URL and token, 1 otherwise. The token is never printed.").
+		Default("false").BoolVar(&cfg.apiCheck)
 	app.Flag("demo", "Run against an embedded simulated company on loopback instead of a real KartuStok API.").Default("false").BoolVar(&cfg.demo)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&cfg.telemetryPath)
@@ -175,6 +185,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 		return nil, true, code
 	}
 	problems := cfg.validate(expires)
+	if cfg.configCheck && cfg.apiCheck {
+		problems = append(problems, errors.New("--config.check and --kartustok.check exclude each other: the first never calls the API, the second does"))
+	}
 	if cfg.configCheck {
 		return nil, true, checkConfig(cfg, problems, stdout, stderr)
 	}
@@ -208,6 +221,15 @@ func (c *config) validate(expires string) []error {
 		if d.v < time.Second {
 			problems = append(problems, fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v))
 		}
+	}
+	switch {
+	case c.fullStock < 0:
+		problems = append(problems, fmt.Errorf("--sync.full-stock-interval must not be negative, got %s", c.fullStock))
+	case c.fullStock > c.stockInterval && c.fullStock >= c.maxStaleness:
+		problems = append(problems, fmt.Errorf("--sync.full-stock-interval %s must be shorter than --sync.max-staleness %s, or an unchanged warehouse's stock would expire between its full reads", c.fullStock, c.maxStaleness))
+	}
+	if c.flowInterval != 0 && c.flowInterval < time.Minute {
+		problems = append(problems, fmt.Errorf("--sync.flow-interval must be 0 (off) or at least 1m, got %s", c.flowInterval))
 	}
 	if c.maxBody < 64<<10 || c.maxBody > 1<<30 {
 		problems = append(problems, fmt.Errorf("--kartustok.max-body-size must be between 64KiB and 1GiB, got %s", c.maxBody))
@@ -469,8 +491,46 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return code
 	}
 	logger, slogger := newLoggers(stderr, cfg.logLevel, cfg.logFormat)
+	if cfg.apiCheck {
+		return apiCheck(ctx, cfg, stdout, logger)
+	}
 	if err := serve(ctx, cfg, logger, slogger); err != nil {
 		level.Error(logger).Log("msg", "Exiting", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// apiCheck is --kartustok.check: one call of each endpoint the exporter
+// reads, a report on stdout, and the exit code. With --demo it checks the
+// demo company.
+func apiCheck(ctx context.Context, cfg *config, stdout io.Writer, logger log.Logger) int {
+	if cfg.demo {
+		d, err := startDemo(log.With(logger, "component", "demo"))
+		if err != nil {
+			level.Error(logger).Log("msg", "Exiting", "err", fmt.Errorf("starting the demo company: %w", err))
+			return 1
+		}
+		defer d.Close()
+		cfg.url, cfg.tokenFile = d.URL, d.TokenFile
+	}
+	var (
+		src  kartustok.TokenSource
+		from string
+	)
+	if cfg.tokenFile != "" {
+		src, from = kartustok.TokenFile(cfg.tokenFile), "file "+cfg.tokenFile
+		if w := tokenFileWarning(cfg.tokenFile); w != "" {
+			level.Warn(logger).Log("msg", w)
+		}
+	} else {
+		src, from = kartustok.TokenEnv(tokenEnv), "the "+tokenEnv+" environment variable"
+	}
+	ok := check.Run(ctx, check.Config{
+		URL: cfg.url, Token: src.Token, TokenFrom: from, TokenExpiresAt: cfg.tokenExpiresAt,
+		RateLimit: cfg.rateLimit, Timeout: cfg.timeout, MaxBodyBytes: int64(cfg.maxBody), Out: stdout,
+	})
+	if !ok {
 		return 1
 	}
 	return 0
@@ -684,17 +744,19 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 		level.Warn(logger).Log("msg", "The API URL is plain http: the bearer token crosses the network unencrypted; use https", "url", client.BaseURL())
 	}
 	engine, err := ksync.New(client, ksync.Config{
-		HealthInterval:  cfg.healthInterval,
-		CatalogInterval: cfg.catalogEvery,
-		StockInterval:   cfg.stockInterval,
-		MaxStaleness:    cfg.maxStaleness,
-		Budget:          budget,
-		Window:          cfg.window,
-		HealthReserve:   reserve,
-		CatalogCap:      catalogCap,
-		TokenExpiresAt:  cfg.tokenExpiresAt,
-		Logger:          logger,
-		OnCatalog:       reloader.CheckCatalog,
+		HealthInterval:    cfg.healthInterval,
+		CatalogInterval:   cfg.catalogEvery,
+		StockInterval:     cfg.stockInterval,
+		FullStockInterval: cfg.fullStock,
+		FlowInterval:      cfg.flowInterval,
+		MaxStaleness:      cfg.maxStaleness,
+		Budget:            budget,
+		Window:            cfg.window,
+		HealthReserve:     reserve,
+		CatalogCap:        catalogCap,
+		TokenExpiresAt:    cfg.tokenExpiresAt,
+		Logger:            logger,
+		OnCatalog:         reloader.CheckCatalog,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -60,6 +60,10 @@ func TestParseFlagsRejectsBadStartUp(t *testing.T) {
 		{"bad level", append(base, "--log.level=verbose"), "enum value must be one of"},
 		{"unknown flag", append(base, "--kartustok.token=secret"), "unknown long flag"},
 		{"bad telemetry path", append(base, "--web.telemetry-path=/-/metrics"), "--web.telemetry-path"},
+		{"full reads too rare", append(base, "--sync.full-stock-interval=30m"), "--sync.full-stock-interval 30m0s must be shorter than --sync.max-staleness 30m0s"},
+		{"negative full reads", append(base, "--sync.full-stock-interval=-1m"), "--sync.full-stock-interval must not be negative"},
+		{"flow too often", append(base, "--sync.flow-interval=10s"), "--sync.flow-interval must be 0 (off) or at least 1m"},
+		{"both checks", append(base, "--config.check", "--kartustok.check"), "exclude each other"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -1090,4 +1094,32 @@ func TestListensOnBoundSocketsWithTheWebConfig(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("did not stop after cancellation")
 	}
+}
+
+// TestKartustokCheck: --kartustok.check reports on the demo company and
+// exits 0; with a token file that holds a token the API does
+// not know, it exits 1 with the fix, and never prints the token.
+func TestKartustokCheck(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, runContext(ctx, []string{"--demo", "--kartustok.check"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "GET /stock/detail")
+	assert.Contains(t, stdout.String(), "time zone      \"Asia/Jakarta\"")
+	assert.Regexp(t, `(?m)^OK: the exporter can use this token`, stdout.String())
+
+	// A token the API does not know, against a simulated company.
+	company := kartustoktest.NewCompany(kartustoktest.Config{Items: 20})
+	srv := kartustoktest.NewServer(company)
+	defer srv.Close()
+	const token = "ks_neverIssuedByThisCompany00000000000000"
+	file := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(file, []byte(token), 0o600))
+	stdout.Reset()
+	stderr.Reset()
+	code := runContext(ctx, []string{"--kartustok.check", "--kartustok.url=" + srv.URL, "--kartustok.token-file=" + file}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout.String(), "401 Unauthorized")
+	assert.Contains(t, stdout.String(), "create a new one under API Access")
+	assert.NotContains(t, stdout.String()+stderr.String(), token[:12])
 }
