@@ -27,6 +27,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -279,6 +280,23 @@ func TestRunDemoInProcess(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+
+	// The flow refresh follows readiness: within a minute the demo shows
+	// flow, movements and items whose days of cover are below their lead
+	// time, as KartuStokStockoutPredicted would see them.
+	var predicted int
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ms := string(b)
+		predicted = demoPredicted(ms)
+		return strings.Contains(ms, "kartustok_stock_movements{") && predicted > 0
+	}, time.Minute, time.Second, "no flow or predicted stock-out in the demo")
+	t.Logf("%d pairs with stock below their lead time's cover", predicted)
 	cancel()
 	select {
 	case code := <-exit:
@@ -1122,4 +1140,39 @@ func TestKartustokCheck(t *testing.T) {
 	assert.Contains(t, stdout.String(), "401 Unauthorized")
 	assert.Contains(t, stdout.String(), "create a new one under API Access")
 	assert.NotContains(t, stdout.String()+stderr.String(), token[:12])
+}
+
+// demoPredicted counts, in a text exposition, the pairs with stock whose
+// days of cover (on hand ÷ 30-day outflow × 30) are below their item's
+// lead time, as the recording rule and KartuStokStockoutPredicted do.
+func demoPredicted(text string) int {
+	onHand, out := map[string]float64{}, map[string]float64{}
+	lead := map[string]float64{}
+	re := regexp.MustCompile(`^(kartustok_stock_on_hand|kartustok_stock_outflow_quantity|kartustok_item_lead_time_seconds)\{item_id="([^"]*)"(?:,locator_id="([^"]*)")?(?:,period="([^"]*)")?\} (\S+)$`)
+	for _, l := range strings.Split(text, "\n") {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		v, err := strconv.ParseFloat(m[5], 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case m[1] == "kartustok_stock_on_hand":
+			onHand[m[2]+"/"+m[3]] = v
+		case m[1] == "kartustok_stock_outflow_quantity" && m[4] == "30d":
+			out[m[2]+"/"+m[3]] = v
+		case m[1] == "kartustok_item_lead_time_seconds":
+			lead[m[2]] = v / 86400
+		}
+	}
+	n := 0
+	for k, o := range out {
+		item := strings.SplitN(k, "/", 2)[0]
+		if h, ok := onHand[k]; ok && o > 0 && h > 0 && 30*h/o < lead[item] {
+			n++
+		}
+	}
+	return n
 }
