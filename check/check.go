@@ -38,6 +38,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // the company's time zone must resolve on any machine
@@ -130,8 +131,10 @@ type checker struct {
 }
 
 func newChecker(cfg Config) *checker {
-	c := &checker{cfg: cfg, out: cfg.Out, now: cfg.Now, timeout: cfg.Timeout, maxBody: cfg.MaxBodyBytes,
-		userAgent: cfg.UserAgent, granted: map[string]bool{}, remaining: -1}
+	c := &checker{
+		cfg: cfg, out: cfg.Out, now: cfg.Now, timeout: cfg.Timeout, maxBody: cfg.MaxBodyBytes,
+		userAgent: cfg.UserAgent, granted: map[string]bool{}, remaining: -1,
+	}
 	if c.out == nil {
 		c.out = os.Stdout
 	}
@@ -270,7 +273,7 @@ func (c *checker) setup(b *block) bool {
 	}
 	tok, err := c.cfg.Token()
 	if err == nil && strings.TrimSpace(tok) == "" {
-		err = fmt.Errorf("the token is empty")
+		err = errors.New("the token is empty")
 	}
 	if err != nil {
 		c.noteAt(b, "token", problem, "cannot read the token: "+sanitise(err.Error(), maxMessageBytes),
@@ -586,7 +589,7 @@ func intOr(p *int) string {
 	if p == nil {
 		return "not sent"
 	}
-	return fmt.Sprint(*p)
+	return strconv.Itoa(*p)
 }
 
 // pageChecks warns of a paginated answer's meta block that makes the

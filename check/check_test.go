@@ -182,7 +182,8 @@ func TestUnknownToken(t *testing.T) {
 func TestMissingScope(t *testing.T) {
 	c := newCompany(t, kartustoktest.Config{Items: 30})
 	tok := c.co.AddToken(kartustoktest.TokenSpec{Scopes: []string{
-		kartustoktest.ScopeMeta, kartustoktest.ScopeItem, kartustoktest.ScopeCategory, kartustoktest.ScopeLocator}})
+		kartustoktest.ScopeMeta, kartustoktest.ScopeItem, kartustoktest.ScopeCategory, kartustoktest.ScopeLocator,
+	}})
 	ok, report := check(t, c.srv.URL, tok)
 	assert.False(t, ok)
 	assert.Contains(t, report, "token scopes   meta.read, item.read, category.read, locator.read (lacks stock.read)")
@@ -199,7 +200,8 @@ func TestMissingScope(t *testing.T) {
 func TestMissingMetaScope(t *testing.T) {
 	c := newCompany(t, kartustoktest.Config{Items: 30})
 	tok := c.co.AddToken(kartustoktest.TokenSpec{Scopes: []string{
-		kartustoktest.ScopeItem, kartustoktest.ScopeCategory, kartustoktest.ScopeLocator, kartustoktest.ScopeStock}})
+		kartustoktest.ScopeItem, kartustoktest.ScopeCategory, kartustoktest.ScopeLocator, kartustoktest.ScopeStock,
+	}})
 	ok, report := check(t, c.srv.URL, tok)
 	assert.False(t, ok)
 	assert.Contains(t, report, fixScope("meta.read"))
@@ -308,7 +310,7 @@ func TestOffendingValueIsCutAndCleaned(t *testing.T) {
 	assert.NotContains(t, report, "\u202e")
 	assert.Contains(t, report, `PROBLEM        minimum_qty: "\u001b[31m9999`)
 	assert.Contains(t, report, "…") // cut
-	for _, line := range strings.Split(report, "\n") {
+	for line := range strings.SplitSeq(report, "\n") {
 		if strings.Contains(line, "minimum_qty: ") {
 			assert.Less(t, len(line), 400, line)
 		}
@@ -351,7 +353,7 @@ func TestServerError(t *testing.T) {
 }
 
 func TestNotKartuStok(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"))
@@ -366,7 +368,7 @@ func TestNotKartuStok(t *testing.T) {
 }
 
 func TestHTMLInsteadOfJSON(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte("<!doctype html><title>KartuStok — Masuk</title><p>login"))
 	}))
@@ -489,8 +491,8 @@ func TestFieldsAreTheExportersFields(t *testing.T) {
 	} {
 		var want, got []string
 		rt := reflect.TypeOf(tc.typ)
-		for i := range rt.NumField() {
-			if name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+		for field := range rt.Fields() {
+			if name, _, _ := strings.Cut(field.Tag.Get("json"), ","); name != "" && name != "-" {
 				want = append(want, name)
 			}
 		}

@@ -29,7 +29,6 @@ func ExampleRun() {
 	const tokenFile = "/etc/kartustok_exporter/token"
 	tokens := kartustok.TokenFile(tokenFile)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	ok := check.Run(ctx, check.Config{
 		URL:          "https://sinarjaya.kartustok.com/public/v1",
 		Token:        tokens.Token,
@@ -39,6 +38,7 @@ func ExampleRun() {
 		MaxBodyBytes: kartustok.DefaultMaxBodyBytes,
 		Out:          os.Stdout,
 	})
+	stop() // before os.Exit, which runs no deferred calls
 	if !ok {
 		os.Exit(1)
 	}

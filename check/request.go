@@ -143,8 +143,7 @@ func defaultTransport(timeout time.Duration) *http.Transport {
 
 // transportProblem describes a request that got no answer, and its fix.
 func transportProblem(caller context.Context, err error, timeout time.Duration) (text, fix string) {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		err = ue.Err // the URL is in the block's title
 	}
 	var (

@@ -319,8 +319,10 @@ func (c *checker) stockDetail(ctx context.Context) {
 		return
 	}
 	today, zone := c.today()
-	q := url.Values{"locator_id": {string(c.locator.ID)}, "date_from": {today}, "date_to": {today},
-		"page": {"1"}, "per_page": {strconv.Itoa(kartustok.PerPage)}}
+	q := url.Values{
+		"locator_id": {string(c.locator.ID)}, "date_from": {today}, "date_to": {today},
+		"page": {"1"}, "per_page": {strconv.Itoa(kartustok.PerPage)},
+	}
 	r := c.call(ctx, kartustok.EndpointStockDetail, q, true)
 	defer c.printResult(r)
 	c.stockLines(r.b, today, zone)

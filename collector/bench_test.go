@@ -54,8 +54,10 @@ func benchSnapshot(n int) *ksync.Snapshot {
 	for j := range items {
 		items[j] = kartustok.Item{ID: opaqueID(rng), Code: fmt.Sprintf("KS-%05d", j), Name: fmt.Sprintf("Barang %d", j), UOM: "pcs", Active: true}
 	}
-	s := &ksync.Snapshot{Location: time.UTC, Stock: map[kartustok.ID]*ksync.LocatorStock{},
-		Company: &kartustok.Company{ID: "c1", Name: "PT Uji", MinimumStockMode: kartustok.MinimumStockPerWarehouse}}
+	s := &ksync.Snapshot{
+		Location: time.UTC, Stock: map[kartustok.ID]*ksync.LocatorStock{},
+		Company: &kartustok.Company{ID: "c1", Name: "PT Uji", MinimumStockMode: kartustok.MinimumStockPerWarehouse},
+	}
 	now := time.Now()
 	for i := range benchLocators {
 		l := kartustok.Locator{ID: opaqueID(rng), Code: fmt.Sprintf("GDG-%03d", i), Name: fmt.Sprintf("Gudang %d", i), Active: true}

@@ -48,13 +48,16 @@ func (f fixedSource) MaxStaleness() time.Duration { return testConfig().MaxStale
 func (f fixedSource) FlowMaxAge() time.Duration {
 	return testConfig().FlowInterval + testConfig().MaxStaleness
 }
+
 func (f fixedSource) Budget() (int, time.Duration)               { return testConfig().Budget, testConfig().Window }
 func fixedEngine(_ *testing.T, snap *ksync.Snapshot) fixedSource { return fixedSource{snap} }
 
 // testConfig is the engine configuration the collector's tests assume.
 func testConfig() ksync.Config {
-	return ksync.Config{HealthInterval: 30 * time.Second, CatalogInterval: 15 * time.Minute, StockInterval: time.Minute,
-		MaxStaleness: 30 * time.Minute, Budget: 96, Window: time.Minute}
+	return ksync.Config{
+		HealthInterval: 30 * time.Second, CatalogInterval: 15 * time.Minute, StockInterval: time.Minute,
+		MaxStaleness: 30 * time.Minute, Budget: 96, Window: time.Minute,
+	}
 }
 
 // gatherMap gathers g into "name{label="value",...}" → value.
@@ -71,8 +74,10 @@ func fixedSnapshot(fetched time.Time) *ksync.Snapshot {
 		TokenKnown: true, TokenValid: true,
 		Scopes:      map[string]bool{kartustok.ScopeStock: true, kartustok.ScopeItem: false},
 		TokenExpiry: time.Unix(1800000000, 0),
-		Company: &kartustok.Company{ID: "c1", Name: awkward, Subdomain: "sinarjaya", Timezone: "Asia/Jakarta",
-			MinimumStockMode: kartustok.MinimumStockPerWarehouse},
+		Company: &kartustok.Company{
+			ID: "c1", Name: awkward, Subdomain: "sinarjaya", Timezone: "Asia/Jakarta",
+			MinimumStockMode: kartustok.MinimumStockPerWarehouse,
+		},
 		Location:      time.UTC,
 		CategoryNames: map[kartustok.ID]string{"cat1": "Bahan Baku"},
 		Locators: []kartustok.Locator{
@@ -94,7 +99,7 @@ func fixedSnapshot(fetched time.Time) *ksync.Snapshot {
 	}
 	s.SetItems(s.Items)
 	for r := range ksync.NumResources {
-		s.Sync[r] = ksync.SyncStatus{
+		s.Sync[r] = ksync.Status{
 			LastSuccess:     time.Unix(1700000000, 0),
 			LastDuration:    1500 * time.Millisecond,
 			Errors:          uint64(r),

@@ -261,7 +261,7 @@ var renderedNames = func() map[string]struct{} {
 
 // gzipAccepted reports whether the client accepts a gzip answer.
 func gzipAccepted(h http.Header) bool {
-	for _, part := range strings.Split(h.Get("Accept-Encoding"), ",") {
+	for part := range strings.SplitSeq(h.Get("Accept-Encoding"), ",") {
 		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
 			q = strings.TrimSpace(q)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -54,6 +55,7 @@ func (s *swapSource) MaxStaleness() time.Duration { return testConfig().MaxStale
 func (s *swapSource) FlowMaxAge() time.Duration {
 	return testConfig().FlowInterval + testConfig().MaxStaleness
 }
+
 func (s *swapSource) Budget() (int, time.Duration) { return testConfig().Budget, testConfig().Window }
 
 // richSnapshot is fixedSnapshot with what the rendered families must get
@@ -62,8 +64,9 @@ func (s *swapSource) Budget() (int, time.Duration) { return testConfig().Budget,
 func richSnapshot(now time.Time) *ksync.Snapshot {
 	s := pairSnapshot(now)
 	s.Locators = append(s.Locators, kartustok.Locator{ID: "L4", Code: "GDG-04", Name: `Gudang "4"`, Active: true})
-	s.Stock["L4"] = &ksync.LocatorStock{Fetched: now.Add(-time.Minute),
-		Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true}},
+	s.Stock["L4"] = &ksync.LocatorStock{
+		Fetched: now.Add(-time.Minute),
+		Rows:    []ksync.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true}},
 		Carried: []ksync.CarriedEntry{
 			{StockEntry: ksync.StockEntry{ItemID: "i3", OnHand: 7}, Fetched: now.Add(-10 * time.Minute)},
 			{StockEntry: ksync.StockEntry{ItemID: "i2", OnHand: 9}, Fetched: now.Add(-time.Hour)}, // too old
@@ -232,9 +235,7 @@ func TestHandlerServesWhatTheCollectorWould(t *testing.T) {
 		r.MustRegister(NewAPIMetrics())
 		return r.Gather()
 	}))
-	for k, v := range apiSeries {
-		want[k] = v
-	}
+	maps.Copy(want, apiSeries)
 	require.Contains(t, want, `kartustok_stock_on_hand{item_id="i3",locator_id="L4"}`, "a carried entry")
 	require.Contains(t, want, `kartustok_stock_on_hand{item_id="i3",locator_id="L1"}`, "a pair without a row")
 
@@ -281,7 +282,7 @@ func TestHandlerRendersOnceAndSharesTheBytes(t *testing.T) {
 	f2 := r.frame(now.Add(time.Second))
 	require.NotEmpty(t, f1[famOnHand])
 	for k := range f1 {
-		require.Equal(t, len(f1[k]), len(f2[k]))
+		require.Len(t, f2[k], len(f1[k]))
 		for i := range f1[k] {
 			assert.Same(t, f1[k][i], f2[k][i], "family %d block %d rendered again", k, i)
 		}
@@ -289,9 +290,7 @@ func TestHandlerRendersOnceAndSharesTheBytes(t *testing.T) {
 	// L1's stock changes: only its blocks are new.
 	s2 := *s
 	s2.Stock = map[kartustok.ID]*ksync.LocatorStock{}
-	for id, ls := range s.Stock {
-		s2.Stock[id] = ls
-	}
+	maps.Copy(s2.Stock, s.Stock)
 	s2.Stock["L1"] = &ksync.LocatorStock{Fetched: now, Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 99}}}
 	src.snap.Store(&s2)
 	f3 := r.frame(now.Add(2 * time.Second))

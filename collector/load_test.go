@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -50,43 +49,7 @@ func TestScrapeLoadServe(t *testing.T) {
 	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(20) // as main does unless GOGC is set
 	}
-	s := benchSnapshot(loadSeries)
-	var h http.Handler
-	switch side {
-	case "project-bare":
-		// As main wires it with --web.disable-exporter-metrics.
-		src := &swapSource{}
-		src.snap.Store(s)
-		api := NewAPIMetrics()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src, WithoutDerived()), api)
-		h = NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
-			MaxRequestsInFlight: 100,
-			Version:             func() any { return [2]any{src.Snapshot(), api.Version()} },
-		})
-	case "project":
-		// As main wires it: the live families cached per version, the
-		// process's and the runtime's gathered every scrape, promhttp's
-		// own counters around it.
-		src := &swapSource{}
-		src.snap.Store(s)
-		api := NewAPIMetrics()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src, WithoutDerived()), api)
-		exporterReg := prometheus.NewRegistry()
-		exporterReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		h = promhttp.InstrumentMetricHandler(exporterReg, NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
-			MaxRequestsInFlight: 100, Volatile: exporterReg, VolatileMaxAge: time.Second,
-			Version: func() any { return [2]any{src.Snapshot(), api.Version()} },
-		}))
-	default:
-		// The baseline holds only its GaugeVecs, as an exporter built on
-		// them would.
-		bh := baselineHandler(s)
-		s = nil
-		reg := prometheus.NewRegistry()
-		h = promhttp.InstrumentMetricHandler(reg, bh)
-	}
+	h := loadHandler(side)
 	serve(h, true) // render, as the first scrape after a start does
 	if os.Getenv("KARTUSTOK_LOAD_FREE") != "" {
 		// The strictest rest: every free page returned to the OS.
@@ -101,13 +64,54 @@ func TestScrapeLoadServe(t *testing.T) {
 	_ = srv.Close()
 }
 
+// loadHandler builds the handler of one side of the load test over a
+// snapshot of loadSeries series. Only the project's sides keep the snapshot:
+// the baseline's is garbage once loadHandler returns.
+func loadHandler(side string) http.Handler {
+	s := benchSnapshot(loadSeries)
+	switch side {
+	case "project-bare":
+		// As main wires it with --web.disable-exporter-metrics.
+		src := &swapSource{}
+		src.snap.Store(s)
+		api := NewAPIMetrics()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(NewCollector(src, WithoutDerived()), api)
+		return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
+			MaxRequestsInFlight: 100,
+			Version:             func() any { return [2]any{src.Snapshot(), api.Version()} },
+		})
+	case "project":
+		// As main wires it: the live families cached per version, the
+		// process's and the runtime's gathered every scrape, promhttp's
+		// own counters around it.
+		src := &swapSource{}
+		src.snap.Store(s)
+		api := NewAPIMetrics()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(NewCollector(src, WithoutDerived()), api)
+		exporterReg := prometheus.NewRegistry()
+		exporterReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		return promhttp.InstrumentMetricHandler(exporterReg, NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
+			MaxRequestsInFlight: 100, Volatile: exporterReg, VolatileMaxAge: time.Second,
+			Version: func() any { return [2]any{src.Snapshot(), api.Version()} },
+		}))
+	default:
+		// The baseline holds only its GaugeVecs, as an exporter built on
+		// them would.
+		bh := baselineHandler(s)
+		reg := prometheus.NewRegistry()
+		return promhttp.InstrumentMetricHandler(reg, bh)
+	}
+}
+
 // rssOf reads a process's resident set size in bytes.
 func rssOf(pid int) uint64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
-	for _, l := range strings.Split(string(b), "\n") {
+	for l := range strings.SplitSeq(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10

@@ -70,7 +70,7 @@ const minimumMetrics = `
 // withHeaders places series under the HELP and TYPE lines of their metric.
 func withHeaders(series ...string) string {
 	var b strings.Builder
-	for _, line := range strings.Split(strings.TrimSpace(minimumMetrics), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(minimumMetrics), "\n") {
 		b.WriteString(line + "\n")
 		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
 			name = strings.Fields(name)[0]

@@ -210,7 +210,7 @@ func TestAlertmanagerConfig(t *testing.T) {
 	}
 	for _, d := range []string{c.Route.GroupWait, c.Route.GroupInterval, c.Route.RepeatInterval} {
 		_, err := time.ParseDuration(d)
-		assert.NoError(t, err)
+		require.NoError(t, err)
 	}
 	assert.Contains(t, c.Route.GroupBy, "alertname")
 
@@ -389,7 +389,7 @@ func TestDockerfile(t *testing.T) {
 	require.NoError(t, err)
 	var stages int
 	instructions := map[string][]string{}
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		fields := strings.Fields(line)
 		if len(fields) < 2 || strings.HasPrefix(fields[0], "#") {
 			continue

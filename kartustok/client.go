@@ -331,8 +331,10 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 	}
 	c.userAgent = "kartustok_exporter/" + c.version
 	shared := c.budget - c.reserve
-	cfg := schedConfig{budget: c.budget, window: c.window, reserve: c.reserve,
-		catalogCap: max(1, shared-int(math.Ceil(c.stockShare*float64(shared)))), healthInterval: c.healthInterval, cautious: c.cautious}
+	cfg := schedConfig{
+		budget: c.budget, window: c.window, reserve: c.reserve,
+		catalogCap: max(1, shared-int(math.Ceil(c.stockShare*float64(shared)))), healthInterval: c.healthInterval, cautious: c.cautious,
+	}
 	if c.cautious {
 		cfg.spacing = c.window / time.Duration(4*c.budget)
 	}
@@ -357,7 +359,7 @@ func normaliseBaseURL(raw string) (string, error) {
 		return "", fmt.Errorf("kartustok: base URL %q has no host; use https://<subdomain>.kartustok.com/public/v1", raw)
 	}
 	if u.User != nil {
-		return "", fmt.Errorf("kartustok: base URL must not hold credentials; the token comes from a file or the environment")
+		return "", errors.New("kartustok: base URL must not hold credentials; the token comes from a file or the environment")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("kartustok: base URL %q must not have a query or fragment", raw)

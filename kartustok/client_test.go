@@ -232,8 +232,10 @@ func TestEndpointsDecodeTheDocumentedShapes(t *testing.T) {
 		t.Error(err)
 	}
 	rows, pages, err := c.StockSummary(ctx, StockSummaryFilter{LocatorID: "Lr8pW1", ItemID: "It7fZk", CategoryID: "Qm3x8a", DateFrom: "2026-11-01", DateTo: "2026-11-27"})
-	want := StockRow{LocatorID: "Lr8pW1", LocatorName: "Gudang Utama", ItemID: "It7fZk", ItemCode: "KS-00001", ItemName: "Tepung Terigu 25 kg",
-		CategoryID: "Qm3x8a", UOM: "sak", OpeningQty: 120, InQty: 50, OutQty: 35, FlowKnown: true, EndingQty: 135}
+	want := StockRow{
+		LocatorID: "Lr8pW1", LocatorName: "Gudang Utama", ItemID: "It7fZk", ItemCode: "KS-00001", ItemName: "Tepung Terigu 25 kg",
+		CategoryID: "Qm3x8a", UOM: "sak", OpeningQty: 120, InQty: 50, OutQty: 35, FlowKnown: true, EndingQty: 135,
+	}
 	if err != nil || pages.Pages != 1 || len(rows) != 1 || rows[0].MinimumQty == nil || *rows[0].MinimumQty != 60 {
 		t.Fatalf("StockSummary() = %+v, %d, %v", rows, pages.Pages, err)
 	}
@@ -245,8 +247,10 @@ func TestEndpointsDecodeTheDocumentedShapes(t *testing.T) {
 		t.Error(err)
 	}
 	mv, pages, err := c.StockDetail(ctx, StockDetailFilter{LocatorID: "Lr8pW1", ItemID: "It7fZk", TransactionType: "receipt", DateFrom: "2026-11-27", DateTo: "2026-11-27"})
-	if err != nil || pages.Pages != 1 || len(mv) != 1 || mv[0] != (Movement{ID: "Mv2Lq9", Date: "2026-11-27", DocumentNo: "RCV/2026/11/0042",
-		TransactionType: "receipt", LocatorID: "Lr8pW1", ItemID: "It7fZk", QtyIn: 50, Balance: 135}) {
+	if err != nil || pages.Pages != 1 || len(mv) != 1 || mv[0] != (Movement{
+		ID: "Mv2Lq9", Date: "2026-11-27", DocumentNo: "RCV/2026/11/0042",
+		TransactionType: "receipt", LocatorID: "Lr8pW1", ItemID: "It7fZk", QtyIn: 50, Balance: 135,
+	}) {
 		t.Errorf("StockDetail() = %+v, %d, %v", mv, pages.Pages, err)
 	}
 	it, err := c.Item(ctx, "It/7 f..")
@@ -288,7 +292,7 @@ func TestEndpointsDecodeTheDocumentedShapes(t *testing.T) {
 
 func TestCallsRefusedBeforeAnyRequest(t *testing.T) {
 	var n atomic.Int32
-	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1) }))
+	c, _ := newTestClient(t, http.HandlerFunc(func(_ http.ResponseWriter, _ *http.Request) { n.Add(1) }))
 	if _, _, err := c.StockDetail(t.Context(), StockDetailFilter{ItemID: "x"}); err == nil || !strings.Contains(err.Error(), "locator") {
 		t.Errorf("StockDetail without locator: %v", err)
 	}
@@ -326,7 +330,7 @@ func TestErrorClasses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctestRun(t, func(t *testing.T) {
-				c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					if tc.ct != "" {
 						w.Header().Set("Content-Type", tc.ct)
 					}
@@ -368,16 +372,26 @@ func TestErrorString(t *testing.T) {
 		err  *Error
 		want string
 	}{
-		{&Error{Kind: KindForbidden, Endpoint: "/stock/summary", Status: 403, Forbidden: ForbiddenScope, Message: "Token does not have the required scope: stock.read"},
-			"kartustok: GET /stock/summary: 403 forbidden (missing scope): Token does not have the required scope: stock.read"},
-		{&Error{Kind: KindForbidden, Endpoint: "/health", Status: 403, Forbidden: ForbiddenIP, Message: "IP not allowed"},
-			"kartustok: GET /health: 403 forbidden (client IP not in the token's allowed IPs): IP not allowed"},
-		{&Error{Kind: KindRateLimited, Endpoint: "/items", Status: 429, RetryAfter: 7 * time.Second, Message: "Too Many Attempts."},
-			"kartustok: GET /items: 429 rate limited (retry after 7s): Too Many Attempts."},
-		{&Error{Kind: KindTimeout, Endpoint: "/items", Err: context.DeadlineExceeded},
-			"kartustok: GET /items: timeout: context deadline exceeded"},
-		{&Error{Kind: KindInvalidResponse, Endpoint: "/items", Status: 200, Message: "body larger than the 10-byte limit"},
-			"kartustok: GET /items: 200 invalid response: body larger than the 10-byte limit"},
+		{
+			&Error{Kind: KindForbidden, Endpoint: "/stock/summary", Status: 403, Forbidden: ForbiddenScope, Message: "Token does not have the required scope: stock.read"},
+			"kartustok: GET /stock/summary: 403 forbidden (missing scope): Token does not have the required scope: stock.read",
+		},
+		{
+			&Error{Kind: KindForbidden, Endpoint: "/health", Status: 403, Forbidden: ForbiddenIP, Message: "IP not allowed"},
+			"kartustok: GET /health: 403 forbidden (client IP not in the token's allowed IPs): IP not allowed",
+		},
+		{
+			&Error{Kind: KindRateLimited, Endpoint: "/items", Status: 429, RetryAfter: 7 * time.Second, Message: "Too Many Attempts."},
+			"kartustok: GET /items: 429 rate limited (retry after 7s): Too Many Attempts.",
+		},
+		{
+			&Error{Kind: KindTimeout, Endpoint: "/items", Err: context.DeadlineExceeded},
+			"kartustok: GET /items: timeout: context deadline exceeded",
+		},
+		{
+			&Error{Kind: KindInvalidResponse, Endpoint: "/items", Status: 200, Message: "body larger than the 10-byte limit"},
+			"kartustok: GET /items: 200 invalid response: body larger than the 10-byte limit",
+		},
 	} {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("Error() = %q\n want %q", got, tc.want)
@@ -435,7 +449,7 @@ func TestSuccessBodyProblems(t *testing.T) {
 		{"oversize chunked", "application/json", big, "body larger than the 2048-byte limit", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				if tc.ct != "" {
 					w.Header().Set("Content-Type", tc.ct)
 				} else {
@@ -459,7 +473,7 @@ func TestSuccessBodyProblems(t *testing.T) {
 		})
 	}
 	// Exactly at the cap is fine.
-	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, big) }), WithMaxBodyBytes(int64(len(big))))
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, big) }), WithMaxBodyBytes(int64(len(big))))
 	if locs, _, err := c.Locators(t.Context()); err != nil || len(locs) != 51 {
 		t.Errorf("body at the cap: %d, %v", len(locs), err)
 	}
@@ -470,9 +484,11 @@ func TestBodyCutShortIsANetworkErrorAndRetried(t *testing.T) {
 		rec := &recorder{}
 		c, err := New("https://a.kartustok.com", StaticToken(testToken), WithObserver(rec), WithMaxRetries(1),
 			WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+				return &http.Response{
+					StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
 					ContentLength: 1000, Body: io.NopCloser(io.MultiReader(strings.NewReader(`{"status":"success","data":[`), errReader{io.ErrUnexpectedEOF})),
-					Request: r}, nil
+					Request: r,
+				}, nil
 			})))
 		if err != nil {
 			t.Fatal(err)
@@ -491,7 +507,7 @@ func TestNetworkErrorIsRetried(t *testing.T) {
 	synctestRun(t, func(t *testing.T) {
 		rec := &recorder{}
 		c, err := New("http://127.0.0.1:1", StaticToken(testToken), WithObserver(rec), WithMaxRetries(2),
-			WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			WithTransport(roundTripFunc(func(_ *http.Request) (*http.Response, error) {
 				return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 			})))
 		if err != nil {
@@ -519,7 +535,7 @@ func TestNetworkErrorIsRetried(t *testing.T) {
 
 func TestTimeoutIsRetried(t *testing.T) {
 	synctestRun(t, func(t *testing.T) {
-		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done() // never answers
 		}), WithTimeout(2*time.Second), WithMaxRetries(1))
 		_, err := c.Health(t.Context())
@@ -740,7 +756,7 @@ func TestPageCap(t *testing.T) {
 	// Pagination that never ends: every page full of new rows, meta
 	// missing.
 	var n atomic.Int32
-	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		page := n.Add(1)
 		var rows []string
 		for i := range 100 {
@@ -807,7 +823,7 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 
 func TestContextCancelledStopsRetries(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		cancel()
 		writeJSON(w, 500, `{"message":"Server Error"}`)
 	}), WithMaxRetries(5))

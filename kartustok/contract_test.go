@@ -291,17 +291,24 @@ func TestContractFilters(t *testing.T) {
 }
 
 // wantError checks an error's class, and that the token is not in it.
-func wantError(t *testing.T, err error, kind kartustok.ErrorKind, status int, msg string, tok string) *kartustok.Error {
+func wantError(t *testing.T, err error, kind kartustok.ErrorKind, status int, msg, tok string) {
 	t.Helper()
-	var e *kartustok.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v is not a *kartustok.Error", err)
-	}
+	e := apiError(t, err)
 	if e.Kind != kind || e.Status != status || !strings.Contains(e.Message, msg) {
 		t.Errorf("got %s (%+v), want %s %d %q", err, e, kind, status, msg)
 	}
 	if strings.Contains(err.Error(), tok) {
 		t.Errorf("error shows the token: %v", err)
+	}
+}
+
+// apiError returns err as the client's *kartustok.Error, and ends the test
+// if it is not one.
+func apiError(t *testing.T, err error) *kartustok.Error {
+	t.Helper()
+	e, ok := errors.AsType[*kartustok.Error](err)
+	if !ok {
+		t.Fatalf("error %v is not a *kartustok.Error", err)
 	}
 	return e
 }
@@ -333,15 +340,15 @@ func TestContractAuthErrors(t *testing.T) {
 
 	metaOnly := co.AddToken(kartustoktest.TokenSpec{Scopes: []string{kartustok.ScopeMeta}})
 	_, _, err = client(metaOnly).StockSummary(ctx, kartustok.StockSummaryFilter{})
-	e := wantError(t, err, kartustok.KindForbidden, 403, "stock.read", metaOnly)
-	if e.Forbidden != kartustok.ForbiddenScope || !strings.Contains(err.Error(), "403 forbidden (missing scope)") {
+	wantError(t, err, kartustok.KindForbidden, 403, "stock.read", metaOnly)
+	if apiError(t, err).Forbidden != kartustok.ForbiddenScope || !strings.Contains(err.Error(), "403 forbidden (missing scope)") {
 		t.Errorf("scope 403: %v", err)
 	}
 
 	elsewhere := co.AddToken(kartustoktest.TokenSpec{AllowedIPs: []string{"203.0.113.7"}})
 	_, _, err = client(elsewhere).Locators(ctx)
-	e = wantError(t, err, kartustok.KindForbidden, 403, "IP", elsewhere)
-	if e.Forbidden != kartustok.ForbiddenIP {
+	wantError(t, err, kartustok.KindForbidden, 403, "IP", elsewhere)
+	if apiError(t, err).Forbidden != kartustok.ForbiddenIP {
 		t.Errorf("IP 403: %v", err)
 	}
 	here := co.AddToken(kartustoktest.TokenSpec{AllowedIPs: []string{"127.0.0.0/8"}})
@@ -451,8 +458,8 @@ func TestContractFaults(t *testing.T) {
 						t.Errorf("got %d items, %v", len(items), err)
 					}
 				} else {
-					e := wantError(t, err, tc.kind, tc.status, tc.msg, tok)
-					if tc.kind == kartustok.KindRateLimited && e.RetryAfter != 30*time.Second {
+					wantError(t, err, tc.kind, tc.status, tc.msg, tok)
+					if e := apiError(t, err); tc.kind == kartustok.KindRateLimited && e.RetryAfter != 30*time.Second {
 						t.Errorf("RetryAfter %s", e.RetryAfter)
 					}
 				}

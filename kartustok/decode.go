@@ -128,7 +128,7 @@ func decodeRows[T keyed, W wireRow[T]](body []byte, page int) (listPage[T], erro
 		p.rows = make([]T, 0, len(*env.Data))
 		p.keys = make([]pageKey, 0, len(*env.Data))
 		for i, w := range *env.Data {
-			p.add(page, i, w, nil, cut)
+			p.add(page, i, w, cut)
 		}
 		p.cut = cut.n
 		return p, nil
@@ -153,14 +153,14 @@ func decodeRows[T keyed, W wireRow[T]](body []byte, page int) (listPage[T], erro
 			p.invalid = append(p.invalid, InvalidRow{Page: page, Index: i, ID: k.ID, LocatorID: k.LocatorID, Field: field, Problem: problem})
 			continue
 		}
-		p.add(page, i, w, r, cut)
+		p.add(page, i, w, cut)
 	}
 	p.cut = cut.n
 	return p, nil
 }
 
 // add checks one decoded wire row and keeps it, or lists it as invalid.
-func (p *listPage[T]) add(page, i int, w wireRow[T], raw []byte, cut *cutter) {
+func (p *listPage[T]) add(page, i int, w wireRow[T], cut *cutter) {
 	before := cut.n
 	v, prob := w.value(cut)
 	if prob == nil {
@@ -249,8 +249,7 @@ func decodeEnvelope[T any](body []byte) (envelope[T], error) {
 // describeJSONError says what was wrong with a body in words an operator
 // understands, e.g. that it ended early.
 func describeJSONError(err error) error {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
+	if syn, ok := errors.AsType[*json.SyntaxError](err); ok {
 		if strings.Contains(syn.Error(), "unexpected end") {
 			return fmt.Errorf("truncated JSON: %w", err)
 		}

@@ -111,8 +111,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // without a locator, an empty item ID. They cost no budget and are not
 // reported to the Observer.
 func KindOf(err error) ErrorKind {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Kind
 	}
 	return ""

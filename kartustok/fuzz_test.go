@@ -16,7 +16,6 @@ package kartustok
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -405,16 +404,16 @@ func FuzzPageCheck(f *testing.F) {
 			flags := next()
 			m := &pageMeta{}
 			if flags&1 != 0 {
-				m.CurrentPage = ip(page + (flags>>4)%2)
+				m.CurrentPage = new(page + (flags>>4)%2)
 			}
 			if flags&2 != 0 {
-				m.Total = ip(next() - 2)
+				m.Total = new(next() - 2)
 			}
 			if flags&4 != 0 {
-				m.LastPage = ip(next())
+				m.LastPage = new(next())
 			}
 			if flags&8 != 0 {
-				m.PerPage = ip(next() % 12)
+				m.PerPage = new(next() % 12)
 			}
 			if flags == 0 {
 				m = nil
@@ -422,7 +421,7 @@ func FuzzPageCheck(f *testing.F) {
 			n, start := next()%(perPage+2), next()
 			var keys []pageKey
 			for i := range n {
-				keys = append(keys, pageKey{k: rowKey{ID: ID(fmt.Sprint((start + i) % 97))}, ok: (start+i)%13 != 0})
+				keys = append(keys, pageKey{k: rowKey{ID: ID(strconv.Itoa((start + i) % 97))}, ok: (start+i)%13 != 0})
 			}
 			more, err := c.add("/items", page, m, keys)
 			if err != nil {

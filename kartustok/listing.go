@@ -131,8 +131,10 @@ func (c *pageCheck) add(endpoint string, page int, m *pageMeta, keys []pageKey) 
 			return false, inconsistent("meta.total is %d", c.total)
 		}
 		if need := pagesFor(c.total, c.perPage); need > c.hardCap {
-			return false, &Error{Kind: KindInvalidResponse, Endpoint: endpoint,
-				Message: fmt.Sprintf("meta.total of %d rows needs %d pages, more than the cap of %d", c.total, need, c.hardCap)}
+			return false, &Error{
+				Kind: KindInvalidResponse, Endpoint: endpoint,
+				Message: fmt.Sprintf("meta.total of %d rows needs %d pages, more than the cap of %d", c.total, need, c.hardCap),
+			}
 		}
 	case m != nil && m.Total != nil && (!c.hasTotal || *m.Total != c.total):
 		if !c.hasTotal {
@@ -166,8 +168,10 @@ func (c *pageCheck) add(endpoint string, page int, m *pageMeta, keys []pageKey) 
 		return false, nil
 	}
 	if page >= c.blindCap {
-		return false, &Error{Kind: KindInvalidResponse, Endpoint: endpoint,
-			Message: fmt.Sprintf("more than %d pages without a meta.total to justify them; the server's pagination does not end", c.blindCap)}
+		return false, &Error{
+			Kind: KindInvalidResponse, Endpoint: endpoint,
+			Message: fmt.Sprintf("more than %d pages without a meta.total to justify them; the server's pagination does not end", c.blindCap),
+		}
 	}
 	if m != nil && m.LastPage != nil && page >= *m.LastPage {
 		// A full page the server calls the last: one more read shows
@@ -215,16 +219,14 @@ func getPages[T keyed](ctx context.Context, c *Client, endpoint string, q url.Va
 		}
 		rows, p, err := readPages[T](ctx, c, endpoint, q)
 		info.Requests += p.Pages
-		var inc *errInconsistent
-		if errors.As(err, &inc) {
+		if _, ok := errors.AsType[*errInconsistent](err); ok {
 			last = err
 			if ctx.Err() != nil {
 				break
 			}
 			continue
 		}
-		var lerr listingError
-		if errors.As(err, &lerr) {
+		if lerr, ok := errors.AsType[listingError](err); ok {
 			report.Failed = lerr.err.Kind
 			return nil, info, lerr.err
 		}
@@ -236,8 +238,10 @@ func getPages[T keyed](ctx context.Context, c *Client, endpoint string, q url.Va
 		return rows, info, nil
 	}
 	report.Failed = KindInconsistentPages
-	return nil, info, &Error{Kind: KindInconsistentPages, Endpoint: endpoint,
-		Message: fmt.Sprintf("the pages disagreed in %d reads, the last time: %v", info.Rereads+1, last)}
+	return nil, info, &Error{
+		Kind: KindInconsistentPages, Endpoint: endpoint,
+		Message: fmt.Sprintf("the pages disagreed in %d reads, the last time: %v", info.Rereads+1, last),
+	}
 }
 
 // readPages reads a listing once from page 1. Its ListInfo holds the pages
@@ -262,8 +266,7 @@ func readPages[T keyed](ctx context.Context, c *Client, endpoint string, q url.V
 		}
 		info.Pages = page
 		more, err := check.add(endpoint, page, p.meta, p.keys)
-		var e *Error
-		if errors.As(err, &e) {
+		if e, ok := errors.AsType[*Error](err); ok {
 			return nil, info, listingError{e}
 		}
 		if err != nil {

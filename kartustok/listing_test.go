@@ -28,8 +28,6 @@ type testPage struct {
 	keys                          []pageKey
 }
 
-func ip(n int) *int { return &n }
-
 // keysFrom returns keys "K<from>".."K<to-1>".
 func keysFrom(from, to int) []pageKey {
 	var out []pageKey
@@ -44,7 +42,7 @@ func honest(n, perPage int) []testPage {
 	last := max(1, (n+perPage-1)/perPage)
 	var out []testPage
 	for p := 1; p <= last; p++ {
-		out = append(out, testPage{ip(p), ip(perPage), ip(n), ip(last), keysFrom((p-1)*perPage, min(p*perPage, n))})
+		out = append(out, testPage{new(p), new(perPage), new(n), new(last), keysFrom((p-1)*perPage, min(p*perPage, n))})
 	}
 	return out
 }
@@ -54,7 +52,7 @@ func honest(n, perPage int) []testPage {
 func runCheck(pages []testPage, blindCap int) (read int, err error) {
 	c := newPageCheck(100, 1000, blindCap)
 	for p := 1; ; p++ {
-		pg := testPage{current: ip(p)}
+		pg := testPage{current: new(p)}
 		if p <= len(pages) {
 			pg = pages[p-1]
 		}
@@ -81,16 +79,16 @@ func TestPageCheck(t *testing.T) {
 	shifted := honest(300, 100)
 	// One row inserted before the cursor after page 1: page 2 repeats
 	// the last row of page 1 and the total grows.
-	shifted[1] = testPage{ip(2), ip(100), ip(301), ip(4), keysFrom(99, 199)}
+	shifted[1] = testPage{new(2), new(100), new(301), new(4), keysFrom(99, 199)}
 	ignored := honest(300, 100)
-	ignored[1] = testPage{ip(1), ip(100), ip(300), ip(3), keysFrom(0, 100)}
+	ignored[1] = testPage{new(1), new(100), new(300), new(3), keysFrom(0, 100)}
 	echoed := honest(300, 100)
-	echoed[1] = testPage{ip(2), ip(100), ip(300), ip(3), keysFrom(0, 100)}
+	echoed[1] = testPage{new(2), new(100), new(300), new(3), keysFrom(0, 100)}
 	drift := honest(300, 100)
-	drift[2].total = ip(280)
+	drift[2].total = new(280)
 	understated := honest(300, 100)
 	for i := range understated {
-		understated[i].last = ip(1)
+		understated[i].last = new(1)
 	}
 	noTotal := honest(250, 100)
 	for i := range noTotal {
@@ -102,7 +100,7 @@ func TestPageCheck(t *testing.T) {
 	}
 	lastLies := honest(400, 100)
 	for i := range lastLies {
-		lastLies[i].total, lastLies[i].last = nil, ip(3)
+		lastLies[i].total, lastLies[i].last = nil, new(3)
 	}
 	shortMiddle := honest(300, 100)
 	shortMiddle[1].keys = keysFrom(100, 150)
@@ -142,15 +140,15 @@ func TestPageCheck(t *testing.T) {
 			return p
 		}(), 3, ""},
 		{"no total, last_page understated", lastLies, 4, "inconsistent"},
-		{"claimed total beyond the cap", []testPage{{ip(1), ip(100), ip(200_000), ip(2000), keysFrom(0, 100)}}, 1, "more than the cap of 1000"},
-		{"negative total", []testPage{{ip(1), ip(100), ip(-1), ip(1), keysFrom(0, 10)}}, 1, "inconsistent"},
+		{"claimed total beyond the cap", []testPage{{new(1), new(100), new(200_000), new(2000), keysFrom(0, 100)}}, 1, "more than the cap of 1000"},
+		{"negative total", []testPage{{new(1), new(100), new(-1), new(1), keysFrom(0, 10)}}, 1, "inconsistent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			read, err := runCheck(tc.pages, 96)
 			assert.Equal(t, tc.wantRead, read, "pages read")
 			switch tc.wantErr {
 			case "":
-				assert.NoError(t, err)
+				require.NoError(t, err)
 			case "inconsistent":
 				assert.True(t, isInconsistent(err), "want an inconsistency, got %v", err)
 			default:
@@ -165,7 +163,7 @@ func TestPageCheck(t *testing.T) {
 func TestPageCheckWithoutTotalStopsAtOneWindowOfBudget(t *testing.T) {
 	var endless []testPage
 	for p := 1; p <= 50; p++ {
-		endless = append(endless, testPage{current: ip(p), keys: keysFrom((p-1)*100, p*100)})
+		endless = append(endless, testPage{current: new(p), keys: keysFrom((p-1)*100, p*100)})
 	}
 	read, err := runCheck(endless, 12)
 	assert.Equal(t, 12, read)

@@ -161,8 +161,10 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: a request made outside the client", errRedirect)
 	}
 	if resp := req.Response; resp != nil {
-		c.obs.ObserveRequest(RequestInfo{Endpoint: h.endpoint, Status: resp.StatusCode,
-			Duration: time.Since(h.start), Attempt: h.attempt})
+		c.obs.ObserveRequest(RequestInfo{
+			Endpoint: h.endpoint, Status: resp.StatusCode,
+			Duration: time.Since(h.start), Attempt: h.attempt,
+		})
 		h.pending = false
 		h.hdr = resp.Header
 	}
@@ -367,8 +369,10 @@ func (c *Client) closeHop(h *hop) {
 }
 
 func (c *Client) oversize(endpoint string, status int) *Error {
-	return &Error{Kind: KindInvalidResponse, Endpoint: endpoint, Status: status,
-		Message: fmt.Sprintf("body larger than the %d-byte limit", c.maxBody)}
+	return &Error{
+		Kind: KindInvalidResponse, Endpoint: endpoint, Status: status,
+		Message: fmt.Sprintf("body larger than the %d-byte limit", c.maxBody),
+	}
 }
 
 // statusError classifies a non-2xx answer. A 429 also pauses the client.
@@ -423,8 +427,7 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 // transportError classifies a failure to get an answer (or all of its
 // body): a timeout, a refused redirect or another network failure.
 func transportError(endpoint string, err error) *Error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		// The endpoint names the request; keep the cause readable.
 		err = ue.Err
 	}

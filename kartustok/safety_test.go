@@ -134,7 +134,7 @@ func TestTokenRedactedBeforeTheMessageIsCut(t *testing.T) {
 	for pad := 190; pad < 240; pad++ {
 		c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
-			w.WriteHeader(403)
+			w.WriteHeader(http.StatusForbidden)
 			_, _ = w.Write([]byte(strings.Repeat("x", pad) + " " + r.Header.Get("Authorization")))
 		}), WithMaxRetries(0))
 		_, err := c.Health(t.Context())
@@ -187,7 +187,7 @@ func TestDecodeErrorsShowRawBytesSafely(t *testing.T) {
 // network failure of the API.
 func TestCallerCancellation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hang := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hang := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		})
 		c, rec := newBubbleClient(t, hang, WithMaxRetries(3))
@@ -288,7 +288,7 @@ func TestBaseURLPaths(t *testing.T) {
 // TestNoBudgetWaitReportedWithoutWaiting: a call that did not wait for
 // budget reports no wait, so the observer's counter is not fed noise.
 func TestNoBudgetWaitReportedWithoutWaiting(t *testing.T) {
-	c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, okHealth)
 	}))
 	for range 3 {
@@ -306,7 +306,7 @@ func TestNoBudgetWaitReportedWithoutWaiting(t *testing.T) {
 // TestLocalErrorsHaveNoKind: calls refused before any request are plain
 // errors, KindOf "".
 func TestLocalErrorsHaveNoKind(t *testing.T) {
-	c, rec := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, rec := newTestClient(t, http.HandlerFunc(func(_ http.ResponseWriter, _ *http.Request) {
 		t.Error("request sent")
 	}))
 	if _, _, err := c.StockDetail(t.Context(), StockDetailFilter{}); err == nil || KindOf(err) != "" {

@@ -274,7 +274,7 @@ func (s *scheduler) observe(seq uint64, h http.Header, now time.Time) {
 	// The reading RateLimit reports: the latest by the server's count,
 	// so that an answer to an earlier request that arrived late, which
 	// says more requests remain, does not replace a newer one.
-	if limitErr == nil && !(s.status.Known && seq < s.statusSeq && remaining > s.status.Remaining) {
+	if limitErr == nil && (!s.status.Known || seq >= s.statusSeq || remaining <= s.status.Remaining) {
 		s.status = RateLimitStatus{Known: true, Limit: limit, Remaining: remaining, At: now}
 		s.statusSeq = seq
 	}
@@ -314,7 +314,7 @@ func (s *scheduler) observe(seq uint64, h http.Header, now time.Time) {
 			}
 		}
 	}
-	if s.server.known && seq < s.server.seq && remaining > s.serverLeft(now) {
+	if s.server.known && seq < s.server.seq && remaining > s.serverLeft() {
 		return
 	}
 	pending := 0
@@ -446,7 +446,7 @@ func (s *scheduler) fits(class Class, now time.Time) bool {
 		}
 	}
 	if s.server.known {
-		left := s.serverLeft(now)
+		left := s.serverLeft()
 		if class != ClassHealth {
 			left -= s.healthDue(now)
 		}
@@ -460,7 +460,7 @@ func (s *scheduler) fits(class Class, now time.Time) bool {
 // serverLeft is what the server's count leaves: its remaining less what was
 // sent since the request it answered, and less what was in flight before
 // it, which the server may have counted after it. s.mu must be held.
-func (s *scheduler) serverLeft(now time.Time) int {
+func (s *scheduler) serverLeft() int {
 	n := s.server.pending
 	for i := len(s.log) - 1; i >= 0 && s.log[i].seq > s.server.seq; i-- {
 		if !s.log[i].phantom {

@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -349,7 +350,7 @@ func TestOwnBudgetWaitHonoursContext(t *testing.T) {
 func TestClientBudgetWaitHonoursContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var n atomic.Int32
-		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			n.Add(1)
 			writeJSON(w, 200, `{"status":"success","data":{"status":"ok","time":"t"}}`)
 		}), WithBudget(1, time.Minute))
@@ -373,7 +374,7 @@ func TestClientBudgetWaitHonoursContext(t *testing.T) {
 func TestRetriesSpendBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var sends []time.Time
-		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			sends = append(sends, time.Now())
 			writeJSON(w, 503, `{"message":"Service Unavailable"}`)
 		}), WithBudget(3, time.Minute), WithMaxRetries(2))
@@ -413,7 +414,7 @@ func TestRateLimitedPausesEveryCall(t *testing.T) {
 			sends   []time.Time
 			limited time.Time
 		)
-		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
 			sends = append(sends, time.Now())
@@ -473,11 +474,15 @@ func TestRateLimitedWithUnreadableBodyStillPauses(t *testing.T) {
 		c, err := New("https://a.kartustok.com", StaticToken(testToken), WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			sends = append(sends, time.Now())
 			if len(sends) == 1 {
-				return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"5"}},
-					Body: io.NopCloser(errReader{io.ErrUnexpectedEOF}), Request: r}, nil
+				return &http.Response{
+					StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"5"}},
+					Body: io.NopCloser(errReader{io.ErrUnexpectedEOF}), Request: r,
+				}, nil
 			}
-			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-				Body: io.NopCloser(strings.NewReader(`{"status":"success","data":{"status":"ok"}}`)), Request: r}, nil
+			return &http.Response{
+				StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(`{"status":"success","data":{"status":"ok"}}`)), Request: r,
+			}, nil
 		})))
 		if err != nil {
 			t.Fatal(err)
@@ -498,7 +503,7 @@ func TestRateLimitedWithUnreadableBodyStillPauses(t *testing.T) {
 // the client backs off learns what failed, and nothing more is sent.
 func TestCancelDuringBackoffReturnsTheFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, rec := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, 500, `{"message":"Server Error"}`)
 		}), WithMaxRetries(5))
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
@@ -533,7 +538,7 @@ func (s *fixedWindowServer) handle(now time.Time) http.Header {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := http.Header{}
-	h.Set(headerRateLimitLimit, fmt.Sprint(s.limit))
+	h.Set(headerRateLimitLimit, strconv.Itoa(s.limit))
 	if s.start.IsZero() || !now.Before(s.start.Add(s.window)) {
 		s.start, s.count = now, 0
 		o := min(s.other(), s.limit)
@@ -550,8 +555,8 @@ func (s *fixedWindowServer) handle(now time.Time) http.Header {
 		}
 		secs := int(math.Ceil(retry.Sub(now).Seconds()))
 		h.Set(headerRateLimitRemaining, "0")
-		h.Set(headerRetryAfter, fmt.Sprint(secs))
-		h.Set(headerRateLimitReset, fmt.Sprint(now.Add(time.Duration(secs)*time.Second).Unix()))
+		h.Set(headerRetryAfter, strconv.Itoa(secs))
+		h.Set(headerRateLimitReset, strconv.FormatInt(now.Add(time.Duration(secs)*time.Second).Unix(), 10))
 		if !now.Before(s.storm) {
 			s.refused[len(s.refused)-1]++
 		}
@@ -561,7 +566,7 @@ func (s *fixedWindowServer) handle(now time.Time) http.Header {
 	s.count++
 	s.perWindow[len(s.perWindow)-1]++
 	s.ours = append(s.ours, now)
-	h.Set(headerRateLimitRemaining, fmt.Sprint(s.limit-s.count))
+	h.Set(headerRateLimitRemaining, strconv.Itoa(s.limit-s.count))
 	return h
 }
 
@@ -609,9 +614,11 @@ func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 				reserve := int(math.Ceil(tc.window.Seconds()/tc.healthI.Seconds())) + 1
 				reserve = min(reserve, tc.budget-1)
 				shared := tc.budget - reserve
-				s := newScheduler(schedConfig{budget: tc.budget, window: tc.window, reserve: reserve,
+				s := newScheduler(schedConfig{
+					budget: tc.budget, window: tc.window, reserve: reserve,
 					catalogCap: max(1, shared-int(math.Ceil(0.5*float64(shared)))),
-					spacing:    tc.window / time.Duration(4*tc.budget), healthInterval: tc.healthI, cautious: true})
+					spacing:    tc.window / time.Duration(4*tc.budget), healthInterval: tc.healthI, cautious: true,
+				})
 				end := time.Now().Add(6 * time.Hour)
 				var (
 					mu         sync.Mutex
@@ -627,7 +634,7 @@ func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 					tk, waited, err := s.Wait(context.Background(), class)
 					if err != nil {
 						t.Error(err)
-						return
+						return waited
 					}
 					mu.Lock()
 					sends = append(sends, tk.at)

@@ -78,8 +78,7 @@ func (t staticToken) Token() (string, error) {
 // pathErrCause drops the path from an *fs.PathError, which the caller
 // names itself, so that the message does not repeat it.
 func pathErrCause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
 		return pe.Err
 	}
 	return err

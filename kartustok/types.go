@@ -22,6 +22,7 @@ package kartustok
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -650,7 +651,7 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0:
-		return fmt.Errorf("empty ID")
+		return errors.New("empty ID")
 	case b[0] == '"':
 		if s, ok := plainString(b); ok {
 			*id = ID(s)
@@ -685,7 +686,7 @@ type Quantity float64
 func (q *Quantity) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
-		return fmt.Errorf("empty quantity")
+		return errors.New("empty quantity")
 	}
 	var s string
 	if b[0] == '"' {
@@ -696,7 +697,7 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 			}
 		}
 	} else if s = string(b); s == "null" {
-		return fmt.Errorf("quantity is null")
+		return errors.New("quantity is null")
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || s == "" || !isDecimal(s) {

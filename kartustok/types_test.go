@@ -93,7 +93,7 @@ func TestTolerantFlagsAndMinimums(t *testing.T) {
 			t.Errorf("is_active %s accepted", in)
 		}
 	}
-	for in, want := range map[string]*float64{`null`: nil, `""`: nil, `"40.0000"`: ptr(40.0), `12`: ptr(12.0)} {
+	for in, want := range map[string]*float64{`null`: nil, `""`: nil, `"40.0000"`: new(40.0), `12`: new(12.0)} {
 		body := fmt.Appendf(nil, `{"data":[{"id":"x","item_id":"x","minimum_qty":%s,"ending_qty":"1"}]}`, in)
 		items, _, err := decodeStrict[Item](body)
 		if err != nil || !sameQty(items[0].MinimumQty, want) {
@@ -108,8 +108,6 @@ func TestTolerantFlagsAndMinimums(t *testing.T) {
 		t.Error("minimum_qty \"lots\" accepted")
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func sameQty(q *Quantity, f *float64) bool {
 	if q == nil || f == nil {

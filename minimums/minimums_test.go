@@ -270,22 +270,19 @@ func requireSameMinimums(t testing.TB, s *Set, name string, data []byte) {
 	again, err := Parse(name, data)
 	require.NoError(t, err, "re-parsing %q", data)
 	require.Equal(t, s.Summary(), again.Summary())
+	answer := func(v float64, ok bool) optional { return optional{value: v, set: ok} }
 	for _, it := range s.items {
 		for _, w := range it.warehouses {
 			v, ok := again.Minimum(w.code, it.code, "", "")
 			require.True(t, ok)
 			require.Equal(t, w.minimum, v)
 		}
-		v, ok := again.Minimum("\x00no such warehouse", it.code, "", "")
-		require.Equal(t, it.minimum, optional{value: v, set: ok})
-		v, ok = again.TotalMinimum(it.code, "", "")
-		require.Equal(t, it.totalMinimum, optional{value: v, set: ok})
+		require.Equal(t, it.minimum, answer(again.Minimum("\x00no such warehouse", it.code, "", "")))
+		require.Equal(t, it.totalMinimum, answer(again.TotalMinimum(it.code, "", "")))
 	}
 	for _, c := range s.categories {
-		v, ok := again.Minimum("", "\x00no such item", c.id, c.name)
-		require.Equal(t, c.minimum, optional{value: v, set: ok})
-		v, ok = again.TotalMinimum("\x00no such item", c.id, c.name)
-		require.Equal(t, c.totalMinimum, optional{value: v, set: ok})
+		require.Equal(t, c.minimum, answer(again.Minimum("", "\x00no such item", c.id, c.name)))
+		require.Equal(t, c.totalMinimum, answer(again.TotalMinimum("\x00no such item", c.id, c.name)))
 	}
 }
 
@@ -302,7 +299,7 @@ func checkInvariants(t testing.TB, s *Set) {
 	require.Len(t, s.byCatName, countIf(s.categories, func(c *category) bool { return c.name != "" }))
 	for i, c := range s.categories {
 		require.Equal(t, i, c.index)
-		require.True(t, (c.id == "") != (c.name == ""), "exactly one of id and name")
+		require.NotEqual(t, c.id == "", c.name == "", "exactly one of id and name")
 		require.True(t, c.minimum.set || c.totalMinimum.set, "category sets something")
 		require.True(t, valid(c.minimum) && valid(c.totalMinimum))
 		if c.id != "" {

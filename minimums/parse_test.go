@@ -228,28 +228,50 @@ func TestSyntaxErrorLines(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
-		{"under-indented field", "items:\n  - code: A\n    minimum: 10\n   total_minimum: 40\n",
-			`m.yml:4: invalid YAML: did not find expected '-' indicator`},
-		{"tab", "items:\n  - code: A\n    minimum: 10\n\ttotal_minimum: 40\n",
-			`m.yml:4: invalid YAML: found a tab character that violates indentation`},
-		{"unclosed quote", "items:\n  - code: \"A\n    minimum: 10\n",
-			`m.yml:2: invalid YAML: found unexpected end of stream`},
-		{"colon in value", "items:\n  - code: A\n    minimum: 10\n  - code: a: b\n",
-			`m.yml:4: invalid YAML: mapping values are not allowed in this context`},
-		{"unclosed flow", "items:\n  - code: A\n    minimum: 10\n\n\n  - code: B\n    minimum: {\n",
-			`m.yml:7: invalid YAML: did not find expected node content`},
-		{"in a second document", "items:\n  - code: A\n    minimum: 10\n---\nitems:\n  - code: B\n   minimum: 10\n  x: 1\n",
-			`m.yml:7: invalid YAML: did not find expected '-' indicator`},
-		{"control character", "items:\n  - code: A\x00\n",
-			`m.yml:2: invalid YAML: control characters are not allowed`},
-		{"CRLF", "items:\r\n  - code: A\r\n    minimum: 10\r\n   total_minimum: 40\r\n",
-			`m.yml:4: invalid YAML: did not find expected '-' indicator`},
-		{"CR only", "items:\r  - code: A\r    minimum: 10\r   total_minimum: 40\r",
-			`m.yml:4: invalid YAML: did not find expected '-' indicator`},
-		{"Unicode line separators", "items:\u2028  - code: A\u2029    minimum: 10\u0085   total_minimum: 40\n",
-			`m.yml:4: invalid YAML: did not find expected '-' indicator`},
-		{"invalid UTF-8", "items:\n  - code: A\n    minimum: 1\n  - code: \xff\n",
-			`m.yml:4: invalid YAML: invalid leading UTF-8 octet`},
+		{
+			"under-indented field", "items:\n  - code: A\n    minimum: 10\n   total_minimum: 40\n",
+			`m.yml:4: invalid YAML: did not find expected '-' indicator`,
+		},
+		{
+			"tab", "items:\n  - code: A\n    minimum: 10\n\ttotal_minimum: 40\n",
+			`m.yml:4: invalid YAML: found a tab character that violates indentation`,
+		},
+		{
+			"unclosed quote", "items:\n  - code: \"A\n    minimum: 10\n",
+			`m.yml:2: invalid YAML: found unexpected end of stream`,
+		},
+		{
+			"colon in value", "items:\n  - code: A\n    minimum: 10\n  - code: a: b\n",
+			`m.yml:4: invalid YAML: mapping values are not allowed in this context`,
+		},
+		{
+			"unclosed flow", "items:\n  - code: A\n    minimum: 10\n\n\n  - code: B\n    minimum: {\n",
+			`m.yml:7: invalid YAML: did not find expected node content`,
+		},
+		{
+			"in a second document", "items:\n  - code: A\n    minimum: 10\n---\nitems:\n  - code: B\n   minimum: 10\n  x: 1\n",
+			`m.yml:7: invalid YAML: did not find expected '-' indicator`,
+		},
+		{
+			"control character", "items:\n  - code: A\x00\n",
+			`m.yml:2: invalid YAML: control characters are not allowed`,
+		},
+		{
+			"CRLF", "items:\r\n  - code: A\r\n    minimum: 10\r\n   total_minimum: 40\r\n",
+			`m.yml:4: invalid YAML: did not find expected '-' indicator`,
+		},
+		{
+			"CR only", "items:\r  - code: A\r    minimum: 10\r   total_minimum: 40\r",
+			`m.yml:4: invalid YAML: did not find expected '-' indicator`,
+		},
+		{
+			"Unicode line separators", "items:\u2028  - code: A\u2029    minimum: 10\u0085   total_minimum: 40\n",
+			`m.yml:4: invalid YAML: did not find expected '-' indicator`,
+		},
+		{
+			"invalid UTF-8", "items:\n  - code: A\n    minimum: 1\n  - code: \xff\n",
+			`m.yml:4: invalid YAML: invalid leading UTF-8 octet`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,10 +335,10 @@ func TestCodesTakenAsWritten(t *testing.T) {
 
 // TestMissingFieldNotReportedAfterTypo: one mistake, one message.
 func TestMissingFieldNotReportedAfterTypo(t *testing.T) {
-	_, err := Parse("m.yml", []byte("items:\n  - cod: A\n    minimum: 1\n  - code: B\n    minumum: 2\n  - code: C\n    warehouses:\n      - kode: X\n        minimum: 1\n"))
+	_, err := Parse("m.yml", []byte("items:\n  - cod: A\n    minimum: 1\n  - code: B\n    minumum: 2\n  - code: C\n    warehouses:\n      - kode: X\n        minimum: 1\n")) //nolint:misspell // the typo is the input under test
 	require.EqualError(t, err, strings.Join([]string{
 		`m.yml:2: items[0]: unknown field "cod", did you mean "code"?`,
-		`m.yml:5: items[1]: unknown field "minumum", did you mean "minimum"?`,
+		`m.yml:5: items[1]: unknown field "minumum", did you mean "minimum"?`, //nolint:misspell // the typo is the input under test
 		`m.yml:8: items[2].warehouses[0]: unknown field "kode", did you mean "code"?`,
 	}, "\n"))
 }
@@ -332,8 +354,8 @@ func TestEncodeMatchesParser(t *testing.T) {
 	tags := func(v any) []string {
 		var out []string
 		rt := reflect.TypeOf(v)
-		for i := range rt.NumField() {
-			out = append(out, strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0])
+		for field := range rt.Fields() {
+			out = append(out, strings.Split(field.Tag.Get("yaml"), ",")[0])
 		}
 		return out
 	}
@@ -356,20 +378,34 @@ func TestOddShapes(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
-		{"list as a key", "items:\n  - ? [code]\n    : A\n    minimum: 1\n",
-			`m.yml:2: items[0]: field names must be plain words, got a list`},
-		{"alias as a key", "items:\n  - &k code: A\n    *k : B\n",
-			`m.yml:3: items[0]: field names must be plain words, got the alias *k (aliases are not supported)`},
-		{"warehouses as a mapping", "items:\n  - code: A\n    warehouses:\n      GDG-01: 5\n",
-			`m.yml:4: items[0].warehouses: must be a list with one "- " entry each, got a mapping`},
-		{"warehouse entry as text", "items:\n  - code: A\n    warehouses:\n      - GDG-01\n",
-			`m.yml:4: items[0].warehouses[0]: must be a mapping of fields, got "GDG-01"`},
-		{"category entry as a list", "categories:\n  - [Bahan Baku, 20]\n",
-			`m.yml:2: categories[0]: must be a mapping of fields, got a list`},
-		{"empty warehouses", "items:\n  - code: A\n    warehouses:\n",
-			`m.yml:2: items[0]: sets nothing: give minimum, total_minimum, lead_time_days or warehouses`},
-		{"categories as text", "categories: Bahan Baku\n",
-			`m.yml:1: categories: must be a list with one "- " entry each, got "Bahan Baku"`},
+		{
+			"list as a key", "items:\n  - ? [code]\n    : A\n    minimum: 1\n",
+			`m.yml:2: items[0]: field names must be plain words, got a list`,
+		},
+		{
+			"alias as a key", "items:\n  - &k code: A\n    *k : B\n",
+			`m.yml:3: items[0]: field names must be plain words, got the alias *k (aliases are not supported)`,
+		},
+		{
+			"warehouses as a mapping", "items:\n  - code: A\n    warehouses:\n      GDG-01: 5\n",
+			`m.yml:4: items[0].warehouses: must be a list with one "- " entry each, got a mapping`,
+		},
+		{
+			"warehouse entry as text", "items:\n  - code: A\n    warehouses:\n      - GDG-01\n",
+			`m.yml:4: items[0].warehouses[0]: must be a mapping of fields, got "GDG-01"`,
+		},
+		{
+			"category entry as a list", "categories:\n  - [Bahan Baku, 20]\n",
+			`m.yml:2: categories[0]: must be a mapping of fields, got a list`,
+		},
+		{
+			"empty warehouses", "items:\n  - code: A\n    warehouses:\n",
+			`m.yml:2: items[0]: sets nothing: give minimum, total_minimum, lead_time_days or warehouses`,
+		},
+		{
+			"categories as text", "categories: Bahan Baku\n",
+			`m.yml:1: categories: must be a list with one "- " entry each, got "Bahan Baku"`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -295,8 +295,7 @@ func catalogOf(s *ksync.Snapshot) Catalog {
 // the file, each as "file:line: path: message", or "file: message" for a
 // problem of the whole file such as one that holds no YAML document.
 func FileProblems(err error) []string {
-	var es Errors
-	if errors.As(err, &es) {
+	if es, ok := errors.AsType[Errors](err); ok {
 		out := make([]string, len(es))
 		for i, e := range es {
 			out[i] = e.Error()

@@ -181,12 +181,7 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 		}
 		failed = append(failed, err)
 	}
-	for _, err := range failed {
-		if transient(err) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(failed, transient)
 }
 
 // applyCompany folds /meta/company into s. Called with mu held.

@@ -198,13 +198,13 @@ func New(api API, cfg Config) (*Engine, error) {
 	close(e.tokenOK)
 	e.gateOpen = true
 	s := &Snapshot{Location: time.UTC, TokenExpiry: cfg.TokenExpiresAt}
-	s.Sync[ResourceHealth] = SyncStatus{PlannedRequests: 1, Cycle: cfg.HealthInterval}
+	s.Sync[ResourceHealth] = Status{PlannedRequests: 1, Cycle: cfg.HealthInterval}
 	for _, r := range []Resource{ResourceCompany, ResourceCategories, ResourceLocators, ResourceItems} {
-		s.Sync[r] = SyncStatus{PlannedRequests: 1, Cycle: cfg.CatalogInterval}
+		s.Sync[r] = Status{PlannedRequests: 1, Cycle: cfg.CatalogInterval}
 	}
-	s.Sync[ResourceStock] = SyncStatus{Cycle: cfg.StockInterval}
+	s.Sync[ResourceStock] = Status{Cycle: cfg.StockInterval}
 	if cfg.FlowInterval > 0 {
-		s.Sync[ResourceFlow] = SyncStatus{Cycle: cfg.FlowInterval}
+		s.Sync[ResourceFlow] = Status{Cycle: cfg.FlowInterval}
 	}
 	e.snap.Store(s)
 	return e, nil

@@ -27,13 +27,13 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	ksync "github.com/kartustok/kartustok_exporter/sync"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // syncBuffer is a log sink that tests read while the engine writes.
@@ -698,5 +698,67 @@ func TestCatalogVersionChangesOnlyWithTheCatalog(t *testing.T) {
 		time.Sleep(cfg.CatalogInterval)
 		synctest.Wait()
 		assert.Greater(t, h.e.Snapshot().CatalogVersion, v)
+	})
+}
+
+// summaryLocators returns the locators whose stock was read (one call to
+// GET /stock/summary each) at or after t.
+func summaryLocators(api *fakeAPI, t time.Time) []kartustok.ID {
+	var ids []kartustok.ID
+	for _, c := range api.callsSince(kartustok.EndpointStockSummary, t) {
+		ids = append(ids, c.Filter.LocatorID)
+	}
+	return ids
+}
+
+// TestEngineSkipsUnchangedLocatorsBetweenFullReads: with a full stock
+// interval longer than the stock interval, a pass asks each locator's count
+// of the day's movements and reads the stock of only those whose count
+// changed, until the full stock interval since a locator's last read has
+// passed.
+func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(2, 2)
+		cfg := testConfig()
+		cfg.FullStockInterval = 15 * time.Minute
+		h := startEngine(t, api, cfg)
+		synctest.Wait()
+		require.ElementsMatch(t, []kartustok.ID{"L0", "L1"}, summaryLocators(api, time.Time{}), "the first pass reads every locator")
+		time.Sleep(time.Second)
+		synctest.Wait()
+
+		// Nothing moved: the pass counts each locator's movements and
+		// reads no stock, even of a balance that changed.
+		api.setBalances("L1", 8, 1)
+		since := time.Now()
+		time.Sleep(cfg.StockInterval)
+		synctest.Wait()
+		assert.Len(t, api.callsSince(kartustok.EndpointStockDetail, since), 2, "one count per locator")
+		assert.Empty(t, summaryLocators(api, since))
+		ms := h.metrics()
+		assert.Equal(t, 2.0, ms[`kartustok_sync_skipped_total{resource="stock"}`])
+		assert.Equal(t, 10.0, ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`])
+
+		// L0's count changed: it alone is read.
+		api.setMoves("L0", 3)
+		api.setBalances("L0", 7, 1)
+		since = time.Now()
+		time.Sleep(cfg.StockInterval)
+		synctest.Wait()
+		assert.Len(t, api.callsSince(kartustok.EndpointStockDetail, since), 2, "one count per locator")
+		assert.Equal(t, []kartustok.ID{"L0"}, summaryLocators(api, since))
+		ms = h.metrics()
+		assert.Equal(t, 3.0, ms[`kartustok_sync_skipped_total{resource="stock"}`])
+		assert.Equal(t, 7.0, ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`])
+		assert.Equal(t, 10.0, ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`])
+
+		// L1, unchanged since the first pass, is read in full once the
+		// full stock interval has passed; L0, read two passes later, not
+		// yet.
+		since = time.Now()
+		time.Sleep(cfg.FullStockInterval - 2*cfg.StockInterval)
+		synctest.Wait()
+		assert.Equal(t, []kartustok.ID{"L1"}, summaryLocators(api, since))
+		assert.Equal(t, 8.0, h.metrics()[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`])
 	})
 }

@@ -14,9 +14,9 @@
 package sync_test
 
 import (
-	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -40,7 +40,7 @@ func TestFreshnessMeasure(t *testing.T) {
 		t.Skip("set KARTUSTOK_MEASURE=1")
 	}
 	for _, items := range []int{4400, 5450} {
-		t.Run(fmt.Sprint(items), func(t *testing.T) {
+		t.Run(strconv.Itoa(items), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				cfg := testConfig()
 				h := startSim(t, kartustoktest.Config{Locators: 10, Items: items, Seed: 3}, cfg,

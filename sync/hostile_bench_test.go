@@ -89,8 +89,10 @@ func peakHeap(b *testing.B, h http.Handler, d time.Duration) (peak uint64, reque
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := ksync.New(client, ksync.Config{HealthInterval: time.Millisecond, CatalogInterval: time.Millisecond, StockInterval: time.Millisecond,
-		MaxStaleness: time.Hour, Budget: 1_000_000, Window: time.Minute})
+	e, err := ksync.New(client, ksync.Config{
+		HealthInterval: time.Millisecond, CatalogInterval: time.Millisecond, StockInterval: time.Millisecond,
+		MaxStaleness: time.Hour, Budget: 1_000_000, Window: time.Minute,
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -108,8 +108,10 @@ func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.Run(ctx); close(done) }()
-	h := &simHarness{t: t, company: company, server: server, engine: e, logs: logs, token: token, tokenFile: tokenFile,
-		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, EnableOpenMetrics: true})}
+	h := &simHarness{
+		t: t, company: company, server: server, engine: e, logs: logs, token: token, tokenFile: tokenFile,
+		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, EnableOpenMetrics: true}),
+	}
 	var once sync.Once
 	h.stop = func() { once.Do(func() { cancel(); <-done }) }
 	t.Cleanup(func() {

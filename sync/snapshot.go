@@ -49,8 +49,8 @@ func (r Resource) String() string {
 	return resourceNames[r]
 }
 
-// SyncStatus is the bookkeeping of one resource's refreshes.
-type SyncStatus struct {
+// Status is the bookkeeping of one resource's refreshes.
+type Status struct {
 	// LastSuccess is when the last successful refresh ended; zero before.
 	LastSuccess time.Time
 	// LastDuration is how long the last refresh (successful or not) took.
@@ -197,7 +197,7 @@ type Snapshot struct {
 	Flow map[kartustok.ID]*LocatorFlow
 
 	// Sync is the bookkeeping per resource, indexed by Resource.
-	Sync [NumResources]SyncStatus
+	Sync [NumResources]Status
 
 	// Ready is set once every active locator's stock has been fetched.
 	Ready bool

@@ -95,7 +95,7 @@ func Count(ms map[string]float64, name string) int {
 // reads it, with its headers.
 func Scrape(tb testing.TB, h http.Handler, path, accept, acceptEncoding string) (string, http.Header) {
 	tb.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req := httptest.NewRequestWithContext(tb.Context(), http.MethodGet, path, nil)
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -233,10 +234,8 @@ func (v *validator) oneOf(field string, allowed []string) string {
 	if s == "" {
 		return ""
 	}
-	for _, a := range allowed {
-		if s == a {
-			return s
-		}
+	if slices.Contains(allowed, s) {
+		return s
 	}
 	v.fail(field, fmt.Sprintf("The selected %s is invalid.", label(field)))
 	return ""
@@ -469,10 +468,12 @@ func (c *Company) companyJSON(tok *token) companyJSON {
 
 func (c *Company) itemJSON(i int) itemJSON {
 	it := &c.items[i]
-	return itemJSON{ID: it.id, Code: it.code, Name: it.name, UPC: it.upc, Description: it.desc,
+	return itemJSON{
+		ID: it.id, Code: it.code, Name: it.name, UPC: it.upc, Description: it.desc,
 		CategoryID: c.cats[it.cat].id, CategoryName: c.cats[it.cat].name, UOM: it.uom,
 		MinimumQty: optQty(it.min, c.numberForm(it.id), c.mode == ModeUnion || c.emitAll),
-		IsActive:   it.active}
+		IsActive:   it.active,
+	}
 }
 
 // itemList filters items: q matches code or name case-insensitively, as a
@@ -510,10 +511,12 @@ func (c *Company) summaryList(locatorID, itemID, categoryID string, from, to int
 		lc, it := &c.locs[p/nItems], &c.items[p%nItems]
 		open, in, out, end, _ := c.span(p, from, to)
 		num := c.numberForm(lc.id + it.id)
-		return summaryJSON{LocatorID: lc.id, LocatorName: lc.name, ItemID: it.id, ItemCode: it.code,
+		return summaryJSON{
+			LocatorID: lc.id, LocatorName: lc.name, ItemID: it.id, ItemCode: it.code,
 			ItemName: it.name, CategoryID: c.cats[it.cat].id, UOM: it.uom,
 			OpeningQty: qty{open, num}, InQty: qty{in, num}, OutQty: qty{out, num}, EndingQty: qty{end, num},
-			MinimumQty: optQty(c.pairMin[p], num, showMin)}
+			MinimumQty: optQty(c.pairMin[p], num, showMin),
+		}
 	}}
 }
 
@@ -619,9 +622,11 @@ func (c *Company) detailList(locatorID, itemID, typ string, from, to int32) *lis
 		r := &c.rows[rs[k]]
 		d := &c.docs[r.doc]
 		num := c.numberForm(r.id)
-		return detailJSON{ID: r.id, Date: dayString(r.day), DocumentNo: d.no, TransactionType: d.typ.String(),
+		return detailJSON{
+			ID: r.id, Date: dayString(r.day), DocumentNo: d.no, TransactionType: d.typ.String(),
 			LocatorID: c.locs[int(r.pair)/len(c.items)].id, ItemID: c.items[int(r.pair)%len(c.items)].id,
-			QtyIn: qty{r.in, num}, QtyOut: qty{r.out, num}, Balance: qty{r.bal, num}}
+			QtyIn: qty{r.in, num}, QtyOut: qty{r.out, num}, Balance: qty{r.bal, num},
+		}
 	}}
 }
 

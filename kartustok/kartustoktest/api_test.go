@@ -371,8 +371,10 @@ func TestValidation(t *testing.T) {
 
 func TestInvalidURLAndMethods(t *testing.T) {
 	f := newFixture(t, Config{})
-	for _, p := range []string{"/public/v1", "/public/v1/", "/public/v1/nope", "/public/v1/items/", "/public/v1/items/abcdef/x",
-		"/public/v2/health", "/", "/health", "/public/v1/stock", "/public/v1/Stock/summary"} {
+	for _, p := range []string{
+		"/public/v1", "/public/v1/", "/public/v1/nope", "/public/v1/items/", "/public/v1/items/abcdef/x",
+		"/public/v2/health", "/", "/health", "/public/v1/stock", "/public/v1/Stock/summary",
+	} {
 		for _, tok := range []string{f.tok, ""} {
 			r := httptest.NewRequest(http.MethodGet, p, nil)
 			if tok != "" {

@@ -304,8 +304,10 @@ func TestFaultNoTotalNoMeta(t *testing.T) {
 	a.s.SetFault(EndpointStockSummary, Fault{NoTotal: true})
 	ans := a.get(path)
 	assert.NotContains(t, ans.meta, "total")
-	assert.Equal(t, map[string]json.RawMessage{"current_page": []byte("2"), "per_page": []byte("10"),
-		"last_page": clean.meta["last_page"]}, ans.meta)
+	assert.Equal(t, map[string]json.RawMessage{
+		"current_page": []byte("2"), "per_page": []byte("10"),
+		"last_page": clean.meta["last_page"],
+	}, ans.meta)
 	assert.Equal(t, clean.rows, ans.rows)
 
 	a.s.SetFault(EndpointStockSummary, Fault{NoMeta: true})
@@ -328,8 +330,10 @@ func TestFaultPagingCombined(t *testing.T) {
 	defer a.s.ClearFaults()
 	ans := a.get(itemsPage(4))
 	assert.Equal(t, clean[:10], ans.keys())
-	assert.Equal(t, map[string]json.RawMessage{"current_page": []byte("4"), "per_page": []byte("10"),
-		"last_page": []byte("2")}, ans.meta)
+	assert.Equal(t, map[string]json.RawMessage{
+		"current_page": []byte("4"), "per_page": []byte("10"),
+		"last_page": []byte("2"),
+	}, ans.meta)
 	// EndlessPages still fills every page; TotalDrift moves its total.
 	a.s.SetFault(EndpointItems, Fault{EndlessPages: true, TotalDrift: -1})
 	ans = a.get(itemsPage(13))

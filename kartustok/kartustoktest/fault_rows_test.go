@@ -16,6 +16,7 @@ package kartustoktest
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 
@@ -28,9 +29,7 @@ import (
 func assertSpoiled(t *testing.T, want, got map[string]json.RawMessage, field, value string) {
 	t.Helper()
 	exp := make(map[string]json.RawMessage, len(want))
-	for k, v := range want {
-		exp[k] = v
-	}
+	maps.Copy(exp, want)
 	if value == "" {
 		delete(exp, field)
 	} else {

@@ -232,7 +232,7 @@ func TestStartOnLoopback(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	var b body
-	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != 200 {
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d %v", resp.StatusCode, err)
 	}
 	if got := s.Requests(); len(got) != 1 || got[0].Endpoint != EndpointCompany || got[0].Token != tok || got[0].Status != 200 ||
@@ -260,7 +260,7 @@ func TestConcurrentUse(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				if resp.StatusCode != http.StatusOK {
 					t.Errorf("status %d", resp.StatusCode)
 				}
 			}

@@ -75,18 +75,36 @@ var products = []struct {
 	name, uom  string
 	fractional bool
 }{
-	{"Tepung Terigu", "sak", false}, {"Gula Pasir", "kg", true}, {"Minyak Goreng", "liter", true},
-	{"Beras Premium", "kg", true}, {"Kopi Bubuk", "pak", false}, {"Teh Celup", "dus", false},
-	{"Susu Kental Manis", "kaleng", false}, {"Kecap Manis", "botol", false}, {"Sabun Cuci", "pcs", false},
-	{"Kardus", "pcs", false}, {"Lakban Bening", "roll", false}, {"Baut", "pcs", false},
-	{"Mur", "pcs", false}, {"Kabel NYA", "meter", true}, {"Pipa PVC", "batang", false},
-	{"Cat Tembok", "galon", false}, {"Semen", "sak", false}, {"Paku", "kg", true},
-	{"Plastik Wrap", "roll", false}, {"Garam Halus", "kg", true}, {"Kertas HVS", "rim", false},
-	{"Oli Mesin", "liter", true}, {"Lampu LED", "pcs", false}, {"Sarung Tangan", "pasang", false},
+	{"Tepung Terigu", "sak", false},
+	{"Gula Pasir", "kg", true},
+	{"Minyak Goreng", "liter", true},
+	{"Beras Premium", "kg", true},
+	{"Kopi Bubuk", "pak", false},
+	{"Teh Celup", "dus", false}, //nolint:misspell // Indonesian: "teh" is tea
+	{"Susu Kental Manis", "kaleng", false},
+	{"Kecap Manis", "botol", false},
+	{"Sabun Cuci", "pcs", false},
+	{"Kardus", "pcs", false},
+	{"Lakban Bening", "roll", false},
+	{"Baut", "pcs", false},
+	{"Mur", "pcs", false},
+	{"Kabel NYA", "meter", true},
+	{"Pipa PVC", "batang", false},
+	{"Cat Tembok", "galon", false},
+	{"Semen", "sak", false},
+	{"Paku", "kg", true},
+	{"Plastik Wrap", "roll", false},
+	{"Garam Halus", "kg", true},
+	{"Kertas HVS", "rim", false},
+	{"Oli Mesin", "liter", true},
+	{"Lampu LED", "pcs", false},
+	{"Sarung Tangan", "pasang", false},
 }
 
-var variants = []string{"", "Premium", "Ekonomis", "Super", "Putih", "Merah", "Biru", "Grade A", "Import", "Lokal"}
-var sizes = []string{"", "250g", "500g", "1 kg", "5 kg", "25 kg", "1 L", "5 L", "isi 12", "isi 24", "M8", "M10", "1/2 inch"}
+var (
+	variants = []string{"", "Premium", "Ekonomis", "Super", "Putih", "Merah", "Biru", "Grade A", "Import", "Lokal"}
+	sizes    = []string{"", "250g", "500g", "1 kg", "5 kg", "25 kg", "1 L", "5 L", "isi 12", "isi 24", "M8", "M10", "1/2 inch"}
+)
 
 // idSpace is 62^6: IDs are six base62 characters.
 const idSpace = 56800235584

@@ -436,8 +436,10 @@ func (c *Company) Item(id string) (ItemInfo, bool) {
 		return ItemInfo{}, false
 	}
 	it := c.items[i]
-	return ItemInfo{ID: it.id, Code: it.code, Name: it.name, UPC: it.upc, Description: it.desc,
-		UOM: it.uom, CategoryID: c.cats[it.cat].id, Active: it.active}, true
+	return ItemInfo{
+		ID: it.id, Code: it.code, Name: it.name, UPC: it.upc, Description: it.desc,
+		UOM: it.uom, CategoryID: c.cats[it.cat].id, Active: it.active,
+	}, true
 }
 
 // Category looks an item category up by ID.

@@ -75,8 +75,10 @@ const (
 	txAdjustment
 )
 
-var txNames = [...]string{"receipt", "issue", "move", "adjustment"}
-var txPrefixes = [...]string{"RCV", "ISS", "MOV", "ADJ"}
+var (
+	txNames    = [...]string{"receipt", "issue", "move", "adjustment"}
+	txPrefixes = [...]string{"RCV", "ISS", "MOV", "ADJ"}
+)
 
 func (t txType) String() string { return txNames[t] }
 

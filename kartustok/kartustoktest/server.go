@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,8 +92,10 @@ func WithLogLimit(n int) Option {
 }
 
 func newServer(c *Company, opts []Option) *Server {
-	s := &Server{c: c, limit: 120, window: time.Minute,
-		windows: map[string]*throttleWindow{}, faults: map[string]*faultState{}}
+	s := &Server{
+		c: c, limit: 120, window: time.Minute,
+		windows: map[string]*throttleWindow{}, faults: map[string]*faultState{},
+	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -109,7 +112,9 @@ func NewServer(c *Company, opts ...Option) *Server {
 
 // Start serves c on addr (e.g. "127.0.0.1:0") until Close.
 func Start(addr string, c *Company, opts ...Option) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	// The listener lives until Close, not for a context.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -221,8 +226,10 @@ func route(path string) (endpoint, id string, ok bool) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	now := s.c.now()
-	entry := LoggedRequest{At: now, Query: r.URL.RawQuery, Token: bearer(r),
-		Accept: r.Header.Get("Accept"), UserAgent: r.Header.Get("User-Agent")}
+	entry := LoggedRequest{
+		At: now, Query: r.URL.RawQuery, Token: bearer(r),
+		Accept: r.Header.Get("Accept"), UserAgent: r.Header.Get("User-Agent"),
+	}
 	var resp *response
 	entry.Endpoint, resp = s.handle(r, now, entry.Token)
 	entry.Status = resp.status
@@ -351,12 +358,7 @@ func (t *token) allows(ip string) bool {
 }
 
 func (t *token) hasScope(scope string) bool {
-	for _, s := range t.spec.Scopes {
-		if s == scope {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(t.spec.Scopes, scope)
 }
 
 // waitLatency sleeps d or until ctx is done; false means the client left.

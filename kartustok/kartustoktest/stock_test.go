@@ -384,7 +384,7 @@ func TestNumberQuantities(t *testing.T) {
 		case float64:
 			nums++
 		}
-		if _, same := r["in_qty"].(string); same != (func() bool { _, s := r["ending_qty"].(string); return s })() {
+		if _, same := r["in_qty"].(string); same != func() bool { _, s := r["ending_qty"].(string); return s }() {
 			t.Errorf("row mixes forms: %v", r)
 		}
 	}
