@@ -220,15 +220,17 @@ func TestBinary(t *testing.T) {
 			t.Error("the token is in /proc/<pid>/cmdline")
 		}
 		// Ready means every locator's stock is in; the item list may
-		// still be arriving. Count requests once every refresh is done.
+		// still be arriving, and the flow refresh starts only then. Count
+		// requests once every refresh is done.
 		deadline := time.Now().Add(time.Minute)
 		for {
 			_, m := httpGet(t, base+"/metrics")
-			if strings.Contains(m, `kartustok_sync_last_success_timestamp_seconds{resource="items"}`) {
+			if strings.Contains(m, `kartustok_sync_last_success_timestamp_seconds{resource="items"}`) &&
+				strings.Contains(m, `kartustok_sync_last_success_timestamp_seconds{resource="flow"}`) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("items never refreshed:\n%s", p.output())
+				t.Fatalf("items or flow never refreshed:\n%s", p.output())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -61,7 +61,7 @@ var buildInfo = regexp.MustCompile(`(?m)^kartustok_exporter_build_info\{.*\} 1$`
 // simulated company (seeded data, fake clock) and a minimums file: any
 // change to a name, label, HELP text or value shows up in review as a diff
 // of the golden file. The build info's labels are normalised.
-// Regenerate with: go test . -run TestGoldenMetrics -update
+// Regenerate it with `go test . -run TestGoldenMetrics -update`.
 func TestGoldenMetrics(t *testing.T) {
 	dir := t.TempDir()
 	minimumsFile := filepath.Join(dir, "minimums.yml")

@@ -1149,7 +1149,7 @@ func demoPredicted(text string) int {
 	onHand, out := map[string]float64{}, map[string]float64{}
 	lead := map[string]float64{}
 	re := regexp.MustCompile(`^(kartustok_stock_on_hand|kartustok_stock_outflow_quantity|kartustok_item_lead_time_seconds)\{item_id="([^"]*)"(?:,locator_id="([^"]*)")?(?:,period="([^"]*)")?\} (\S+)$`)
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		m := re.FindStringSubmatch(l)
 		if m == nil {
 			continue
@@ -1169,7 +1169,7 @@ func demoPredicted(text string) int {
 	}
 	n := 0
 	for k, o := range out {
-		item := strings.SplitN(k, "/", 2)[0]
+		item, _, _ := strings.Cut(k, "/")
 		if h, ok := onHand[k]; ok && o > 0 && h > 0 && 30*h/o < lead[item] {
 			n++
 		}
