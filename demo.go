@@ -32,10 +32,15 @@ const (
 	demoLocators     = 4
 	demoItems        = 250
 	demoBelowMinimum = 0.08
-	demoStepEvery    = 3 * time.Second
-	demoStepDocs     = 5
-	demoTokenLife    = 10 * 24 * time.Hour
-	demoLogLimit     = 10000
+	// demoHistoryDocs documents over the last 30 days, some 25 a
+	// warehouse and item, give every item that moves a 30-day outflow, so
+	// that days of cover and predicted stock-outs show from the first flow
+	// refresh, a few seconds after start.
+	demoHistoryDocs = demoLocators * demoItems * 25
+	demoStepEvery   = 3 * time.Second
+	demoStepDocs    = 5
+	demoTokenLife   = 10 * 24 * time.Hour
+	demoLogLimit    = 10000
 )
 
 // demo is a simulated company served on loopback, with its token in a
@@ -55,6 +60,7 @@ func startDemo(logger log.Logger) (*demo, error) {
 		Locators:     demoLocators,
 		Items:        demoItems,
 		BelowMinimum: demoBelowMinimum,
+		HistoryDocs:  demoHistoryDocs,
 		// The API also reports the item master's minimums, as a real
 		// company that once used Union mode does; the company is in
 		// per_warehouse mode, so the exporter shows only the per-warehouse

@@ -254,6 +254,9 @@ func generate(c *Company, cfg Config) {
 	// History on every day since, so that any recent date range has
 	// movements.
 	h := min(max(nPairs/3, 30), 40000)
+	if cfg.HistoryDocs > 0 {
+		h = cfg.HistoryDocs
+	}
 	for k := range h {
 		day := today - 29 + int32(k*30/h)
 		c.postRandom(rng, day, true)

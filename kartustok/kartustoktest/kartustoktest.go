@@ -98,6 +98,11 @@ type Config struct {
 	// as JSON numbers instead of decimal strings, so that a client meets
 	// both forms the contract allows. Which rows is deterministic. Default 0.
 	NumberQuantities float64
+	// HistoryDocs is how many random documents the generator posts over
+	// the 30 days before today, which is the flow a 30-day summary shows;
+	// default a third of the (locator, item) pairs, at least 30 and at
+	// most 40,000.
+	HistoryDocs int
 }
 
 // Minimum stock modes, as /meta/company reports them.
