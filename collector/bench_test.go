@@ -197,3 +197,58 @@ func BenchmarkRetainedBytesPerStockSeries(b *testing.B) {
 	b.ReportMetric(project, "project-B/series")
 	b.ReportMetric(baseline, "gaugevec-B/series")
 }
+
+// withFlow gives every pair of s the day's flow and a 30-day flow, as the
+// stock and flow refreshes bring them: four more series per pair.
+func withFlow(s *ksync.Snapshot) *ksync.Snapshot {
+	const day = "2026-12-01"
+	rng := rand.New(rand.NewPCG(7, 42))
+	s.Day = day
+	s.Flow = map[kartustok.ID]*ksync.LocatorFlow{}
+	for id, ls := range s.Stock {
+		ls.Day = day
+		period := &ksync.FlowPeriod{From: "2026-11-02", To: day, Fetched: ls.Fetched, Rows: make([]ksync.FlowEntry, len(ls.Rows))}
+		for j := range ls.Rows {
+			r := &ls.Rows[j]
+			r.In, r.Out, r.HasFlow = float64(rng.IntN(100)), float64(rng.IntN(100)), true
+			period.Rows[j] = ksync.FlowEntry{ItemID: r.ItemID, In: float64(rng.IntN(3000)), Out: float64(rng.IntN(3000))}
+		}
+		s.Flow[id] = &ksync.LocatorFlow{Period: period, Movements: &ksync.MovementCounts{Day: day, Fetched: ls.Fetched, ByType: [4]int{12, 30, 2, 1}}}
+	}
+	return s
+}
+
+// BenchmarkRetainedBytesPerStockPairWithFlow reports the heap the project
+// keeps per (warehouse, item) pair when every pair also has its day's and
+// its 30-day in and out: the snapshot with its rendered and compressed
+// bytes.
+func BenchmarkRetainedBytesPerStockPairWithFlow(b *testing.B) {
+	const n = 100_000
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	var project float64
+	for b.Loop() {
+		before := heap()
+		s := withFlow(benchSnapshot(n))
+		h := projectHandler(s)
+		serve(h, false)
+		project = float64(heap()-before) / n
+		runtime.KeepAlive(h)
+	}
+	b.ReportMetric(project, "project-B/pair")
+}
+
+// BenchmarkRenderWithFlow is BenchmarkRender with the flow of withFlow.
+func BenchmarkRenderWithFlow(b *testing.B) {
+	s := withFlow(benchSnapshot(100_000))
+	src := &swapSource{}
+	src.snap.Store(s)
+	b.ReportAllocs()
+	for b.Loop() {
+		NewRenderer(src, nil).frame(time.Now())
+	}
+}

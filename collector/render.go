@@ -143,12 +143,13 @@ var flateRenderPool = sync.Pool{New: func() any {
 func compress(text []byte) *block {
 	b := &block{text: text, crc: crc32.ChecksumIEEE(text), shift: crc32Shift(int64(len(text)))}
 	var buf bytes.Buffer
+	buf.Grow(len(text)/4 + 64) // rendered samples deflate to about a fifth
 	w := flateRenderPool.Get().(*flate.Writer)
 	w.Reset(&buf)
 	_, _ = w.Write(text)
 	_ = w.Flush()
 	flateRenderPool.Put(w)
-	b.gz = slices.Clip(buf.Bytes())
+	b.gz = bytes.Clone(buf.Bytes()) // exactly as large as it needs to be
 	return b
 }
 
@@ -482,7 +483,9 @@ type point struct {
 // they are written into one buffer each, without a line of their own.
 func renderPoints(f *family, locator kartustok.ID, third string, points []point) *block {
 	slices.SortFunc(points, func(a, b point) int { return strings.Compare(a.label, b.label) })
-	text := make([]byte, 0, len(points)*(len(f.name)+48+len(locator)))
+	bp := textPool.Get().(*[]byte)
+	defer textPool.Put(bp)
+	text := (*bp)[:0]
 	labels := []string{string(locator), ""}
 	if len(f.labels) == 3 {
 		labels = append(labels, third)
@@ -491,8 +494,17 @@ func renderPoints(f *family, locator kartustok.ID, third string, points []point)
 		labels[1] = p.label
 		text = appendSample(text, f, p.v, labels)
 	}
+	*bp = text[:0]
 	return compress(bytes.Clone(text)) // exactly as large as it needs to be
 }
+
+// textPool holds the buffers locator blocks are written into before they
+// are copied out at their exact size, so that a full render of a large
+// company does not allocate every block twice.
+var textPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 64<<10)
+	return &b
+}}
 
 // renderFlow renders one locator's 30-day flow and movement counts.
 func renderFlow(s *ksync.Snapshot, l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, maxAge time.Duration) *flowBlocks {
