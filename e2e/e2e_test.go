@@ -99,6 +99,9 @@ func TestEndToEnd(t *testing.T) {
 	// panel has something to show.
 	warehouseCo := startCompany(ctx, t, dir, exporterBin, "warehouse", kartustoktest.Config{
 		Seed: 7, Name: companyName, Locators: 3, Items: 40, BelowMinimum: 0.2,
+		// A month of documents, some 25 a pair, so that items have a
+		// 30-day outflow and some run out before the default lead time.
+		HistoryDocs: 3 * 40 * 25,
 	}, 48*time.Hour)
 	unionCo := startCompany(ctx, t, dir, exporterBin, "union", kartustoktest.Config{
 		Seed: 8, Name: "CV Maju Bersama", Subdomain: "majubersama", Locators: 2, Items: 30,
@@ -189,6 +192,16 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("KartuStokLowStock from the minimums file for %q, not one of its items, or not named in %q",
 				a.Labels["item_code"], a.Annotations["description"])
 		}
+	}
+
+	// The flow refresh brings the 30-day outflow: an item whose stock in
+	// a warehouse lasts fewer days than its lead time (7 by default) is
+	// predicted to run out, with the days left and the daily outflow.
+	predicted := waitAlert(t, p, hook, "KartuStokStockoutPredicted", func(a webhookAlert) bool { return a.Labels["instance"] == warehouseCo.addr })
+	step(fmt.Sprintf("KartuStokStockoutPredicted delivered to %s: %s", predicted.Receiver, predicted.Annotations["description"]))
+	if d := predicted.Annotations["description"]; !strings.Contains(d, predicted.Labels["item_name"]) || !strings.Contains(d, predicted.Labels["locator_name"]) ||
+		!strings.Contains(d, "a day that went out over the last 30 days") || !strings.Contains(d, "lead time of 7 days") {
+		t.Errorf("KartuStokStockoutPredicted: description %q does not name the item, the warehouse, the daily outflow and the lead time", d)
 	}
 
 	// Two days left: the critical alert is delivered, and the example's
