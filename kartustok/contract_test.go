@@ -139,8 +139,10 @@ func TestContractEveryEndpoint(t *testing.T) {
 		if m, ok := co.Minimum(string(r.LocatorID), string(r.ItemID)); ok != (r.MinimumQty != nil) || ok && float64(*r.MinimumQty) != m {
 			t.Errorf("%s/%s minimum %v, want %v (%v)", r.LocatorID, r.ItemID, r.MinimumQty, m, ok)
 		}
-		if r.OpeningQty+r.InQty-r.OutQty != r.EndingQty {
-			t.Errorf("%s/%s: opening %v + in %v - out %v != ending %v", r.LocatorID, r.ItemID, r.OpeningQty, r.InQty, r.OutQty, r.EndingQty)
+		if r.InQty == nil || r.OutQty == nil {
+			t.Errorf("%s/%s: no in_qty or out_qty", r.LocatorID, r.ItemID)
+		} else if r.OpeningQty+*r.InQty-*r.OutQty != r.EndingQty {
+			t.Errorf("%s/%s: opening %v + in %v - out %v != ending %v", r.LocatorID, r.ItemID, r.OpeningQty, *r.InQty, *r.OutQty, r.EndingQty)
 		}
 	}
 

@@ -467,10 +467,9 @@ type StockRow struct {
 	UOM         string   `json:"uom"`
 	OpeningQty  Quantity `json:"opening_qty"`
 	// InQty and OutQty are what came in and went out in the date range;
-	// FlowKnown is set when the row had both (a missing one is never 0).
-	InQty     Quantity `json:"in_qty"`
-	OutQty    Quantity `json:"out_qty"`
-	FlowKnown bool     `json:"-"`
+	// nil when not sent (a missing one is never 0).
+	InQty  *Quantity `json:"in_qty"`
+	OutQty *Quantity `json:"out_qty"`
 	// EndingQty with date_to = the company's today is the stock on hand.
 	// A row without it is invalid: a missing balance is never 0.
 	EndingQty Quantity `json:"ending_qty"`
@@ -500,9 +499,7 @@ type stockRowFields StockRow
 func (w stockRowWire) value(c *cutter) (StockRow, *rowProblem) {
 	r := StockRow(w.stockRowFields)
 	r.EndingQty, r.MinimumQty = w.EndingQty.q, w.MinimumQty.q
-	if w.InQty.q != nil && w.OutQty.q != nil {
-		r.InQty, r.OutQty, r.FlowKnown = *w.InQty.q, *w.OutQty.q, true
-	}
+	r.InQty, r.OutQty = w.InQty.q, w.OutQty.q
 	for _, s := range []*string{&r.LocatorName, &r.ItemCode, &r.ItemName, &r.UOM} {
 		c.cut(s)
 	}

@@ -159,10 +159,10 @@ func flowEntries(locator kartustok.ID, rows []kartustok.StockRow) []FlowEntry {
 	out := make([]FlowEntry, 0, len(rows))
 	index := make(map[kartustok.ID]int, len(rows))
 	for _, r := range rows {
-		if (r.LocatorID != "" && r.LocatorID != locator) || !r.FlowKnown {
+		if (r.LocatorID != "" && r.LocatorID != locator) || r.InQty == nil || r.OutQty == nil {
 			continue
 		}
-		en := FlowEntry{ItemID: r.ItemID, In: float64(r.InQty), Out: float64(r.OutQty)}
+		en := FlowEntry{ItemID: r.ItemID, In: float64(*r.InQty), Out: float64(*r.OutQty)}
 		if i, ok := index[r.ItemID]; ok {
 			out[i] = en
 			continue

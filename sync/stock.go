@@ -299,8 +299,8 @@ func stockEntries(locator kartustok.ID, rows []kartustok.StockRow) []StockEntry 
 			continue
 		}
 		en := StockEntry{ItemID: r.ItemID, OnHand: float64(r.EndingQty)}
-		if r.FlowKnown {
-			en.In, en.Out, en.HasFlow = float64(r.InQty), float64(r.OutQty), true
+		if r.InQty != nil && r.OutQty != nil {
+			en.In, en.Out, en.HasFlow = float64(*r.InQty), float64(*r.OutQty), true
 		}
 		if r.MinimumQty != nil {
 			en.Minimum, en.HasMinimum = float64(*r.MinimumQty), true
