@@ -56,8 +56,11 @@ type Config struct {
 	// its token source's Token method). It is called once. The token is
 	// sent to the API and never printed.
 	Token func() (string, error)
-	// TokenFrom says where the token comes from, for the report, e.g.
-	// "file /etc/kartustok_exporter/token".
+	// TokenFrom says where the token comes from, for the report:
+	// "file <path>" or "the <NAME> environment variable", as main gives
+	// it. The fixes for an unreadable or expiring token follow it (replace
+	// the file, or set the variable); any other text gets fixes that name
+	// both.
 	TokenFrom string
 	// TokenExpiresAt is --kartustok.token-expires-at, reported when
 	// /meta/company does not report the token's expiry; zero when unset.
@@ -276,13 +279,61 @@ func (c *checker) setup(b *block) bool {
 		err = errors.New("the token is empty")
 	}
 	if err != nil {
-		c.noteAt(b, "token", problem, "cannot read the token: "+sanitise(err.Error(), maxMessageBytes),
-			"put the token (shown once, when it is created under API Access) in the file --kartustok.token-file names, readable by the user the exporter runs as")
+		c.noteAt(b, "token", problem, "cannot read the token: "+sanitise(err.Error(), maxMessageBytes), c.fixTokenUnreadable())
 		return false
 	}
 	c.token = strings.TrimSpace(tok)
 	return true
 }
+
+// tokenFile returns the token file's path when the token comes from a
+// file, as Config.TokenFrom says.
+func (c *checker) tokenFile() (string, bool) {
+	return strings.CutPrefix(c.cfg.TokenFrom, "file ")
+}
+
+// tokenEnv returns the environment variable's name when the token comes
+// from one, as Config.TokenFrom says.
+func (c *checker) tokenEnv() (string, bool) {
+	rest, ok := strings.CutPrefix(c.cfg.TokenFrom, "the ")
+	if !ok {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(rest, " environment variable")
+	if !ok || name == "" || strings.ContainsAny(name, " \t\n") {
+		return "", false
+	}
+	return name, true
+}
+
+// fixTokenUnreadable is the fix when the token cannot be read, by where it
+// comes from.
+func (c *checker) fixTokenUnreadable() string {
+	const token = "the API token (shown once, when it is created under API Access)"
+	if path, ok := c.tokenFile(); ok {
+		return "put " + token + " in " + sanitise(path, maxMessageBytes) + ", readable by the user the exporter runs as"
+	}
+	if name, ok := c.tokenEnv(); ok {
+		return "set " + sanitise(name, maxValueBytes) + " to " + token + ", or set --kartustok.token-file to a file holding it"
+	}
+	return "put " + token + " in the file --kartustok.token-file names, readable by the user the exporter runs as, or else in the " + defaultTokenEnv + " environment variable"
+}
+
+// fixTokenReplace is the fix that puts a new token where the exporter
+// reads it.
+func (c *checker) fixTokenReplace() string {
+	if _, ok := c.tokenFile(); ok {
+		return "replace the token file"
+	}
+	if name, ok := c.tokenEnv(); ok {
+		return "set " + sanitise(name, maxValueBytes) + " to the new token"
+	}
+	return "give the exporter the new token (its --kartustok.token-file, or else " + defaultTokenEnv + ")"
+}
+
+// defaultTokenEnv is the environment variable the exporter reads the
+// token from without --kartustok.token-file.
+const defaultTokenEnv = "KARTUSTOK_TOKEN"
 
 // loopback reports whether host is this machine.
 func loopback(host string) bool {

@@ -399,34 +399,76 @@ func TestUntrustedCertificate(t *testing.T) {
 	assert.Contains(t, report, "the server's TLS certificate is not signed by an authority this machine trusts")
 }
 
+// TestTokenUnreadable: no request is sent, and the fix says where to put
+// the token: the file it was read from, or the environment variable.
 func TestTokenUnreadable(t *testing.T) {
-	sent := false
-	client := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
-		sent = true
-		return nil, http.ErrHandlerTimeout
-	})}
-	var out bytes.Buffer
-	ok := Run(context.Background(), Config{
-		URL: "https://sinarjaya.kartustok.com/public/v1",
-		Token: func() (string, error) {
-			return "", errors.New("kartustok: token file /etc/kartustok_exporter/token: permission denied")
+	for _, tc := range []struct {
+		name, from, err, fix string
+	}{
+		{
+			"file", "file /etc/kartustok_exporter/token",
+			"kartustok: token file /etc/kartustok_exporter/token: permission denied",
+			"fix: put the API token (shown once, when it is created under API Access) in /etc/kartustok_exporter/token, readable by the user the exporter runs as",
 		},
-		Client: client,
-		Out:    &out,
-	})
-	assert.False(t, ok)
-	assert.False(t, sent)
-	assert.Contains(t, out.String(), "cannot read the token: kartustok: token file /etc/kartustok_exporter/token: permission denied")
-	assert.Equal(t, "FAILED: 1 problem", lastLine(out.String()))
+		{
+			"environment", "the KARTUSTOK_TOKEN environment variable",
+			"kartustok: environment variable KARTUSTOK_TOKEN is empty; it must hold the API token",
+			"fix: set KARTUSTOK_TOKEN to the API token (shown once, when it is created under API Access), or set --kartustok.token-file to a file holding it",
+		},
+		{
+			"unknown source", "",
+			"no token",
+			"fix: put the API token (shown once, when it is created under API Access) in the file --kartustok.token-file names, readable by the user the exporter runs as, or else in the KARTUSTOK_TOKEN environment variable",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sent := false
+			client := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+				sent = true
+				return nil, http.ErrHandlerTimeout
+			})}
+			var out bytes.Buffer
+			ok := Run(context.Background(), Config{
+				URL:       "https://sinarjaya.kartustok.com/public/v1",
+				Token:     func() (string, error) { return "", errors.New(tc.err) },
+				TokenFrom: tc.from,
+				Client:    client,
+				Out:       &out,
+			})
+			report := out.String()
+			assert.False(t, ok)
+			assert.False(t, sent)
+			assert.Contains(t, report, "cannot read the token: "+tc.err)
+			assert.Contains(t, report, tc.fix)
+			assert.Equal(t, "FAILED: 1 problem", lastLine(report))
+			if tc.from != "" && !strings.HasPrefix(tc.from, "file ") {
+				assert.NotContains(t, report, "token file", "the token does not come from a file")
+			}
+		})
+	}
 }
 
+// TestTokenExpiresSoon: the fix puts the new token where the exporter
+// reads it.
 func TestTokenExpiresSoon(t *testing.T) {
 	c := newCompany(t, kartustoktest.Config{Items: 30})
 	tok := c.co.AddToken(kartustoktest.TokenSpec{ExpiresAt: testStart.Add(5*24*time.Hour + time.Hour)})
-	ok, report := check(t, c.srv.URL, tok)
-	assert.True(t, ok, report)
-	assert.Contains(t, report, "warning        the token expires in 5 days")
-	assert.Equal(t, "OK: the exporter can use this token (1 warning)", lastLine(report))
+	for _, tc := range []struct {
+		from, fix string
+	}{
+		{"file /etc/kartustok_exporter/token", "fix: create a new token with the same scopes under API Access and replace the token file before then"},
+		{"the KARTUSTOK_TOKEN environment variable", "fix: create a new token with the same scopes under API Access and set KARTUSTOK_TOKEN to the new token before then"},
+		{"", "fix: create a new token with the same scopes under API Access and give the exporter the new token (its --kartustok.token-file, or else KARTUSTOK_TOKEN) before then"},
+	} {
+		ok, report := check(t, c.srv.URL, tok, func(cfg *Config) { cfg.TokenFrom = tc.from })
+		assert.True(t, ok, report)
+		assert.Contains(t, report, "warning        the token expires in 5 days")
+		assert.Contains(t, report, tc.fix)
+		if tc.from != "" && !strings.HasPrefix(tc.from, "file ") {
+			assert.NotContains(t, report, "token file", "the token does not come from a file")
+		}
+		assert.Equal(t, "OK: the exporter can use this token (1 warning)", lastLine(report))
+	}
 }
 
 func TestTokenHiddenFromCompany(t *testing.T) {

@@ -189,7 +189,7 @@ func (c *checker) expiryLine(b *block, exp time.Time, from string) {
 		text += ", " + from
 	}
 	b.add("token expiry", "%s", text)
-	renew := "create a new token with the same scopes under API Access and replace the token file"
+	renew := "create a new token with the same scopes under API Access and " + c.fixTokenReplace()
 	switch {
 	case left <= 0:
 		c.note(b, warning, "the token's expiry has passed, yet the API accepted it: this machine's clock may be wrong", renew)

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -814,6 +815,14 @@ func TestValuesRefused(t *testing.T) {
 		{"two minimums", []string{"--set-string", "minimums.content=items: []", "--set", "minimums.existingConfigMap=m"}, "either minimums.content or minimums.existingConfigMap, not both"},
 		{"token file in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--kartustok.token-file=/tmp/t"}, "must not contain --kartustok.token-file"},
 		{"URL in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--kartustok.url=https://x.kartustok.com"}, "must not contain --kartustok.url"},
+		{"minimums file in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--stock.minimums-file=/tmp/m.yml"}, "must not contain --stock.minimums-file: the chart sets it from minimums"},
+		{"listen address in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--web.listen-address=:9000"}, "must not contain --web.listen-address: the container port, the probes, the Service and the ServiceMonitor use port 9472"},
+		{"telemetry path in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--web.telemetry-path=/stock-metrics"}, "must not contain --web.telemetry-path: the ServiceMonitor scrapes /metrics"},
+		{"systemd socket in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--web.systemd-socket"}, "must not contain --web.systemd-socket: a pod has no systemd socket to listen on"},
+		{"demo in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--log.format=json", "--set", "kartustok.extraArgs[1]=--demo"}, "must not contain --demo: it exports a simulated company instead of kartustok.url's"},
+		{"demo=true in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--demo=true"}, "must not contain --demo:"},
+		{"config check in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--config.check"}, "must not contain --config.check: the exporter would check its configuration and exit, and the pod restart again and again"},
+		{"API check in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--kartustok.check"}, "must not contain --kartustok.check: the exporter would check the API and exit, and the pod restart again and again"},
 		{"token in env", []string{"--set", "env[0].name=KARTUSTOK_TOKEN", "--set", "env[0].value=x"}, "env must not contain KARTUSTOK_TOKEN"},
 		{"two replicas", []string{"--set", "replicaCount=2"}, "/replicaCount"},
 		{"misspelt value", []string{"--set", "serviceMonitor.enable=true"}, "'enable' not allowed"},
@@ -825,6 +834,52 @@ func TestValuesRefused(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
+	}
+}
+
+// TestDataKeysQuoted renders a Secret and a ConfigMap whose keys YAML would
+// read as something else unquoted ("yes" as true): the key must stay the
+// key the volume projects and the flag names.
+func TestDataKeysQuoted(t *testing.T) {
+	helmBinary(t)
+	const key = "yes"
+	out, err := helmTemplate(t, "--values", filepath.Join(chartDir, "ci", "default-values.yaml"),
+		"--set", "kartustok.token.existingSecret=",
+		"--set-string", "kartustok.token.value=ci-placeholder-token-0123456789",
+		"--set-string", "kartustok.token.key="+key,
+		"--set-string", "minimums.content=items: []",
+		"--set-string", "minimums.key="+key)
+	require.NoError(t, err)
+	docs, err := decodeDocuments(out)
+	require.NoError(t, err)
+	r := &rendering{valuesFile: "kartustok.token.key=" + key, docs: docs}
+
+	secret, ok := r.byName("Secret", "acme-kartustok-exporter-token").(*corev1.Secret)
+	require.True(t, ok, "no token Secret")
+	assert.Equal(t, []string{key}, slices.Collect(maps.Keys(secret.Data)), "the Secret's keys")
+	assert.Equal(t, "ci-placeholder-token-0123456789", string(secret.Data[key]))
+
+	cm, ok := r.byName("ConfigMap", "acme-kartustok-exporter-minimums").(*corev1.ConfigMap)
+	require.True(t, ok, "no minimums ConfigMap")
+	assert.Equal(t, []string{key}, slices.Collect(maps.Keys(cm.Data)), "the ConfigMap's keys")
+
+	dep := r.deployment(t)
+	c := exporter(t, dep)
+	tokenFile, _ := flagValue(c.Args, "--kartustok.token-file")
+	assert.Equal(t, tokenDir+"/"+key, tokenFile)
+	minimumsFile, _ := flagValue(c.Args, "--stock.minimums-file")
+	assert.Equal(t, minimumsDir+"/"+key, minimumsFile)
+	for _, v := range dep.Spec.Template.Spec.Volumes {
+		var items []corev1.KeyToPath
+		switch {
+		case v.Secret != nil:
+			items = v.Secret.Items
+		case v.ConfigMap != nil:
+			items = v.ConfigMap.Items
+		default:
+			continue
+		}
+		assert.Equal(t, []corev1.KeyToPath{{Key: key, Path: key}}, items, "volume %s", v.Name)
 	}
 }
 

@@ -124,11 +124,26 @@ Checks the values that a schema cannot, and fails with what to change.
 {{- if and .Values.minimums.content .Values.minimums.existingConfigMap }}
 {{- fail "set either minimums.content or minimums.existingConfigMap, not both" }}
 {{- end }}
+{{- /* Flags the chart sets itself, or that would break the release without
+an error at install: the pod would listen elsewhere than its port, probes
+and Service, serve metrics where the ServiceMonitor does not scrape, export a
+simulated company, or exit at once and restart forever. */}}
+{{- $refused := dict
+  "--kartustok.url" "the chart sets it from kartustok.url"
+  "--kartustok.token-file" "the chart sets it from kartustok.token"
+  "--stock.minimums-file" "the chart sets it from minimums"
+  "--web.listen-address" "the container port, the probes, the Service and the ServiceMonitor use port 9472, where the exporter listens by default"
+  "--web.telemetry-path" "the ServiceMonitor scrapes /metrics"
+  "--web.systemd-socket" "a pod has no systemd socket to listen on"
+  "--demo" "it exports a simulated company instead of kartustok.url's"
+  "--config.check" "the exporter would check its configuration and exit, and the pod restart again and again; run it with the binary or the image instead"
+  "--kartustok.check" "the exporter would check the API and exit, and the pod restart again and again; run it with the binary or the image instead"
+}}
 {{- range .Values.kartustok.extraArgs }}
 {{- $arg := toString . }}
-{{- range list "--kartustok.url" "--kartustok.token-file" "--stock.minimums-file" }}
-{{- if or (eq $arg .) (hasPrefix (printf "%s=" .) $arg) }}
-{{- fail (printf "kartustok.extraArgs must not contain %s: the chart sets it from kartustok.url, kartustok.token and minimums" .) }}
+{{- range $flag, $why := $refused }}
+{{- if or (eq $arg $flag) (hasPrefix (printf "%s=" $flag) $arg) }}
+{{- fail (printf "kartustok.extraArgs must not contain %s: %s" $flag $why) }}
 {{- end }}
 {{- end }}
 {{- end }}
