@@ -572,7 +572,7 @@ func tokenFileWarning(file string) string {
 	case perm&0o004 != 0:
 		return fmt.Sprintf("token file %s has mode %04o, which lets every user read the token: %s. "+
 			"In Kubernetes, a Secret volume's files have mode 0644 unless the volume sets defaultMode: set it to 0440, with the pod's fsGroup as the exporter's group", file, perm, fix)
-	case perm&0o040 != 0:
+	case perm&0o040 != 0 && !hasACL(file):
 		if gid, ok := fileGID(fi); ok && !inGroup(gid) {
 			return fmt.Sprintf("token file %s has mode %04o and group %d, which the exporter is not in, so that group's members can read the token: %s", file, perm, gid, fix)
 		}

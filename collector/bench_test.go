@@ -201,9 +201,8 @@ func BenchmarkRetainedBytesPerStockSeries(b *testing.B) {
 // withFlow gives every pair of s the day's flow and a 30-day flow, as the
 // stock and flow refreshes bring them: four more series per pair.
 func withFlow(s *ksync.Snapshot) *ksync.Snapshot {
-	const day = "2026-12-01"
+	day := companyDay(s, time.Now())
 	rng := rand.New(rand.NewPCG(7, 42))
-	s.Day = day
 	s.Flow = map[kartustok.ID]*ksync.LocatorFlow{}
 	for id, ls := range s.Stock {
 		ls.Day = day

@@ -307,13 +307,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	locatorSamples(s, sink)
 	itemSamples(s, mins, useItemMin, sink)
 	maxAge, flowAge := c.engine.MaxStaleness(), c.engine.FlowMaxAge()
+	day := companyDay(s, now)
 	for i := range s.Locators {
 		l := &s.Locators[i]
 		if ls := s.Stock[l.ID]; ls != nil && now.Sub(ls.Fetched) <= maxAge {
-			stockSamples(s, l, ls, mins, useStockMin, now, maxAge, sink)
+			stockSamples(s, l, ls, mins, useStockMin, now, day, maxAge, sink)
 		}
 		if lf := s.Flow[l.ID]; lf != nil && l.Active {
-			flowSamples(s, l, lf, now, flowAge, sink)
+			flowSamples(l, lf, now, day, flowAge, sink)
 		}
 	}
 }
@@ -435,7 +436,7 @@ func itemSamples(s *ksync.Snapshot, mins Minimums, useItemMin bool, sink sampleS
 // at now: its rows, the rows its last fetch skipped while their last good
 // value is no older than maxAge, and the pairs with a minimum of their own
 // that it genuinely lacks (see PairMinimums).
-func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, maxAge time.Duration, sink sampleSink) {
+func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, today string, maxAge time.Duration, sink sampleSink) {
 	loc := string(l.ID)
 	entry := func(r *ksync.StockEntry) {
 		item := string(r.ItemID)
@@ -454,7 +455,7 @@ func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStoc
 	// The day's flow, while the rows are of the company's day: after its
 	// midnight they are the day before's until the locator is read again.
 	flow := func(r *ksync.StockEntry, day string) {
-		if r.HasFlow && day != "" && day == s.Day {
+		if r.HasFlow && day != "" && day == today {
 			sink(stockInflowDesc, r.In, loc, string(r.ItemID), periodToday)
 			sink(stockOutflowDesc, r.Out, loc, string(r.ItemID), periodToday)
 		}
@@ -491,6 +492,18 @@ func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStoc
 	}
 }
 
+// companyDay is the company's date at now, in its time zone as the
+// snapshot knows it: the day's flow and movements of any other date are not
+// today's. It is worked out at the scrape, so that they vanish at the
+// company's midnight even while no refresh runs (a refused token, say).
+func companyDay(s *ksync.Snapshot, now time.Time) string {
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return now.In(loc).Format(time.DateOnly)
+}
+
 // The values of the period label of the flow families.
 const (
 	periodToday  = "today"
@@ -501,7 +514,7 @@ const (
 // kartustok_stock_outflow_quantity and kartustok_stock_movements of one
 // active locator: each part while its read is no older than maxAge, the
 // movements only while they are of the company's day.
-func flowSamples(s *ksync.Snapshot, l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, maxAge time.Duration, sink sampleSink) {
+func flowSamples(l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, today string, maxAge time.Duration, sink sampleSink) {
 	loc := string(l.ID)
 	if p := lf.Period; p != nil && now.Sub(p.Fetched) <= maxAge {
 		for i := range p.Rows {
@@ -510,7 +523,7 @@ func flowSamples(s *ksync.Snapshot, l *kartustok.Locator, lf *ksync.LocatorFlow,
 			sink(stockOutflowDesc, r.Out, loc, string(r.ItemID), period30Days)
 		}
 	}
-	if m := lf.Movements; m != nil && m.Day == s.Day && now.Sub(m.Fetched) <= maxAge {
+	if m := lf.Movements; m != nil && m.Day == today && now.Sub(m.Fetched) <= maxAge {
 		for i, typ := range kartustok.TransactionTypes {
 			sink(stockMovementsDesc, float64(m.ByType[i]), loc, typ)
 		}

@@ -82,8 +82,7 @@ func richSnapshot(now time.Time) *ksync.Snapshot {
 // 30-day read too old and its movements the day before's, so none of
 // those are exported.
 func addFlow(s *ksync.Snapshot, now time.Time) {
-	const today, yesterday = "2026-12-01", "2026-11-30"
-	s.Day = today
+	today, yesterday := companyDay(s, now), companyDay(s, now.AddDate(0, 0, -1))
 	l4 := *s.Stock["L4"]
 	l4.Day = today
 	l4.Rows = []ksync.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true, In: 4, Out: 1.5, HasFlow: true}}
@@ -99,11 +98,11 @@ func addFlow(s *ksync.Snapshot, now time.Time) {
 	s.Stock["L1"] = &l1
 	s.Flow = map[kartustok.ID]*ksync.LocatorFlow{
 		"L4": {
-			Period:    &ksync.FlowPeriod{From: "2026-11-02", To: today, Fetched: now.Add(-20 * time.Minute), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 120, Out: 90}, {ItemID: "i3", In: 0, Out: 30}}},
+			Period:    &ksync.FlowPeriod{From: companyDay(s, now.AddDate(0, 0, -29)), To: today, Fetched: now.Add(-20 * time.Minute), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 120, Out: 90}, {ItemID: "i3", In: 0, Out: 30}}},
 			Movements: &ksync.MovementCounts{Day: today, Fetched: now.Add(-20 * time.Minute), ByType: [4]int{3, 5, 0, 1}},
 		},
 		"L1": {
-			Period:    &ksync.FlowPeriod{From: "2026-11-01", To: yesterday, Fetched: now.Add(-2 * time.Hour), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 1, Out: 1}}},
+			Period:    &ksync.FlowPeriod{From: companyDay(s, now.AddDate(0, 0, -30)), To: yesterday, Fetched: now.Add(-2 * time.Hour), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 1, Out: 1}}},
 			Movements: &ksync.MovementCounts{Day: yesterday, Fetched: now.Add(-20 * time.Minute), ByType: [4]int{1, 1, 1, 1}},
 		},
 	}
@@ -143,27 +142,58 @@ func TestFlowSeries(t *testing.T) {
 		`kartustok_stock_movements{locator_id="L4",transaction_type="adjustment"}`:      1,
 	}, flowOf(series.MustGather(t, reg)))
 
-	// The company's midnight: until each locator is read again, nothing
-	// is the new day's but the 30 days.
+	// The renderer serves the same.
 	r := NewRenderer(src, nil)
 	h := NewHandler(prometheus.NewRegistry(), r, HandlerOpts{})
 	body, hdr := scrapeHandler(t, h, "", "")
 	require.Len(t, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))), 12)
-	next := *s
-	next.Day = "2026-12-02"
-	src.snap.Store(&next)
-	body, hdr = scrapeHandler(t, h, "", "")
-	assert.Equal(t, map[string]float64{
-		`kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="30d"}`:  120,
-		`kartustok_stock_outflow_quantity{item_id="i1",locator_id="L4",period="30d"}`: 90,
-		`kartustok_stock_inflow_quantity{item_id="i3",locator_id="L4",period="30d"}`:  0,
-		`kartustok_stock_outflow_quantity{item_id="i3",locator_id="L4",period="30d"}`: 30,
-	}, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))))
 
 	// The 30 days' read expires after the flow interval and the max
 	// staleness, without a new snapshot.
 	later := now.Add(testConfig().FlowInterval + testConfig().MaxStaleness)
 	assert.Empty(t, r.frame(later)[famInflow], "expired 30-day flow still rendered")
+}
+
+// TestFlowOfTheDayEndsAtTheCompanysMidnight: at the company's midnight,
+// in its own time zone, the day's flow and movements vanish from the
+// rendered blocks without a new snapshot (no refresh may run: a refused
+// token, say), and the 30 days and the stock stay.
+func TestFlowOfTheDayEndsAtTheCompanysMidnight(t *testing.T) {
+	jakarta, err := time.LoadLocation("Asia/Jakarta")
+	require.NoError(t, err)
+	before := time.Date(2026, 12, 1, 16, 50, 0, 0, time.UTC) // 23:50 in Jakarta
+	after := before.Add(15 * time.Minute)                    // 00:05 on 2 December there
+	s := fixedSnapshot(before.Add(-time.Minute))
+	s.Location = jakarta
+	ls := *s.Stock["L1"]
+	ls.Day = "2026-12-01"
+	ls.Rows = []ksync.StockEntry{{ItemID: "i1", OnHand: 12.5, In: 3, Out: 1, HasFlow: true}}
+	s.Stock = map[kartustok.ID]*ksync.LocatorStock{"L1": &ls}
+	s.Flow = map[kartustok.ID]*ksync.LocatorFlow{"L1": {
+		Period:    &ksync.FlowPeriod{From: "2026-11-02", To: "2026-12-01", Fetched: before.Add(-time.Minute), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 30, Out: 60}}},
+		Movements: &ksync.MovementCounts{Day: "2026-12-01", Fetched: before.Add(-time.Minute), ByType: [4]int{1, 2, 0, 0}},
+	}}
+	src := &swapSource{}
+	src.snap.Store(s)
+	r := NewRenderer(src, nil)
+	text := func(blocks []*block) string {
+		var b strings.Builder
+		for _, bl := range blocks {
+			b.Write(bl.text)
+		}
+		return b.String()
+	}
+	f := r.frame(before)
+	assert.Contains(t, text(f[famInflow]), `period="today"`)
+	assert.Contains(t, text(f[famInflow]), `period="30d"`)
+	assert.NotEmpty(t, text(f[famMovements]))
+
+	f = r.frame(after)
+	assert.NotContains(t, text(f[famInflow]), `period="today"`, "the day before's flow shown as today's")
+	assert.NotContains(t, text(f[famOutflow]), `period="today"`)
+	assert.Contains(t, text(f[famInflow]), `period="30d"`, "the 30 days stay until the flow refresh")
+	assert.Empty(t, text(f[famMovements]), "the day before's movements shown as today's")
+	assert.Contains(t, text(f[famOnHand]), `item_id="i1"`, "the stock stays")
 }
 
 // scrapeHandler fetches h as a scraper that sends accept and

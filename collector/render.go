@@ -246,7 +246,7 @@ type stockKey struct {
 // in them expires.
 type stockBlocks struct {
 	key        stockKey
-	day        string // the snapshot's Day they were rendered for
+	day        string // the company's date they were rendered for
 	minimum    *block
 	onHand     *block
 	inflow     *block
@@ -337,6 +337,7 @@ func (r *Renderer) frame(now time.Time) *frame {
 	mins := r.minimums()
 	useStockMin, useItemMin := apiMinimums(s)
 	maxAge, flowAge := r.src.MaxStaleness(), r.src.FlowMaxAge()
+	day := companyDay(s, now)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -359,18 +360,18 @@ func (r *Renderer) frame(now time.Time) *frame {
 			ids = append(ids, l.ID)
 			key := stockKey{ls: ls, catalog: s.CatalogVersion, mins: mins, useMin: useStockMin}
 			sb := r.stock[l.ID]
-			if sb == nil || sb.key != key || sb.day != s.Day || expired(sb.validUntil, now) {
-				sb = renderStock(s, l, ls, mins, useStockMin, now, maxAge)
-				sb.key, sb.day = key, s.Day
+			if sb == nil || sb.key != key || sb.day != day || expired(sb.validUntil, now) {
+				sb = renderStock(s, l, ls, mins, useStockMin, now, day, maxAge)
+				sb.key, sb.day = key, day
 				r.stock[l.ID] = sb
 			}
 		}
 		if lf := s.Flow[l.ID]; lf != nil && l.Active {
 			flowIDs = append(flowIDs, l.ID)
-			key := flowKey{lf: lf, day: s.Day}
+			key := flowKey{lf: lf, day: day}
 			fb := r.flow[l.ID]
 			if fb == nil || fb.key != key || expired(fb.validUntil, now) {
-				fb = renderFlow(s, l, lf, now, flowAge)
+				fb = renderFlow(l, lf, now, day, flowAge)
 				fb.key = key
 				r.flow[l.ID] = fb
 			}
@@ -440,7 +441,7 @@ func (r *Renderer) renderCatalog(s *ksync.Snapshot, mins Minimums, useItemMin bo
 // renderStock renders one locator's stock families. Its lines differ only
 // in the item and the value, so they are sorted by item and written into
 // one buffer each, without a line of their own.
-func renderStock(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, maxAge time.Duration) *stockBlocks {
+func renderStock(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, today string, maxAge time.Duration) *stockBlocks {
 	var minimum, onHand, inflow, outflow []point
 	sink := func(d *prometheus.Desc, v float64, labels ...string) {
 		switch d {
@@ -454,7 +455,7 @@ func renderStock(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock
 			minimum = append(minimum, point{labels[1], v})
 		}
 	}
-	stockSamples(s, l, ls, mins, useStockMin, now, maxAge, sink)
+	stockSamples(s, l, ls, mins, useStockMin, now, today, maxAge, sink)
 	sb := &stockBlocks{
 		minimum: renderPoints(renderedFamilies[famStockMinimum], l.ID, "", minimum),
 		onHand:  renderPoints(renderedFamilies[famOnHand], l.ID, "", onHand),
@@ -507,7 +508,7 @@ var textPool = sync.Pool{New: func() any {
 }}
 
 // renderFlow renders one locator's 30-day flow and movement counts.
-func renderFlow(s *ksync.Snapshot, l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, maxAge time.Duration) *flowBlocks {
+func renderFlow(l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, today string, maxAge time.Duration) *flowBlocks {
 	var inflow, outflow, movements []point
 	sink := func(d *prometheus.Desc, v float64, labels ...string) {
 		switch d {
@@ -519,7 +520,7 @@ func renderFlow(s *ksync.Snapshot, l *kartustok.Locator, lf *ksync.LocatorFlow, 
 			movements = append(movements, point{labels[1], v})
 		}
 	}
-	flowSamples(s, l, lf, now, maxAge, sink)
+	flowSamples(l, lf, now, today, maxAge, sink)
 	fb := &flowBlocks{
 		inflow:    renderPoints(renderedFamilies[famInflow], l.ID, period30Days, inflow),
 		outflow:   renderPoints(renderedFamilies[famOutflow], l.ID, period30Days, outflow),

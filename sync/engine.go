@@ -170,9 +170,10 @@ type Engine struct {
 	// (or failed): catalog and stock start after it, so that a new
 	// process sends one request first and learns the server's count.
 	healthTried chan struct{}
-	// ready is closed with the first complete stock refresh; the flow
-	// refresh starts after it, so that it never delays readiness.
-	ready chan struct{}
+	// firstPass is closed when the first stock pass has ended, successful
+	// or not; the flow refresh starts after it.
+	firstPass     chan struct{}
+	firstPassOnce sync.Once
 }
 
 // New returns an engine that calls api. It does nothing until Run.
@@ -192,7 +193,7 @@ func New(api API, cfg Config) (*Engine, error) {
 		locatorPages:  map[kartustok.ID]int{},
 		scopesByCall:  map[string]bool{},
 		healthTried:   make(chan struct{}),
-		ready:         make(chan struct{}),
+		firstPass:     make(chan struct{}),
 		flowPages:     map[kartustok.ID]int{},
 	}
 	close(e.tokenOK)
@@ -290,6 +291,5 @@ func (e *Engine) updateReady(s *Snapshot) {
 		}
 	}
 	s.Ready = true
-	close(e.ready)
 	level.Info(e.logger).Log("msg", "First complete stock refresh done; ready", "locators", len(s.Stock))
 }

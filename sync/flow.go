@@ -33,16 +33,16 @@ const FlowDays = 30
 // in and out per item over the last FlowDays days (the pages of one
 // /stock/summary listing) and its movements of the day by transaction type
 // (one /stock/detail request per type, whose meta.total is the count). It
-// starts after the first complete stock refresh, so that it never delays
-// readiness, and again at the company's midnight, when the period moves on
-// and the day's movements start from none.
+// starts after the first stock pass, so that it never delays the stock
+// every locator needs first, and again at the company's midnight, when the
+// period moves on and the day's movements start from none.
 func (e *Engine) flowLoop(ctx context.Context) {
 	if e.cfg.FlowInterval <= 0 {
 		return
 	}
 	logger := log.With(e.logger, "resource", ResourceFlow.String())
 	select {
-	case <-e.ready:
+	case <-e.firstPass:
 	case <-ctx.Done():
 		return
 	}
@@ -73,21 +73,31 @@ func (e *Engine) syncFlow(ctx context.Context, logger log.Logger, start time.Tim
 			period = &FlowPeriod{From: from, To: today, Fetched: time.Now(), Rows: flowEntries(l.ID, rows)}
 			logSkipped(log.With(logger, "locator_id", l.ID), kartustok.EndpointStockSummary, info.Invalid)
 		}
-		var counts *MovementCounts
-		if err == nil {
-			var cerr error
+		var (
+			counts *MovementCounts
+			cerr   error
+		)
+		if err == nil && e.countsWanted(time.Now()) {
 			counts, cerr = e.movementCounts(ctx, l.ID, today)
 			if ctx.Err() != nil {
 				return
 			}
-			// Without meta.total there are no counts to have; the stock
-			// loop says so once. Any other failure fails the refresh.
-			if !errors.Is(cerr, kartustok.ErrNoTotal) {
-				err = cerr
+			// Without meta.total, or with /stock/detail refused, there
+			// are no counts to have: the stock loop's fallback says so
+			// once. Any other failure fails the refresh.
+			if cerr != nil && countsRefused(cerr) {
+				e.countsUnavailable(logger, time.Now(), cerr)
 			}
 		}
+		summaryErr := err
+		if cerr != nil && !countsRefused(cerr) {
+			err = cerr
+		}
 		e.update(func(s *Snapshot) {
-			e.applyCall(s, kartustok.EndpointStockSummary, err)
+			e.applyCall(s, kartustok.EndpointStockSummary, summaryErr)
+			if summaryErr == nil && cerr != nil {
+				e.applyCountCall(s, cerr)
+			}
 			if err == nil {
 				e.flowPages[l.ID] = max(1, info.Pages)
 			} else {

@@ -276,3 +276,28 @@ func TestIntegrationNoTotalFallsBackToFullReads(t *testing.T) {
 		h.assertMatchesCompany(h.series())
 	})
 }
+
+// TestIntegrationDetailRefusedSparesStockAndFlow: /stock/detail refused
+// (403) while /stock/summary works: stock.read stays granted, the flow
+// refresh still succeeds with its 30 days, the day's movements are not
+// exported, and the fallback is logged once.
+func TestIntegrationDetailRefusedSparesStockAndFlow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := flowConfig()
+		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 60}, cfg)
+		h.server.SetFault(kartustok.EndpointStockDetail, kartustoktest.Fault{Status: 403})
+		time.Sleep(5 * cfg.StockInterval)
+		synctest.Wait()
+		require.True(t, h.engine.Ready())
+		ms := h.series()
+		assert.InDelta(t, 1, ms[`kartustok_token_scope_granted{scope="stock.read"}`], 0, "a refused count says nothing of stock.read")
+		assert.Zero(t, ms[`kartustok_sync_errors_total{resource="flow"}`])
+		assert.Contains(t, ms, `kartustok_sync_last_success_timestamp_seconds{resource="flow"}`)
+		assert.Positive(t, countPrefix(ms, "kartustok_stock_inflow_quantity"))
+		assert.Zero(t, countPrefix(ms, "kartustok_stock_movements"))
+		assert.Equal(t, 1, strings.Count(h.logs.String(), "The API does not tell how many movements a locator has today"))
+		assert.NotContains(t, h.logs.String(), "Flow refresh of a locator failed")
+		h.assertFlowMatchesCompany(ms, true)
+		h.assertMatchesCompany(ms)
+	})
+}

@@ -190,11 +190,17 @@ func (e *Engine) planStock(logger log.Logger) {
 			s.Sync[ResourceStock].Cycle = p.Cycle
 		}
 		cycle := s.Sync[ResourceStock].Cycle
-		if tooSlow := cycle >= e.cfg.MaxStaleness; tooSlow != e.staleWarned {
+		// A locator left unchanged is read in full again before its stock
+		// is FullStockInterval old, so that is how old it can get too.
+		oldest := cycle
+		if e.cfg.cheapRefreshes() {
+			oldest = max(cycle, e.cfg.FullStockInterval)
+		}
+		if tooSlow := oldest >= e.cfg.MaxStaleness; tooSlow != e.staleWarned {
 			e.staleWarned = tooSlow
 			if tooSlow {
-				level.Warn(logger).Log("msg", "The stock cycle is not shorter than --sync.max-staleness: stock series will vanish between refreshes; raise --sync.max-staleness or the budget",
-					"cycle", cycle, "max_staleness", e.cfg.MaxStaleness)
+				level.Warn(logger).Log("msg", "The stock cycle (or the full stock interval) is not shorter than --sync.max-staleness: stock series will vanish between refreshes; raise --sync.max-staleness or the budget",
+					"cycle", cycle, "full_stock_interval", e.cfg.FullStockInterval, "max_staleness", e.cfg.MaxStaleness)
 			}
 		}
 	})

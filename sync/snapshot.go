@@ -189,10 +189,6 @@ type Snapshot struct {
 
 	// Stock holds the last good stock per active locator.
 	Stock map[kartustok.ID]*LocatorStock
-	// Day is the company's date now, as of the last stock refresh: flow
-	// and movements of an earlier day are not today's and are not
-	// exported as such.
-	Day string
 	// Flow holds the last flow read per active locator.
 	Flow map[kartustok.ID]*LocatorFlow
 

@@ -39,6 +39,7 @@ func (e *Engine) stockLoop(ctx context.Context) {
 	e.daily(ctx, ResourceStock, e.cfg.StockInterval, func(start time.Time) {
 		e.planStock(logger)
 		e.syncStock(ctx, logger, start)
+		e.firstPassOnce.Do(func() { close(e.firstPass) })
 	})
 }
 
@@ -59,7 +60,11 @@ func (e *Engine) daily(ctx context.Context, r Resource, interval time.Duration, 
 			return
 		}
 		e.measureCycle([]Resource{r}, &last, start, interval)
-		if !sleepUntil(ctx, earlier(start.Add(interval), nextMidnight(start, e.snap.Load().Location))) {
+		next := start.Add(interval)
+		if m := nextMidnight(start, e.snap.Load().Location); m.After(start) && m.Before(next) {
+			next = m
+		}
+		if !sleepUntil(ctx, next) {
 			return
 		}
 	}
@@ -74,7 +79,6 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 	if snap.Company == nil {
 		e.warnNoZone(logger)
 	}
-	e.setDay(start.In(tz).Format(time.DateOnly))
 	failed := 0
 	for _, l := range snap.ActiveLocators() {
 		if e.tokenRefused() {
@@ -83,7 +87,6 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 		}
 		t0 := time.Now()
 		today := t0.In(tz).Format(time.DateOnly)
-		e.setDay(today)
 		moves := -1
 		if e.countsWanted(t0) {
 			var skip bool
@@ -93,6 +96,11 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 			}
 			if skip {
 				continue
+			}
+			if e.tokenRefused() {
+				// The count was refused (401): the stock would be too.
+				failed++
+				break
 			}
 		}
 		rows, info, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
@@ -145,20 +153,6 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 	})
 }
 
-// setDay records the company's date: once it is later than the snapshot's
-// Day, the flow and movements of the day before are no longer exported as
-// today's.
-func (e *Engine) setDay(day string) {
-	if s := e.snap.Load(); s.Day >= day { // ISO dates order as strings
-		return
-	}
-	e.update(func(s *Snapshot) {
-		if s.Day < day {
-			s.Day = day
-		}
-	})
-}
-
 // countsWanted reports whether a stock pass at now asks each locator's
 // movements before reading its stock, to skip the locators that did not
 // change.
@@ -173,8 +167,9 @@ func (e *Engine) countsWanted(now time.Time) bool {
 
 // unchanged asks how many movements locator id has today and reports
 // whether its stock can be left as it is: its last read was of the same
-// day, found the same number of movements, and is younger than the full
-// stock interval. moves is the count, -1 when it could not be had; it was
+// day, found the same number of movements, and will still be younger than
+// the full stock interval at the next pass (so that no locator's stock
+// gets older than that, whatever the cycle). moves is the count, -1 when it could not be had; it was
 // asked before the stock is read, so a movement posted in between makes
 // the next count differ.
 func (e *Engine) unchanged(ctx context.Context, logger log.Logger, id kartustok.ID, today string, now time.Time) (moves int, skip bool) {
@@ -185,10 +180,9 @@ func (e *Engine) unchanged(ctx context.Context, logger log.Logger, id kartustok.
 	if errors.Is(err, kartustok.ErrNoToken) {
 		return -1, false // the stock read will say so
 	}
-	e.update(func(s *Snapshot) { e.applyCall(s, kartustok.EndpointStockDetail, err) })
+	e.update(func(s *Snapshot) { e.applyCountCall(s, err) })
 	if err != nil {
-		k := kartustok.KindOf(err)
-		if errors.Is(err, kartustok.ErrNoTotal) || k == kartustok.KindForbidden || k == kartustok.KindNotFound {
+		if countsRefused(err) {
 			e.countsUnavailable(logger, now, err)
 		} else {
 			level.Debug(logger).Log("msg", "Could not count a locator's movements; reading its stock in full", "locator_id", id, "err", err)
@@ -196,13 +190,32 @@ func (e *Engine) unchanged(ctx context.Context, logger log.Logger, id kartustok.
 		return -1, false
 	}
 	e.countsAvailable(logger)
-	prev := e.snap.Load().Stock[id]
-	if prev == nil || prev.Day != today || prev.Movements != n || now.Sub(prev.Fetched) >= e.cfg.FullStockInterval {
+	s := e.snap.Load()
+	prev := s.Stock[id]
+	cycle := max(e.cfg.StockInterval, s.Sync[ResourceStock].Cycle)
+	if prev == nil || prev.Day != today || prev.Movements != n || now.Sub(prev.Fetched)+cycle > e.cfg.FullStockInterval {
 		return n, false
 	}
 	e.update(func(s *Snapshot) { s.Sync[ResourceStock].Skipped++ })
 	level.Debug(logger).Log("msg", "Locator unchanged; its stock is not read again", "locator_id", id, "movements_today", n)
 	return n, true
+}
+
+// countsRefused reports whether a movement count failed because the API
+// cannot give counts at all (no meta.total, or /stock/detail refused),
+// rather than for this one request or locator.
+func countsRefused(err error) bool {
+	return errors.Is(err, kartustok.ErrNoTotal) || kartustok.KindOf(err) == kartustok.KindForbidden
+}
+
+// applyCountCall records what a movement count said of the token. A count
+// refused with 403 says nothing of stock.read, which /stock/summary may
+// still be granted, and one without a total nothing at all.
+func (e *Engine) applyCountCall(s *Snapshot, err error) {
+	if err != nil && countsRefused(err) {
+		return
+	}
+	e.applyCall(s, kartustok.EndpointStockDetail, err)
 }
 
 // countsUnavailable falls back to full reads on every pass until the full
@@ -229,17 +242,22 @@ func (e *Engine) countsAvailable(logger log.Logger) {
 	}
 }
 
-// nextMidnight is the start of the day after t's in loc.
+// nextMidnight is the first instant of the day after t's in loc. Where
+// daylight saving time starts at midnight (America/Santiago, for one) that
+// day has no 00:00 and time.Date may give the hour before it, still on t's
+// day: the start of the next day is then the first hour whose date is the
+// next one.
 func nextMidnight(t time.Time, loc *time.Location) time.Time {
 	y, m, d := t.In(loc).Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-}
-
-func earlier(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
+	next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	ny, nm, nd := time.Date(y, m, d+1, 12, 0, 0, 0, loc).Date()
+	for range 48 {
+		if cy, cm, cd := next.In(loc).Date(); cy == ny && cm == nm && cd == nd && next.After(t) {
+			return next
+		}
+		next = next.Add(30 * time.Minute)
 	}
-	return a
+	return t.Add(24 * time.Hour) // unreachable for any real zone
 }
 
 // warnNoZone says, once, that stock is fetched without the company's time

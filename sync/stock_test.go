@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 )
@@ -66,4 +67,28 @@ func TestNewLocatorStockCarriesOnlySkippedRows(t *testing.T) {
 	ls = newLocatorStock("L", now, entries, []kartustok.InvalidRow{{ID: "b", LocatorID: "M"}}, prev, time.Hour)
 	assert.Empty(t, ls.Carried)
 	assert.False(t, ls.MayLack("b"))
+}
+
+// TestNextMidnight: the first instant of the company's next day, also
+// where that day starts at 01:00 because daylight saving time begins at
+// midnight (Santiago on 15 October 2000), which time.Date alone places on
+// the day before.
+func TestNextMidnight(t *testing.T) {
+	for _, tc := range []struct {
+		zone string
+		at   time.Time
+		want string
+	}{
+		{"Asia/Jakarta", time.Date(2026, 12, 1, 16, 50, 0, 0, time.UTC), "2026-12-02T00:00:00+07:00"},
+		{"Asia/Jakarta", time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC), "2026-12-03T00:00:00+07:00"},
+		{"America/Santiago", time.Date(2000, 10, 14, 12, 0, 0, 0, time.UTC), "2000-10-15T01:00:00-03:00"},
+		{"America/Santiago", time.Date(2000, 10, 15, 2, 59, 0, 0, time.UTC), "2000-10-15T01:00:00-03:00"},
+		{"America/New_York", time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC), "2026-03-09T00:00:00-04:00"},
+	} {
+		loc, err := time.LoadLocation(tc.zone)
+		require.NoError(t, err)
+		got := nextMidnight(tc.at, loc)
+		assert.Equal(t, tc.want, got.In(loc).Format(time.RFC3339), "%s at %s", tc.zone, tc.at)
+		assert.True(t, got.After(tc.at))
+	}
 }
