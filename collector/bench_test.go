@@ -165,18 +165,20 @@ func BenchmarkRender(b *testing.B) {
 	}
 }
 
+// heap is the live heap after a collection.
+func heap() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
 // BenchmarkRetainedBytesPerStockSeries reports the heap each side keeps per
 // stock series: the project's snapshot with its rendered and compressed
 // bytes, and the baseline's GaugeVecs (the snapshot they are built from is
 // left out of the baseline's figure).
 func BenchmarkRetainedBytesPerStockSeries(b *testing.B) {
 	const n = 100_000
-	heap := func() uint64 {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
 	var project, baseline float64
 	for b.Loop() {
 		before := heap()
@@ -223,12 +225,6 @@ func withFlow(s *ksync.Snapshot) *ksync.Snapshot {
 // bytes.
 func BenchmarkRetainedBytesPerStockPairWithFlow(b *testing.B) {
 	const n = 100_000
-	heap := func() uint64 {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
 	var project float64
 	for b.Loop() {
 		before := heap()

@@ -457,9 +457,18 @@ func (c *Client) StockSummary(ctx context.Context, f StockSummaryFilter) (rows [
 // StockDetail fetches every page of GET /stock/detail as one verified
 // listing, as Items does.
 func (c *Client) StockDetail(ctx context.Context, f StockDetailFilter) (rows []Movement, info ListInfo, err error) {
+	q, err := f.query()
+	if err != nil {
+		return nil, ListInfo{}, err
+	}
+	return getPages[Movement](ctx, c, EndpointStockDetail, q)
+}
+
+// query is the filter as /stock/detail's query. Without a locator the API
+// answers 422, so the filter is refused before asking would spend budget.
+func (f StockDetailFilter) query() (url.Values, error) {
 	if f.LocatorID == "" {
-		// The API answers 422; asking would only spend budget.
-		return nil, ListInfo{}, fmt.Errorf("kartustok: GET %s: a locator ID is required", EndpointStockDetail)
+		return nil, fmt.Errorf("kartustok: GET %s: a locator ID is required", EndpointStockDetail)
 	}
 	q := url.Values{}
 	q.Set("locator_id", string(f.LocatorID))
@@ -467,7 +476,7 @@ func (c *Client) StockDetail(ctx context.Context, f StockDetailFilter) (rows []M
 	setIf(q, "transaction_type", f.TransactionType)
 	setIf(q, "date_from", f.DateFrom)
 	setIf(q, "date_to", f.DateTo)
-	return getPages[Movement](ctx, c, EndpointStockDetail, q)
+	return q, nil
 }
 
 // ErrNoTotal is wrapped by the error of StockMovementCount when the answer
@@ -481,19 +490,14 @@ var ErrNoTotal = errors.New("the answer has no meta.total")
 // it must hold no row when the total is 0 and one row otherwise. An answer
 // without a total fails with an error that wraps ErrNoTotal.
 func (c *Client) StockMovementCount(ctx context.Context, f StockDetailFilter) (int, error) {
-	if f.LocatorID == "" {
-		return 0, fmt.Errorf("kartustok: GET %s: a locator ID is required", EndpointStockDetail)
+	q, err := f.query()
+	if err != nil {
+		return 0, err
 	}
-	q := url.Values{}
-	q.Set("locator_id", string(f.LocatorID))
-	setIf(q, "item_id", string(f.ItemID))
-	setIf(q, "transaction_type", f.TransactionType)
-	setIf(q, "date_from", f.DateFrom)
-	setIf(q, "date_to", f.DateTo)
 	q.Set("page", "1")
 	q.Set("per_page", "1")
 	var total int
-	err := c.get(ctx, EndpointStockDetail, EndpointStockDetail, q, func(body []byte) error {
+	err = c.get(ctx, EndpointStockDetail, EndpointStockDetail, q, func(body []byte) error {
 		p, err := decodeList[Movement](body, 1)
 		if err != nil {
 			return err

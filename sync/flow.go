@@ -166,21 +166,12 @@ func (e *Engine) movementCounts(ctx context.Context, id kartustok.ID, day string
 // and out; rows of another locator, or without both, are left out, and an
 // item seen twice keeps its last row.
 func flowEntries(locator kartustok.ID, rows []kartustok.StockRow) []FlowEntry {
-	out := make([]FlowEntry, 0, len(rows))
-	index := make(map[kartustok.ID]int, len(rows))
-	for _, r := range rows {
-		if (r.LocatorID != "" && r.LocatorID != locator) || r.InQty == nil || r.OutQty == nil {
-			continue
+	return lastPerItem(locator, rows, func(r *kartustok.StockRow) (FlowEntry, bool) {
+		if r.InQty == nil || r.OutQty == nil {
+			return FlowEntry{}, false
 		}
-		en := FlowEntry{ItemID: r.ItemID, In: float64(*r.InQty), Out: float64(*r.OutQty)}
-		if i, ok := index[r.ItemID]; ok {
-			out[i] = en
-			continue
-		}
-		index[r.ItemID] = len(out)
-		out = append(out, en)
-	}
-	return out
+		return FlowEntry{ItemID: r.ItemID, In: float64(*r.InQty), Out: float64(*r.OutQty)}, true
+	})
 }
 
 // expectedFlowPages is what a locator's 30-day read will cost: its page

@@ -310,12 +310,7 @@ func isActive(ls []kartustok.Locator, id kartustok.ID) bool {
 // another locator are dropped, and an item seen twice (rows shift between
 // pages while stock moves) keeps its last row, so no series is duplicated.
 func stockEntries(locator kartustok.ID, rows []kartustok.StockRow) []StockEntry {
-	out := make([]StockEntry, 0, len(rows))
-	index := make(map[kartustok.ID]int, len(rows))
-	for _, r := range rows {
-		if r.LocatorID != "" && r.LocatorID != locator {
-			continue
-		}
+	return lastPerItem(locator, rows, func(r *kartustok.StockRow) (StockEntry, bool) {
 		en := StockEntry{ItemID: r.ItemID, OnHand: float64(r.EndingQty)}
 		if r.InQty != nil && r.OutQty != nil {
 			en.In, en.Out, en.HasFlow = float64(*r.InQty), float64(*r.OutQty), true
@@ -323,8 +318,27 @@ func stockEntries(locator kartustok.ID, rows []kartustok.StockRow) []StockEntry 
 		if r.MinimumQty != nil {
 			en.Minimum, en.HasMinimum = float64(*r.MinimumQty), true
 		}
-		if i, ok := index[r.ItemID]; ok {
-			out[i] = en
+		return en, true
+	})
+}
+
+// lastPerItem reduces the rows of one locator to one entry per item, in
+// first-seen order, each from the item's last row: rows of another locator,
+// and those entry refuses, are dropped.
+func lastPerItem[E any](locator kartustok.ID, rows []kartustok.StockRow, entry func(*kartustok.StockRow) (E, bool)) []E {
+	out := make([]E, 0, len(rows))
+	index := make(map[kartustok.ID]int, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		if r.LocatorID != "" && r.LocatorID != locator {
+			continue
+		}
+		en, ok := entry(r)
+		if !ok {
+			continue
+		}
+		if j, seen := index[r.ItemID]; seen {
+			out[j] = en
 			continue
 		}
 		index[r.ItemID] = len(out)
