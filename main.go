@@ -310,6 +310,17 @@ func checkConfig(cfg *config, problems []error, stdout, stderr io.Writer) int {
 			problems = append(problems, err)
 		}
 	}
+	if cfg.budgetRequests() >= 1 && cfg.window > 0 && cfg.healthInterval > 0 {
+		// What a start warns of the budget's shares, from the same client.
+		c, err := kartustok.New("https://check.invalid/public/v1", noToken{},
+			kartustok.WithBudget(cfg.budgetRequests(), cfg.window), kartustok.WithHealthInterval(cfg.healthInterval))
+		if err == nil {
+			if reserve, _, cut := c.Shares(); cut {
+				warnings = append(warnings, fmt.Sprintf("health checks get %d requests of the budget of %d per %s, less than their reserve: the budget cannot hold one request per check a window plus one and still leave one for catalog and stock",
+					reserve, cfg.budgetRequests(), cfg.window))
+			}
+		}
+	}
 	if cfg.web.WebSystemdSocket == nil || !*cfg.web.WebSystemdSocket {
 		for _, addr := range *cfg.web.WebListenAddresses {
 			if err := checkListenAddress(addr); err != nil {

@@ -1176,3 +1176,17 @@ func demoPredicted(text string) int {
 	}
 	return n
 }
+
+// TestConfigCheckWarnsOfAStarvedHealthReserve: a budget too small for the
+// health checks' reserve is the warning a start would log, exit 0.
+func TestConfigCheckWarnsOfAStarvedHealthReserve(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(file, []byte("ks_token\n"), 0o600))
+	base := []string{"--config.check", "--kartustok.url=https://sinarjaya.kartustok.com/public/v1", "--kartustok.token-file=" + file}
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, runContext(context.Background(), append(base, "--kartustok.rate-limit=2", "--kartustok.budget=1"), &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "warning: health checks get 1 requests of the budget of 2 per 1m0s, less than their reserve")
+	stderr.Reset()
+	require.Equal(t, 0, runContext(context.Background(), base, &stdout, &stderr))
+	assert.NotContains(t, stderr.String(), "reserve")
+}
