@@ -122,7 +122,9 @@ type chartValues struct {
 		Create bool `json:"create"`
 	} `json:"serviceAccount"`
 	ServiceMonitor struct {
-		Enabled bool `json:"enabled"`
+		Enabled    bool   `json:"enabled"`
+		Instance   string `json:"instance"`
+		PodAddress bool   `json:"podAddress"`
 	} `json:"serviceMonitor"`
 	PrometheusRule struct {
 		Enabled bool `json:"enabled"`
@@ -423,6 +425,19 @@ func checkWiring(t *testing.T, r *rendering) {
 		assert.Equal(t, r.values.Job, *first.Replacement)
 		for _, rc := range ep.RelabelConfigs[1:] {
 			assert.NotEqual(t, "job", rc.TargetLabel, "a later relabeling overrides the job the rules select")
+		}
+		// A stable instance, the release's unless set, so that a new pod
+		// does not start new series.
+		if !r.values.ServiceMonitor.PodAddress {
+			require.GreaterOrEqual(t, len(ep.RelabelConfigs), 2)
+			second := ep.RelabelConfigs[1]
+			assert.Equal(t, "instance", second.TargetLabel)
+			require.NotNil(t, second.Replacement)
+			want := r.values.ServiceMonitor.Instance
+			if want == "" {
+				want = release
+			}
+			assert.Equal(t, want, *second.Replacement)
 		}
 	}
 
