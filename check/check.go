@@ -157,7 +157,7 @@ func newChecker(cfg Config) *checker {
 	if cfg.Client != nil {
 		hc = *cfg.Client
 	} else {
-		hc.Transport = defaultTransport(c.timeout)
+		hc.Transport = kartustok.DefaultTransport(c.timeout)
 	}
 	hc.CheckRedirect = sameHostOnly
 	c.http = &hc
@@ -482,7 +482,7 @@ func (c *checker) call(ctx context.Context, endpoint string, q url.Values, neede
 	// A success: the token has the scope.
 	c.granted[scope] = true
 	c.scopeLine(b, scope, a.status, "")
-	if !isJSON(ct) {
+	if !kartustok.IsJSON(ct) {
 		c.note(b, sev, fmt.Sprintf("Content-Type %s instead of JSON, with %s", quote(ct), describeBody(ct, a.body)), fixNotAPI)
 		if endpoint == kartustok.EndpointHealth {
 			c.stop("the URL is not a KartuStok API")

@@ -31,7 +31,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 )
@@ -127,20 +126,6 @@ func sameHostOnly(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// defaultTransport bounds each phase of a connection, as the exporter's
-// client does.
-func defaultTransport(timeout time.Duration) *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          2,
-		IdleConnTimeout:       30 * time.Second,
-	}
-}
-
 // transportProblem describes a request that got no answer, and its fix.
 func transportProblem(caller context.Context, err error, timeout time.Duration) (text, fix string) {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
@@ -185,16 +170,6 @@ func transportProblem(caller context.Context, err error, timeout time.Duration) 
 		"check --kartustok.url and the network path to the API (firewall; a proxy in HTTPS_PROXY, NO_PROXY)"
 }
 
-// isJSON reports whether a Content-Type announces JSON, as the exporter
-// requires of a success.
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
-}
-
 var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 
 // bodyMessage is what an answer's body says, in one cleaned line: the
@@ -233,8 +208,8 @@ func describeBody(contentType string, body []byte) string {
 
 // forbiddenCause tells from a 403 message whether the token lacks a scope
 // (naming it when the message does) or the client IP is outside the
-// token's Allowed IPs. The API documents both causes but not their
-// messages, so the words are read as the exporter's client reads them.
+// token's Allowed IPs, as the exporter's client reads it, naming the scope
+// when the message does.
 func forbiddenCause(msg string) (cause kartustok.ForbiddenCause, scope string) {
 	lower := strings.ToLower(msg)
 	for _, s := range allScopes {
@@ -242,16 +217,7 @@ func forbiddenCause(msg string) (cause kartustok.ForbiddenCause, scope string) {
 			return kartustok.ForbiddenScope, s
 		}
 	}
-	if strings.Contains(lower, "scope") {
-		return kartustok.ForbiddenScope, ""
-	}
-	for _, w := range strings.FieldsFunc(lower, func(r rune) bool { return !unicode.IsLetter(r) }) {
-		switch w {
-		case "ip", "ips", "allowlist", "whitelist", "allowed":
-			return kartustok.ForbiddenIP, ""
-		}
-	}
-	return kartustok.ForbiddenUnknown, ""
+	return kartustok.ForbiddenCauseOf(msg), ""
 }
 
 // rateHeaders are the rate-limit headers, in the order they are shown.

@@ -324,7 +324,7 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 		c.obs = nopObserver{}
 	}
 	if c.transport == nil {
-		c.transport = defaultTransport(c.timeout)
+		c.transport = DefaultTransport(c.timeout)
 	}
 	if c.version == "" {
 		c.version = "unknown"

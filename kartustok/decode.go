@@ -258,8 +258,9 @@ func describeJSONError(err error) error {
 	return fmt.Errorf("unexpected JSON shape: %w", err)
 }
 
-// isJSON reports whether a Content-Type header announces JSON.
-func isJSON(contentType string) bool {
+// IsJSON reports whether a Content-Type header announces JSON, as the
+// client requires of a success.
+func IsJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return false
@@ -295,9 +296,10 @@ func errorMessage(contentType string, body []byte) string {
 	}
 }
 
-// forbiddenCause tells from a 403 message whether the token lacks a scope
-// or the client IP is outside the token's allowed IPs.
-func forbiddenCause(msg string) ForbiddenCause {
+// ForbiddenCauseOf tells from a 403 message whether the token lacks a scope
+// or the client IP is outside the token's allowed IPs. The API documents
+// both causes but not their messages, so it reads their words.
+func ForbiddenCauseOf(msg string) ForbiddenCause {
 	lower := strings.ToLower(msg)
 	if strings.Contains(lower, "scope") {
 		return ForbiddenScope

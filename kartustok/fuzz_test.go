@@ -189,7 +189,7 @@ func FuzzErrorBody(f *testing.F) {
 		if json.Unmarshal(body, &eb) == nil && eb.Message != "" && msg != cleanMessage(eb.Message) {
 			t.Fatalf("message %q, want the server's %q", msg, eb.Message)
 		}
-		_ = forbiddenCause(msg)
+		_ = ForbiddenCauseOf(msg)
 	})
 }
 

@@ -96,10 +96,10 @@ func (nopObserver) ObserveRequest(RequestInfo)      {}
 func (nopObserver) ObserveBudgetWait(time.Duration) {}
 func (nopObserver) ObserveListing(ListReport)       {}
 
-// defaultTransport bounds every phase of a connection, so that a
-// half-open connection or a stalled TLS handshake cannot hold a request
-// beyond its timeout even if a context were lost.
-func defaultTransport(timeout time.Duration) *http.Transport {
+// DefaultTransport is the client's transport: it bounds every phase of a
+// connection, so that a half-open connection or a stalled TLS handshake
+// cannot hold a request beyond its timeout even if a context were lost.
+func DefaultTransport(timeout time.Duration) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -329,7 +329,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	}
 
 	ct := resp.Header.Get("Content-Type")
-	if !isJSON(ct) {
+	if !IsJSON(ct) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		info.Bytes = int64(len(body))
 		msg := fmt.Sprintf("content type %q instead of JSON", cleanMessage(redact(ct, token)))
@@ -383,7 +383,7 @@ func (c *Client) statusError(endpoint string, resp *http.Response, body []byte) 
 		e.Kind = KindUnauthorized
 	case s == http.StatusForbidden:
 		e.Kind = KindForbidden
-		e.Forbidden = forbiddenCause(e.Message)
+		e.Forbidden = ForbiddenCauseOf(e.Message)
 	case s == http.StatusNotFound:
 		e.Kind = KindNotFound
 	case s == http.StatusTooManyRequests:
