@@ -411,25 +411,20 @@ func TestPlainHTTPOffLoopback(t *testing.T) {
 	}
 }
 
-const goodMinimums = `categories:
-  - name: Bahan Baku
-    minimum: 20
-items:
-  - code: KS-1
-    minimum: 10
-    total_minimum: 40
-    warehouses:
-      - code: GDG-01
-        minimum: 60
-`
+// goodMinimums and badMinimums are the minimums files the reload tests
+// start from; badMinimums has one problem, on line 5.
+var (
+	goodMinimums = readFixture("minimums/testdata/reload-good.yml")
+	badMinimums  = readFixture("minimums/testdata/reload-bad.yml")
+)
 
-// badMinimums has one problem, on line 5.
-const badMinimums = `items:
-  - code: KS-1
-    warehouses:
-      - code: GDG-01
-        minimum: lots
-`
+func readFixture(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
