@@ -98,9 +98,10 @@ func (e *Engine) syncFlow(ctx context.Context, logger log.Logger, start time.Tim
 			if summaryErr == nil && cerr != nil {
 				e.applyCountCall(s, cerr)
 			}
-			if err == nil {
+			if summaryErr == nil {
 				e.flowPages[l.ID] = max(1, info.Pages)
-			} else {
+			}
+			if err != nil {
 				failed++
 				s.Sync[ResourceFlow].Errors++
 			}
@@ -138,10 +139,12 @@ func (e *Engine) syncFlow(ctx context.Context, logger log.Logger, start time.Tim
 			st.LastSuccess = time.Now()
 		}
 		// Locators that are gone or inactive keep no flow.
-		for id := range s.Flow {
-			if !isActive(s.Locators, id) {
+		gone := func(id kartustok.ID, _ *LocatorFlow) bool { return !isActive(s.Locators, id) }
+		for id, lf := range s.Flow {
+			if gone(id, lf) {
 				s.Flow = maps.Clone(s.Flow)
-				delete(s.Flow, id)
+				maps.DeleteFunc(s.Flow, gone)
+				break
 			}
 		}
 	})
