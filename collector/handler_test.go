@@ -506,3 +506,34 @@ func TestRendererRunsInTheBackground(t *testing.T) {
 		<-done
 	})
 }
+
+// TestRendererRendersTheNewDayInTheBackground: at the company's midnight
+// the day's figures end without a new snapshot; the blocks of the new day
+// are rendered in the background, not by the first scrape after it.
+func TestRendererRendersTheNewDayInTheBackground(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		s := fixedSnapshot(now)
+		s.Location = time.FixedZone("a minute before midnight", -60)
+		src := &swapSource{}
+		src.snap.Store(s)
+		r := NewRenderer(src, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { r.Run(ctx, time.Second); close(done) }()
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		dayOf := func() string {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return r.stock["L1"].day
+		}
+		before := dayOf()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		assert.Equal(t, companyDay(s, time.Now()), dayOf(), "the new day rendered before any scrape")
+		assert.NotEqual(t, before, dayOf())
+		cancel()
+		<-done
+	})
+}

@@ -305,23 +305,30 @@ func NewRenderer(src Source, minimums func() Minimums) *Renderer {
 	return &Renderer{src: src, minimums: minimums, stock: map[kartustok.ID]*stockBlocks{}, flow: map[kartustok.ID]*flowBlocks{}}
 }
 
-// Run renders every new snapshot in the background, looking for one every
-// interval, so that scrapes find it rendered instead of rendering it
-// themselves; a scrape that comes first still renders what it needs. It
+// Run renders every new snapshot in the background, and the stock and flow
+// again at the company's midnight, when the day's figures end, looking
+// every interval, so that scrapes find them rendered instead of rendering
+// them themselves; a scrape that comes first still renders what it needs. It
 // returns when ctx is done.
 func (r *Renderer) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var last *ksync.Snapshot
+	var (
+		last    *ksync.Snapshot
+		lastDay string
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if s := r.src.Snapshot(); s != last {
-			last = s
-			r.frame(time.Now())
+		// A new snapshot, or the company's midnight, which ends the day's
+		// figures without one.
+		now := time.Now()
+		if s := r.src.Snapshot(); s != last || companyDay(s, now) != lastDay {
+			last, lastDay = s, companyDay(s, now)
+			r.frame(now)
 		}
 	}
 }
