@@ -32,6 +32,8 @@ type APIMetrics struct {
 	budgetWait prometheus.Counter
 	rereads    *prometheus.CounterVec
 	truncated  *prometheus.CounterVec
+	// implausible counts rate-limit headers that could not be true.
+	implausible *prometheus.CounterVec
 	// version counts observations, so that an encoding of the metrics
 	// can be cached until the next one.
 	version atomic.Uint64
@@ -99,6 +101,10 @@ func NewAPIMetrics() *APIMetrics {
 			Namespace: namespace, Subsystem: "api", Name: "truncated_texts_total",
 			Help: "Texts from the API (names, codes, units, descriptions) cut to " + strconv.Itoa(kartustok.MaxLabelBytes) + " bytes because they were longer, by endpoint path template.",
 		}, []string{"endpoint"}),
+		implausible: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "api", Name: "implausible_headers_total",
+			Help: "Rate-limit headers of API answers that could not be true, by header: a pause beyond " + strconv.Itoa(kartustok.PauseWindows) + " rate-limit windows (cut to that), or a limit or count not a number, below 0 or above the limit (ignored).",
+		}, []string{"header"}),
 		budgetWait: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "api", Name: "budget_wait_seconds_total",
 			Help: "Time in seconds requests waited for the exporter's request budget, or for a 429 pause to pass, before they could be sent.",
@@ -109,6 +115,9 @@ func NewAPIMetrics() *APIMetrics {
 			m.errors.WithLabelValues(ep, string(k))
 		}
 		m.truncated.WithLabelValues(ep)
+	}
+	for _, h := range kartustok.RateLimitHeaders {
+		m.implausible.WithLabelValues(h)
 	}
 	for _, ep := range listEndpoints {
 		m.errors.WithLabelValues(ep, string(kartustok.KindInvalidRow))
@@ -149,6 +158,9 @@ func (m *APIMetrics) ObserveRequest(r kartustok.RequestInfo) {
 	if r.Kind != "" {
 		m.errors.WithLabelValues(r.Endpoint, string(r.Kind)).Inc()
 	}
+	for _, h := range r.Implausible {
+		m.implausible.WithLabelValues(h).Inc()
+	}
 }
 
 // ObserveBudgetWait adds d to the budget wait counter.
@@ -167,6 +179,7 @@ func (m *APIMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.budgetWait.Describe(ch)
 	m.rereads.Describe(ch)
 	m.truncated.Describe(ch)
+	m.implausible.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -177,4 +190,5 @@ func (m *APIMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.budgetWait.Collect(ch)
 	m.rereads.Collect(ch)
 	m.truncated.Collect(ch)
+	m.implausible.Collect(ch)
 }

@@ -18,7 +18,7 @@
 // budget is ever sent in any window of the configured length, counted at
 // send time, and no more than the server's X-RateLimit-Remaining says is
 // left of its window. A 429 pauses every call of the client until the
-// server's Retry-After has passed. Paginated listings are verified before
+// server's Retry-After has passed, at most PauseWindows windows. Paginated listings are verified before
 // their rows are used. Requests are reported to an Observer, so the
 // exporter can count them without this package importing it.
 package kartustok
@@ -71,6 +71,10 @@ type RequestInfo struct {
 	Bytes int64
 	// Attempt is 1 for the first try of a call, 2 for its first retry, ...
 	Attempt int
+	// Implausible names the rate-limit headers of the answer whose values
+	// could not be true (see PauseWindows and RateLimit) and were cut or
+	// ignored; nil when none.
+	Implausible []string
 	// Canceled is true when the caller cancelled its context while the
 	// request was in flight. Kind is then empty: the request was sent and
 	// spent budget, so it is reported, but the API did not fail. (A

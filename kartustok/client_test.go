@@ -788,25 +788,46 @@ func TestFailedPageFailsTheListing(t *testing.T) {
 	}
 }
 
-func TestRetryAfterHeaders(t *testing.T) {
+// TestRateLimitHeadersArePlausibleOrCut: a pause a 429 asks for is at most
+// PauseWindows windows, and a header that cannot be true is named, whether
+// it was cut (a pause) or ignored (a count).
+func TestRateLimitHeadersArePlausibleOrCut(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
+	const maxPause = PauseWindows * time.Minute
+	year2100 := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		h    http.Header
-		want time.Duration
+		name        string
+		h           http.Header
+		retry       time.Duration
+		retrySet    bool
+		implausible []string
 	}{
-		{http.Header{"Retry-After": {"7"}}, 7 * time.Second},
-		{http.Header{"Retry-After": {"0"}}, 0},
-		{http.Header{"Retry-After": {now.Add(30 * time.Second).UTC().Format(http.TimeFormat)}}, 30 * time.Second},
-		{http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(now.Unix()+42, 10)}}, 42 * time.Second},
-		{http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(now.Unix()-5, 10)}}, 0},
-		{http.Header{"Retry-After": {"soon"}, "X-Ratelimit-Reset": {strconv.FormatInt(now.Unix()+9, 10)}}, 9 * time.Second},
-		{http.Header{"Retry-After": {"99999999"}}, maxPause},
-		{http.Header{}, defaultPause},
+		{"seconds", http.Header{"Retry-After": {"7"}}, 7 * time.Second, true, nil},
+		{"zero", http.Header{"Retry-After": {"0"}}, 0, true, nil},
+		{"date", http.Header{"Retry-After": {now.Add(30 * time.Second).UTC().Format(http.TimeFormat)}}, 30 * time.Second, true, nil},
+		{"reset", http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(now.Unix()+42, 10)}}, 42 * time.Second, true, nil},
+		{"reset passed", http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(now.Unix()-5, 10)}}, 0, true, nil},
+		{"unreadable retry-after, reset", http.Header{"Retry-After": {"soon"}, "X-Ratelimit-Reset": {strconv.FormatInt(now.Unix()+9, 10)}}, 9 * time.Second, true, []string{"Retry-After"}},
+		{"none", http.Header{}, 0, false, nil},
+		{"huge seconds", http.Header{"Retry-After": {"999999999"}}, maxPause, true, []string{"Retry-After"}},
+		{"seconds beyond int64", http.Header{"Retry-After": {"99999999999999999999"}}, 0, false, []string{"Retry-After"}},
+		{"date in 2100", http.Header{"Retry-After": {year2100.Format(http.TimeFormat)}}, maxPause, true, []string{"Retry-After"}},
+		{"reset in 2100", http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(year2100.Unix(), 10)}}, maxPause, true, []string{"X-RateLimit-Reset"}},
+		{"just two windows", http.Header{"Retry-After": {"120"}}, maxPause, true, nil},
+		{"remaining above limit", http.Header{"X-Ratelimit-Limit": {"120"}, "X-Ratelimit-Remaining": {"1000000000"}}, 0, false, []string{"X-RateLimit-Remaining"}},
+		{"negative remaining", http.Header{"X-Ratelimit-Limit": {"120"}, "X-Ratelimit-Remaining": {"-1"}}, 0, false, []string{"X-RateLimit-Remaining"}},
+		{"remaining not a number", http.Header{"X-Ratelimit-Limit": {"120"}, "X-Ratelimit-Remaining": {"NaN"}}, 0, false, []string{"X-RateLimit-Remaining"}},
+		{"limit of 0", http.Header{"X-Ratelimit-Limit": {"0"}, "X-Ratelimit-Remaining": {"0"}}, 0, false, []string{"X-RateLimit-Limit"}},
 	} {
-		if got := retryAfter(tc.h, now); got != tc.want {
-			t.Errorf("retryAfter(%v) = %s, want %s", tc.h, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			rl := readRateLimit(tc.h, now, maxPause)
+			assert.Equal(t, tc.retrySet, rl.retrySet)
+			assert.Equal(t, tc.retry, rl.retry)
+			assert.Equal(t, tc.implausible, rl.implausible)
+		})
 	}
+	rl := readRateLimit(http.Header{"X-Ratelimit-Limit": {"120"}, "X-Ratelimit-Remaining": {"120"}}, now, maxPause)
+	assert.True(t, rl.hasLimit && rl.hasRemaining && rl.limit == 120 && rl.remaining == 120, "a full window is plausible: %+v", rl)
 }
 
 func TestBackoffGrowsWithJitter(t *testing.T) {

@@ -319,7 +319,7 @@ func FuzzResponse(f *testing.F) {
 		if leak := tokenLeak(err.Error(), testToken); leak != "" {
 			t.Fatalf("error shows %q of the token: %v", leak, err)
 		}
-		if e.Kind == KindRateLimited && (status != 429 || e.RetryAfter < 0 || e.RetryAfter > maxPause) {
+		if e.Kind == KindRateLimited && (status != 429 || e.RetryAfter < 0 || e.RetryAfter > PauseWindows*DefaultWindow) {
 			t.Fatalf("rate limited error %+v", e)
 		}
 	})

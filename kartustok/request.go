@@ -23,7 +23,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,12 +37,6 @@ const (
 	maxRedirects = 3
 	// backoffBase is the first retry's backoff; it doubles per retry.
 	backoffBase = time.Second
-	// maxPause bounds a 429 pause, so that an absurd Retry-After cannot
-	// stop the client for days.
-	maxPause = time.Hour
-	// defaultPause is the pause after a 429 that says nothing of when to
-	// come back: a whole window of the server's limit.
-	defaultPause = 60 * time.Second
 	// pauseJitter bounds a random delay added once to each 429 pause, so
 	// that clients sharing the token and IP (replicas behind one NAT), which
 	// the server paused together, do not all resume at the same instant.
@@ -164,6 +157,7 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		c.obs.ObserveRequest(RequestInfo{
 			Endpoint: h.endpoint, Status: resp.StatusCode,
 			Duration: time.Since(h.start), Attempt: h.attempt,
+			Implausible: readRateLimit(resp.Header, time.Now(), c.maxPause()).implausible,
 		})
 		h.pending = false
 		h.hdr = resp.Header
@@ -318,6 +312,8 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	defer resp.Body.Close()
 	info.Status = resp.StatusCode
 	h.hdr = resp.Header
+	rl := readRateLimit(resp.Header, time.Now(), c.maxPause())
+	info.Implausible = rl.implausible
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The status says what happened (and a 429 must pause the client)
@@ -325,7 +321,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 		// from which the token is removed before it is cut.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		info.Bytes = int64(len(body))
-		return report(c.statusError(endpoint, resp, redactBytes(body, token)))
+		return report(c.statusError(endpoint, resp, redactBytes(body, token), rl))
 	}
 
 	ct := resp.Header.Get("Content-Type")
@@ -376,7 +372,7 @@ func (c *Client) oversize(endpoint string, status int) *Error {
 }
 
 // statusError classifies a non-2xx answer. A 429 also pauses the client.
-func (c *Client) statusError(endpoint string, resp *http.Response, body []byte) *Error {
+func (c *Client) statusError(endpoint string, resp *http.Response, body []byte, rl rateLimitReading) *Error {
 	e := &Error{Endpoint: endpoint, Status: resp.StatusCode, Message: errorMessage(resp.Header.Get("Content-Type"), body)}
 	switch s := resp.StatusCode; {
 	case s == http.StatusUnauthorized:
@@ -388,7 +384,7 @@ func (c *Client) statusError(endpoint string, resp *http.Response, body []byte) 
 		e.Kind = KindNotFound
 	case s == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
-		e.RetryAfter = retryAfter(resp.Header, time.Now())
+		e.RetryAfter = c.retryAfter(rl)
 		c.sched.PauseUntil(time.Now().Add(e.RetryAfter + rand.N(pauseJitter)))
 	case s >= 500:
 		e.Kind = KindServerError
@@ -401,28 +397,17 @@ func (c *Client) statusError(endpoint string, resp *http.Response, body []byte) 
 	return e
 }
 
-// retryAfter reads when a 429 allows the next request: Retry-After in
-// seconds (or as an HTTP date), else X-RateLimit-Reset as a Unix time,
-// else a whole default window.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	d, ok := time.Duration(0), false
-	if v := strings.TrimSpace(h.Get(headerRetryAfter)); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-			d, ok = time.Duration(min(n, int64(maxPause/time.Second)))*time.Second, true
-		} else if t, err := http.ParseTime(v); err == nil {
-			d, ok = max(t.Sub(now), 0), true
-		}
+// retryAfter is how long a 429 pauses the client: what its Retry-After or
+// X-RateLimit-Reset says, at most PauseWindows windows, else one window.
+func (c *Client) retryAfter(rl rateLimitReading) time.Duration {
+	if rl.retrySet {
+		return rl.retry
 	}
-	if v := strings.TrimSpace(h.Get(headerRateLimitReset)); !ok && v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 && n < 1<<40 {
-			d, ok = max(time.Unix(n, 0).Sub(now), 0), true
-		}
-	}
-	if !ok {
-		d = defaultPause
-	}
-	return min(d, maxPause)
+	return c.window
 }
+
+// maxPause is the longest pause a 429 may ask for.
+func (c *Client) maxPause() time.Duration { return PauseWindows * c.window }
 
 // transportError classifies a failure to get an answer (or all of its
 // body): a timeout, a refused redirect or another network failure.

@@ -17,8 +17,6 @@ import (
 	"context"
 	"math"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -101,7 +99,8 @@ type schedConfig struct {
 // the latest, one window after the answer arrived; an answer to a later
 // request shows the new count sooner. Of what the server allows, the
 // health checks due before its window ends are kept for them. A 429 stops
-// every request until its Retry-After.
+// every request until its Retry-After (at most PauseWindows windows), and
+// then one request probes the server before any other goes.
 //
 // Order. Waiting health checks go first; the catalog and stock are served
 // in the order they asked, each as soon as its own limits allow, so that
@@ -131,8 +130,11 @@ type scheduler struct {
 	windowEnd time.Time
 	// server is the latest count the server sent.
 	server serverCount
-	// pausedUntil holds every send back after a 429.
+	// pausedUntil holds every send back after a 429; probing then admits
+	// one request at a time until an answer arrives after the pause, so
+	// that a server still throttling refuses one request, not a burst.
 	pausedUntil time.Time
+	probing     bool
 	// seq numbers the sends.
 	seq uint64
 	// status is the server's latest reading, for RateLimit; statusSeq
@@ -253,8 +255,12 @@ func (s *scheduler) done(tk ticket, h http.Header) {
 	defer s.mu.Unlock()
 	delete(s.inFlight, tk.seq)
 	if h != nil {
+		now := time.Now()
 		s.answered = true
-		s.observe(tk.seq, h, time.Now())
+		s.observe(tk.seq, h, now)
+		if !now.Before(s.pausedUntil) {
+			s.probing = false
+		}
 	}
 	s.signal()
 }
@@ -264,18 +270,20 @@ func (s *scheduler) done(tk ticket, h http.Header) {
 // says more requests remain, was counted earlier by the server and is
 // dropped. s.mu must be held.
 func (s *scheduler) observe(seq uint64, h http.Header, now time.Time) {
-	remaining, err := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitRemaining)))
-	if err != nil || remaining < 0 {
+	rl := readRateLimit(h, now, PauseWindows*s.cfg.window)
+	if !rl.hasRemaining {
+		// No count, or one that cannot be true (negative, not a number,
+		// above the limit): nothing is learnt of the server's window.
 		return
 	}
+	remaining := rl.remaining
 	first := !s.headersSeen
 	s.headersSeen = true
-	limit, limitErr := strconv.Atoi(strings.TrimSpace(h.Get(headerRateLimitLimit)))
 	// The reading RateLimit reports: the latest by the server's count,
 	// so that an answer to an earlier request that arrived late, which
 	// says more requests remain, does not replace a newer one.
-	if limitErr == nil && (!s.status.Known || seq >= s.statusSeq || remaining <= s.status.Remaining) {
-		s.status = RateLimitStatus{Known: true, Limit: limit, Remaining: remaining, At: now}
+	if rl.hasLimit && (!s.status.Known || seq >= s.statusSeq || remaining <= s.status.Remaining) {
+		s.status = RateLimitStatus{Known: true, Limit: rl.limit, Remaining: remaining, At: now}
 		s.statusSeq = seq
 	}
 	if s.cfg.cautious && first {
@@ -284,8 +292,8 @@ func (s *scheduler) observe(seq uint64, h http.Header, now time.Time) {
 		// spent of it is taken as sent just now, so that this process
 		// adds no more than its own budget to any window holding it.
 		s.dropPhantoms()
-		if limitErr == nil {
-			spent := min(limit-remaining-1, s.cfg.budget-s.cfg.reserve)
+		if rl.hasLimit {
+			spent := min(rl.limit-remaining-1, s.cfg.budget-s.cfg.reserve)
 			for range max(spent, 0) {
 				s.log = append(s.log, sent{at: now, class: ClassStock, phantom: true})
 				s.nonHealth++
@@ -297,22 +305,16 @@ func (s *scheduler) observe(seq uint64, h http.Header, now time.Time) {
 	// request of ours opened it (it left limit − 1) and a later answer
 	// falls in the same window.
 	until := now.Add(s.cfg.window)
-	if limitErr == nil && remaining == limit-1 {
+	if rl.hasLimit && remaining == rl.limit-1 {
 		s.windowEnd = until
 	} else if now.Before(s.windowEnd) {
 		until = s.windowEnd
 	}
-	if v := strings.TrimSpace(h.Get(headerRetryAfter)); v != "" {
-		if d := retryAfter(h, now); d >= 0 && now.Add(d).Before(until) {
-			until = now.Add(d)
-		}
+	if _, ok := headerValue(h, headerRetryAfter); ok && rl.retrySet && now.Add(rl.retry).Before(until) {
+		until = now.Add(rl.retry)
 	}
-	if v := strings.TrimSpace(h.Get(headerRateLimitReset)); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 && n < 1<<40 {
-			if t := time.Unix(n, 0); t.After(now) && t.Before(until) {
-				until = t
-			}
-		}
+	if t := rl.reset; t.After(now) && t.Before(until) {
+		until = t
 	}
 	if s.server.known && seq < s.server.seq && remaining > s.serverLeft() {
 		return
@@ -341,13 +343,16 @@ func (s *scheduler) dropPhantoms() {
 }
 
 // PauseUntil holds every send back until t (a 429's Retry-After), unless a
-// longer pause is already in force.
+// longer pause is already in force, and then admits one request at a time
+// until one is answered. Waiting health checks go first, so the first
+// request after a pause is normally a health check probing the API.
 func (s *scheduler) PauseUntil(t time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t.After(s.pausedUntil) {
 		s.pausedUntil = t
 	}
+	s.probing = true
 	s.signal()
 }
 
@@ -422,7 +427,7 @@ func (s *scheduler) pick(now time.Time) *waiter {
 // fits reports whether a send of class fits every limit at now. s.mu must
 // be held, and the log pruned to now.
 func (s *scheduler) fits(class Class, now time.Time) bool {
-	if now.Before(s.pausedUntil) {
+	if now.Before(s.pausedUntil) || (s.probing && len(s.inFlight) > 0) {
 		return false
 	}
 	if s.cfg.cautious && len(s.inFlight) > 0 && (!s.answered || (s.headersSeen && !s.server.known)) {

@@ -651,7 +651,7 @@ func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 					time.Sleep(time.Duration(lrng.Int64N(int64(500 * time.Millisecond))))
 					h := srv.handle(time.Now())
 					if h.Get("X-Status") == "429" {
-						d := retryAfter(h, time.Now())
+						d := readRateLimit(h, time.Now(), PauseWindows*s.cfg.window).retry
 						s.PauseUntil(time.Now().Add(d))
 						mu.Lock()
 						pauseEnds = append(pauseEnds, time.Now().Add(d))
