@@ -50,7 +50,7 @@ func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {
 
 var (
 	upDesc = newDesc("", "up",
-		"Whether the last health check of the KartuStok API returned 200 (1) or not (0)."+cached)
+		"Whether the KartuStok API answered the last health check (1: 200, or 429 while it throttles) or not (0: no answer, an error status or an unreadable answer)."+cached)
 	tokenLoadedDesc = newDesc("token", "loaded",
 		"Whether the exporter could read the API token from --kartustok.token-file or "+"KARTUSTOK_TOKEN"+" at its last attempt (1) or not (0). While 0 no request is sent, and kartustok_up keeps its last value."+cached)
 	tokenValidDesc = newDesc("token", "valid",
@@ -91,7 +91,7 @@ var (
 		"Time it takes to restock an active item, in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's) times 86400, else 7 days; KartuStokStockoutPredicted fires when an item's days of cover fall below it."+cached,
 		"item_id")
 	rateLimitRemainingDesc = newDesc("api", "rate_limit_remaining",
-		"Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried it.")
+		"Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried a plausible one (0 to X-RateLimit-Limit).")
 	budgetDesc = newDesc("api", "request_budget",
 		"Requests per rate-limit window the exporter allows itself (--kartustok.rate-limit times --kartustok.budget).")
 	syncLastSuccessDesc = newDesc("sync", "last_success_timestamp_seconds",
@@ -493,15 +493,14 @@ func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStoc
 }
 
 // companyDay is the company's date at now, in its time zone as the
-// snapshot knows it: the day's flow and movements of any other date are not
-// today's. It is worked out at the scrape, so that they vanish at the
+// snapshot knows it, "" while it knows none: the day's flow and movements
+// of any other date are not today's. It is worked out at the scrape, so that they vanish at the
 // company's midnight even while no refresh runs (a refused token, say).
 func companyDay(s *ksync.Snapshot, now time.Time) string {
-	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
+	if s.Location == nil {
+		return "" // unknown: nothing is of the company's day
 	}
-	return now.In(loc).Format(time.DateOnly)
+	return now.In(s.Location).Format(time.DateOnly)
 }
 
 // The values of the period label of the flow families.
@@ -523,7 +522,7 @@ func flowSamples(l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, tod
 			sink(stockOutflowDesc, r.Out, loc, string(r.ItemID), period30Days)
 		}
 	}
-	if m := lf.Movements; m != nil && m.Day == today && now.Sub(m.Fetched) <= maxAge {
+	if m := lf.Movements; m != nil && today != "" && m.Day == today && now.Sub(m.Fetched) <= maxAge {
 		for i, typ := range kartustok.TransactionTypes {
 			sink(stockMovementsDesc, float64(m.ByType[i]), loc, typ)
 		}

@@ -121,7 +121,7 @@ func TestCollectorExposition(t *testing.T) {
 	reg.MustRegister(NewCollector(e, WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77}})))
 
 	want := `
-# HELP kartustok_up Whether the last health check of the KartuStok API returned 200 (1) or not (0). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_up Whether the KartuStok API answered the last health check (1: 200, or 429 while it throttles) or not (0: no answer, an error status or an unreadable answer). Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_up gauge
 kartustok_up 1
 # HELP kartustok_token_valid Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call. Cached; refreshed in the background, not at scrape time.
@@ -155,7 +155,7 @@ kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0
 # HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known). Cached; refreshed in the background, not at scrape time.
 # TYPE kartustok_stock_minimum_quantity gauge
 kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5
-# HELP kartustok_api_rate_limit_remaining Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried it.
+# HELP kartustok_api_rate_limit_remaining Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried a plausible one (0 to X-RateLimit-Limit).
 # TYPE kartustok_api_rate_limit_remaining gauge
 kartustok_api_rate_limit_remaining 77
 # HELP kartustok_api_request_budget Requests per rate-limit window the exporter allows itself (--kartustok.rate-limit times --kartustok.budget).

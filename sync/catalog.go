@@ -230,17 +230,7 @@ func (e *Engine) applyCompany(s *Snapshot, c kartustok.Company) {
 				"minimum_stock_mode", c.MinimumStockMode)
 		}
 	}
-	loc, err := time.LoadLocation(c.Timezone)
-	if err != nil || c.Timezone == "" {
-		if e.zoneWarned != c.Timezone || e.zoneWarned == "" {
-			e.zoneWarned = c.Timezone
-			level.Warn(log.With(e.logger, "resource", ResourceCompany.String())).Log(
-				"msg", "Unknown company time zone; computing the company's today in UTC",
-				"timezone", c.Timezone)
-		}
-		loc = time.UTC
-	}
-	s.Location = loc
+	e.applyCompanyZone(s, c.Timezone)
 }
 
 // flagExpiry describes --kartustok.token-expires-at for a log line.

@@ -150,13 +150,22 @@ type Engine struct {
 	// countsOff is set while the movement counts that spare unchanged
 	// locators a full read are unavailable (no meta.total, or refused);
 	// they are asked again from countsRetry on.
-	countsOff     bool
-	countsRetry   time.Time
+	countsOff   bool
+	countsRetry time.Time
+	// countsPlanned is set while the plan finds that counts can spare
+	// reads (countsPay).
+	countsPlanned bool
 	stockMeasured bool
 	staleWarned   bool
-	zoneWarned    string
-	modeWarned    string
-	expiryWarned  string
+	// companyZone is set while /meta/company names a zone that loads;
+	// healthZone is the UTC offset of the last time /health reported;
+	// zoneWarned is the zone situation last logged, so that it is logged
+	// once per change.
+	companyZone  bool
+	healthZone   *time.Location
+	zoneWarned   string
+	modeWarned   string
+	expiryWarned string
 	// scopesByCall holds the scopes some call has proved granted or
 	// refused; the token's scope list in /meta/company fills in only the
 	// others.
@@ -198,7 +207,7 @@ func New(api API, cfg Config) (*Engine, error) {
 	}
 	close(e.tokenOK)
 	e.gateOpen = true
-	s := &Snapshot{Location: time.UTC, TokenExpiry: cfg.TokenExpiresAt}
+	s := &Snapshot{TokenExpiry: cfg.TokenExpiresAt}
 	s.Sync[ResourceHealth] = Status{PlannedRequests: 1, Cycle: cfg.HealthInterval}
 	for _, r := range []Resource{ResourceCompany, ResourceCategories, ResourceLocators, ResourceItems} {
 		s.Sync[r] = Status{PlannedRequests: 1, Cycle: cfg.CatalogInterval}

@@ -182,19 +182,26 @@ func TestEngineNotReadyBeforeEveryLocator(t *testing.T) {
 
 func TestEngineCompanyTimeZone(t *testing.T) {
 	for _, tc := range []struct {
-		zone, want string
+		name, zone string
+		healthZone *time.Location
+		want       string
 		warn       bool
 	}{
 		// The bubble starts at 2000-01-01 00:00 UTC, still 1999 in
 		// Los Angeles: a date computed in UTC would be the wrong day.
-		{"America/Los_Angeles", "1999-12-31", false},
-		{"Asia/Jakarta", "2000-01-01", false},
-		{"Mars/Olympus_Mons", "2000-01-01", true},
+		{"Los Angeles", "America/Los_Angeles", nil, "1999-12-31", false},
+		{"Jakarta", "Asia/Jakarta", nil, "2000-01-01", false},
+		// An unknown zone: the day comes from /health's offset, and
+		// without one no date is sent (the API's own today), never UTC's.
+		{"unknown, health at -08:00", "Mars/Olympus_Mons", time.FixedZone("", -8*3600), "1999-12-31", true},
+		{"empty, health at -08:00", "", time.FixedZone("", -8*3600), "1999-12-31", true},
+		{"unknown, health without a time", "Mars/Olympus_Mons", nil, "", true},
 	} {
-		t.Run(tc.zone, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				api := newFakeAPI(1, 1)
 				api.company.Timezone = tc.zone
+				api.healthZone = tc.healthZone
 				h := startEngine(t, api, testConfig())
 				synctest.Wait()
 				calls := api.callsSince(kartustok.EndpointStockSummary, time.Time{})
@@ -715,7 +722,7 @@ func summaryLocators(api *fakeAPI, t time.Time) []kartustok.ID {
 // interval longer than the stock interval, a pass asks each locator's count
 // of the day's movements and reads the stock of only those whose count
 // changed, until the full stock interval since a locator's last read has
-// passed.
+// passed. A locator's first read asks no count: it must be read anyway.
 func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(2, 2)
@@ -724,13 +731,23 @@ func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 		h := startEngine(t, api, cfg)
 		synctest.Wait()
 		require.ElementsMatch(t, []kartustok.ID{"L0", "L1"}, summaryLocators(api, time.Time{}), "the first pass reads every locator")
+		assert.Empty(t, api.callsSince(kartustok.EndpointStockDetail, time.Time{}), "a count before a locator's first read")
 		time.Sleep(time.Second)
 		synctest.Wait()
+
+		// The second pass counts each locator's movements, the baseline
+		// the next pass compares with, and reads it: there is no count of
+		// its first read to compare with.
+		since := time.Now()
+		time.Sleep(cfg.StockInterval)
+		synctest.Wait()
+		assert.Len(t, api.callsSince(kartustok.EndpointStockDetail, since), 2, "one count per locator")
+		assert.ElementsMatch(t, []kartustok.ID{"L0", "L1"}, summaryLocators(api, since))
 
 		// Nothing moved: the pass counts each locator's movements and
 		// reads no stock, even of a balance that changed.
 		api.setBalances("L1", 8, 1)
-		since := time.Now()
+		since = time.Now()
 		time.Sleep(cfg.StockInterval)
 		synctest.Wait()
 		assert.Len(t, api.callsSince(kartustok.EndpointStockDetail, since), 2, "one count per locator")
@@ -752,7 +769,7 @@ func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 		assert.Equal(t, 7.0, ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`])
 		assert.Equal(t, 10.0, ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`])
 
-		// L1, unchanged since the first pass, is read in full once the
+		// L1, unchanged since the second pass, is read in full once the
 		// full stock interval has passed; L0, read two passes later, not
 		// yet.
 		since = time.Now()
@@ -760,5 +777,33 @@ func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 		synctest.Wait()
 		assert.Equal(t, []kartustok.ID{"L1"}, summaryLocators(api, since))
 		assert.Equal(t, 8.0, h.metrics()[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`])
+	})
+}
+
+// TestEngineCountsOnlyWhereTheyCanSpareReads: when a stock cycle is so long
+// that a locator read in one pass is due again at the next (two cycles
+// exceed the full stock interval), no count could ever spare a read: no
+// pass asks any, and every pass reads every locator.
+func TestEngineCountsOnlyWhereTheyCanSpareReads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI(2, 2)
+		api.setBalances("L0", 10, 80)
+		api.setBalances("L1", 10, 80)
+		cfg := testConfig()
+		cfg.FullStockInterval = 15 * time.Minute
+		cfg.Budget = 20 // 160 pages at under 20 a minute: a cycle of over 8 minutes
+		h := startEngine(t, api, cfg)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		assert.Empty(t, api.callsSince(kartustok.EndpointStockDetail, time.Time{}), "movement counts that could spare no read")
+		ms := h.metrics()
+		assert.Zero(t, ms[`kartustok_sync_skipped_total{resource="stock"}`])
+		assert.Equal(t, 160.0, ms[`kartustok_sync_planned_requests{resource="stock"}`], "the plan counts pages only")
+		reads := map[kartustok.ID]int{}
+		for _, c := range api.callsSince(kartustok.EndpointStockSummary, time.Time{}) {
+			reads[c.Filter.LocatorID]++
+		}
+		assert.Equal(t, reads["L0"], reads["L1"])
+		assert.Greater(t, reads["L0"], 1)
 	})
 }

@@ -43,6 +43,8 @@ type fakeAPI struct {
 	calls []fakeCall
 	// moves is each locator's movement count (StockMovementCount).
 	moves map[kartustok.ID]int
+	// healthZone, when set, is the zone of the time /health reports.
+	healthZone *time.Location
 }
 
 type fakeCall struct {
@@ -140,7 +142,11 @@ func (f *fakeAPI) Health(context.Context) (kartustok.Health, error) {
 	if err := f.record(kartustok.EndpointHealth, 1, kartustok.StockSummaryFilter{}); err != nil {
 		return kartustok.Health{}, err
 	}
-	return kartustok.Health{Status: "ok"}, nil
+	h := kartustok.Health{Status: "ok"}
+	if f.healthZone != nil {
+		h.Time = time.Now().In(f.healthZone).Format(time.RFC3339)
+	}
+	return h, nil
 }
 
 func (f *fakeAPI) Company(context.Context) (kartustok.Company, error) {

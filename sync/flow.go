@@ -54,7 +54,15 @@ func (e *Engine) syncFlow(ctx context.Context, logger log.Logger, start time.Tim
 	snap := e.snap.Load()
 	tz := snap.Location
 	failed := 0
+	if tz == nil {
+		// The period's dates are the company's; without its zone they
+		// are unknown (see zone.go), and no flow is read.
+		failed++
+	}
 	for _, l := range snap.ActiveLocators() {
+		if tz == nil {
+			break
+		}
 		if e.tokenRefused() {
 			failed++
 			break

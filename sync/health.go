@@ -29,18 +29,24 @@ func (e *Engine) healthLoop(ctx context.Context) {
 	first := true
 	for {
 		start := time.Now()
-		_, err := e.api.Health(ctx)
+		h, err := e.api.Health(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		// A check that could not read the token sent nothing: kartustok_up
-		// keeps saying what the API last answered.
+		// keeps saying what the API last answered. A 429 is an answer: the
+		// API is up and throttling, which kartustok_api_errors_total
+		// counts; another client spending the shared budget must not make
+		// the API look down.
 		noToken := errors.Is(err, kartustok.ErrNoToken)
 		e.update(func(s *Snapshot) {
 			if !noToken {
-				s.HealthKnown, s.Up = true, err == nil
+				s.HealthKnown, s.Up = true, err == nil || kartustok.KindOf(err) == kartustok.KindRateLimited
 			}
 			e.applyCall(s, kartustok.EndpointHealth, err)
+			if err == nil {
+				e.applyHealthTime(s, h.Time)
+			}
 			finish(s, ResourceHealth, start, err)
 		})
 		if err != nil && !noToken {

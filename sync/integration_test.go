@@ -83,13 +83,20 @@ func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg ksync.Con
 // SIGKILL would end the process; cleanup calls it too.
 func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, token, tokenFile string, cfg ksync.Config, copts []collector.Option) *simHarness {
 	t.Helper()
+	return runSimHandler(t, company, server, server.Handler(), token, tokenFile, cfg, copts)
+}
+
+// runSimHandler is runSim with the client's requests served by handler,
+// which may change what server answers on the way back.
+func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, handler http.Handler, token, tokenFile string, cfg ksync.Config, copts []collector.Option) *simHarness {
+	t.Helper()
 	metrics := collector.NewAPIMetrics()
 	shares := kartustok.WithHealthInterval(cfg.HealthInterval)
 	if cfg.HealthReserve > 0 {
 		shares = kartustok.WithHealthReserve(cfg.HealthReserve)
 	}
 	client, err := kartustok.New("http://sinarjaya.kartustok.test/public/v1", kartustok.TokenFile(tokenFile),
-		kartustok.WithTransport(kartustoktest.InMemory(server.Handler())),
+		kartustok.WithTransport(kartustoktest.InMemory(handler)),
 		kartustok.WithBudget(cfg.Budget, cfg.Window), shares,
 		kartustok.WithObserver(metrics))
 	if err != nil {

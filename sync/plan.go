@@ -144,6 +144,9 @@ func (e *Engine) measureCycle(rs []Resource, last *time.Time, start time.Time, w
 type plannedCycle struct {
 	plan
 	in planInput
+	// counted is set when the plan asks each locator's movement count
+	// before its read: only when counts can spare reads (see countsPay).
+	counted bool
 }
 
 // currentPlan predicts the cycles from the page counts of the last fetches.
@@ -156,11 +159,6 @@ func (e *Engine) currentPlan() plannedCycle {
 	for _, l := range active {
 		requests += e.expectedPages(l.ID)
 		flow += e.expectedFlowPages(l.ID) + len(kartustok.TransactionTypes)
-	}
-	if e.cfg.cheapRefreshes() {
-		// Every pass asks each locator's movements; only a busy company
-		// reads every page too, which is what the plan must afford.
-		requests += len(active)
 	}
 	in := planInput{
 		Budget:          e.cfg.Budget,
@@ -175,7 +173,28 @@ func (e *Engine) currentPlan() plannedCycle {
 	if e.cfg.FlowInterval > 0 {
 		in.FlowInterval, in.FlowRequests = e.cfg.FlowInterval, flow
 	}
-	return plannedCycle{makePlan(in), in}
+	p := plannedCycle{plan: makePlan(in), in: in}
+	if e.cfg.cheapRefreshes() {
+		// With counts every pass asks each locator's movements; only a
+		// busy company reads every page too, which is what the plan must
+		// afford. They pay only when that cycle leaves a read to skip.
+		counted := in
+		counted.StockRequests += len(active)
+		if pc := makePlan(counted); countsPay(pc.Cycle, e.cfg.FullStockInterval) {
+			p = plannedCycle{plan: pc, in: counted, counted: true}
+		}
+	}
+	return p
+}
+
+// countsPay reports whether movement counts can spare full reads at a
+// stock cycle: a locator read now comes up again one cycle later, when
+// its stock may be left as it is only if it would still be younger than
+// the full stock interval at the pass after that. When two cycles exceed
+// the full stock interval, every read is due anyway and a count before it
+// would only cost a request (a large company whose reads fill the budget).
+func countsPay(cycle, fullStockInterval time.Duration) bool {
+	return 2*cycle <= fullStockInterval
 }
 
 // planStock publishes the requests the next stock pass needs, and the
@@ -183,6 +202,9 @@ func (e *Engine) currentPlan() plannedCycle {
 // that cycle is not shorter than the max staleness.
 func (e *Engine) planStock(logger log.Logger) {
 	p := e.currentPlan()
+	e.mu.Lock()
+	e.countsPlanned = p.counted
+	e.mu.Unlock()
 	e.update(func(s *Snapshot) {
 		s.Sync[ResourceStock].PlannedRequests = p.in.StockRequests
 		s.Sync[ResourceFlow].PlannedRequests = p.in.FlowRequests

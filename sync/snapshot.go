@@ -174,7 +174,9 @@ type Snapshot struct {
 
 	// Company is nil until /meta/company has answered.
 	Company *kartustok.Company
-	// Location is the company's time zone (UTC until known).
+	// Location is the company's time zone: the IANA zone /meta/company
+	// names, else the UTC offset of the time /health reports; nil while
+	// neither tells it, when the company's day is not known.
 	Location *time.Location
 	// CategoryNames maps category IDs to names, used when an item row
 	// lacks its category's name.

@@ -61,8 +61,10 @@ func (e *Engine) daily(ctx context.Context, r Resource, interval time.Duration, 
 		}
 		e.measureCycle([]Resource{r}, &last, start, interval)
 		next := start.Add(interval)
-		if m := nextMidnight(start, e.snap.Load().Location); m.After(start) && m.Before(next) {
-			next = m
+		if loc := e.snap.Load().Location; loc != nil {
+			if m := nextMidnight(start, loc); m.After(start) && m.Before(next) {
+				next = m
+			}
 		}
 		if !sleepUntil(ctx, next) {
 			return
@@ -76,7 +78,7 @@ func (e *Engine) daily(ctx context.Context, r Resource, interval time.Duration, 
 func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Time) {
 	snap := e.snap.Load()
 	tz := snap.Location
-	if snap.Company == nil {
+	if tz == nil && snap.Company == nil {
 		e.warnNoZone(logger)
 	}
 	failed := 0
@@ -86,9 +88,15 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 			break
 		}
 		t0 := time.Now()
-		today := t0.In(tz).Format(time.DateOnly)
+		// Without the company's zone its date is unknown: no date is
+		// sent, so the API reads its own today, and the rows' day stays
+		// "", whose flow is nobody's today.
+		today := ""
+		if tz != nil {
+			today = t0.In(tz).Format(time.DateOnly)
+		}
 		moves := -1
-		if e.countsWanted(t0) {
+		if today != "" && snap.Stock[l.ID] != nil && e.countFirst(t0) {
 			var skip bool
 			moves, skip = e.unchanged(ctx, logger, l.ID, today, t0)
 			if ctx.Err() != nil {
@@ -163,6 +171,19 @@ func (e *Engine) countsWanted(now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return !e.countsOff || !now.Before(e.countsRetry)
+}
+
+// countFirst reports whether a stock pass at now asks a locator's count of
+// the day's movements before it reads the locator's stock, which it does
+// only where the count can spare reads: never before a locator's first
+// read (the locator must be read, and readiness waits for it), and only
+// while the plan's cycle leaves reads to skip (countsPay). A count before
+// a read that is due anyway is the baseline the next pass compares with.
+func (e *Engine) countFirst(now time.Time) bool {
+	e.mu.Lock()
+	planned := e.countsPlanned
+	e.mu.Unlock()
+	return planned && e.countsWanted(now)
 }
 
 // unchanged asks how many movements locator id has today and reports
@@ -260,10 +281,9 @@ func nextMidnight(t time.Time, loc *time.Location) time.Time {
 	return t.Add(24 * time.Hour) // unreachable for any real zone
 }
 
-// warnNoZone says, once, that stock is fetched without the company's time
-// zone: its dates are then the UTC day, which in Asia/Jakarta is the wrong
-// day for 7 hours of every day. The catalog loop keeps asking for the
-// company on its schedule.
+// warnNoZone says, once, that stock is fetched before /meta/company has
+// told the company's time zone (see zone.go). The catalog loop keeps
+// asking for the company on its schedule.
 func (e *Engine) warnNoZone(logger log.Logger) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -275,7 +295,7 @@ func (e *Engine) warnNoZone(logger log.Logger) {
 	if e.companyErr != nil {
 		reason = e.companyErr.Error()
 	}
-	level.Warn(logger).Log("msg", "Fetching stock without the company time zone: the company's today is computed in UTC and is the wrong day for part of each day unless the company is in UTC; /meta/company (scope meta.read) is retried every catalog interval",
+	level.Warn(logger).Log("msg", "Fetching stock without the company time zone: stock is read for the API's own today, and the day's flow and movements are not exported until the zone is known; /meta/company (scope meta.read) is retried every catalog interval",
 		"reason", reason)
 }
 
