@@ -99,6 +99,9 @@ func (c Config) validate() error {
 			return fmt.Errorf("%s must be positive, got %v", d.name, d.v)
 		}
 	}
+	if c.StockInterval >= c.MaxStaleness {
+		return fmt.Errorf("stock interval %v must be shorter than max staleness %v, or every locator's stock would expire before its next read", c.StockInterval, c.MaxStaleness)
+	}
 	if c.FullStockInterval < 0 || c.FlowInterval < 0 {
 		return fmt.Errorf("full stock and flow intervals must not be negative, got %v and %v", c.FullStockInterval, c.FlowInterval)
 	}

@@ -525,6 +525,12 @@ func TestNewValidatesConfig(t *testing.T) {
 	if _, err := ksync.New(newFakeAPI(1, 1), cfg); err == nil {
 		t.Error("zero stock interval accepted")
 	}
+	// A stock interval that is not shorter than the max staleness would
+	// let every locator's series vanish for part of each cycle.
+	cfg = testConfig()
+	cfg.StockInterval = cfg.MaxStaleness
+	_, err := ksync.New(newFakeAPI(1, 1), cfg)
+	require.ErrorContains(t, err, "stock interval 30m0s must be shorter than max staleness 30m0s")
 }
 
 func TestEngineLogsAnUnknownMinimumStockModeOnce(t *testing.T) {
