@@ -124,7 +124,12 @@ type Reloader struct {
 
 	current atomic.Pointer[fileMinimums]
 
-	// mu serialises reloads and checks and guards the fields below.
+	// reloading serialises reloads. It is held while Load waits for the
+	// file to settle, which mu is not, so that CheckCatalog, called from
+	// the catalog loop, never waits for a file being written.
+	reloading sync.Mutex
+	// mu serialises a reload's swap and check with CheckCatalog, and
+	// guards the fields below.
 	mu sync.Mutex
 	// snapshot returns the engine's latest snapshot, to check a reloaded
 	// file against the catalog; nil until SetSnapshotFunc is called.
@@ -225,8 +230,8 @@ func (r *Reloader) SetSnapshotFunc(f func() *ksync.Snapshot) {
 // explicit "items: []" does, on purpose). Each reload logs one line;
 // trigger says what asked for it.
 func (r *Reloader) Reload(trigger string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.reloading.Lock()
+	defer r.reloading.Unlock()
 	defer r.version.Add(1)
 	if r.path == "" {
 		r.markSuccess()
@@ -239,6 +244,8 @@ func (r *Reloader) Reload(trigger string) error {
 		level.Error(r.logger).Log("msg", "Reloading the minimums file failed; the previous one stays in force", "file", r.path, "trigger", trigger, "err", err)
 		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.current.Store(newFileMinimums(set))
 	r.markSuccess()
 	sum := set.Summary()

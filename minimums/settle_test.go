@@ -40,6 +40,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
+	ksync "github.com/kartustok/kartustok_exporter/sync"
 )
 
 const (
@@ -293,4 +294,26 @@ func TestReloadTakesARenamedFile(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestCheckCatalogDoesNotWaitForAReload: while a reload waits for the file
+// to settle, the catalog loop's CheckCatalog is not held up.
+func TestCheckCatalogDoesNotWaitForAReload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, path, _ := newSettledReloader(t)
+		stop := keepRewriting(t, path)
+		reloaded := make(chan error, 1)
+		go func() {
+			time.Sleep(writerPause/2 + offGrid)
+			reloaded <- r.Reload("test")
+		}()
+
+		time.Sleep(writerPause + settleTime) // the reload is waiting for the file
+		if assert.True(t, r.mu.TryLock(), "a reload waiting for the file holds the lock CheckCatalog takes") {
+			r.mu.Unlock()
+			r.CheckCatalog(&ksync.Snapshot{})
+		}
+		assert.Error(t, <-reloaded)
+		stop()
+	})
 }
