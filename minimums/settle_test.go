@@ -313,7 +313,8 @@ func TestCheckCatalogDoesNotWaitForAReload(t *testing.T) {
 			r.mu.Unlock()
 			r.CheckCatalog(&ksync.Snapshot{})
 		}
-		assert.Error(t, <-reloaded)
+		err := <-reloaded
 		stop()
+		require.Error(t, err)
 	})
 }
