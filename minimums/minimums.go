@@ -73,10 +73,7 @@
 // kartustok_config_last_reload_* gauges.
 package minimums
 
-import (
-	"fmt"
-	"os"
-)
+import "fmt"
 
 // Set is a parsed minimums file. The nil *Set stands for "no file": every
 // lookup on it reports not-set, so callers need no special case.
@@ -129,9 +126,12 @@ type optional struct {
 }
 
 // Load reads and parses the minimums file at path. Errors name the path as
-// given, so operators see the file they configured.
+// given, so operators see the file they configured. A file being rewritten
+// in place is read once it has settled, as described at Reloader; one that
+// does not settle within two seconds is an error saying to write it
+// atomically.
 func Load(path string) (*Set, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSettled(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading minimums file: %w", err)
 	}

@@ -98,13 +98,38 @@ func (f *fileMinimums) MinimumPairs() map[string][]string { return f.pairs }
 // A Reloader is a prometheus.Collector of the reload metrics,
 // kartustok_config_last_reload_successful and
 // kartustok_config_last_reload_success_timestamp_seconds; register it once.
+//
+// Every load, at start-up and on Reload, takes the file only once a read
+// finds it settled: the same file, size and modification time before and
+// after the read, and no modification in the last 150 ms (settleTime); a
+// pipe, which cannot be read twice, is taken as it comes. A
+// file that has not settled is read again every 25 ms; one that has not
+// settled after 2 s (settleTimeout) fails to load, with an error saying to
+// write it atomically, and the previous file stays in force. So a reload
+// that lands while the file is rewritten in place waits for the writer to
+// finish, as long as the writer does not pause for the settle time. A file
+// replaced by a rename (a temporary file in the same directory renamed over
+// it, or a Kubernetes ConfigMap volume swapping its ..data symlink) is
+// complete whenever it is seen: it loads at once when written more than the
+// settle time ago, and otherwise as soon as it is that old.
+//
+// Not guaranteed: an in-place rewrite whose writer pauses longer than the
+// settle time partway through can still be read half-written, and so can
+// any in-place rewrite on a filesystem that keeps modification times only
+// to the second, or whose clock is more than the settle time away from this
+// one. Only a rename is safe.
 type Reloader struct {
 	path   string // empty when no file is configured
 	logger log.Logger
 
 	current atomic.Pointer[fileMinimums]
 
-	// mu serialises reloads and checks and guards the fields below.
+	// reloading serialises reloads. It is held while Load waits for the
+	// file to settle, which mu is not, so that CheckCatalog, called from
+	// the catalog loop, never waits for a file being written.
+	reloading sync.Mutex
+	// mu serialises a reload's swap and check with CheckCatalog, and
+	// guards the fields below.
 	mu sync.Mutex
 	// snapshot returns the engine's latest snapshot, to check a reloaded
 	// file against the catalog; nil until SetSnapshotFunc is called.
@@ -197,15 +222,16 @@ func (r *Reloader) SetSnapshotFunc(f func() *ksync.Snapshot) {
 	r.snapshot = f
 }
 
-// Reload re-reads the file. A file that fails to load leaves the previous
-// one in force and sets kartustok_config_last_reload_successful to 0; that
-// includes a file emptied or half-written while being edited, which holds
-// no YAML document, so such a file never silently drops every minimum (an
+// Reload re-reads the file, once it has settled (see Reloader). A file that
+// fails to load leaves the previous one in force and sets
+// kartustok_config_last_reload_successful to 0; that includes a file that
+// does not settle, and a file emptied while being edited, which holds no
+// YAML document, so such a file never silently drops every minimum (an
 // explicit "items: []" does, on purpose). Each reload logs one line;
 // trigger says what asked for it.
 func (r *Reloader) Reload(trigger string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.reloading.Lock()
+	defer r.reloading.Unlock()
 	defer r.version.Add(1)
 	if r.path == "" {
 		r.markSuccess()
@@ -218,6 +244,8 @@ func (r *Reloader) Reload(trigger string) error {
 		level.Error(r.logger).Log("msg", "Reloading the minimums file failed; the previous one stays in force", "file", r.path, "trigger", trigger, "err", err)
 		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.current.Store(newFileMinimums(set))
 	r.markSuccess()
 	sum := set.Summary()
