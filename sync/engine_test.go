@@ -786,30 +786,29 @@ func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 	})
 }
 
-// TestEngineCountsOnlyWhereTheyCanSpareReads: when a stock cycle is so long
-// that a locator read in one pass is due again at the next (two cycles
-// exceed the full stock interval), no count could ever spare a read: no
-// pass asks any, and every pass reads every locator.
+// TestEngineCountsOnlyWhereTheyCanSpareReads: when the counts of a pass
+// alone take so long that a locator is visited less often than every half
+// full stock interval, every read is due at its visit and no count could
+// spare one: no pass asks any, and every pass reads every locator.
 func TestEngineCountsOnlyWhereTheyCanSpareReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		api := newFakeAPI(2, 2)
-		api.setBalances("L0", 10, 80)
-		api.setBalances("L1", 10, 80)
+		api := newFakeAPI(200, 2)
 		cfg := testConfig()
 		cfg.FullStockInterval = 15 * time.Minute
-		cfg.Budget = 20 // 160 pages at under 20 a minute: a cycle of over 8 minutes
+		cfg.Budget = 20 // 200 counts at under 17 a minute: over 11 minutes a pass
 		h := startEngine(t, api, cfg)
 		time.Sleep(time.Hour)
 		synctest.Wait()
 		assert.Empty(t, api.callsSince(kartustok.EndpointStockDetail, time.Time{}), "movement counts that could spare no read")
 		ms := h.metrics()
 		assert.Zero(t, ms[`kartustok_sync_skipped_total{resource="stock"}`])
-		assert.Equal(t, 160.0, ms[`kartustok_sync_planned_requests{resource="stock"}`], "the plan counts pages only")
+		assert.Equal(t, 200.0, ms[`kartustok_sync_planned_requests{resource="stock"}`], "the plan counts pages only")
 		reads := map[kartustok.ID]int{}
 		for _, c := range api.callsSince(kartustok.EndpointStockSummary, time.Time{}) {
 			reads[c.Filter.LocatorID]++
 		}
-		assert.Equal(t, reads["L0"], reads["L1"])
+		assert.Len(t, reads, 200)
+		assert.Equal(t, reads["L0"], reads["L199"])
 		assert.Greater(t, reads["L0"], 1)
 	})
 }

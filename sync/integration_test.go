@@ -195,7 +195,7 @@ func (h *simHarness) assertMatchesCompany(ms map[string]float64) {
 func TestIntegrationScrapesCostNoRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
-		cfg.HealthInterval, cfg.CatalogInterval, cfg.StockInterval = time.Hour, time.Hour, time.Hour
+		cfg.HealthInterval, cfg.CatalogInterval, cfg.StockInterval, cfg.MaxStaleness = time.Hour, time.Hour, time.Hour, 2*time.Hour
 		h := startSim(t, kartustoktest.Config{Locators: 4, Items: 250}, cfg)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()

@@ -175,26 +175,30 @@ func (e *Engine) currentPlan() plannedCycle {
 	}
 	p := plannedCycle{plan: makePlan(in), in: in}
 	if e.cfg.cheapRefreshes() {
-		// With counts every pass asks each locator's movements; only a
-		// busy company reads every page too, which is what the plan must
-		// afford. They pay only when that cycle leaves a read to skip.
-		counted := in
-		counted.StockRequests += len(active)
-		if pc := makePlan(counted); countsPay(pc.Cycle, e.cfg.FullStockInterval) {
-			p = plannedCycle{plan: pc, in: counted, counted: true}
+		idle := in
+		idle.StockRequests = len(active)
+		if countsPay(makePlan(idle).Cycle, e.cfg.FullStockInterval) {
+			// With counts every pass asks each locator's movements; only
+			// a busy company reads every page too, which is what the plan
+			// must afford.
+			counted := in
+			counted.StockRequests += len(active)
+			p = plannedCycle{plan: makePlan(counted), in: counted, counted: true}
 		}
 	}
 	return p
 }
 
-// countsPay reports whether movement counts can spare full reads at a
-// stock cycle: a locator read now comes up again one cycle later, when
-// its stock may be left as it is only if it would still be younger than
-// the full stock interval at the pass after that. When two cycles exceed
-// the full stock interval, every read is due anyway and a count before it
-// would only cost a request (a large company whose reads fill the budget).
-func countsPay(cycle, fullStockInterval time.Duration) bool {
-	return 2*cycle <= fullStockInterval
+// countsPay reports whether movement counts can spare full reads, given
+// the cycle of a pass that finds nothing changed (its counts alone, or the
+// stock interval). A locator is visited once a pass, and its read may be
+// left out only while its stock will still be younger than the full stock
+// interval at the next visit: when two such passes exceed the full stock
+// interval, every read is due anyway and a count before it only costs a
+// request (a company of thousands of warehouses, whose counts alone fill
+// the budget for longer than that).
+func countsPay(idleCycle, fullStockInterval time.Duration) bool {
+	return 2*idleCycle <= fullStockInterval
 }
 
 // planStock publishes the requests the next stock pass needs, and the
