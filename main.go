@@ -154,7 +154,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 		Default("0.8").Float64Var(&cfg.budget)
 	app.Flag("sync.health-interval", "Period of the API health check.").Default("30s").DurationVar(&cfg.healthInterval)
 	app.Flag("sync.catalog-interval", "Period of the refresh of company metadata, item categories, locators and items.").Default("15m").DurationVar(&cfg.catalogEvery)
-	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it.").Default("1m").DurationVar(&cfg.stockInterval)
+	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it. Must be shorter than --sync.max-staleness.").Default("1m").DurationVar(&cfg.stockInterval)
 	app.Flag("sync.full-stock-interval", "Longest a warehouse's stock goes without being read in full. Between full reads a stock pass asks each warehouse for its count of the day's movements (one request) and reads its stock only when that count changed; a back-dated or voided document changes a balance without a movement dated today, which only a full read finds. Not more than --sync.stock-interval: every pass reads every warehouse in full. Must be shorter than --sync.max-staleness.").
 		Default("15m").DurationVar(&cfg.fullStock)
 	app.Flag("sync.flow-interval", "Period of the refresh of each warehouse's in and out over the last 30 days and of its movements of the day by transaction type; also right after the company's midnight. 0 turns it off.").
@@ -221,6 +221,9 @@ func (c *config) validate(expires string) []error {
 		if d.v < time.Second {
 			problems = append(problems, fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v))
 		}
+	}
+	if c.stockInterval >= c.maxStaleness && c.stockInterval >= time.Second && c.maxStaleness >= time.Second {
+		problems = append(problems, fmt.Errorf("--sync.stock-interval %s must be shorter than --sync.max-staleness %s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness", c.stockInterval, c.maxStaleness))
 	}
 	switch {
 	case c.fullStock < 0:
