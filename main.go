@@ -119,6 +119,7 @@ type config struct {
 	telemetryPath          string
 	maxRequests            int
 	disableExporterMetrics bool
+	server                 serverLimits
 
 	logLevel  string
 	logFormat string
@@ -130,7 +131,7 @@ func (c *config) budgetRequests() int { return kartustok.BudgetFor(c.rateLimit, 
 // parseFlags parses args. done is set when the program should exit with
 // code without running (--help, --version, a parse error).
 func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool, code int) {
-	cfg = &config{}
+	cfg = &config{server: defaultServerLimits()}
 	app := kingpin.New(exporterName, "Exports the stock of one KartuStok company to Prometheus, polling its public API in the background within a request budget.")
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
@@ -684,11 +685,32 @@ func closeAll(listeners []net.Listener) {
 // of --web.config.file, and logs "Listening on" for it. Each listener has
 // a server of its own: web.Serve wraps its server's handler for basic auth,
 // which on a shared server it would do once per listener, concurrently.
-func serveHTTP(ctx context.Context, listeners []net.Listener, handler http.Handler, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger) error {
+// The servers share limits' bound on open connections and each has its
+// timeouts, so that slow or idle clients let go of what they hold.
+func serveHTTP(ctx context.Context, listeners []net.Listener, handler http.Handler, flags *web.FlagConfig, limits serverLimits, logger log.Logger, slogger *slog.Logger) error {
+	kv := []any{"msg", "Limiting the web server's connections and timeouts"}
+	if limits.maxConns == 0 {
+		nofile := openFilesLimit()
+		limits.maxConns = connectionBound(nofile)
+		if nofile != 0 {
+			kv = append(kv, "open_files_limit", nofile)
+		}
+	}
+	level.Info(logger).Log(append(kv, "max_connections", limits.maxConns,
+		"read_header_timeout", limits.readHeaderTimeout, "read_timeout", limits.readTimeout,
+		"write_timeout", limits.writeTimeout, "idle_timeout", limits.idleTimeout)...)
+	listeners = limitListeners(listeners, limits.maxConns)
+
 	servers := make([]*http.Server, len(listeners))
 	served := make(chan error, len(listeners))
 	for i, l := range listeners {
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: limits.readHeaderTimeout,
+			ReadTimeout:       limits.readTimeout,
+			WriteTimeout:      limits.writeTimeout,
+			IdleTimeout:       limits.idleTimeout,
+		}
 		servers[i] = srv
 		go func() { served <- web.Serve(l, srv, flags, slogger) }()
 	}
@@ -889,7 +911,7 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 	engineDone := make(chan struct{})
 	go func() { engine.Run(ctx); close(engineDone) }()
 
-	err = serveHTTP(ctx, listeners, handler, cfg.web, logger, slogger)
+	err = serveHTTP(ctx, listeners, handler, cfg.web, cfg.server, logger, slogger)
 	cancel()
 	<-engineDone
 	return err
