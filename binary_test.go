@@ -207,7 +207,7 @@ func TestBinary(t *testing.T) {
 		p := startProc(t, bin, []string{noToken},
 			"--kartustok.url="+sim.URL, "--kartustok.token-file="+tokenFile,
 			"--web.listen-address=127.0.0.1:0", "--log.level=debug",
-			"--sync.health-interval=1h", "--sync.catalog-interval=1h", "--sync.stock-interval=1h")
+			"--sync.health-interval=1h", "--sync.catalog-interval=1h", "--sync.stock-interval=1h", "--sync.max-staleness=2h")
 		base := p.baseURL()
 		// "Listening on" is said of a socket that is bound already.
 		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))

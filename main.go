@@ -119,6 +119,7 @@ type config struct {
 	telemetryPath          string
 	maxRequests            int
 	disableExporterMetrics bool
+	server                 serverLimits
 
 	logLevel  string
 	logFormat string
@@ -130,7 +131,7 @@ func (c *config) budgetRequests() int { return kartustok.BudgetFor(c.rateLimit, 
 // parseFlags parses args. done is set when the program should exit with
 // code without running (--help, --version, a parse error).
 func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool, code int) {
-	cfg = &config{}
+	cfg = &config{server: defaultServerLimits()}
 	app := kingpin.New(exporterName, "Exports the stock of one KartuStok company to Prometheus, polling its public API in the background within a request budget.")
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
@@ -154,7 +155,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 		Default("0.8").Float64Var(&cfg.budget)
 	app.Flag("sync.health-interval", "Period of the API health check.").Default("30s").DurationVar(&cfg.healthInterval)
 	app.Flag("sync.catalog-interval", "Period of the refresh of company metadata, item categories, locators and items.").Default("15m").DurationVar(&cfg.catalogEvery)
-	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it.").Default("1m").DurationVar(&cfg.stockInterval)
+	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it. Must be shorter than --sync.max-staleness.").Default("1m").DurationVar(&cfg.stockInterval)
 	app.Flag("sync.full-stock-interval", "Longest a warehouse's stock goes without being read in full. Between full reads a stock pass asks each warehouse for its count of the day's movements (one request) and reads its stock only when that count changed; a back-dated or voided document changes a balance without a movement dated today, which only a full read finds. Not more than --sync.stock-interval: every pass reads every warehouse in full. Must be shorter than --sync.max-staleness.").
 		Default("15m").DurationVar(&cfg.fullStock)
 	app.Flag("sync.flow-interval", "Period of the refresh of each warehouse's in and out over the last 30 days and of its movements of the day by transaction type; also right after the company's midnight. 0 turns it off.").
@@ -221,6 +222,9 @@ func (c *config) validate(expires string) []error {
 		if d.v < time.Second {
 			problems = append(problems, fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v))
 		}
+	}
+	if c.stockInterval >= c.maxStaleness && c.stockInterval >= time.Second && c.maxStaleness >= time.Second {
+		problems = append(problems, fmt.Errorf("--sync.stock-interval %s must be shorter than --sync.max-staleness %s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness", c.stockInterval, c.maxStaleness))
 	}
 	switch {
 	case c.fullStock < 0:
@@ -681,11 +685,32 @@ func closeAll(listeners []net.Listener) {
 // of --web.config.file, and logs "Listening on" for it. Each listener has
 // a server of its own: web.Serve wraps its server's handler for basic auth,
 // which on a shared server it would do once per listener, concurrently.
-func serveHTTP(ctx context.Context, listeners []net.Listener, handler http.Handler, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger) error {
+// The servers share limits' bound on open connections and each has its
+// timeouts, so that slow or idle clients let go of what they hold.
+func serveHTTP(ctx context.Context, listeners []net.Listener, handler http.Handler, flags *web.FlagConfig, limits serverLimits, logger log.Logger, slogger *slog.Logger) error {
+	kv := []any{"msg", "Limiting the web server's connections and timeouts"}
+	if limits.maxConns == 0 {
+		nofile := openFilesLimit()
+		limits.maxConns = connectionBound(nofile)
+		if nofile != 0 {
+			kv = append(kv, "open_files_limit", nofile)
+		}
+	}
+	level.Info(logger).Log(append(kv, "max_connections", limits.maxConns,
+		"read_header_timeout", limits.readHeaderTimeout, "read_timeout", limits.readTimeout,
+		"write_timeout", limits.writeTimeout, "idle_timeout", limits.idleTimeout)...)
+	listeners = limitListeners(listeners, limits.maxConns)
+
 	servers := make([]*http.Server, len(listeners))
 	served := make(chan error, len(listeners))
 	for i, l := range listeners {
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: limits.readHeaderTimeout,
+			ReadTimeout:       limits.readTimeout,
+			WriteTimeout:      limits.writeTimeout,
+			IdleTimeout:       limits.idleTimeout,
+		}
 		servers[i] = srv
 		go func() { served <- web.Serve(l, srv, flags, slogger) }()
 	}
@@ -886,7 +911,7 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 	engineDone := make(chan struct{})
 	go func() { engine.Run(ctx); close(engineDone) }()
 
-	err = serveHTTP(ctx, listeners, handler, cfg.web, logger, slogger)
+	err = serveHTTP(ctx, listeners, handler, cfg.web, cfg.server, logger, slogger)
 	cancel()
 	<-engineDone
 	return err

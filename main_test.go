@@ -62,6 +62,8 @@ func TestParseFlagsRejectsBadStartUp(t *testing.T) {
 		{"unknown flag", append(base, "--kartustok.token=secret"), "unknown long flag"},
 		{"bad telemetry path", append(base, "--web.telemetry-path=/-/metrics"), "--web.telemetry-path"},
 		{"full reads too rare", append(base, "--sync.full-stock-interval=30m"), "--sync.full-stock-interval 30m0s must be shorter than --sync.max-staleness 30m0s"},
+		{"stock refresh too rare", append(base, "--sync.stock-interval=40m"), "--sync.stock-interval 40m0s must be shorter than --sync.max-staleness 30m0s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness"},
+		{"stock refresh as rare as staleness", append(base, "--sync.stock-interval=10m", "--sync.max-staleness=10m", "--sync.full-stock-interval=5m"), "--sync.stock-interval 10m0s must be shorter than --sync.max-staleness 10m0s"},
 		{"negative full reads", append(base, "--sync.full-stock-interval=-1m"), "--sync.full-stock-interval must not be negative"},
 		{"flow too often", append(base, "--sync.flow-interval=10s"), "--sync.flow-interval must be 0 (off) or at least 1m"},
 		{"both checks", append(base, "--config.check", "--kartustok.check"), "exclude each other"},
@@ -536,6 +538,9 @@ func TestConfigCheck(t *testing.T) {
 		},
 		{"missing file", withToken("--stock.minimums-file=" + filepath.Join(dir, "nope.yml")), 1, "", []string{
 			"reading minimums file: open " + filepath.Join(dir, "nope.yml") + ": no such file or directory",
+		}},
+		{"stock refresh too rare", withToken("--sync.stock-interval=40m"), 1, "", []string{
+			"--sync.stock-interval 40m0s must be shorter than --sync.max-staleness 30m0s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness",
 		}},
 		{"flags and file", []string{"--kartustok.url=https://member.kartustok.com", "--kartustok.budget=2", "--sync.stock-interval=1ms", "--stock.minimums-file=" + bad}, 1, "", []string{
 			"--sync.stock-interval must be at least 1s, got 1ms",
@@ -1184,4 +1189,34 @@ func TestConfigCheckWarnsOfAStarvedHealthReserve(t *testing.T) {
 	stderr.Reset()
 	require.Equal(t, 0, runContext(context.Background(), base, &stdout, &stderr))
 	assert.NotContains(t, stderr.String(), "reserve")
+}
+
+// TestStockIntervalMustBeShorterThanStaleness: a stock refresh that comes
+// no sooner than its series expire leaves them missing for part of every
+// cycle, so a start refuses it with exit 2, and --config.check with exit 1,
+// naming both flags, their values and the fix.
+func TestStockIntervalMustBeShorterThanStaleness(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	writeToken(t, file, secretToken+"\n", 0o600)
+	args := []string{"--kartustok.url=https://sinarjaya.kartustok.com/public/v1", "--kartustok.token-file=" + file,
+		"--web.listen-address=127.0.0.1:0", "--sync.stock-interval=40m"}
+	const want = "--sync.stock-interval 40m0s must be shorter than --sync.max-staleness 30m0s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness\n"
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // never serve, even if start-up wrongly succeeds
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 2, runContext(ctx, args, &stdout, &stderr), stderr.String())
+	assert.Equal(t, "kartustok_exporter: error: "+want, stderr.String())
+
+	stdout.Reset()
+	stderr.Reset()
+	require.Equal(t, 1, runContext(ctx, append(args, "--config.check"), &stdout, &stderr), stderr.String())
+	assert.Empty(t, stdout.String())
+	assert.Equal(t, want, stderr.String())
+
+	// Raising --sync.max-staleness, as the message says, is accepted.
+	stdout.Reset()
+	stderr.Reset()
+	require.Equal(t, 0, runContext(ctx, append(args, "--sync.max-staleness=1h", "--config.check"), &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "configuration OK")
 }
