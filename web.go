@@ -16,6 +16,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
@@ -59,7 +60,7 @@ type readiness interface{ Ready() bool }
 type promLogger struct{ logger log.Logger }
 
 func (l promLogger) Println(v ...any) {
-	level.Error(l.logger).Log("msg", "Error serving metrics", "err", fmt.Sprint(v...))
+	level.Error(l.logger).Log("msg", "Error serving metrics", "err", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }
 
 // newHandler builds every HTTP endpoint of the exporter on one mux.
