@@ -45,7 +45,8 @@ func addExamples(f *testing.F, files ...string) {
 		`{"status":"success","data":{"token":{"expires_at":12}}}`,
 		`{"status":"success","data":[{"id":"a","is_active":"1","minimum_qty":""},{"id":"b","is_active":0,"minimum_qty":null}]}`,
 		`{"status":"success","data":[{"id":"a","is_active":"false","minimum_qty":"","ending_qty":"3"}]}`,
-		`{"status":"success","data":[{"id":"a","ending_qty":"3","minimum_qty":1e16}]}`,
+		`{"status":"success","data":[{"id":"a","ending_qty":"3","Ending_Qty":"4","minimum_qty":1e16}]}`,
+		`{"status":"success","data":{"id":"c","token":{"name":"a","NAME":"b"}}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -340,6 +341,9 @@ func FuzzStockRows(f *testing.F) {
 	f.Add(stockPage(3, 1, `"abc"`))
 	f.Add(stockPage(3, 2, `1e400`))
 	f.Add(stockPage(3, 0, `1e308`))
+	f.Add(stockPage(3, 1, `"1.5","ENDING_QTY":"999999"`))
+	f.Add(stockPage(2, 1, `"1","item_id":"I9"`))
+	f.Add([]byte(`{"status":"success","data":[{"item_id":"I","ending_qty":"1","x":{"a":1,"a\u0020":2,"A":3}}],"meta":{"total":1}}`))
 	f.Add([]byte(`{"status":"success","data":[{"item_id":"I","ending_qty":"1","item_name":"` + strings.Repeat("x", 300) + `"},7,null]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := decodeList[StockRow](body, 1)

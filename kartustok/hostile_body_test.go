@@ -13,10 +13,11 @@
 
 package kartustok
 
-// Bodies that are valid JSON of the right shape, yet lie: a quantity no
-// stock can have.
+// Bodies that are valid JSON of the right shape, yet lie: a key sent twice,
+// a quantity no stock can have.
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -29,6 +30,126 @@ import (
 func envelopeOf(rows ...string) []byte {
 	return []byte(`{"status":"success","data":[` + strings.Join(rows, ",") + `],"meta":{"current_page":1,"per_page":100,"total":` +
 		fmt.Sprint(len(rows)) + `,"last_page":1}}`)
+}
+
+func TestRowWithARepeatedKeyIsInvalid(t *testing.T) {
+	const good = `{"locator_id":"L1","item_id":"ok","ending_qty":"2"}`
+	for _, tc := range []struct {
+		name, row     string
+		field         string
+		problem       string
+		id, locatorID ID
+	}{
+		{"repeated", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ending_qty":"999999"}`,
+			"ending_qty", `key "ending_qty" repeated`, "I1", "L1"},
+		{"another case", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ENDING_QTY":"999999"}`,
+			"ENDING_QTY", `key "ENDING_QTY" repeated`, "I1", "L1"},
+		{"escaped", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ending\u005fqty":"999999"}`,
+			"ending_qty", `key "ending_qty" repeated`, "I1", "L1"},
+		{"a field the exporter ignores", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","note":"a","Note":"b"}`,
+			"Note", `key "Note" repeated`, "I1", "L1"},
+		{"nested", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","extra":{"a":1,"a":2}}`,
+			"a", `key "a" repeated in extra`, "I1", "L1"},
+		{"a nested key named as an ID", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","extra":[{"item_id":1,"item_id":2}]}`,
+			"item_id", `key "item_id" repeated in extra[0]`, "I1", "L1"},
+		{"item_id", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","item_id":"I2"}`,
+			"item_id", `key "item_id" repeated`, "", "L1"},
+		{"locator_id", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","Locator_Id":"L2"}`,
+			"Locator_Id", `key "Locator_Id" repeated`, "I1", ""},
+		// The first value cannot be read, which sends the page to the row
+		// by row decoding: the repeat is still what is reported.
+		{"repeated over an unreadable value", `{"locator_id":"L1","item_id":"I1","ending_qty":"abc","ending_qty":"1"}`,
+			"ending_qty", `key "ending_qty" repeated`, "I1", "L1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, others := range [][2]string{
+				{good, good},
+				// A row that cannot be decoded makes the page decode row by
+				// row.
+				{good, `{"locator_id":"L1","item_id":"bad","ending_qty":{}}`},
+			} {
+				body := envelopeOf(others[0], tc.row, others[1])
+				p, err := decodeList[StockRow](body, 3)
+				require.NoError(t, err)
+				require.Len(t, p.rows, 1+strings.Count(others[1], `"ok"`))
+				for _, r := range p.rows {
+					assert.Equal(t, ID("ok"), r.ItemID)
+				}
+				require.NotEmpty(t, p.invalid)
+				bad := p.invalid[0]
+				assert.Equal(t, InvalidRow{Page: 3, Index: 1, ID: tc.id, LocatorID: tc.locatorID, Field: tc.field, Problem: tc.problem}, bad)
+				assert.Equal(t, tc.id != "", p.keys[1].ok, "a repeated ID is unreadable")
+				assert.Len(t, p.keys, 3, "the skipped row still counts toward meta.total")
+
+				// Decoded alone, the row fails the same way.
+				var r StockRow
+				err = json.Unmarshal([]byte(tc.row), &r)
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.problem)
+			}
+		})
+	}
+}
+
+func TestEveryListRefusesRepeatedKeys(t *testing.T) {
+	body := envelopeOf(`{"id":"A","name":"x"}`, `{"id":"B","name":"x","name":"y"}`, `{"id":"C","id":"D"}`)
+	check := func(t *testing.T, invalid []InvalidRow, kept int) {
+		t.Helper()
+		assert.Equal(t, 1, kept)
+		require.Len(t, invalid, 2)
+		assert.Equal(t, InvalidRow{Page: 1, Index: 1, ID: "B", Field: "name", Problem: `key "name" repeated`}, invalid[0])
+		assert.Equal(t, InvalidRow{Page: 1, Index: 2, Field: "id", Problem: `key "id" repeated`}, invalid[1])
+	}
+	items, err := decodeList[Item](body, 1)
+	require.NoError(t, err)
+	check(t, items.invalid, len(items.rows))
+	locs, err := decodeList[Locator](body, 1)
+	require.NoError(t, err)
+	check(t, locs.invalid, len(locs.rows))
+	cats, err := decodeList[Category](body, 1)
+	require.NoError(t, err)
+	check(t, cats.invalid, len(cats.rows))
+	mv, err := decodeList[Movement](body, 1)
+	require.NoError(t, err)
+	check(t, mv.invalid, len(mv.rows))
+}
+
+func TestRepeatedKeyOutsideTheRowsFailsTheAnswer(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"status", `{"status":"success","data":[],"status":"success"}`, `key "status" repeated at the top level`},
+		{"data", `{"status":"success","data":[{"item_id":"I","ending_qty":"1"}],"DATA":[]}`, `key "DATA" repeated at the top level`},
+		{"meta", `{"status":"success","data":[],"meta":{"current_page":1,"per_page":100,"total":0,"total":5,"last_page":1}}`, `key "total" repeated in meta`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := decodeList[StockRow]([]byte(tc.body), 1)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	for _, tc := range []struct{ name, body, want string }{
+		{"health", `{"status":"success","data":{"status":"ok","status":"down"}}`, `key "status" repeated in data`},
+		{"company", `{"status":"success","data":{"id":"c","minimum_stock_mode":"union","Minimum_Stock_Mode":"inactive"}}`, `key "Minimum_Stock_Mode" repeated in data`},
+		{"token", `{"status":"success","data":{"id":"c","token":{"scopes":["stock.read"],"scopes":[]}}}`, `key "scopes" repeated in data.token`},
+		{"envelope", `{"status":"success","data":{"id":"c"},"Data":{"id":"d"}}`, `key "Data" repeated at the top level`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			if tc.name == "health" {
+				_, err = decodeObject[Health]([]byte(tc.body), nil)
+			} else {
+				_, err = decodeObject[Company]([]byte(tc.body), nil)
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	_, err := decodeObject[Item]([]byte(`{"status":"success","data":{"id":"It1","minimum_qty":"5","minimum_qty":"500"}}`), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `key "minimum_qty" repeated in data`)
+	// Broken JSON is still reported as such, not as a repeat.
+	_, err = decodeObject[Health]([]byte(`{"status":"success","status":"ok","data":{`), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "truncated JSON")
 }
 
 func TestQuantityBeyondWhatKartuStokHolds(t *testing.T) {

@@ -626,8 +626,12 @@ type wireRow[T any] interface {
 }
 
 // unmarshalRow decodes one row on its own through its wire form, so that a
-// row decoded alone is checked as a row of a list is.
+// row decoded alone is checked as a row of a list is, a repeated key
+// included.
 func unmarshalRow[T any, W wireRow[T]](b []byte, out *T) error {
+	if r, ok := rowRepeats(b); ok {
+		return &rowProblem{Field: r.field(), Problem: r.problem()}
+	}
 	var w W
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
