@@ -73,3 +73,16 @@ func BenchmarkDecodeStockSummaryPageMapBaseline(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRepeatedKeysScan is the part of BenchmarkDecodeStockSummaryPage
+// that looks for repeated keys: one pass over the page's bytes.
+func BenchmarkRepeatedKeysScan(b *testing.B) {
+	page := stockSummaryPage()
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, err := pageRepeats(page); err != nil || r != nil {
+			b.Fatal(r, err)
+		}
+	}
+}

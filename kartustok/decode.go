@@ -31,10 +31,17 @@ import (
 const maxMessageBytes = 240
 
 // decodeObject decodes a success envelope whose data is one object. Its
-// texts are cut to MaxLabelBytes (counted in cut).
+// texts are cut to MaxLabelBytes (counted in cut). A key repeated anywhere
+// in the body makes it an error: the object is no row that could be skipped.
 func decodeObject[T any](body []byte, cut *cutter) (T, error) {
 	var zero T
 	env, err := decodeEnvelope[T](body)
+	if err != nil && isSyntaxError(err, body) {
+		return zero, err
+	}
+	if rerr := answerRepeats(body); rerr != nil {
+		return zero, rerr
+	}
 	if err != nil {
 		return zero, err
 	}
@@ -91,10 +98,10 @@ type pageKey struct {
 }
 
 // decodeList decodes a success envelope whose data is an array, with the
-// pagination block when there is one. A row that cannot be decoded, or
-// lacks what the exporter needs, is skipped and listed in invalid; only a
-// body that is no such envelope at all is an error. page numbers the
-// skipped rows.
+// pagination block when there is one. A row that cannot be decoded, lacks
+// what the exporter needs or repeats a key is skipped and listed in
+// invalid; only a body that is no such envelope at all, or that repeats a
+// key outside its rows, is an error. page numbers the skipped rows.
 func decodeList[T keyed](body []byte, page int) (listPage[T], error) {
 	switch any(*new(T)).(type) {
 	case StockRow:
@@ -118,24 +125,43 @@ func decodeList[T keyed](body []byte, page int) (listPage[T], error) {
 // decodeRows decodes a list into wire rows W and converts them to T. The
 // whole page is decoded in one pass; only when that fails for a reason
 // other than broken JSON is it decoded again row by row, so that one bad
-// row costs only itself.
+// row costs only itself. One more pass over the bytes finds the rows that
+// repeat a key, which encoding/json would read without a word.
 func decodeRows[T keyed, W wireRow[T]](body []byte, page int) (listPage[T], error) {
 	var p listPage[T]
 	cut := &cutter{}
 	env, err := decodeEnvelope[[]W](body)
+	if err != nil && isSyntaxError(err, body) {
+		return p, err
+	}
+	repeats, rerr := pageRepeats(body)
+	if rerr != nil {
+		return p, rerr
+	}
+	// repeated returns the repeat of row i, if it has one; rows come in
+	// order, so the next repeat is always the first left.
+	repeated := func(i int) (rowRepeat, bool) {
+		if len(repeats) > 0 && repeats[0].index == i {
+			r := repeats[0]
+			repeats = repeats[1:]
+			return r, true
+		}
+		return rowRepeat{}, false
+	}
 	if err == nil {
 		p.meta = env.Meta
 		p.rows = make([]T, 0, len(*env.Data))
 		p.keys = make([]pageKey, 0, len(*env.Data))
 		for i, w := range *env.Data {
+			if r, ok := repeated(i); ok {
+				v, _ := w.value(nil)
+				p.skipRepeat(page, i, v.key(), r)
+				continue
+			}
 			p.add(page, i, w, cut)
 		}
 		p.cut = cut.n
 		return p, nil
-	}
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) || !json.Valid(body) {
-		return p, err
 	}
 	raw, rerr := decodeEnvelope[[]json.RawMessage](body)
 	if rerr != nil {
@@ -145,6 +171,11 @@ func decodeRows[T keyed, W wireRow[T]](body []byte, page int) (listPage[T], erro
 	p.rows = make([]T, 0, len(*raw.Data))
 	p.keys = make([]pageKey, 0, len(*raw.Data))
 	for i, r := range *raw.Data {
+		if rep, ok := repeated(i); ok {
+			k, _ := keyOf[T](r)
+			p.skipRepeat(page, i, k, rep)
+			continue
+		}
 		var w W
 		if err := json.Unmarshal(r, &w); err != nil {
 			k, ok := keyOf[T](r)
@@ -169,7 +200,11 @@ func (p *listPage[T]) add(page, i int, w wireRow[T], cut *cutter) {
 		return
 	}
 	cut.n = before // a skipped row's texts are not exported
-	k := v.key()
+	p.skip(page, i, v.key(), prob.Field, prob.Problem)
+}
+
+// skip lists row i as invalid, with its key as far as it is usable.
+func (p *listPage[T]) skip(page, i int, k rowKey, field, problem string) {
 	ok := checkID("", k.ID, true) == nil
 	if !ok {
 		k.ID = ""
@@ -178,7 +213,26 @@ func (p *listPage[T]) add(page, i int, w wireRow[T], cut *cutter) {
 		k.LocatorID = ""
 	}
 	p.keys = append(p.keys, pageKey{k, ok})
-	p.invalid = append(p.invalid, InvalidRow{Page: page, Index: i, ID: k.ID, LocatorID: k.LocatorID, Field: prob.Field, Problem: prob.Problem})
+	p.invalid = append(p.invalid, InvalidRow{Page: page, Index: i, ID: k.ID, LocatorID: k.LocatorID, Field: field, Problem: problem})
+}
+
+// skipRepeat lists row i, which repeats a key, as invalid. Its key k was
+// read as encoding/json reads it, taking the last of a repeated key, so an
+// ID field that is the repeated key is unreadable.
+func (p *listPage[T]) skipRepeat(page, i int, k rowKey, r rowRepeat) {
+	if r.top {
+		own := "id"
+		if _, stock := any(*new(T)).(StockRow); stock {
+			own = "item_id"
+			if strings.EqualFold(r.key, "locator_id") {
+				k.LocatorID = ""
+			}
+		}
+		if strings.EqualFold(r.key, own) {
+			k.ID = ""
+		}
+	}
+	p.skip(page, i, k, r.field(), r.problem())
 }
 
 // diagnose finds the field of a row that made decoding fail: the one
@@ -224,6 +278,13 @@ func jsonKind(k reflect.Kind) string {
 		return "an object"
 	}
 	return "a number"
+}
+
+// isSyntaxError reports whether err, from decoding body, is that body is
+// no JSON at all, as opposed to JSON of the wrong shape.
+func isSyntaxError(err error, body []byte) bool {
+	var syn *json.SyntaxError
+	return errors.As(err, &syn) || !json.Valid(body)
 }
 
 func decodeEnvelope[T any](body []byte) (envelope[T], error) {

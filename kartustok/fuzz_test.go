@@ -45,6 +45,8 @@ func addExamples(f *testing.F, files ...string) {
 		`{"status":"success","data":{"token":{"expires_at":12}}}`,
 		`{"status":"success","data":[{"id":"a","is_active":"1","minimum_qty":""},{"id":"b","is_active":0,"minimum_qty":null}]}`,
 		`{"status":"success","data":[{"id":"a","is_active":"false","minimum_qty":"","ending_qty":"3"}]}`,
+		`{"status":"success","data":[{"id":"a","ending_qty":"3","Ending_Qty":"4","minimum_qty":1e16}]}`,
+		`{"status":"success","data":{"id":"c","token":{"name":"a","NAME":"b"}}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -70,7 +72,7 @@ func roundTrip[T any](t *testing.T, v T, meta *pageMeta, decode func([]byte) (T,
 
 func checkQuantity(t *testing.T, q Quantity) {
 	t.Helper()
-	if math.IsNaN(float64(q)) || math.IsInf(float64(q), 0) {
+	if math.IsNaN(float64(q)) || math.IsInf(float64(q), 0) || math.Abs(float64(q)) > MaxQuantity {
 		t.Fatalf("decoded quantity %v", q)
 	}
 }
@@ -338,6 +340,10 @@ func FuzzStockRows(f *testing.F) {
 	addExamples(f, "stock_summary.json")
 	f.Add(stockPage(3, 1, `"abc"`))
 	f.Add(stockPage(3, 2, `1e400`))
+	f.Add(stockPage(3, 0, `1e308`))
+	f.Add(stockPage(3, 1, `"1.5","ENDING_QTY":"999999"`))
+	f.Add(stockPage(2, 1, `"1","item_id":"I9"`))
+	f.Add([]byte(`{"status":"success","data":[{"item_id":"I","ending_qty":"1","x":{"a":1,"a\u0020":2,"A":3}}],"meta":{"total":1}}`))
 	f.Add([]byte(`{"status":"success","data":[{"item_id":"I","ending_qty":"1","item_name":"` + strings.Repeat("x", 300) + `"},7,null]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := decodeList[StockRow](body, 1)

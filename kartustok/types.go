@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -625,8 +626,12 @@ type wireRow[T any] interface {
 }
 
 // unmarshalRow decodes one row on its own through its wire form, so that a
-// row decoded alone is checked as a row of a list is.
+// row decoded alone is checked as a row of a list is, a repeated key
+// included.
 func unmarshalRow[T any, W wireRow[T]](b []byte, out *T) error {
+	if r, ok := rowRepeats(b); ok {
+		return &rowProblem{Field: r.field(), Problem: r.problem()}
+	}
 	var w W
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
@@ -677,9 +682,21 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 // string ("12.5000"); both decode to the same float64.
 type Quantity float64
 
-// UnmarshalJSON accepts a JSON number or a string holding a decimal number.
-// null is rejected here; optional quantities are *Quantity fields, which
-// encoding/json leaves nil for null or a missing field.
+// MaxQuantity is the largest magnitude of a quantity KartuStok can hold.
+// Its quantities are decimals with 4 decimal places ("12.5000"); beyond
+// 1e15 such a decimal outgrows 19 significant digits (999999999999999.9999
+// is the largest a DECIMAL(19,4) column holds), far above any stock level.
+// A larger value, 1e308 say, is a broken or hostile answer, not a balance:
+// its row is invalid, never a sample.
+const MaxQuantity = 1e15
+
+// maxQuantityText is MaxQuantity as a message shows it: 1e15.
+var maxQuantityText = strings.Replace(strconv.FormatFloat(MaxQuantity, 'g', -1, 64), "e+", "e", 1)
+
+// UnmarshalJSON accepts a JSON number or a string holding a decimal number
+// of at most MaxQuantity in magnitude. null is rejected here; optional
+// quantities are *Quantity fields, which encoding/json leaves nil for null
+// or a missing field.
 func (q *Quantity) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
@@ -699,6 +716,9 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || s == "" || !isDecimal(s) {
 		return fmt.Errorf("quantity %q is not a decimal number", truncate(s, 32))
+	}
+	if math.Abs(f) > MaxQuantity {
+		return fmt.Errorf("quantity %s is beyond ±%s", truncate(s, 32), maxQuantityText)
 	}
 	*q = Quantity(f)
 	return nil

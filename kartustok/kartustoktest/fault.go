@@ -104,6 +104,16 @@ type Fault struct {
 	RowField string
 	RowValue string
 	RowIndex int
+	// RowRepeat, with RowField and RowValue, repeats a key instead of
+	// replacing a value: the spoiled row keeps every key and value as
+	// they were, in their order, and ends with RowField once more, holding
+	// RowValue. A decoder that takes the last of a repeated key, as
+	// encoding/json does, reads RowValue. RowField is sent as written, so
+	// "ENDING_QTY" repeats "ending_qty" in another case, which
+	// encoding/json also takes for the same key; a RowField the row does
+	// not hold is simply added. Which rows are spoiled is as above.
+	// SetFault panics when RowRepeat is set without a RowValue.
+	RowRepeat bool
 }
 
 type faultState struct {
@@ -117,6 +127,9 @@ type faultState struct {
 func (s *Server) SetFault(endpoint string, f Fault) {
 	if f.RowValue != "" && !json.Valid([]byte(f.RowValue)) {
 		panic(fmt.Sprintf("kartustoktest: Fault.RowValue %.40q is not JSON", f.RowValue))
+	}
+	if f.RowRepeat && f.RowValue == "" {
+		panic("kartustoktest: Fault.RowRepeat needs a RowValue to repeat the key with")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -246,10 +259,12 @@ func wrongTypes(v any) any {
 	return v
 }
 
-// rowSpoil is the RowField, RowValue and RowIndex part of a fault.
+// rowSpoil is the RowField, RowValue, RowIndex and RowRepeat part of a
+// fault.
 type rowSpoil struct {
 	field, value string
 	index        int // -1: every row
+	repeat       bool
 }
 
 // rowSpoil returns the row spoiling f asks for; nil when none (also for a
@@ -258,7 +273,7 @@ func (f *Fault) rowSpoil() *rowSpoil {
 	if f == nil || f.RowField == "" {
 		return nil
 	}
-	return &rowSpoil{field: f.RowField, value: f.RowValue, index: f.RowIndex}
+	return &rowSpoil{field: f.RowField, value: f.RowValue, index: f.RowIndex, repeat: f.RowRepeat}
 }
 
 // hits reports whether the row at index i of the listing is spoiled.
@@ -291,11 +306,23 @@ func (sp *rowSpoil) data(v any) any {
 }
 
 // object sets or deletes the field of one JSON object, keeping the bytes
-// of every other value; anything but an object is returned unchanged.
+// of every other value, or repeats it (see Fault.RowRepeat); anything but
+// an object is returned unchanged.
 func (sp *rowSpoil) object(b json.RawMessage) json.RawMessage {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(b, &m) != nil || m == nil {
 		return b
+	}
+	if sp.repeat {
+		b = bytes.TrimSpace(b)
+		out := append([]byte(nil), b[:len(b)-1]...) // without its "}"
+		if len(m) > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, mustMarshal(sp.field)...)
+		out = append(out, ':')
+		out = append(out, sp.value...)
+		return append(out, '}')
 	}
 	if sp.value == "" {
 		delete(m, sp.field)

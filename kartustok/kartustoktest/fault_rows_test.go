@@ -206,3 +206,76 @@ func TestFaultRowValueMustBeJSON(t *testing.T) {
 	assert.Panics(t, func() { s.SetFault(EndpointItems, Fault{RowField: "id", RowValue: "abc"}) })
 	assert.NotPanics(t, func() { s.SetFault(EndpointItems, Fault{RowField: "id", RowValue: "1e400"}) })
 }
+
+// rawRows splits a list answer's data into its rows' bytes as sent.
+func rawRows(t *testing.T, b []byte) []json.RawMessage {
+	t.Helper()
+	var top struct{ Data []json.RawMessage }
+	require.NoError(t, json.Unmarshal(b, &top), "%s", b)
+	return top.Data
+}
+
+// keysOf lists an object's keys in the order sent, repeats included.
+func keysOf(t *testing.T, obj []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	var keys []string
+	tok, err := dec.Token()
+	require.NoError(t, err)
+	require.Equal(t, json.Delim('{'), tok)
+	for dec.More() {
+		k, err := dec.Token()
+		require.NoError(t, err)
+		keys = append(keys, k.(string))
+		var v json.RawMessage
+		require.NoError(t, dec.Decode(&v))
+	}
+	return keys
+}
+
+func TestFaultRowRepeat(t *testing.T) {
+	a := newHTTPAPI(t)
+	path := "/stock/summary?per_page=10"
+	clean := rawRows(t, a.raw(path))
+	for _, field := range []string{"ending_qty", "ENDING_QTY", "not_sent"} {
+		a.s.SetFault(EndpointStockSummary, Fault{RowField: field, RowValue: "999999", RowIndex: 4, RowRepeat: true})
+		got := rawRows(t, a.raw(path))
+		require.Len(t, got, len(clean))
+		for k := range got {
+			if k != 4 {
+				assert.Equal(t, string(clean[k]), string(got[k]), "row %d", k)
+				continue
+			}
+			// The row as it was, then the key once more.
+			want := string(clean[k][:len(clean[k])-1]) + `,"` + field + `":999999}`
+			assert.Equal(t, want, string(got[k]))
+			keys := keysOf(t, got[k])
+			assert.Equal(t, append(keysOf(t, clean[k]), field), keys)
+		}
+		// encoding/json takes the last of the repeated key, whatever its
+		// case: the fault does what it is for.
+		var row struct {
+			EndingQty json.RawMessage `json:"ending_qty"`
+		}
+		require.NoError(t, json.Unmarshal(got[4], &row))
+		if field == "not_sent" {
+			assert.NotEqual(t, "999999", string(row.EndingQty))
+		} else {
+			assert.Equal(t, "999999", string(row.EndingQty))
+		}
+	}
+
+	// In an object answer the data object itself repeats the key.
+	a.s.SetFault(EndpointCompany, Fault{RowField: "timezone", RowValue: `"UTC"`, RowRepeat: true})
+	var company struct{ Data json.RawMessage }
+	require.NoError(t, json.Unmarshal(a.raw("/meta/company"), &company))
+	keys := keysOf(t, company.Data)
+	assert.Equal(t, "timezone", keys[len(keys)-1])
+	assert.Equal(t, 2, strings.Count(strings.Join(keys, " "), "timezone"))
+	a.s.ClearFaults()
+}
+
+func TestFaultRowRepeatNeedsAValue(t *testing.T) {
+	s := NewHandlerServer(NewCompany(Config{Items: 5}))
+	assert.Panics(t, func() { s.SetFault(EndpointItems, Fault{RowField: "id", RowRepeat: true}) })
+}
