@@ -1198,8 +1198,10 @@ func TestConfigCheckWarnsOfAStarvedHealthReserve(t *testing.T) {
 func TestStockIntervalMustBeShorterThanStaleness(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "token")
 	writeToken(t, file, secretToken+"\n", 0o600)
-	args := []string{"--kartustok.url=https://sinarjaya.kartustok.com/public/v1", "--kartustok.token-file=" + file,
-		"--web.listen-address=127.0.0.1:0", "--sync.stock-interval=40m"}
+	args := []string{
+		"--kartustok.url=https://sinarjaya.kartustok.com/public/v1", "--kartustok.token-file=" + file,
+		"--web.listen-address=127.0.0.1:0", "--sync.stock-interval=40m",
+	}
 	const want = "--sync.stock-interval 40m0s must be shorter than --sync.max-staleness 30m0s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness\n"
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -165,13 +165,13 @@ func TestSlowAndIdleClientsLetGo(t *testing.T) {
 		require.NoError(t, h.conn.SetReadDeadline(deadline))
 		n, err := io.Copy(io.Discard, h.resp.Body)
 		assert.True(t, errors.Is(err, io.ErrUnexpectedEOF) || isReset(err), "slow reader %d: the answer was not cut: read %d bytes, then %v", i, n, err)
-		assert.NoError(t, drainClosed(h.conn, h.br, deadline), "slow reader %d: the server kept the connection open", i)
+		require.NoError(t, drainClosed(h.conn, h.br, deadline), "slow reader %d: the server kept the connection open", i)
 	}
 	for i, c := range idle {
-		assert.NoError(t, drainClosed(c, nil, deadline), "idle keep-alive connection %d: the server kept it open", i)
+		require.NoError(t, drainClosed(c, nil, deadline), "idle keep-alive connection %d: the server kept it open", i)
 	}
 	for i, c := range silent {
-		assert.NoError(t, drainClosed(c, nil, deadline), "connection %d without a request: the server kept it open", i)
+		require.NoError(t, drainClosed(c, nil, deadline), "connection %d without a request: the server kept it open", i)
 	}
 
 	// The API was polled meanwhile, and still is.
@@ -180,7 +180,7 @@ func TestSlowAndIdleClientsLetGo(t *testing.T) {
 	cancel()
 	select {
 	case err := <-served:
-		assert.NoError(t, err)
+		require.NoError(t, err)
 	case <-time.After(time.Minute):
 		t.Fatal("did not stop after cancellation")
 	}

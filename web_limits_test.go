@@ -141,7 +141,7 @@ func TestLimitListenersShareOneBound(t *testing.T) {
 	for range limited {
 		select {
 		case err := <-acceptErr:
-			assert.ErrorIs(t, err, net.ErrClosed)
+			require.ErrorIs(t, err, net.ErrClosed)
 		case <-time.After(time.Minute):
 			require.FailNow(t, "Accept did not end when its listener closed")
 		}
@@ -256,7 +256,7 @@ func TestServeHTTPBoundsConnections(t *testing.T) {
 	cancel()
 	select {
 	case err := <-served:
-		assert.NoError(t, err)
+		require.NoError(t, err)
 	case <-time.After(time.Minute):
 		require.FailNow(t, "serveHTTP did not return after cancellation")
 	}

@@ -24,5 +24,5 @@ func openFilesLimit() uint64 {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
 		return 0
 	}
-	return uint64(r.Cur)
+	return uint64(r.Cur) //nolint:unconvert // an int64 on FreeBSD and DragonFly BSD
 }

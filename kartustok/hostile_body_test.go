@@ -19,6 +19,7 @@ package kartustok
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ import (
 // envelopeOf wraps rows in a list answer.
 func envelopeOf(rows ...string) []byte {
 	return []byte(`{"status":"success","data":[` + strings.Join(rows, ",") + `],"meta":{"current_page":1,"per_page":100,"total":` +
-		fmt.Sprint(len(rows)) + `,"last_page":1}}`)
+		strconv.Itoa(len(rows)) + `,"last_page":1}}`)
 }
 
 func TestRowWithARepeatedKeyIsInvalid(t *testing.T) {
@@ -40,26 +41,44 @@ func TestRowWithARepeatedKeyIsInvalid(t *testing.T) {
 		problem       string
 		id, locatorID ID
 	}{
-		{"repeated", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ending_qty":"999999"}`,
-			"ending_qty", `key "ending_qty" repeated`, "I1", "L1"},
-		{"another case", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ENDING_QTY":"999999"}`,
-			"ENDING_QTY", `key "ENDING_QTY" repeated`, "I1", "L1"},
-		{"escaped", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ending\u005fqty":"999999"}`,
-			"ending_qty", `key "ending_qty" repeated`, "I1", "L1"},
-		{"a field the exporter ignores", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","note":"a","Note":"b"}`,
-			"Note", `key "Note" repeated`, "I1", "L1"},
-		{"nested", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","extra":{"a":1,"a":2}}`,
-			"a", `key "a" repeated in extra`, "I1", "L1"},
-		{"a nested key named as an ID", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","extra":[{"item_id":1,"item_id":2}]}`,
-			"item_id", `key "item_id" repeated in extra[0]`, "I1", "L1"},
-		{"item_id", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","item_id":"I2"}`,
-			"item_id", `key "item_id" repeated`, "", "L1"},
-		{"locator_id", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","Locator_Id":"L2"}`,
-			"Locator_Id", `key "Locator_Id" repeated`, "I1", ""},
+		{
+			"repeated", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ending_qty":"999999"}`,
+			"ending_qty", `key "ending_qty" repeated`, "I1", "L1",
+		},
+		{
+			"another case", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ENDING_QTY":"999999"}`,
+			"ENDING_QTY", `key "ENDING_QTY" repeated`, "I1", "L1",
+		},
+		{
+			"escaped", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","ending\u005fqty":"999999"}`,
+			"ending_qty", `key "ending_qty" repeated`, "I1", "L1",
+		},
+		{
+			"a field the exporter ignores", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","note":"a","Note":"b"}`,
+			"Note", `key "Note" repeated`, "I1", "L1",
+		},
+		{
+			"nested", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","extra":{"a":1,"a":2}}`,
+			"a", `key "a" repeated in extra`, "I1", "L1",
+		},
+		{
+			"a nested key named as an ID", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","extra":[{"item_id":1,"item_id":2}]}`,
+			"item_id", `key "item_id" repeated in extra[0]`, "I1", "L1",
+		},
+		{
+			"item_id", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","item_id":"I2"}`,
+			"item_id", `key "item_id" repeated`, "", "L1",
+		},
+		{
+			"locator_id", `{"locator_id":"L1","item_id":"I1","ending_qty":"1","Locator_Id":"L2"}`,
+			"Locator_Id", `key "Locator_Id" repeated`, "I1", "",
+		},
 		// The first value cannot be read, which sends the page to the row
 		// by row decoding: the repeat is still what is reported.
-		{"repeated over an unreadable value", `{"locator_id":"L1","item_id":"I1","ending_qty":"abc","ending_qty":"1"}`,
-			"ending_qty", `key "ending_qty" repeated`, "I1", "L1"},
+		{
+			"repeated over an unreadable value", `{"locator_id":"L1","item_id":"I1","ending_qty":"abc","ending_qty":"1"}`,
+			"ending_qty", `key "ending_qty" repeated`, "I1", "L1",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, others := range [][2]string{
@@ -155,7 +174,7 @@ func TestRepeatedKeyOutsideTheRowsFailsTheAnswer(t *testing.T) {
 func TestQuantityBeyondWhatKartuStokHolds(t *testing.T) {
 	for _, in := range []string{`1e15`, `-1e15`, `"1000000000000000"`, `"999999999999999.9999"`, `"-999999999999999.9999"`, `0`, `"1e-300"`} {
 		var q Quantity
-		assert.NoError(t, q.UnmarshalJSON([]byte(in)), in)
+		require.NoError(t, q.UnmarshalJSON([]byte(in)), in)
 	}
 	for _, in := range []string{`1e308`, `-1e308`, `"1e308"`, `1.0000000001e15`, `"1000000000000001"`, `-2e15`, `"1E+16"`, `1.7976931348623157e308`} {
 		var q Quantity

@@ -35,14 +35,26 @@ func TestClientRefusesRowsThatLieInShape(t *testing.T) {
 		field   string
 		problem string
 	}{
-		{"ending_qty repeated", kartustoktest.Fault{RowField: "ending_qty", RowValue: "999999", RowRepeat: true},
-			"ending_qty", `key "ending_qty" repeated`},
-		{"ENDING_QTY repeated", kartustoktest.Fault{RowField: "ENDING_QTY", RowValue: `"999999.0000"`, RowRepeat: true},
-			"ENDING_QTY", `key "ENDING_QTY" repeated`},
-		{"ending_qty 1e308", kartustoktest.Fault{RowField: "ending_qty", RowValue: "1e308"},
-			"ending_qty", `quantity 1e308 is beyond ±1e15`},
-		{"minimum_qty 1e308", kartustoktest.Fault{RowField: "minimum_qty", RowValue: `"1e308"`},
-			"minimum_qty", `quantity 1e308 is beyond ±1e15`},
+		{
+			"ending_qty repeated",
+			kartustoktest.Fault{RowField: "ending_qty", RowValue: "999999", RowRepeat: true},
+			"ending_qty", `key "ending_qty" repeated`,
+		},
+		{
+			"ENDING_QTY repeated",
+			kartustoktest.Fault{RowField: "ENDING_QTY", RowValue: `"999999.0000"`, RowRepeat: true},
+			"ENDING_QTY", `key "ENDING_QTY" repeated`,
+		},
+		{
+			"ending_qty 1e308",
+			kartustoktest.Fault{RowField: "ending_qty", RowValue: "1e308"},
+			"ending_qty", `quantity 1e308 is beyond ±1e15`,
+		},
+		{
+			"minimum_qty 1e308",
+			kartustoktest.Fault{RowField: "minimum_qty", RowValue: `"1e308"`},
+			"minimum_qty", `quantity 1e308 is beyond ±1e15`,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -38,12 +38,21 @@ func TestIntegrationBodiesThatLieInShape(t *testing.T) {
 		lie     float64
 		problem string
 	}{
-		{"ending_qty repeated", kartustoktest.Fault{RowField: "ending_qty", RowValue: "999999", RowRepeat: true, RowIndex: -1},
-			999999, `key \"ending_qty\" repeated`},
-		{"ending_qty repeated in another case", kartustoktest.Fault{RowField: "ENDING_QTY", RowValue: `"999999.0000"`, RowRepeat: true, RowIndex: -1},
-			999999, `key \"ENDING_QTY\" repeated`},
-		{"ending_qty 1e308", kartustoktest.Fault{RowField: "ending_qty", RowValue: "1e308", RowIndex: -1},
-			1e308, `quantity 1e308 is beyond ±1e15`},
+		{
+			"ending_qty repeated",
+			kartustoktest.Fault{RowField: "ending_qty", RowValue: "999999", RowRepeat: true, RowIndex: -1},
+			999999, `key \"ending_qty\" repeated`,
+		},
+		{
+			"ending_qty repeated in another case",
+			kartustoktest.Fault{RowField: "ENDING_QTY", RowValue: `"999999.0000"`, RowRepeat: true, RowIndex: -1},
+			999999, `key \"ENDING_QTY\" repeated`,
+		},
+		{
+			"ending_qty 1e308",
+			kartustoktest.Fault{RowField: "ending_qty", RowValue: "1e308", RowIndex: -1},
+			1e308, `quantity 1e308 is beyond ±1e15`,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -77,7 +86,7 @@ func TestIntegrationBodiesThatLieInShape(t *testing.T) {
 				assert.GreaterOrEqual(t, invalid, float64(pairs), "every row of a refresh counted as invalid")
 				assert.Zero(t, ms[`kartustok_api_errors_total{endpoint="/stock/summary",reason="invalid_response"}`],
 					"the page itself is fine: only its rows lie")
-				assert.True(t, strings.Contains(h.logs.String(), tc.problem), "the skipped rows are logged with %s", tc.problem)
+				assert.Contains(t, h.logs.String(), tc.problem, "the skipped rows are logged with %s", tc.problem)
 
 				h.server.ClearFaults()
 				time.Sleep(2 * cfg.StockInterval)
@@ -107,6 +116,6 @@ func TestIntegrationCompanyRepeatingAKeyIsAnInvalidResponse(t *testing.T) {
 		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/meta/company",reason="invalid_response"}`])
 		assert.Equal(t, countPrefix(before, "kartustok_stock_minimum_quantity"), countPrefix(ms, "kartustok_stock_minimum_quantity"),
 			"the repeated mode is not taken")
-		assert.True(t, strings.Contains(h.logs.String(), `key \"minimum_stock_mode\" repeated in data`), "the refused answer is logged with its key")
+		assert.Contains(t, h.logs.String(), `key \"minimum_stock_mode\" repeated in data`, "the refused answer is logged with its key")
 	})
 }
