@@ -2,7 +2,7 @@ GO        ?= go
 FUZZTIME  ?= 5000x
 PKGS      := ./...
 FUZZPKGS  := ./kartustok ./minimums
-BENCHPKGS := ./kartustok ./kartustok/kartustoktest ./collector ./sync ./minimums
+BENCHPKGS := ./kartustok ./kartustok/kartustoktest ./collector ./refresh ./minimums
 
 VERSION   ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)

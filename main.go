@@ -55,7 +55,7 @@ import (
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/minimums"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 const (
@@ -741,7 +741,7 @@ func serveHTTP(ctx context.Context, listeners []net.Listener, handler http.Handl
 // exporter is the background work of the data path: the engine's loops,
 // and the rendering of each new snapshot off the scrape path.
 type exporter struct {
-	*ksync.Engine
+	*refresh.Engine
 	renderer *collector.Renderer
 }
 
@@ -779,7 +779,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 	if plainHTTPOffLoopback(client.BaseURL()) {
 		level.Warn(logger).Log("msg", "The API URL is plain http: the bearer token crosses the network unencrypted; use https", "url", client.BaseURL())
 	}
-	engine, err := ksync.New(client, ksync.Config{
+	engine, err := refresh.New(client, refresh.Config{
 		HealthInterval:    cfg.healthInterval,
 		CatalogInterval:   cfg.catalogEvery,
 		StockInterval:     cfg.stockInterval,
@@ -826,7 +826,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 
 // liveVersion is what the live families depend on; see handlerConfig.
 type liveVersion struct {
-	snap   *ksync.Snapshot
+	snap   *refresh.Snapshot
 	api    uint64
 	reload uint64
 }

@@ -26,7 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // benchLocators is the number of warehouses the stock series are spread
@@ -47,29 +47,29 @@ func opaqueID(rng *rand.Rand) kartustok.ID {
 // benchSnapshot is a company of n stock series over benchLocators active
 // warehouses, with opaque IDs in API order, quantities with decimals and a
 // per-warehouse minimum on every third pair, as the engine publishes it.
-func benchSnapshot(n int) *ksync.Snapshot {
+func benchSnapshot(n int) *refresh.Snapshot {
 	rng := rand.New(rand.NewPCG(uint64(n), 42))
 	perLoc := n / benchLocators
 	items := make([]kartustok.Item, perLoc)
 	for j := range items {
 		items[j] = kartustok.Item{ID: opaqueID(rng), Code: fmt.Sprintf("KS-%05d", j), Name: fmt.Sprintf("Barang %d", j), UOM: "pcs", Active: true}
 	}
-	s := &ksync.Snapshot{
-		Location: time.UTC, Stock: map[kartustok.ID]*ksync.LocatorStock{},
+	s := &refresh.Snapshot{
+		Location: time.UTC, Stock: map[kartustok.ID]*refresh.LocatorStock{},
 		Company: &kartustok.Company{ID: "c1", Name: "PT Uji", MinimumStockMode: kartustok.MinimumStockPerWarehouse},
 	}
 	now := time.Now()
 	for i := range benchLocators {
 		l := kartustok.Locator{ID: opaqueID(rng), Code: fmt.Sprintf("GDG-%03d", i), Name: fmt.Sprintf("Gudang %d", i), Active: true}
 		s.Locators = append(s.Locators, l)
-		rows := make([]ksync.StockEntry, perLoc)
+		rows := make([]refresh.StockEntry, perLoc)
 		for j := range rows {
-			rows[j] = ksync.StockEntry{ItemID: items[j].ID, OnHand: float64(rng.IntN(100000)) / 4}
+			rows[j] = refresh.StockEntry{ItemID: items[j].ID, OnHand: float64(rng.IntN(100000)) / 4}
 			if j%3 == 0 {
 				rows[j].Minimum, rows[j].HasMinimum = float64(rng.IntN(500)), true
 			}
 		}
-		s.Stock[l.ID] = &ksync.LocatorStock{Fetched: now, Rows: rows}
+		s.Stock[l.ID] = &refresh.LocatorStock{Fetched: now, Rows: rows}
 	}
 	s.SetItems(items)
 	s.CatalogVersion = 1
@@ -86,7 +86,7 @@ func (d *discard) WriteHeader(int)             {}
 
 // projectHandler serves snapshot s as the exporter does: the rendered
 // families, and the live ones from a registry.
-func projectHandler(s *ksync.Snapshot) http.Handler {
+func projectHandler(s *refresh.Snapshot) http.Handler {
 	src := &swapSource{}
 	src.snap.Store(s)
 	api := NewAPIMetrics()
@@ -97,7 +97,7 @@ func projectHandler(s *ksync.Snapshot) http.Handler {
 
 // baselineHandler serves the same stock and minimum series from plain
 // client_golang GaugeVecs through promhttp, set in API order.
-func baselineHandler(s *ksync.Snapshot) http.Handler {
+func baselineHandler(s *refresh.Snapshot) http.Handler {
 	onHand := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kartustok_stock_on_hand", Help: "Baseline."}, []string{"locator_id", "item_id"})
 	minimum := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kartustok_stock_minimum_quantity", Help: "Baseline."}, []string{"locator_id", "item_id"})
 	for _, l := range s.Locators {
@@ -202,19 +202,19 @@ func BenchmarkRetainedBytesPerStockSeries(b *testing.B) {
 
 // withFlow gives every pair of s the day's flow and a 30-day flow, as the
 // stock and flow refreshes bring them: four more series per pair.
-func withFlow(s *ksync.Snapshot) *ksync.Snapshot {
+func withFlow(s *refresh.Snapshot) *refresh.Snapshot {
 	day := companyDay(s, time.Now())
 	rng := rand.New(rand.NewPCG(7, 42))
-	s.Flow = map[kartustok.ID]*ksync.LocatorFlow{}
+	s.Flow = map[kartustok.ID]*refresh.LocatorFlow{}
 	for id, ls := range s.Stock {
 		ls.Day = day
-		period := &ksync.FlowPeriod{From: "2026-11-02", To: day, Fetched: ls.Fetched, Rows: make([]ksync.FlowEntry, len(ls.Rows))}
+		period := &refresh.FlowPeriod{From: "2026-11-02", To: day, Fetched: ls.Fetched, Rows: make([]refresh.FlowEntry, len(ls.Rows))}
 		for j := range ls.Rows {
 			r := &ls.Rows[j]
 			r.In, r.Out, r.HasFlow = float64(rng.IntN(100)), float64(rng.IntN(100)), true
-			period.Rows[j] = ksync.FlowEntry{ItemID: r.ItemID, In: float64(rng.IntN(3000)), Out: float64(rng.IntN(3000))}
+			period.Rows[j] = refresh.FlowEntry{ItemID: r.ItemID, In: float64(rng.IntN(3000)), Out: float64(rng.IntN(3000))}
 		}
-		s.Flow[id] = &ksync.LocatorFlow{Period: period, Movements: &ksync.MovementCounts{Day: day, Fetched: ls.Fetched, ByType: [4]int{12, 30, 2, 1}}}
+		s.Flow[id] = &refresh.LocatorFlow{Period: period, Movements: &refresh.MovementCounts{Day: day, Fetched: ls.Fetched, ByType: [4]int{12, 30, 2, 1}}}
 	}
 	return s
 }

@@ -12,7 +12,7 @@
 // limitations under the License.
 
 // Package collector exposes a cached picture of one KartuStok company to
-// Prometheus: a Collector turns the latest sync.Snapshot into metrics on
+// Prometheus: a Collector turns the latest refresh.Snapshot into metrics on
 // each scrape, and APIMetrics counts the client's requests. Nothing here
 // calls the API, so any number of scrapes costs the API nothing.
 package collector
@@ -24,7 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 const namespace = "kartustok"
@@ -141,7 +141,7 @@ type Minimums interface {
 // exported (its last successful fetch is within --sync.max-staleness), that
 // fetch was a complete and consistent listing (the client verifies every
 // paginated listing) with no row for the item, and it skipped no row that
-// may be the item's (sync.LocatorStock.Skipped and Unkeyed). The zero is what the
+// may be the item's (refresh.LocatorStock.Skipped and Unkeyed). The zero is what the
 // fetch said, never a stand-in for a failed, partial or unreadable one. Minimums that apply to every warehouse (an
 // item's or a category's default) are not pairs: synthesising them would add
 // a series for every item in every warehouse.
@@ -179,11 +179,11 @@ func WithMinimumsFunc(f func() Minimums) Option {
 	return func(c *Collector) { c.minimums = f }
 }
 
-// Source is where a Collector reads the latest snapshot: a sync.Engine.
+// Source is where a Collector reads the latest snapshot: a refresh.Engine.
 type Source interface {
 	// Snapshot returns the latest snapshot without blocking or calling
 	// the API.
-	Snapshot() *ksync.Snapshot
+	Snapshot() *refresh.Snapshot
 	// MaxStaleness is how long stock is exported after its last success.
 	MaxStaleness() time.Duration
 	// FlowMaxAge is how long a flow read is exported.
@@ -192,7 +192,7 @@ type Source interface {
 	Budget() (requests int, window time.Duration)
 }
 
-var _ Source = (*ksync.Engine)(nil)
+var _ Source = (*refresh.Engine)(nil)
 
 // RateLimitReporter reports what the API last said of its rate limit.
 // *kartustok.Client implements it; reading it never sends a request.
@@ -272,7 +272,7 @@ func boolLabel(b bool) string {
 // known (/meta/company not fetched yet, or refused) or is one this exporter
 // does not know, both are exported as set: hiding minimums on a guess would
 // silence alerts.
-func apiMinimums(s *ksync.Snapshot) (stock, item bool) {
+func apiMinimums(s *refresh.Snapshot) (stock, item bool) {
 	if s.Company == nil {
 		return true, true
 	}
@@ -322,7 +322,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // collectLive sends the small families that are not derived from the
 // snapshot's catalog and stock: they change with every refresh and cost
 // nothing to build.
-func (c *Collector) collectLive(ch chan<- prometheus.Metric, s *ksync.Snapshot) {
+func (c *Collector) collectLive(ch chan<- prometheus.Metric, s *refresh.Snapshot) {
 	gauge := prometheus.GaugeValue
 	if s.HealthKnown {
 		emit(ch, upDesc, gauge, boolValue(s.Up))
@@ -347,7 +347,7 @@ func (c *Collector) collectLive(ch chan<- prometheus.Metric, s *ksync.Snapshot) 
 	budget, _ := c.engine.Budget()
 	emit(ch, budgetDesc, gauge, float64(budget))
 
-	for r := range ksync.NumResources {
+	for r := range refresh.NumResources {
 		st := &s.Sync[r]
 		if st.Cycle == 0 && st.LastSuccess.IsZero() && st.Errors == 0 {
 			continue // not refreshed at all (flow when it is off)
@@ -360,7 +360,7 @@ func (c *Collector) collectLive(ch chan<- prometheus.Metric, s *ksync.Snapshot) 
 		emit(ch, syncErrorsDesc, prometheus.CounterValue, float64(st.Errors), name)
 		emit(ch, syncPlannedDesc, gauge, float64(st.PlannedRequests), name)
 		emit(ch, syncCycleDesc, gauge, st.Cycle.Seconds(), name)
-		if r == ksync.ResourceStock {
+		if r == refresh.ResourceStock {
 			emit(ch, syncSkippedDesc, prometheus.CounterValue, float64(st.Skipped), name)
 		}
 	}
@@ -371,14 +371,14 @@ func (c *Collector) collectLive(ch chan<- prometheus.Metric, s *ksync.Snapshot) 
 type sampleSink func(d *prometheus.Desc, v float64, labels ...string)
 
 // companySamples yields kartustok_company_info.
-func companySamples(s *ksync.Snapshot, sink sampleSink) {
+func companySamples(s *refresh.Snapshot, sink sampleSink) {
 	if co := s.Company; co != nil {
 		sink(companyInfoDesc, 1, string(co.ID), co.Name, co.Subdomain, co.Timezone, co.MinimumStockMode)
 	}
 }
 
 // locatorSamples yields kartustok_locator_info.
-func locatorSamples(s *ksync.Snapshot, sink sampleSink) {
+func locatorSamples(s *refresh.Snapshot, sink sampleSink) {
 	for i := range s.Locators {
 		l := &s.Locators[i]
 		sink(locatorInfoDesc, 1, string(l.ID), l.Code, l.Name, boolLabel(l.Active))
@@ -398,7 +398,7 @@ type LeadTimes interface {
 
 // itemSamples yields kartustok_item_info, kartustok_item_lead_time_seconds
 // and kartustok_item_minimum_quantity.
-func itemSamples(s *ksync.Snapshot, mins Minimums, useItemMin bool, sink sampleSink) {
+func itemSamples(s *refresh.Snapshot, mins Minimums, useItemMin bool, sink sampleSink) {
 	lt, _ := mins.(LeadTimes)
 	for i := range s.Items {
 		it := &s.Items[i]
@@ -436,9 +436,9 @@ func itemSamples(s *ksync.Snapshot, mins Minimums, useItemMin bool, sink sampleS
 // at now: its rows, the rows its last fetch skipped while their last good
 // value is no older than maxAge, and the pairs with a minimum of their own
 // that it genuinely lacks (see PairMinimums).
-func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, today string, maxAge time.Duration, sink sampleSink) {
+func stockSamples(s *refresh.Snapshot, l *kartustok.Locator, ls *refresh.LocatorStock, mins Minimums, useStockMin bool, now time.Time, today string, maxAge time.Duration, sink sampleSink) {
 	loc := string(l.ID)
-	entry := func(r *ksync.StockEntry) {
+	entry := func(r *refresh.StockEntry) {
 		item := string(r.ItemID)
 		sink(stockOnHandDesc, r.OnHand, loc, item)
 		minimum, ok := r.Minimum, useStockMin && r.HasMinimum
@@ -454,7 +454,7 @@ func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStoc
 	}
 	// The day's flow, while the rows are of the company's day: after its
 	// midnight they are the day before's until the locator is read again.
-	flow := func(r *ksync.StockEntry, day string) {
+	flow := func(r *refresh.StockEntry, day string) {
 		if r.HasFlow && day != "" && day == today {
 			sink(stockInflowDesc, r.In, loc, string(r.ItemID), periodToday)
 			sink(stockOutflowDesc, r.Out, loc, string(r.ItemID), periodToday)
@@ -496,7 +496,7 @@ func stockSamples(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStoc
 // snapshot knows it, "" while it knows none: the day's flow and movements
 // of any other date are not today's. It is worked out at the scrape, so that they vanish at the
 // company's midnight even while no refresh runs (a refused token, say).
-func companyDay(s *ksync.Snapshot, now time.Time) string {
+func companyDay(s *refresh.Snapshot, now time.Time) string {
 	if s.Location == nil {
 		return "" // unknown: nothing is of the company's day
 	}
@@ -513,7 +513,7 @@ const (
 // kartustok_stock_outflow_quantity and kartustok_stock_movements of one
 // active locator: each part while its read is no older than maxAge, the
 // movements only while they are of the company's day.
-func flowSamples(l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, today string, maxAge time.Duration, sink sampleSink) {
+func flowSamples(l *kartustok.Locator, lf *refresh.LocatorFlow, now time.Time, today string, maxAge time.Duration, sink sampleSink) {
 	loc := string(l.ID)
 	if p := lf.Period; p != nil && now.Sub(p.Fetched) <= maxAge {
 		for i := range p.Rows {
@@ -534,7 +534,7 @@ func flowSamples(l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, tod
 // own there. stockSamples removes those that have a stock row. Pairs the
 // catalog does not know (a typo, a deleted item) are skipped; the minimums
 // file's check reports them.
-func missingPairs(s *ksync.Snapshot, m PairMinimums, l *kartustok.Locator) map[kartustok.ID]float64 {
+func missingPairs(s *refresh.Snapshot, m PairMinimums, l *kartustok.Locator) map[kartustok.ID]float64 {
 	pairs := m.MinimumPairs()
 	if len(pairs) == 0 || !l.Active {
 		return nil

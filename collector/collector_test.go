@@ -28,7 +28,7 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // awkward holds every character a label value must survive.
@@ -41,20 +41,20 @@ func quantity(v float64) *kartustok.Quantity {
 
 // fixedSource is a Source that holds one snapshot, as an engine that never
 // runs does.
-type fixedSource struct{ snap *ksync.Snapshot }
+type fixedSource struct{ snap *refresh.Snapshot }
 
-func (f fixedSource) Snapshot() *ksync.Snapshot   { return f.snap }
+func (f fixedSource) Snapshot() *refresh.Snapshot { return f.snap }
 func (f fixedSource) MaxStaleness() time.Duration { return testConfig().MaxStaleness }
 func (f fixedSource) FlowMaxAge() time.Duration {
 	return testConfig().FlowInterval + testConfig().MaxStaleness
 }
 
-func (f fixedSource) Budget() (int, time.Duration)               { return testConfig().Budget, testConfig().Window }
-func fixedEngine(_ *testing.T, snap *ksync.Snapshot) fixedSource { return fixedSource{snap} }
+func (f fixedSource) Budget() (int, time.Duration)                 { return testConfig().Budget, testConfig().Window }
+func fixedEngine(_ *testing.T, snap *refresh.Snapshot) fixedSource { return fixedSource{snap} }
 
 // testConfig is the engine configuration the collector's tests assume.
-func testConfig() ksync.Config {
-	return ksync.Config{
+func testConfig() refresh.Config {
+	return refresh.Config{
 		HealthInterval: 30 * time.Second, CatalogInterval: 15 * time.Minute, StockInterval: time.Minute,
 		MaxStaleness: 30 * time.Minute, Budget: 96, Window: time.Minute,
 	}
@@ -68,8 +68,8 @@ func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 // countPrefix counts series of a metric.
 func countPrefix(ms map[string]float64, name string) int { return series.Count(ms, name) }
 
-func fixedSnapshot(fetched time.Time) *ksync.Snapshot {
-	s := &ksync.Snapshot{
+func fixedSnapshot(fetched time.Time) *refresh.Snapshot {
+	s := &refresh.Snapshot{
 		HealthKnown: true, Up: true,
 		TokenKnown: true, TokenValid: true,
 		Scopes:      map[string]bool{kartustok.ScopeStock: true, kartustok.ScopeItem: false},
@@ -89,8 +89,8 @@ func fixedSnapshot(fetched time.Time) *ksync.Snapshot {
 			{ID: "i2", Code: "KS-2", Name: "Gula", CategoryID: "cat1", CategoryName: "Pemanis", UOM: "kg", Active: false},
 		},
 		LocatorsKnown: true, ItemsKnown: true,
-		Stock: map[kartustok.ID]*ksync.LocatorStock{
-			"L1": {Fetched: fetched, Rows: []ksync.StockEntry{
+		Stock: map[kartustok.ID]*refresh.LocatorStock{
+			"L1": {Fetched: fetched, Rows: []refresh.StockEntry{
 				{ItemID: "i1", OnHand: 12.5, Minimum: 5, HasMinimum: true},
 				{ItemID: "i2", OnHand: 0},
 			}},
@@ -98,8 +98,8 @@ func fixedSnapshot(fetched time.Time) *ksync.Snapshot {
 		Ready: true,
 	}
 	s.SetItems(s.Items)
-	for r := range ksync.NumResources {
-		s.Sync[r] = ksync.Status{
+	for r := range refresh.NumResources {
+		s.Sync[r] = refresh.Status{
 			LastSuccess:     time.Unix(1700000000, 0),
 			LastDuration:    1500 * time.Millisecond,
 			Errors:          uint64(r),
@@ -107,7 +107,7 @@ func fixedSnapshot(fetched time.Time) *ksync.Snapshot {
 			Cycle:           time.Minute,
 		}
 	}
-	s.Sync[ksync.ResourceHealth].LastSuccess = time.Time{} // never succeeded: absent
+	s.Sync[refresh.ResourceHealth].LastSuccess = time.Time{} // never succeeded: absent
 	return s
 }
 
@@ -228,7 +228,7 @@ func TestCollectorEmptySnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := ksync.New(client, testConfig()) // never run
+	e, err := refresh.New(client, testConfig()) // never run
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +244,8 @@ func TestCollectorEmptySnapshot(t *testing.T) {
 		}
 	}
 	// Every resource but flow, which this configuration turns off.
-	if got := countPrefix(ms, "kartustok_sync_errors_total"); got != int(ksync.NumResources)-1 {
-		t.Errorf("%d sync error series, want %d", got, ksync.NumResources-1)
+	if got := countPrefix(ms, "kartustok_sync_errors_total"); got != int(refresh.NumResources)-1 {
+		t.Errorf("%d sync error series, want %d", got, refresh.NumResources-1)
 	}
 }
 

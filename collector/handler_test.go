@@ -42,15 +42,15 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // swapSource is a Source whose snapshot a test replaces.
 type swapSource struct {
-	snap atomic.Pointer[ksync.Snapshot]
+	snap atomic.Pointer[refresh.Snapshot]
 }
 
-func (s *swapSource) Snapshot() *ksync.Snapshot   { return s.snap.Load() }
+func (s *swapSource) Snapshot() *refresh.Snapshot { return s.snap.Load() }
 func (s *swapSource) MaxStaleness() time.Duration { return testConfig().MaxStaleness }
 func (s *swapSource) FlowMaxAge() time.Duration {
 	return testConfig().FlowInterval + testConfig().MaxStaleness
@@ -61,15 +61,15 @@ func (s *swapSource) Budget() (int, time.Duration) { return testConfig().Budget,
 // richSnapshot is fixedSnapshot with what the rendered families must get
 // right: a stale locator, carried entries fresh and expired, pairs with a
 // minimum of their own and no row.
-func richSnapshot(now time.Time) *ksync.Snapshot {
+func richSnapshot(now time.Time) *refresh.Snapshot {
 	s := pairSnapshot(now)
 	s.Locators = append(s.Locators, kartustok.Locator{ID: "L4", Code: "GDG-04", Name: `Gudang "4"`, Active: true})
-	s.Stock["L4"] = &ksync.LocatorStock{
+	s.Stock["L4"] = &refresh.LocatorStock{
 		Fetched: now.Add(-time.Minute),
-		Rows:    []ksync.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true}},
-		Carried: []ksync.CarriedEntry{
-			{StockEntry: ksync.StockEntry{ItemID: "i3", OnHand: 7}, Fetched: now.Add(-10 * time.Minute)},
-			{StockEntry: ksync.StockEntry{ItemID: "i2", OnHand: 9}, Fetched: now.Add(-time.Hour)}, // too old
+		Rows:    []refresh.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true}},
+		Carried: []refresh.CarriedEntry{
+			{StockEntry: refresh.StockEntry{ItemID: "i3", OnHand: 7}, Fetched: now.Add(-10 * time.Minute)},
+			{StockEntry: refresh.StockEntry{ItemID: "i2", OnHand: 9}, Fetched: now.Add(-time.Hour)}, // too old
 		},
 		Skipped: []kartustok.ID{"i3", "i2"},
 	}
@@ -81,11 +81,11 @@ func richSnapshot(now time.Time) *ksync.Snapshot {
 // the day, and so is the carried i3; L1's stock is of the day before, its
 // 30-day read too old and its movements the day before's, so none of
 // those are exported.
-func addFlow(s *ksync.Snapshot, now time.Time) {
+func addFlow(s *refresh.Snapshot, now time.Time) {
 	today, yesterday := companyDay(s, now), companyDay(s, now.AddDate(0, 0, -1))
 	l4 := *s.Stock["L4"]
 	l4.Day = today
-	l4.Rows = []ksync.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true, In: 4, Out: 1.5, HasFlow: true}}
+	l4.Rows = []refresh.StockEntry{{ItemID: "i1", OnHand: 3.25, Minimum: 1, HasMinimum: true, In: 4, Out: 1.5, HasFlow: true}}
 	l4.Carried = slices.Clone(l4.Carried)
 	l4.Carried[0].Day, l4.Carried[0].In, l4.Carried[0].Out, l4.Carried[0].HasFlow = today, 2, 0, true
 	s.Stock["L4"] = &l4
@@ -96,14 +96,14 @@ func addFlow(s *ksync.Snapshot, now time.Time) {
 		l1.Rows[i].In, l1.Rows[i].HasFlow = 9, true
 	}
 	s.Stock["L1"] = &l1
-	s.Flow = map[kartustok.ID]*ksync.LocatorFlow{
+	s.Flow = map[kartustok.ID]*refresh.LocatorFlow{
 		"L4": {
-			Period:    &ksync.FlowPeriod{From: companyDay(s, now.AddDate(0, 0, -29)), To: today, Fetched: now.Add(-20 * time.Minute), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 120, Out: 90}, {ItemID: "i3", In: 0, Out: 30}}},
-			Movements: &ksync.MovementCounts{Day: today, Fetched: now.Add(-20 * time.Minute), ByType: [4]int{3, 5, 0, 1}},
+			Period:    &refresh.FlowPeriod{From: companyDay(s, now.AddDate(0, 0, -29)), To: today, Fetched: now.Add(-20 * time.Minute), Rows: []refresh.FlowEntry{{ItemID: "i1", In: 120, Out: 90}, {ItemID: "i3", In: 0, Out: 30}}},
+			Movements: &refresh.MovementCounts{Day: today, Fetched: now.Add(-20 * time.Minute), ByType: [4]int{3, 5, 0, 1}},
 		},
 		"L1": {
-			Period:    &ksync.FlowPeriod{From: companyDay(s, now.AddDate(0, 0, -30)), To: yesterday, Fetched: now.Add(-2 * time.Hour), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 1, Out: 1}}},
-			Movements: &ksync.MovementCounts{Day: yesterday, Fetched: now.Add(-20 * time.Minute), ByType: [4]int{1, 1, 1, 1}},
+			Period:    &refresh.FlowPeriod{From: companyDay(s, now.AddDate(0, 0, -30)), To: yesterday, Fetched: now.Add(-2 * time.Hour), Rows: []refresh.FlowEntry{{ItemID: "i1", In: 1, Out: 1}}},
+			Movements: &refresh.MovementCounts{Day: yesterday, Fetched: now.Add(-20 * time.Minute), ByType: [4]int{1, 1, 1, 1}},
 		},
 	}
 }
@@ -167,11 +167,11 @@ func TestFlowOfTheDayEndsAtTheCompanysMidnight(t *testing.T) {
 	s.Location = jakarta
 	ls := *s.Stock["L1"]
 	ls.Day = "2026-12-01"
-	ls.Rows = []ksync.StockEntry{{ItemID: "i1", OnHand: 12.5, In: 3, Out: 1, HasFlow: true}}
-	s.Stock = map[kartustok.ID]*ksync.LocatorStock{"L1": &ls}
-	s.Flow = map[kartustok.ID]*ksync.LocatorFlow{"L1": {
-		Period:    &ksync.FlowPeriod{From: "2026-11-02", To: "2026-12-01", Fetched: before.Add(-time.Minute), Rows: []ksync.FlowEntry{{ItemID: "i1", In: 30, Out: 60}}},
-		Movements: &ksync.MovementCounts{Day: "2026-12-01", Fetched: before.Add(-time.Minute), ByType: [4]int{1, 2, 0, 0}},
+	ls.Rows = []refresh.StockEntry{{ItemID: "i1", OnHand: 12.5, In: 3, Out: 1, HasFlow: true}}
+	s.Stock = map[kartustok.ID]*refresh.LocatorStock{"L1": &ls}
+	s.Flow = map[kartustok.ID]*refresh.LocatorFlow{"L1": {
+		Period:    &refresh.FlowPeriod{From: "2026-11-02", To: "2026-12-01", Fetched: before.Add(-time.Minute), Rows: []refresh.FlowEntry{{ItemID: "i1", In: 30, Out: 60}}},
+		Movements: &refresh.MovementCounts{Day: "2026-12-01", Fetched: before.Add(-time.Minute), ByType: [4]int{1, 2, 0, 0}},
 	}}
 	src := &swapSource{}
 	src.snap.Store(s)
@@ -319,9 +319,9 @@ func TestHandlerRendersOnceAndSharesTheBytes(t *testing.T) {
 	}
 	// L1's stock changes: only its blocks are new.
 	s2 := *s
-	s2.Stock = map[kartustok.ID]*ksync.LocatorStock{}
+	s2.Stock = map[kartustok.ID]*refresh.LocatorStock{}
 	maps.Copy(s2.Stock, s.Stock)
-	s2.Stock["L1"] = &ksync.LocatorStock{Fetched: now, Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 99}}}
+	s2.Stock["L1"] = &refresh.LocatorStock{Fetched: now, Rows: []refresh.StockEntry{{ItemID: "i1", OnHand: 99}}}
 	src.snap.Store(&s2)
 	f3 := r.frame(now.Add(2 * time.Second))
 	assert.Same(t, f1[famItemInfo][0], f3[famItemInfo][0], "the catalog is not rendered again")
@@ -411,7 +411,7 @@ func TestHandlerLimitsConcurrentScrapes(t *testing.T) {
 			for j := range 20 {
 				if i == 0 {
 					s := richSnapshot(now)
-					s.Stock["L1"] = &ksync.LocatorStock{Fetched: now, Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: float64(j)}}}
+					s.Stock["L1"] = &refresh.LocatorStock{Fetched: now, Rows: []refresh.StockEntry{{ItemID: "i1", OnHand: float64(j)}}}
 					src.snap.Store(s)
 					continue
 				}
@@ -492,7 +492,7 @@ func TestRendererRunsInTheBackground(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
 		s := richSnapshot(now)
-		s.Stock["L1"] = &ksync.LocatorStock{Fetched: now, Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 42}}}
+		s.Stock["L1"] = &refresh.LocatorStock{Fetched: now, Rows: []refresh.StockEntry{{ItemID: "i1", OnHand: 42}}}
 		src.snap.Store(s)
 		time.Sleep(time.Second)
 		synctest.Wait()

@@ -23,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // tableMinimums is a Minimums from fixed tables, keyed by codes as a
@@ -122,7 +122,7 @@ func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
 	})
 	t.Run("unknown item keeps the API's value", func(t *testing.T) {
 		s := fixedSnapshot(time.Now())
-		s.Stock["L1"].Rows = append(s.Stock["L1"].Rows, ksync.StockEntry{ItemID: "gone", OnHand: 2, Minimum: 4, HasMinimum: true})
+		s.Stock["L1"].Rows = append(s.Stock["L1"].Rows, refresh.StockEntry{ItemID: "gone", OnHand: 2, Minimum: 4, HasMinimum: true})
 		all := 99.0
 		compareMinimums(t, NewCollector(fixedEngine(t, s), WithMinimums(&tableMinimums{all: &all})),
 			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 99`,
@@ -138,7 +138,7 @@ func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
 // pairSnapshot has, beside fixedSnapshot's L1 (rows for i1 and i2), an
 // active locator L3 whose stock is stale, and items i3 (active, no row
 // anywhere) and i4 (inactive, no row).
-func pairSnapshot(now time.Time) *ksync.Snapshot {
+func pairSnapshot(now time.Time) *refresh.Snapshot {
 	s := fixedSnapshot(now)
 	s.Locators = append(s.Locators, kartustok.Locator{ID: "L3", Code: "GDG-03", Name: "Gudang Jauh", Active: true})
 	s.Items = append(s.Items,
@@ -146,7 +146,7 @@ func pairSnapshot(now time.Time) *ksync.Snapshot {
 		kartustok.Item{ID: "i4", Code: "KS-4", Name: "Cuka", CategoryID: "cat1", UOM: "l", Active: false},
 	)
 	s.SetItems(s.Items)
-	s.Stock["L3"] = &ksync.LocatorStock{Fetched: now.Add(-time.Hour), Rows: []ksync.StockEntry{{ItemID: "i1", OnHand: 1}}}
+	s.Stock["L3"] = &refresh.LocatorStock{Fetched: now.Add(-time.Hour), Rows: []refresh.StockEntry{{ItemID: "i1", OnHand: 1}}}
 	return s
 }
 

@@ -30,7 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // family is one metric family a Renderer serves from rendered bytes.
@@ -235,7 +235,7 @@ func (f *family) header(openMetrics bool) []byte {
 // stockKey is what a locator's stock blocks were rendered from; they stand
 // while it does not change.
 type stockKey struct {
-	ls      *ksync.LocatorStock
+	ls      *refresh.LocatorStock
 	catalog uint64
 	mins    Minimums
 	useMin  bool
@@ -256,7 +256,7 @@ type stockBlocks struct {
 
 // flowKey is what a locator's flow blocks were rendered from.
 type flowKey struct {
-	lf  *ksync.LocatorFlow
+	lf  *refresh.LocatorFlow
 	day string
 }
 
@@ -314,7 +314,7 @@ func (r *Renderer) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var (
-		last    *ksync.Snapshot
+		last    *refresh.Snapshot
 		lastDay string
 	)
 	for {
@@ -431,7 +431,7 @@ func forget[V any](m map[kartustok.ID]V, keep []kartustok.ID) {
 }
 
 // renderCatalog renders the catalog's families. r.mu must be held.
-func (r *Renderer) renderCatalog(s *ksync.Snapshot, mins Minimums, useItemMin bool) {
+func (r *Renderer) renderCatalog(s *refresh.Snapshot, mins Minimums, useItemMin bool) {
 	var lines [numCatalog][]line
 	sink := func(d *prometheus.Desc, v float64, labels ...string) {
 		i := familyIndex[d]
@@ -448,7 +448,7 @@ func (r *Renderer) renderCatalog(s *ksync.Snapshot, mins Minimums, useItemMin bo
 // renderStock renders one locator's stock families. Its lines differ only
 // in the item and the value, so they are sorted by item and written into
 // one buffer each, without a line of their own.
-func renderStock(s *ksync.Snapshot, l *kartustok.Locator, ls *ksync.LocatorStock, mins Minimums, useStockMin bool, now time.Time, today string, maxAge time.Duration) *stockBlocks {
+func renderStock(s *refresh.Snapshot, l *kartustok.Locator, ls *refresh.LocatorStock, mins Minimums, useStockMin bool, now time.Time, today string, maxAge time.Duration) *stockBlocks {
 	var minimum, onHand, inflow, outflow []point
 	sink := func(d *prometheus.Desc, v float64, labels ...string) {
 		switch d {
@@ -515,7 +515,7 @@ var textPool = sync.Pool{New: func() any {
 }}
 
 // renderFlow renders one locator's 30-day flow and movement counts.
-func renderFlow(l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, today string, maxAge time.Duration) *flowBlocks {
+func renderFlow(l *kartustok.Locator, lf *refresh.LocatorFlow, now time.Time, today string, maxAge time.Duration) *flowBlocks {
 	var inflow, outflow, movements []point
 	sink := func(d *prometheus.Desc, v float64, labels ...string) {
 		switch d {
@@ -541,14 +541,14 @@ func renderFlow(l *kartustok.Locator, lf *ksync.LocatorFlow, now time.Time, toda
 	return fb
 }
 
-func periodFetched(lf *ksync.LocatorFlow) time.Time {
+func periodFetched(lf *refresh.LocatorFlow) time.Time {
 	if lf.Period == nil {
 		return time.Time{}
 	}
 	return lf.Period.Fetched
 }
 
-func movementsFetched(lf *ksync.LocatorFlow) time.Time {
+func movementsFetched(lf *refresh.LocatorFlow) time.Time {
 	if lf.Movements == nil {
 		return time.Time{}
 	}

@@ -26,7 +26,7 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // maxLoggedWarnings bounds the warnings one check logs, so that a file
@@ -133,7 +133,7 @@ type Reloader struct {
 	mu sync.Mutex
 	// snapshot returns the engine's latest snapshot, to check a reloaded
 	// file against the catalog; nil until SetSnapshotFunc is called.
-	snapshot func() *ksync.Snapshot
+	snapshot func() *refresh.Snapshot
 	// checked and warned are the file and warnings last logged, so
 	// that the same warnings are not logged after every catalog refresh.
 	checked *fileMinimums
@@ -216,7 +216,7 @@ func (r *Reloader) Minimums() collector.Minimums {
 // the catalog of the snapshot that f returns, typically the engine's
 // Snapshot method. The engine is built after the Reloader, which it calls
 // back through CheckCatalog, hence a setter.
-func (r *Reloader) SetSnapshotFunc(f func() *ksync.Snapshot) {
+func (r *Reloader) SetSnapshotFunc(f func() *refresh.Snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.snapshot = f
@@ -259,7 +259,7 @@ func (r *Reloader) Reload(trigger string) error {
 
 // CheckCatalog logs the file's entries that match nothing in s's catalog;
 // the engine calls it after each catalog refresh (collector.Config.OnCatalog).
-func (r *Reloader) CheckCatalog(s *ksync.Snapshot) {
+func (r *Reloader) CheckCatalog(s *refresh.Snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.checkLocked(s)
@@ -268,7 +268,7 @@ func (r *Reloader) CheckCatalog(s *ksync.Snapshot) {
 // checkLocked logs the warnings of checking the current file against s's
 // catalog, unless the same file gave the same warnings last time. Called
 // with mu held.
-func (r *Reloader) checkLocked(s *ksync.Snapshot) {
+func (r *Reloader) checkLocked(s *refresh.Snapshot) {
 	f := r.current.Load()
 	if f == nil || s == nil {
 		return
@@ -295,7 +295,7 @@ func (r *Reloader) checkLocked(s *ksync.Snapshot) {
 // catalogOf is what the snapshot knows of the catalog, in the form the
 // file's check takes: a list not fetched yet stays nil, so the check skips
 // it instead of calling every entry unknown.
-func catalogOf(s *ksync.Snapshot) Catalog {
+func catalogOf(s *refresh.Snapshot) Catalog {
 	var c Catalog
 	if s.ItemsKnown {
 		c.ItemCodes = make([]string, len(s.Items))

@@ -29,7 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // goodMinimums and badMinimums are the minimums files the reload tests
@@ -263,13 +263,13 @@ func TestReloaderMetrics(t *testing.T) {
 
 func TestReloaderLogsCatalogWarningsOnce(t *testing.T) {
 	r, _, logs := newTestReloader(t)
-	snap := &ksync.Snapshot{
+	snap := &refresh.Snapshot{
 		Locators:      []kartustok.Locator{{ID: "L1", Code: "GDG-01"}},
 		Items:         []kartustok.Item{{ID: "i1", Code: "ks-1"}},
 		LocatorsKnown: true, ItemsKnown: true,
 		CategoryNames: map[kartustok.ID]string{"c1": "Bahan Baku"},
 	}
-	r.SetSnapshotFunc(func() *ksync.Snapshot { return snap })
+	r.SetSnapshotFunc(func() *refresh.Snapshot { return snap })
 	const warning = `no item with code \"KS-1\" in KartuStok (did you mean \"ks-1\"?)`
 	r.CheckCatalog(snap)
 	r.CheckCatalog(snap)
@@ -295,7 +295,7 @@ func TestReloaderBoundsTheWarningsItLogs(t *testing.T) {
 	var logs bytes.Buffer
 	r, err := NewReloader(path, log.NewLogfmtLogger(&logs))
 	require.NoError(t, err)
-	r.CheckCatalog(&ksync.Snapshot{ItemsKnown: true, Items: []kartustok.Item{{ID: "i1", Code: "KS-1"}}})
+	r.CheckCatalog(&refresh.Snapshot{ItemsKnown: true, Items: []kartustok.Item{{ID: "i1", Code: "KS-1"}}})
 	assert.Equal(t, maxLoggedWarnings, countLines(logs.String(), "A minimums file entry has no effect"))
 	assert.Contains(t, logs.String(), "5 more minimums file entries have no effect", "no count of the rest")
 }

@@ -40,7 +40,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 const (
@@ -311,7 +311,7 @@ func TestCheckCatalogDoesNotWaitForAReload(t *testing.T) {
 		time.Sleep(writerPause + settleTime) // the reload is waiting for the file
 		if assert.True(t, r.mu.TryLock(), "a reload waiting for the file holds the lock CheckCatalog takes") {
 			r.mu.Unlock()
-			r.CheckCatalog(&ksync.Snapshot{})
+			r.CheckCatalog(&refresh.Snapshot{})
 		}
 		err := <-reloaded
 		stop()

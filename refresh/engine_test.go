@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ import (
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // syncBuffer is a log sink that tests read while the engine writes.
@@ -54,8 +54,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func testConfig() ksync.Config {
-	return ksync.Config{
+func testConfig() refresh.Config {
+	return refresh.Config{
 		HealthInterval:  30 * time.Second,
 		CatalogInterval: 15 * time.Minute,
 		StockInterval:   time.Minute,
@@ -69,7 +69,7 @@ func testConfig() ksync.Config {
 type harness struct {
 	t    *testing.T
 	api  *fakeAPI
-	e    *ksync.Engine
+	e    *refresh.Engine
 	reg  *prometheus.Registry
 	logs *syncBuffer
 	stop func()
@@ -77,11 +77,11 @@ type harness struct {
 
 // startEngine must be called inside synctest.Test; the engine stops when
 // the test ends.
-func startEngine(t *testing.T, api *fakeAPI, cfg ksync.Config) *harness {
+func startEngine(t *testing.T, api *fakeAPI, cfg refresh.Config) *harness {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg.Logger = log.NewLogfmtLogger(logs)
-	e, err := ksync.New(api, cfg)
+	e, err := refresh.New(api, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +142,9 @@ func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
 				t.Errorf("%s = %v, want 1", k, ms[k])
 			}
 		}
-		for res := range ksync.NumResources {
+		for res := range refresh.NumResources {
 			r := res.String()
-			if res == ksync.ResourceFlow {
+			if res == refresh.ResourceFlow {
 				// Off in this configuration: no series at all.
 				if _, ok := ms[fmt.Sprintf(`kartustok_sync_errors_total{resource=%q}`, r)]; ok {
 					t.Errorf("sync_errors_total{resource=%q} exported although flow is off", r)
@@ -517,19 +517,19 @@ func TestEngineDropsStockOfDeactivatedLocator(t *testing.T) {
 func TestNewValidatesConfig(t *testing.T) {
 	cfg := testConfig()
 	cfg.Budget = 0
-	if _, err := ksync.New(newFakeAPI(1, 1), cfg); err == nil {
+	if _, err := refresh.New(newFakeAPI(1, 1), cfg); err == nil {
 		t.Error("budget 0 accepted")
 	}
 	cfg = testConfig()
 	cfg.StockInterval = 0
-	if _, err := ksync.New(newFakeAPI(1, 1), cfg); err == nil {
+	if _, err := refresh.New(newFakeAPI(1, 1), cfg); err == nil {
 		t.Error("zero stock interval accepted")
 	}
 	// A stock interval that is not shorter than the max staleness would
 	// let every locator's series vanish for part of each cycle.
 	cfg = testConfig()
 	cfg.StockInterval = cfg.MaxStaleness
-	_, err := ksync.New(newFakeAPI(1, 1), cfg)
+	_, err := refresh.New(newFakeAPI(1, 1), cfg)
 	require.ErrorContains(t, err, "stock interval 30m0s must be shorter than max staleness 30m0s")
 }
 
@@ -671,9 +671,9 @@ func TestEngineStockStopsOnAFailureWithoutRequest(t *testing.T) {
 
 func TestEngineCallsOnCatalogAfterEachRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var seen []*ksync.Snapshot
+		var seen []*refresh.Snapshot
 		cfg := testConfig()
-		cfg.OnCatalog = func(s *ksync.Snapshot) { seen = append(seen, s) }
+		cfg.OnCatalog = func(s *refresh.Snapshot) { seen = append(seen, s) }
 		api := newFakeAPI(2, 3)
 		startEngine(t, api, cfg)
 		synctest.Wait()

@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"strings"

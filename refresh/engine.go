@@ -11,14 +11,15 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package sync keeps a cached picture of one KartuStok company up to date.
+// Package refresh keeps a cached picture of one KartuStok company up to
+// date.
 //
-// An Engine runs three background loops (health, catalog, stock) that call
-// the API through the client, whose scheduler admits every request within
-// the budget, and publishes each change as a new immutable Snapshot. The
-// collector package turns the latest Snapshot into metrics on each scrape;
+// An Engine runs four background loops (health, catalog, stock and flow)
+// that call the API through the client, whose scheduler admits every
+// request within the budget, and publishes each change as a new immutable
+// Snapshot. The collector package turns the latest Snapshot into metrics;
 // nothing on the scrape path calls the API or waits for a refresh.
-package sync
+package refresh
 
 import (
 	"context"
@@ -121,8 +122,8 @@ func (c Config) validate() error {
 // locators that did not change.
 func (c Config) cheapRefreshes() bool { return c.FullStockInterval > c.StockInterval }
 
-// Engine keeps a Snapshot of one company up to date with three background
-// loops (health, catalog, stock) that share one request budget.
+// Engine keeps a Snapshot of one company up to date with four background
+// loops (health, catalog, stock, flow) that share one request budget.
 type Engine struct {
 	api    API
 	cfg    Config

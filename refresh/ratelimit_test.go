@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"net/http"
@@ -27,7 +27,7 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // rewrite429 serves h, and sets the headers of its 429 answers as set
@@ -61,8 +61,8 @@ func (w *headerRewriter) Write(b []byte) (int, error) {
 
 // hostileConfig is a time-scaled company: 20 requests per 10 s at the
 // server, the exporter allowed 16 of them.
-func hostileConfig() ksync.Config {
-	return ksync.Config{
+func hostileConfig() refresh.Config {
+	return refresh.Config{
 		HealthInterval:  2 * time.Second,
 		CatalogInterval: 5 * time.Minute,
 		StockInterval:   10 * time.Second,
@@ -74,7 +74,7 @@ func hostileConfig() ksync.Config {
 
 // startHostile runs the exporter against a simulated company whose 429
 // answers carry the headers set sets.
-func startHostile(t *testing.T, cfg ksync.Config, set func(http.Header)) *simHarness {
+func startHostile(t *testing.T, cfg refresh.Config, set func(http.Header)) *simHarness {
 	t.Helper()
 	company := kartustoktest.NewCompany(kartustoktest.Config{Locators: 3, Items: 60})
 	server := kartustoktest.NewHandlerServer(company, kartustoktest.WithRateLimit(20, cfg.Window))

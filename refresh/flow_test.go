@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"fmt"
@@ -26,12 +26,12 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // flowConfig is testConfig with the exporter's defaults for cheap
 // refreshes and flow.
-func flowConfig() ksync.Config {
+func flowConfig() refresh.Config {
 	cfg := testConfig()
 	cfg.FullStockInterval = 15 * time.Minute
 	cfg.FlowInterval = time.Hour
@@ -52,7 +52,7 @@ func companyDay(c *kartustoktest.Company, d int) string {
 func (h *simHarness) assertFlowMatchesCompany(ms map[string]float64, dayOnly bool) {
 	h.t.Helper()
 	c := h.company
-	today, from := companyDay(c, 0), companyDay(c, -(ksync.FlowDays-1))
+	today, from := companyDay(c, 0), companyDay(c, -(refresh.FlowDays-1))
 	periods := []struct{ period, from string }{{"today", today}, {"30d", from}}
 	if dayOnly {
 		periods = periods[:1]

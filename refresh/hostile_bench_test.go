@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // hostileAPI serves every endpoint from bodies built once, so that what the
@@ -77,7 +77,7 @@ func hostileAPI(pad int, junk bool) http.Handler {
 	})
 }
 
-// peakHeap runs the engine's three loops against h for d and returns the
+// peakHeap runs the engine's loops against h for d and returns the
 // most heap in use seen, sampled every millisecond, above what was in use
 // before it started.
 func peakHeap(b *testing.B, h http.Handler, d time.Duration) (peak uint64, requests int) {
@@ -89,7 +89,7 @@ func peakHeap(b *testing.B, h http.Handler, d time.Duration) (peak uint64, reque
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := ksync.New(client, ksync.Config{
+	e, err := refresh.New(client, refresh.Config{
 		HealthInterval: time.Millisecond, CatalogInterval: time.Millisecond, StockInterval: time.Millisecond,
 		MaxStaleness: time.Hour, Budget: 1_000_000, Window: time.Minute,
 	})
@@ -118,7 +118,7 @@ func peakHeap(b *testing.B, h http.Handler, d time.Duration) (peak uint64, reque
 	return peak, requests
 }
 
-// BenchmarkHostileBodies reports the heap the exporter's three loops hold
+// BenchmarkHostileBodies reports the heap the exporter's loops hold
 // at most while the API answers every request with a body at the cap
 // (kartustok.DefaultMaxBodyBytes): valid JSON padded to just under it, or
 // junk just over it. "honest" is the same API with plain answers, the

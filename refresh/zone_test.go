@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"net/url"
@@ -27,12 +27,12 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // startSimFaults is startSimCompany with faults in force before the
 // exporter's first request.
-func startSimFaults(t *testing.T, company *kartustoktest.Company, cfg ksync.Config, faults map[string]kartustoktest.Fault) *simHarness {
+func startSimFaults(t *testing.T, company *kartustoktest.Company, cfg refresh.Config, faults map[string]kartustoktest.Fault) *simHarness {
 	t.Helper()
 	server := kartustoktest.NewHandlerServer(company)
 	for ep, f := range faults {

@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"net/url"
@@ -34,7 +34,7 @@ import (
 // the next two hours. synctest's fake clock makes the figures exact and
 // repeatable. It asserts nothing; run it with
 //
-//	KARTUSTOK_MEASURE=1 go test -run TestReadinessMeasure -v ./sync
+//	KARTUSTOK_MEASURE=1 go test -run TestReadinessMeasure -v ./refresh
 //
 // It reads the engine's snapshot and the server's log only, so it
 // measures any version of the exporter the same way.

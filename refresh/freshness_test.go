@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"os"
@@ -31,7 +31,7 @@ import (
 // simulated minutes at the default settings. It reports figures for
 // BENCHMARKS.md and asserts nothing; run it with
 //
-//	KARTUSTOK_MEASURE=1 go test -run TestFreshnessMeasure -v ./sync
+//	KARTUSTOK_MEASURE=1 go test -run TestFreshnessMeasure -v ./refresh
 //
 // Because it reads only the server's log, the same function measures any
 // version of the exporter the same way.

@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"context"
@@ -37,7 +37,7 @@ import (
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // These tests run the real client against the simulated company inside a
@@ -49,7 +49,7 @@ type simHarness struct {
 	t         *testing.T
 	company   *kartustoktest.Company
 	server    *kartustoktest.Server
-	engine    *ksync.Engine
+	engine    *refresh.Engine
 	handler   http.Handler
 	logs      *syncBuffer
 	token     string
@@ -59,14 +59,14 @@ type simHarness struct {
 
 // startSim runs the exporter's data path (client, engine, collectors,
 // promhttp) against a simulated company. Call it inside synctest.Test.
-func startSim(t *testing.T, cc kartustoktest.Config, cfg ksync.Config, opts ...kartustoktest.Option) *simHarness {
+func startSim(t *testing.T, cc kartustoktest.Config, cfg refresh.Config, opts ...kartustoktest.Option) *simHarness {
 	t.Helper()
 	return startSimCompany(t, kartustoktest.NewCompany(cc), cfg, nil, opts...)
 }
 
 // startSimCompany is startSim for a company the test made, with options
 // for the collector.
-func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg ksync.Config, copts []collector.Option, opts ...kartustoktest.Option) *simHarness {
+func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg refresh.Config, copts []collector.Option, opts ...kartustoktest.Option) *simHarness {
 	t.Helper()
 	server := kartustoktest.NewHandlerServer(company, opts...)
 	token := company.AddToken(kartustoktest.TokenSpec{ExpiresAt: time.Now().Add(240 * time.Hour)})
@@ -81,14 +81,14 @@ func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg ksync.Con
 // token in tokenFile, as main does: a fresh client (which knows nothing of
 // what an earlier process sent) and engine. stop ends it at once, as a
 // SIGKILL would end the process; cleanup calls it too.
-func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, token, tokenFile string, cfg ksync.Config, copts []collector.Option) *simHarness {
+func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, token, tokenFile string, cfg refresh.Config, copts []collector.Option) *simHarness {
 	t.Helper()
 	return runSimHandler(t, company, server, server.Handler(), token, tokenFile, cfg, copts)
 }
 
 // runSimHandler is runSim with the client's requests served by handler,
 // which may change what server answers on the way back.
-func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, handler http.Handler, token, tokenFile string, cfg ksync.Config, copts []collector.Option) *simHarness {
+func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, handler http.Handler, token, tokenFile string, cfg refresh.Config, copts []collector.Option) *simHarness {
 	t.Helper()
 	metrics := collector.NewAPIMetrics()
 	shares := kartustok.WithHealthInterval(cfg.HealthInterval)
@@ -105,7 +105,7 @@ func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartust
 	cfg.HealthReserve, cfg.CatalogCap, _ = client.Shares()
 	logs := &syncBuffer{}
 	cfg.Logger = log.NewLogfmtLogger(logs) // every level, debug included
-	e, err := ksync.New(client, cfg)
+	e, err := refresh.New(client, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestIntegrationBudgetHoldsForABigCompany(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Time-scaled: the API allows 20 requests per 2 s, the exporter
 		// 16; a full stock refresh of 3 × 500 pairs does not fit one window.
-		cfg := ksync.Config{
+		cfg := refresh.Config{
 			HealthInterval: time.Second, CatalogInterval: time.Hour, StockInterval: time.Second,
 			MaxStaleness: time.Hour, Budget: 16, Window: 2 * time.Second,
 		}

@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"fmt"
@@ -34,7 +34,7 @@ import (
 // second simulated hour, after the first full reads. It reports figures
 // for BENCHMARKS.md and asserts nothing; run it with
 //
-//	KARTUSTOK_MEASURE=1 go test -run TestIdleCostMeasure -v ./sync
+//	KARTUSTOK_MEASURE=1 go test -run TestIdleCostMeasure -v ./refresh
 func TestIdleCostMeasure(t *testing.T) {
 	if os.Getenv("KARTUSTOK_MEASURE") == "" {
 		t.Skip("set KARTUSTOK_MEASURE=1")

@@ -11,7 +11,7 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package sync_test
+package refresh_test
 
 import (
 	"fmt"
@@ -28,7 +28,7 @@ import (
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
-	ksync "github.com/kartustok/kartustok_exporter/sync"
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // These tests run the exporter through the client's scheduler against the
@@ -59,7 +59,7 @@ func newTokenFile(t *testing.T, token string) string {
 
 // stockFloor is the least a full stock pass can take: its pages at what a
 // window leaves after the health checks (window ÷ health interval).
-func stockFloor(pages int, cfg ksync.Config) time.Duration {
+func stockFloor(pages int, cfg refresh.Config) time.Duration {
 	perWindow := float64(cfg.Budget) - cfg.Window.Seconds()/cfg.HealthInterval.Seconds()
 	return time.Duration(float64(pages) / perWindow * float64(cfg.Window))
 }
