@@ -294,10 +294,10 @@ func TestBinary(t *testing.T) {
 			t.Errorf("good file: exit %d, output:\n%s", code, p.output())
 		}
 		p = startProc(t, bin, nil, "--demo", "--config.check", "--stock.minimums-file="+bad, "--kartustok.budget=2")
-		if code := p.exitCode(time.Minute); code != 1 {
-			t.Errorf("bad file: exit %d, want 1", code)
+		if code := p.exitCode(time.Minute); code != 2 {
+			t.Errorf("bad file: exit %d, want 2 for the flag error", code)
 		}
-		if want := "--kartustok.budget must be in (0, 1], got 2\n" + bad + ":5: items[0].warehouses[0].minimum"; !strings.Contains(p.output(), want) {
+		if want := "kartustok_exporter: error: --kartustok.budget must be in (0, 1], got 2\nkartustok_exporter: error: " + bad + ":5: items[0].warehouses[0].minimum"; !strings.Contains(p.output(), want) {
 			t.Errorf("bad file: output does not say %q:\n%s", want, p.output())
 		}
 	})
@@ -308,11 +308,11 @@ func TestBinary(t *testing.T) {
 		writeToken(t, token, secretToken+"\n", 0o644)
 		writeFile(t, webConfig, webConfigBasicAuth)
 		args := []string{"--config.check", "--kartustok.url=https://sinarjaya.kartustok.com", "--kartustok.token-file=" + token}
-		warning := "warning: token file " + token + " has mode 0644, which lets every user read the token: chmod 0600 " + token
+		warning := "kartustok_exporter: warning: token file " + token + " has mode 0644, which lets every user read the token: chmod 0600 " + token
 
 		p := startProc(t, bin, []string{noToken}, append(args, "--web.config.file="+missing)...)
 		assert.Equal(t, 1, p.exitCode(time.Minute))
-		assert.Contains(t, p.output(), "\n--web.config.file "+missing+": no such file or directory\n")
+		assert.Contains(t, p.output(), "\nkartustok_exporter: error: --web.config.file "+missing+": no such file or directory\n")
 		assert.Contains(t, p.output(), warning)
 		assert.NotContains(t, p.output(), secretToken)
 

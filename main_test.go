@@ -67,17 +67,29 @@ func TestParseFlagsRejectsBadStartUp(t *testing.T) {
 		{"negative full reads", append(base, "--sync.full-stock-interval=-1m"), "--sync.full-stock-interval must not be negative"},
 		{"flow too often", append(base, "--sync.flow-interval=10s"), "--sync.flow-interval must be 0 (off) or at least 1m"},
 		{"both checks", append(base, "--config.check", "--kartustok.check"), "exclude each other"},
+		{"member domain", []string{"--kartustok.url=https://member.kartustok.com/public/v1"}, "is the member domain"},
+		{"not a URL", []string{"--kartustok.url=sinarjaya.kartustok.com"}, "must start with https://"},
+		{"listen address without a port", append(base, "--web.listen-address=9472"), `--web.listen-address "9472" is not host:port`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			cfg, done, code := parseFlags(tc.args, &stdout, &stderr)
-			if !done || code == 0 || cfg != nil {
-				t.Fatalf("accepted: done=%v code=%d", done, code)
-			}
-			if !strings.Contains(stderr.String(), tc.want) {
-				t.Errorf("stderr = %q, want it to say %q", stderr.String(), tc.want)
-			}
-		})
+		// A flag error exits 2 in every mode, each line of it starting
+		// as every error line of the program does.
+		for _, mode := range []string{"start", "--config.check", "--kartustok.check"} {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
+				args := tc.args
+				if mode != "start" && !slices.Contains(args, mode) {
+					args = append(slices.Clone(args), mode)
+				}
+				var stdout, stderr bytes.Buffer
+				cfg, done, code := parseFlags(args, &stdout, &stderr)
+				require.True(t, done, "accepted")
+				assert.Nil(t, cfg)
+				assert.Equal(t, 2, code, stderr.String())
+				assert.Contains(t, stderr.String(), tc.want)
+				for line := range strings.SplitSeq(strings.TrimSuffix(stderr.String(), "\n"), "\n") {
+					assert.Regexp(t, `^kartustok_exporter: (error|warning): `, line)
+				}
+			})
+		}
 	}
 }
 
@@ -154,8 +166,7 @@ func TestStartUpErrors(t *testing.T) {
 		{"empty env token", "set-empty", []string{url}, "KARTUSTOK_TOKEN is empty"},
 		{"missing token file", "", []string{url, "--kartustok.token-file=" + missing}, missing},
 		{"empty token file", "", []string{url, "--kartustok.token-file=" + empty}, empty},
-		{"member domain", "", []string{"--kartustok.url=https://member.kartustok.com/public/v1", "--kartustok.token-file=" + good}, "subdomain"},
-		{"not a URL", "", []string{"--kartustok.url=sinarjaya.kartustok.com", "--kartustok.token-file=" + good}, "https://"},
+		{"missing token file", "", []string{url, "--kartustok.token-file=" + missing}, "create the file holding the API token alone"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.env == "set-empty" {
@@ -539,10 +550,10 @@ func TestConfigCheck(t *testing.T) {
 		{"missing file", withToken("--stock.minimums-file=" + filepath.Join(dir, "nope.yml")), 1, "", []string{
 			"reading minimums file: open " + filepath.Join(dir, "nope.yml") + ": no such file or directory",
 		}},
-		{"stock refresh too rare", withToken("--sync.stock-interval=40m"), 1, "", []string{
+		{"stock refresh too rare", withToken("--sync.stock-interval=40m"), 2, "", []string{
 			"--sync.stock-interval 40m0s must be shorter than --sync.max-staleness 30m0s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness",
 		}},
-		{"flags and file", []string{"--kartustok.url=https://member.kartustok.com", "--kartustok.budget=2", "--sync.stock-interval=1ms", "--stock.minimums-file=" + bad}, 1, "", []string{
+		{"flags and file", []string{"--kartustok.url=https://member.kartustok.com", "--kartustok.budget=2", "--sync.stock-interval=1ms", "--stock.minimums-file=" + bad}, 2, "", []string{
 			"--sync.stock-interval must be at least 1s, got 1ms",
 			"--kartustok.budget must be in (0, 1], got 2",
 			"member domain",
@@ -900,8 +911,8 @@ func TestConfigCheckReadsWhatAStartReads(t *testing.T) {
 		{"missing token file", "", []string{url, "--kartustok.token-file=" + missingToken}, 1, "token file " + missingToken + ": no such file or directory"},
 		{"empty token file", "", []string{url, "--kartustok.token-file=" + empty}, 1, "token file " + empty + " is empty"},
 		{"token file is a directory", "", []string{url, "--kartustok.token-file=" + dir}, 1, "token file " + dir + ": "},
-		{"listen address without a port", "", withToken("--web.listen-address=9472"), 1, `--web.listen-address "9472" is not host:port`},
-		{"bad vsock address", "", withToken("--web.listen-address=vsock://:port"), 1, `--web.listen-address "vsock://:port" is not vsock://:port`},
+		{"listen address without a port", "", withToken("--web.listen-address=9472"), 2, `--web.listen-address "9472" is not host:port`},
+		{"bad vsock address", "", withToken("--web.listen-address=vsock://:port"), 2, `--web.listen-address "vsock://:port" is not vsock://:port`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			unsetTokenEnv(t)
@@ -982,7 +993,7 @@ func TestTokenFileModes(t *testing.T) {
 			} else {
 				lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
 				require.Len(t, lines, 1, stderr.String())
-				assert.True(t, strings.HasPrefix(lines[0], "warning: token file "+file+" "), lines[0])
+				assert.True(t, strings.HasPrefix(lines[0], "kartustok_exporter: warning: token file "+file+" "), lines[0])
 				for _, w := range tc.warns {
 					assert.Contains(t, lines[0], strings.ReplaceAll(w, "FILE", file))
 				}
@@ -1212,9 +1223,9 @@ func TestStockIntervalMustBeShorterThanStaleness(t *testing.T) {
 
 	stdout.Reset()
 	stderr.Reset()
-	require.Equal(t, 1, runContext(ctx, append(args, "--config.check"), &stdout, &stderr), stderr.String())
+	require.Equal(t, 2, runContext(ctx, append(args, "--config.check"), &stdout, &stderr), stderr.String())
 	assert.Empty(t, stdout.String())
-	assert.Equal(t, want, stderr.String())
+	assert.Equal(t, "kartustok_exporter: error: "+want, stderr.String())
 
 	// Raising --sync.max-staleness, as the message says, is accepted.
 	stdout.Reset()

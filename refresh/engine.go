@@ -85,7 +85,43 @@ type Config struct {
 	OnCatalog func(*Snapshot)
 }
 
-func (c Config) validate() error {
+// Validate reports every setting of c that a user should not ask for, each
+// in terms of the exporter's flag that sets it (the fields map one to one
+// onto the --sync.* flags), with the fix. New does not call it: a test may
+// run the loops back to back.
+func (c Config) Validate() []error {
+	var problems []error
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"sync.health-interval", c.HealthInterval},
+		{"sync.catalog-interval", c.CatalogInterval},
+		{"sync.stock-interval", c.StockInterval},
+		{"sync.max-staleness", c.MaxStaleness},
+	} {
+		if d.v < time.Second {
+			problems = append(problems, fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v))
+		}
+	}
+	if c.StockInterval >= c.MaxStaleness && c.StockInterval >= time.Second && c.MaxStaleness >= time.Second {
+		problems = append(problems, fmt.Errorf("--sync.stock-interval %s must be shorter than --sync.max-staleness %s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness", c.StockInterval, c.MaxStaleness))
+	}
+	switch {
+	case c.FullStockInterval < 0:
+		problems = append(problems, fmt.Errorf("--sync.full-stock-interval must not be negative, got %s", c.FullStockInterval))
+	case c.cheapRefreshes() && c.FullStockInterval >= c.MaxStaleness:
+		problems = append(problems, fmt.Errorf("--sync.full-stock-interval %s must be shorter than --sync.max-staleness %s, or an unchanged warehouse's stock would expire between its full reads", c.FullStockInterval, c.MaxStaleness))
+	}
+	if c.FlowInterval != 0 && c.FlowInterval < time.Minute {
+		problems = append(problems, fmt.Errorf("--sync.flow-interval must be 0 (off) or at least 1m, got %s", c.FlowInterval))
+	}
+	return problems
+}
+
+// check refuses what the engine cannot run: a duration that is not
+// positive, a budget of no request, a health reserve outside the budget.
+func (c Config) check() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -100,14 +136,8 @@ func (c Config) validate() error {
 			return fmt.Errorf("%s must be positive, got %v", d.name, d.v)
 		}
 	}
-	if c.StockInterval >= c.MaxStaleness {
-		return fmt.Errorf("stock interval %v must be shorter than max staleness %v, or every locator's stock would expire before its next read", c.StockInterval, c.MaxStaleness)
-	}
 	if c.FullStockInterval < 0 || c.FlowInterval < 0 {
 		return fmt.Errorf("full stock and flow intervals must not be negative, got %v and %v", c.FullStockInterval, c.FlowInterval)
-	}
-	if c.cheapRefreshes() && c.FullStockInterval >= c.MaxStaleness {
-		return fmt.Errorf("full stock interval %v must be shorter than max staleness %v, or an unchanged warehouse's stock would expire between full reads", c.FullStockInterval, c.MaxStaleness)
 	}
 	if c.Budget < 1 {
 		return fmt.Errorf("budget must be at least 1 request per window, got %d", c.Budget)
@@ -189,9 +219,11 @@ type Engine struct {
 	firstPassOnce sync.Once
 }
 
-// New returns an engine that calls api. It does nothing until Run.
+// New returns an engine that calls api. It does nothing until Run. It
+// refuses a Config it cannot run; Validate says what else a user should not
+// ask for.
 func New(api API, cfg Config) (*Engine, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	if cfg.Logger == nil {

@@ -525,12 +525,27 @@ func TestNewValidatesConfig(t *testing.T) {
 	if _, err := refresh.New(newFakeAPI(1, 1), cfg); err == nil {
 		t.Error("zero stock interval accepted")
 	}
-	// A stock interval that is not shorter than the max staleness would
-	// let every locator's series vanish for part of each cycle.
-	cfg = testConfig()
+}
+
+// TestConfigValidateNamesTheFlags: every problem a user can set up is
+// reported at once, in terms of the flag that sets it, with the fix.
+func TestConfigValidateNamesTheFlags(t *testing.T) {
+	assert.Empty(t, testConfig().Validate())
+	cfg := testConfig()
 	cfg.StockInterval = cfg.MaxStaleness
-	_, err := refresh.New(newFakeAPI(1, 1), cfg)
-	require.ErrorContains(t, err, "stock interval 30m0s must be shorter than max staleness 30m0s")
+	cfg.HealthInterval = time.Millisecond
+	cfg.FlowInterval = 30 * time.Second
+	cfg.FullStockInterval = time.Hour
+	var msgs []string
+	for _, p := range cfg.Validate() {
+		msgs = append(msgs, p.Error())
+	}
+	assert.Equal(t, []string{
+		"--sync.health-interval must be at least 1s, got 1ms",
+		"--sync.stock-interval 30m0s must be shorter than --sync.max-staleness 30m0s, or every stock series vanishes for part of each cycle: lower --sync.stock-interval or raise --sync.max-staleness",
+		"--sync.full-stock-interval 1h0m0s must be shorter than --sync.max-staleness 30m0s, or an unchanged warehouse's stock would expire between its full reads",
+		"--sync.flow-interval must be 0 (off) or at least 1m, got 30s",
+	}, msgs)
 }
 
 func TestEngineLogsAnUnknownMinimumStockModeOnce(t *testing.T) {

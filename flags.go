@@ -1,0 +1,269 @@
+// Copyright The kartustok_exporter Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+//     http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// The command line: the flags, their defaults and their validation.
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/kartustok/kartustok_exporter/kartustok"
+	"github.com/kartustok/kartustok_exporter/refresh"
+)
+
+// config is the parsed command line.
+type config struct {
+	url            string
+	tokenFile      string
+	tokenExpiresAt time.Time
+	timeout        time.Duration
+	maxBody        units.Base2Bytes
+	rateLimit      int
+	window         time.Duration
+	budget         float64
+	healthInterval time.Duration
+	catalogEvery   time.Duration
+	stockInterval  time.Duration
+	fullStock      time.Duration
+	flowInterval   time.Duration
+	maxStaleness   time.Duration
+	minimumsFile   string
+	demo           bool
+	configCheck    bool
+	apiCheck       bool
+
+	web                    *web.FlagConfig
+	telemetryPath          string
+	maxRequests            int
+	disableExporterMetrics bool
+	server                 serverLimits
+
+	logLevel  string
+	logFormat string
+}
+
+// engineConfig is what the flags set of the engine's configuration; the
+// rest comes from the client it runs with.
+func (c *config) engineConfig() refresh.Config {
+	return refresh.Config{
+		HealthInterval:    c.healthInterval,
+		CatalogInterval:   c.catalogEvery,
+		StockInterval:     c.stockInterval,
+		FullStockInterval: c.fullStock,
+		FlowInterval:      c.flowInterval,
+		MaxStaleness:      c.maxStaleness,
+		Budget:            c.budgetRequests(),
+		Window:            c.window,
+		TokenExpiresAt:    c.tokenExpiresAt,
+	}
+}
+
+// budgetRequests is the requests per window the client allows itself.
+func (c *config) budgetRequests() int { return kartustok.BudgetFor(c.rateLimit, c.budget) }
+
+// parseFlags parses args. done is set when the program should exit with
+// code without running (--help, --version, a parse error).
+func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool, code int) {
+	cfg = &config{server: defaultServerLimits()}
+	app := kingpin.New(exporterName, "Exports the stock of one KartuStok company to Prometheus, polling its public API in the background within a request budget.")
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.Terminate(func(c int) { done, code = true, c })
+
+	var expires string
+	app.Flag("kartustok.url", "Base URL of the company's KartuStok API, https://<subdomain>.kartustok.com/public/v1. Required unless --demo.").
+		PlaceHolder("URL").StringVar(&cfg.url)
+	app.Flag("kartustok.token-file", "File holding the API token, re-read at every request; default: the "+tokenEnv+" variable.").
+		PlaceHolder("FILE").StringVar(&cfg.tokenFile)
+	app.Flag("kartustok.token-expires-at", "Token expiry (RFC 3339, or YYYY-MM-DD at 00:00 UTC) when /meta/company does not report it.").
+		PlaceHolder("TIME").StringVar(&expires)
+	app.Flag("kartustok.timeout", "Timeout of one API request.").Default("10s").DurationVar(&cfg.timeout)
+	app.Flag("kartustok.max-body-size", "Largest API answer read; a larger one is refused as invalid.").
+		Default("4MiB").BytesVar(&cfg.maxBody)
+	app.Flag("kartustok.rate-limit", "Requests the API allows per rate-limit window.").Default("120").IntVar(&cfg.rateLimit)
+	app.Flag("kartustok.rate-limit-window", "The API's rate-limit window.").Default("60s").DurationVar(&cfg.window)
+	app.Flag("kartustok.budget", "Share of the rate limit the exporter may use, in (0, 1]; the rest is left to other integrations sharing the token and IP.").
+		Default("0.8").Float64Var(&cfg.budget)
+	app.Flag("sync.health-interval", "Period of the API health check.").Default("30s").DurationVar(&cfg.healthInterval)
+	app.Flag("sync.catalog-interval", "Period of the refresh of company metadata, item categories, locators and items.").Default("15m").DurationVar(&cfg.catalogEvery)
+	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it. Must be shorter than --sync.max-staleness.").Default("1m").DurationVar(&cfg.stockInterval)
+	app.Flag("sync.full-stock-interval", "Longest a warehouse goes without a full read; between them, unchanged ones are skipped.").
+		Default("15m").DurationVar(&cfg.fullStock)
+	app.Flag("sync.flow-interval", "Period of the 30-day flow and the day's movements by type, also read after the company's midnight; 0: off.").
+		Default("1h").DurationVar(&cfg.flowInterval)
+	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
+	app.Flag("stock.minimums-file", "YAML file of minimum stock levels, re-read on SIGHUP and POST /-/reload.").
+		PlaceHolder("FILE").StringVar(&cfg.minimumsFile)
+	app.Flag("config.check", "Check the flags, the web config, the token file and the minimums file as a start would, then exit.").
+		Default("false").BoolVar(&cfg.configCheck)
+	app.Flag("kartustok.check", "Call each API endpoint once (at most 7 requests), report what works and how to fix the rest, then exit.").
+		Default("false").BoolVar(&cfg.apiCheck)
+	app.Flag("demo", "Run against an embedded simulated company on loopback instead of a real KartuStok API.").Default("false").BoolVar(&cfg.demo)
+	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&cfg.telemetryPath)
+	app.Flag("web.max-requests", "Most concurrent scrapes, which share the same rendered bytes; more get 503. 0: no limit.").Default("100").IntVar(&cfg.maxRequests)
+	app.Flag("web.disable-exporter-metrics", "Exclude metrics about the exporter itself (promhttp_*, process_*, go_*).").Default("false").BoolVar(&cfg.disableExporterMetrics)
+	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").
+		Default("info").EnumVar(&cfg.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").
+		Default("logfmt").EnumVar(&cfg.logFormat, "logfmt", "json")
+
+	if _, err := app.Parse(args); err != nil {
+		printError(stderr, fmt.Errorf("%w, try --help", err))
+		return nil, true, 2
+	}
+	if done {
+		return nil, true, code
+	}
+	problems := cfg.validate(expires)
+	if cfg.configCheck && cfg.apiCheck {
+		problems = append(problems, errors.New("--config.check and --kartustok.check exclude each other: the first never calls the API, the second does"))
+	}
+	if cfg.configCheck {
+		return nil, true, checkConfig(cfg, problems, stdout, stderr)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			printError(stderr, p)
+		}
+		return nil, true, 2
+	}
+	return cfg, false, 0
+}
+
+// validate checks what kingpin cannot and fills in derived values. It
+// returns every problem, so that --config.check lists them all at once.
+func (c *config) validate(expires string) []error {
+	var problems []error
+	switch {
+	case c.url == "" && !c.demo:
+		problems = append(problems, errors.New("--kartustok.url is required: the company's API, https://<subdomain>.kartustok.com/public/v1 (or run --demo)"))
+	case c.url != "" && !c.demo:
+		if _, err := kartustok.New(c.url, noToken{}); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if c.web.WebSystemdSocket == nil || !*c.web.WebSystemdSocket {
+		for _, addr := range *c.web.WebListenAddresses {
+			if err := checkListenAddress(addr); err != nil {
+				problems = append(problems, err)
+			}
+		}
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"kartustok.timeout", c.timeout},
+		{"kartustok.rate-limit-window", c.window},
+	} {
+		if d.v < time.Second {
+			problems = append(problems, fmt.Errorf("--%s must be at least 1s, got %s", d.flag, d.v))
+		}
+	}
+	problems = append(problems, c.engineConfig().Validate()...)
+	if c.maxBody < 64<<10 || c.maxBody > 1<<30 {
+		problems = append(problems, fmt.Errorf("--kartustok.max-body-size must be between 64KiB and 1GiB, got %s", c.maxBody))
+	}
+	switch {
+	case c.rateLimit < 1:
+		problems = append(problems, fmt.Errorf("--kartustok.rate-limit must be at least 1, got %d", c.rateLimit))
+	case !(c.budget > 0 && c.budget <= 1):
+		problems = append(problems, fmt.Errorf("--kartustok.budget must be in (0, 1], got %g", c.budget))
+	case c.budgetRequests() < 1:
+		problems = append(problems, fmt.Errorf("--kartustok.budget %g of --kartustok.rate-limit %d leaves no request per window", c.budget, c.rateLimit))
+	}
+	if c.maxRequests < 0 {
+		problems = append(problems, fmt.Errorf("--web.max-requests must not be negative, got %d", c.maxRequests))
+	}
+	if err := checkTelemetryPath(c.telemetryPath); err != nil {
+		problems = append(problems, err)
+	}
+	if expires != "" {
+		t, err := parseExpiry(expires)
+		if err != nil {
+			problems = append(problems, err)
+		}
+		c.tokenExpiresAt = t
+	}
+	return problems
+}
+
+// checkTelemetryPath checks --web.telemetry-path before it becomes a
+// ServeMux pattern, where "{" would start a wildcard (or panic) and a space
+// would split off a method, and where it must not shadow the other
+// endpoints.
+func checkTelemetryPath(p string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("--web.telemetry-path %q %s; use a plain path such as /metrics", p, why)
+	}
+	switch {
+	case !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//"):
+		return bad("must start with a single /")
+	case p == "/":
+		return bad("would hide the landing page at /")
+	case strings.HasPrefix(p, "/-/"):
+		return bad("must not be under /-/, where /-/healthy, /-/ready and /-/reload are served")
+	case strings.ContainsAny(p, "{}"):
+		return bad("must not contain { or }")
+	case strings.ContainsFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return bad("must not contain spaces or control characters")
+	case path.Clean(p) != strings.TrimSuffix(p, "/") && path.Clean(p) != p:
+		return bad("must be a clean path (no //, . or .. elements)")
+	}
+	// Whatever else ServeMux refuses, it refuses with a panic.
+	return func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = bad(fmt.Sprint("is not a valid path: ", r))
+			}
+		}()
+		http.NewServeMux().Handle(p, http.NotFoundHandler())
+		return nil
+	}()
+}
+
+// parseExpiry reads RFC 3339 or a bare date. A bare date is read as the start
+// of that day in UTC: the earliest moment the token may stop working, so an
+// expiry alert is never late.
+func parseExpiry(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--kartustok.token-expires-at %q is neither RFC 3339 (2027-01-31T23:59:59+07:00) nor a date (2027-01-31)", s)
+}
+
+// printError writes a problem the user must fix as every error line of
+// the program starts: "kartustok_exporter: error: ".
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "%s: error: %v\n", exporterName, err)
+}
