@@ -81,8 +81,8 @@ COPY --from=builder /out/kartustok_exporter /bin/kartustok_exporter
 # No HEALTHCHECK: it would run a command inside the container, and this
 # image has no shell and no HTTP client. Probe over HTTP from outside
 # instead: GET /-/healthy for liveness, GET /-/ready for readiness (200 once
-# the first complete stock refresh is done); README.md, "Docker", has a
-# Kubernetes example.
+# the first complete stock refresh is done); docs/installation.md, "Probes",
+# has a Kubernetes example.
 EXPOSE 9472
 USER 65532:65532
 ENTRYPOINT ["/bin/kartustok_exporter"]

@@ -236,7 +236,7 @@ func TestReloaderWithoutAFile(t *testing.T) {
 }
 
 // TestReloaderMetrics: the Reloader is the collector of its two gauges,
-// with the names and help texts the README, the alerts and the golden
+// with the names and help texts docs/metrics.md, the alerts and the golden
 // /metrics page rely on.
 func TestReloaderMetrics(t *testing.T) {
 	r, path, _ := newTestReloader(t)
