@@ -391,3 +391,32 @@ func (t *closingTransport) CloseIdleConnections() {
 	t.closed.Store(true)
 	t.Transport.CloseIdleConnections()
 }
+
+// TestCheckIsNeverDelayed: the client's budget, its own and the server's
+// count, never holds a request of the check back: on the fake clock of a
+// synctest bubble no time passes, also when the server's window is spent
+// on the way, where the check stops.
+func TestCheckIsNeverDelayed(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int
+		sent  int
+		want  string
+	}{
+		{"a full check", 120, 7, "OK: the exporter can use this token"},
+		{"a window spent on the way", 3, 3, "X-RateLimit-Remaining is 0 after GET /item-categories"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				co := kartustoktest.NewCompany(kartustoktest.Config{Items: 30, Now: func() time.Time { return testStart }})
+				tok := co.AddToken(kartustoktest.TokenSpec{})
+				srv := kartustoktest.NewHandlerServer(co, kartustoktest.WithRateLimit(tc.limit, time.Minute))
+				start := time.Now()
+				_, report := check(t, inMemory, tok, func(c *Config) { c.Transport = kartustoktest.InMemory(srv.Handler()) })
+				assert.Zero(t, time.Since(start))
+				assert.Contains(t, report, tc.want)
+				assert.Len(t, srv.Requests(), tc.sent)
+			})
+		})
+	}
+}
