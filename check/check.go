@@ -26,11 +26,15 @@
 // minute, and stops at the first answer that every further request would
 // repeat (a refused token or IP, a wrong host, a 429, a server error). The
 // token is sent, never printed.
+//
+// Every request goes through the exporter's own client
+// (kartustok.Client.Probe), and every row is judged by the client's own
+// types (kartustok.Shape): the check and the exporter cannot disagree on
+// what an answer means. This package only words the report.
 package check
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +42,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // the company's time zone must resolve on any machine
@@ -73,13 +76,11 @@ type Config struct {
 	// MaxBodyBytes is the largest answer the exporter reads
 	// (--kartustok.max-body-size); zero means kartustok.DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Client sends the requests; nil means a client set up as the
-	// exporter's is. Whatever its settings, a redirect to another host or
-	// scheme is reported, never followed.
-	Client *http.Client
-	// UserAgent is sent with every request; empty means
-	// "kartustok_exporter/<version> (check)".
-	UserAgent string
+	// Transport carries the requests; nil means the exporter's
+	// (kartustok.DefaultTransport). Whatever it does, the requests go
+	// through a kartustok.Client: a redirect to another host or scheme is
+	// reported, never followed.
+	Transport http.RoundTripper
 	// Out receives the report; nil means standard output.
 	Out io.Writer
 	// Now is the clock; nil means time.Now.
@@ -91,7 +92,7 @@ type Config struct {
 // this URL and token (main then exits 0, else 1).
 func Run(ctx context.Context, cfg Config) (ok bool) {
 	c := newChecker(cfg)
-	defer c.http.CloseIdleConnections()
+	defer c.closeIdle()
 	c.run(ctx)
 	return c.finish()
 }
@@ -105,11 +106,10 @@ type checker struct {
 	cfg       Config
 	out       io.Writer
 	now       func() time.Time
-	http      *http.Client
+	transport http.RoundTripper
+	client    *kartustok.Client // set once the URL is known good
 	timeout   time.Duration
 	maxBody   int64
-	userAgent string
-	base      string
 	token     string
 	start     time.Time
 
@@ -126,7 +126,7 @@ type checker struct {
 	company *kartustok.Company
 	loc     *time.Location
 	locator *kartustok.Locator
-	limit   string // the latest X-RateLimit-Limit
+	limit   int // the latest X-RateLimit-Limit, 0 when unknown
 	// limitWarned and rateSeen make the rate-limit warnings come once.
 	limitWarned, rateSeen bool
 	remaining             int // the latest X-RateLimit-Remaining, -1 when unknown
@@ -135,8 +135,8 @@ type checker struct {
 
 func newChecker(cfg Config) *checker {
 	c := &checker{
-		cfg: cfg, out: cfg.Out, now: cfg.Now, timeout: cfg.Timeout, maxBody: cfg.MaxBodyBytes,
-		userAgent: cfg.UserAgent, granted: map[string]bool{}, remaining: -1,
+		cfg: cfg, out: cfg.Out, now: cfg.Now, transport: cfg.Transport, timeout: cfg.Timeout, maxBody: cfg.MaxBodyBytes,
+		granted: map[string]bool{}, remaining: -1,
 	}
 	if c.out == nil {
 		c.out = os.Stdout
@@ -150,19 +150,37 @@ func newChecker(cfg Config) *checker {
 	if c.maxBody <= 0 {
 		c.maxBody = kartustok.DefaultMaxBodyBytes
 	}
-	if c.userAgent == "" {
-		c.userAgent = "kartustok_exporter/" + version.Version + " (check)"
+	if c.transport == nil {
+		c.transport = kartustok.DefaultTransport(c.timeout)
 	}
-	var hc http.Client
-	if cfg.Client != nil {
-		hc = *cfg.Client
-	} else {
-		hc.Transport = kartustok.DefaultTransport(c.timeout)
-	}
-	hc.CheckRedirect = sameHostOnly
-	c.http = &hc
 	return c
 }
+
+// closeIdle closes the connections the check left open.
+func (c *checker) closeIdle() {
+	if t, ok := c.transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
+}
+
+// newClient returns the client the check sends its requests with, set up
+// as the exporter's (timeout, body limit, transport), with the token the
+// check reads. Nothing delays the check's few requests: the client starts
+// without the cautious start that spaces the requests of a process
+// following another on the same token, and Probe never retries.
+func (c *checker) newClient() (*kartustok.Client, error) {
+	return kartustok.New(c.cfg.URL, readToken{c},
+		kartustok.WithTimeout(c.timeout),
+		kartustok.WithMaxBodyBytes(c.maxBody),
+		kartustok.WithTransport(c.transport),
+		kartustok.WithCautiousStart(false),
+		kartustok.WithVersion(version.Version+" (check)"))
+}
+
+// readToken gives the client the token the check read.
+type readToken struct{ c *checker }
+
+func (t readToken) Token() (string, error) { return t.c.token, nil }
 
 // print writes text to the report, without the token.
 func (c *checker) print(text string) {
@@ -257,17 +275,17 @@ func (c *checker) setup(b *block) bool {
 		c.noteAt(b, "--kartustok.url", problem, "the URL is the member domain, which serves no company's API (it answers 404 \"Invalid URL\")", fixSubdomain)
 		return false
 	}
-	client, err := kartustok.New(c.cfg.URL, kartustok.StaticToken("unused"))
+	client, err := c.newClient()
 	if err != nil {
 		c.noteAt(b, "--kartustok.url", problem, sanitise(strings.TrimPrefix(err.Error(), "kartustok: "), maxMessageBytes),
 			"set --kartustok.url=https://<subdomain>.kartustok.com/public/v1")
 		return false
 	}
-	c.base = client.BaseURL()
-	if c.base != strings.TrimSpace(c.cfg.URL) {
-		b.add("base URL", "%s", sanitise(c.base, maxMessageBytes))
+	c.client = client
+	if base := client.BaseURL(); base != strings.TrimSpace(c.cfg.URL) {
+		b.add("base URL", "%s", sanitise(base, maxMessageBytes))
 	}
-	if u, _ := url.Parse(c.base); u != nil && u.Scheme == "http" && !loopback(u.Hostname()) {
+	if u, _ := url.Parse(client.BaseURL()); u != nil && u.Scheme == "http" && !loopback(u.Hostname()) {
 		c.noteAt(b, "--kartustok.url", warning, "the URL is plain http: the token crosses the network unencrypted", "use https://")
 	}
 	if c.cfg.Token == nil {
@@ -342,320 +360,6 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// result is an answer to one step's request, as far as it could be read.
-type result struct {
-	b      *block
-	status int
-	rate   string // the rate-limit headers, shown last
-	// data and meta are the envelope's, set when the answer is a success
-	// the exporter can read.
-	data json.RawMessage
-	meta *pageMeta
-}
-
-// pageMeta is a paginated list's meta block, with the exporter's types:
-// a value that is no whole number fails the exporter's whole call.
-type pageMeta struct {
-	CurrentPage *int `json:"current_page"`
-	PerPage     *int `json:"per_page"`
-	Total       *int `json:"total"`
-	LastPage    *int `json:"last_page"`
-}
-
-// envelope is the success envelope, with the exporter's types.
-type envelope struct {
-	Status  string          `json:"status"`
-	Message string          `json:"message"`
-	Data    json.RawMessage `json:"data"`
-	Meta    *pageMeta       `json:"meta"`
-}
-
-// call sends one request and reports its answer in a new block: status,
-// scope and rate-limit headers, and any problem its status, headers or
-// envelope show. needed is false for an endpoint the exporter does not
-// depend on, whose problems are only warnings. The caller adds what the
-// data shows and prints the block.
-func (c *checker) call(ctx context.Context, endpoint string, q url.Values, needed bool) *result {
-	target := c.base + endpoint
-	title := "GET " + endpoint
-	if len(q) > 0 {
-		target += "?" + q.Encode()
-		title += "?" + q.Encode()
-	}
-	r := &result{b: &block{title: sanitise(title, 400)}}
-	b := r.b
-	sev := sevOf(needed)
-	scope := kartustok.ScopeFor(endpoint)
-	c.lastCalled = endpoint
-	a := c.send(ctx, target)
-	if a.status == 0 {
-		text, fix := transportProblem(ctx, a.err, c.timeout)
-		b.add("status", "no answer (after %s)", elapsed(a.elapsed))
-		c.scopeLine(b, scope, 0, "")
-		if fix == "" {
-			c.stop("interrupted")
-			b.add("stopped", "%s", text)
-			return r
-		}
-		c.note(b, sev, text, fix)
-		c.stop("no answer from the API")
-		return r
-	}
-	r.status, r.rate = a.status, rateLine(a.header)
-	b.add("status", "%d %s (%s)", a.status, http.StatusText(a.status), elapsed(a.elapsed))
-	c.readRate(b, a.header)
-	ct := a.header.Get("Content-Type")
-	msg, jsonBody := bodyMessage(ct, a.body)
-	switch s := a.status; {
-	case s >= 200 && s <= 299:
-	case s >= 300 && s <= 399:
-		c.scopeLine(b, scope, s, "")
-		loc := a.header.Get("Location")
-		c.note(b, sev, fmt.Sprintf("%d: a redirect to %s", s, quote(loc)), fixRedirect)
-		c.stop("the API's URL redirects elsewhere")
-		return r
-	case s == http.StatusUnauthorized:
-		c.scopeLine(b, scope, s, "")
-		c.note(b, sev, "401 Unauthorized: "+msg, fixUnauthorized)
-		c.stop("the token was refused")
-		return r
-	case s == http.StatusForbidden:
-		cause, named := forbiddenCause(msg)
-		if cause == kartustok.ForbiddenUnknown && c.listed != nil && !c.listed[scope] {
-			cause = kartustok.ForbiddenScope // /meta/company said the token lacks it
-		}
-		switch cause {
-		case kartustok.ForbiddenScope:
-			if named == "" {
-				named = scope
-			}
-			c.granted[named] = false
-			c.scopeLine(b, scope, s, named)
-			c.note(b, sev, "403 Forbidden: "+msg, fixScope(named))
-		case kartustok.ForbiddenIP:
-			c.scopeLine(b, scope, s, "")
-			c.note(b, sev, "403 Forbidden: "+msg, fixIP)
-			c.stop("this machine's IP is not allowed")
-		default:
-			c.scopeLine(b, scope, s, "")
-			c.note(b, sev, "403 Forbidden: "+msg, fixScopeOrIP(scope))
-		}
-		return r
-	case s == http.StatusNotFound:
-		c.scopeLine(b, scope, s, "")
-		switch {
-		case jsonBody && strings.Contains(strings.ToLower(msg), "invalid url"):
-			c.note(b, sev, "404 Not Found: "+msg+" — this host is not a company's API", fixSubdomain)
-			c.stop("the host is not a company's API")
-		case !jsonBody:
-			c.note(b, sev, "404 Not Found with "+msg+": not an answer of the KartuStok API", fixNotAPI)
-			c.stop("the URL is not a KartuStok API")
-		case endpoint == kartustok.EndpointHealth:
-			c.note(b, sev, "404 Not Found: "+msg, fixNotAPI)
-			c.stop("the URL is not a KartuStok API")
-		default:
-			c.note(b, sev, "404 Not Found: "+msg+" — the API does not serve an endpoint it documents", fixShape)
-		}
-		return r
-	case s == http.StatusTooManyRequests:
-		c.scopeLine(b, scope, s, "")
-		retry := retryAfter(a.header, c.now())
-		text := "429 Too Many Requests: " + msg
-		if retry > 0 {
-			text += fmt.Sprintf(" (retry after %s)", retry)
-		}
-		c.note(b, sev, text, fix429(c.limit, retry))
-		c.stop("rate limited")
-		return r
-	case s >= 500:
-		c.scopeLine(b, scope, s, "")
-		c.note(b, sev, fmt.Sprintf("%d %s: %s", s, http.StatusText(s), msg), fixServer)
-		c.stop("the API failed")
-		return r
-	default:
-		c.scopeLine(b, scope, s, "")
-		c.note(b, sev, fmt.Sprintf("%d %s: %s — the API refused what the exporter asks", s, http.StatusText(s), msg), fixShape)
-		return r
-	}
-	// A success: the token has the scope.
-	c.granted[scope] = true
-	c.scopeLine(b, scope, a.status, "")
-	if !kartustok.IsJSON(ct) {
-		c.note(b, sev, fmt.Sprintf("Content-Type %s instead of JSON, with %s", quote(ct), describeBody(ct, a.body)), fixNotAPI)
-		if endpoint == kartustok.EndpointHealth {
-			c.stop("the URL is not a KartuStok API")
-		}
-		return r
-	}
-	if a.tooLarge {
-		c.note(b, sev, fmt.Sprintf("the answer is larger than the %d bytes the exporter reads", c.maxBody),
-			"raise --kartustok.max-body-size")
-		return r
-	}
-	if a.err != nil {
-		c.note(b, sev, "the answer was cut off: "+sanitise(a.err.Error(), maxMessageBytes), fixServer)
-		return r
-	}
-	var env envelope
-	if err := json.Unmarshal(a.body, &env); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn) && strings.Contains(err.Error(), "unexpected end"):
-			c.note(b, sev, "the answer ends early (truncated JSON)", fixServer)
-		case errors.As(err, &syn):
-			c.note(b, sev, fmt.Sprintf("the answer is not valid JSON (at byte %d): %s", syn.Offset, sanitise(err.Error(), maxMessageBytes)), fixServer)
-		case errors.As(err, &typ) && typ.Field != "":
-			c.note(b, sev, fmt.Sprintf("%s is a JSON %s, which the exporter cannot read — it fails the whole answer", sanitise(typ.Field, maxValueBytes), typ.Value), fixShape)
-		default:
-			c.note(b, sev, "the exporter cannot read the answer: "+sanitise(err.Error(), maxMessageBytes), fixShape)
-		}
-		return r
-	}
-	if env.Status != "" && env.Status != "success" {
-		c.note(b, sev, fmt.Sprintf("status %s instead of \"success\": %s", quote(env.Status), sanitise(env.Message, maxMessageBytes)), fixShape)
-		return r
-	}
-	if len(env.Data) == 0 || string(env.Data) == "null" {
-		c.note(b, sev, `no "data" in the answer`, fixShape)
-		return r
-	}
-	r.data, r.meta = env.Data, env.Meta
-	return r
-}
-
-// printResult prints a step's block, its rate-limit headers last.
-func (c *checker) printResult(r *result) {
-	if r.rate != "" {
-		r.b.add("rate limit", "%s", r.rate)
-	}
-	c.print(r.b.render() + "\n")
-}
-
-// readRate remembers the latest rate-limit headers, and warns once when
-// the API allows fewer requests than the exporter is told it may send, and
-// once when other clients on the same token and IP had spent part of the
-// window before the check's first request.
-func (c *checker) readRate(b *block, h http.Header) {
-	if v := h.Get("X-RateLimit-Limit"); v != "" {
-		c.limit = sanitise(v, 20)
-	}
-	limit, hasLimit := headerInt(h, "X-RateLimit-Limit")
-	remaining, hasRemaining := headerInt(h, "X-RateLimit-Remaining")
-	if hasRemaining {
-		c.remaining = remaining
-	}
-	configured := c.cfg.RateLimit
-	if configured <= 0 {
-		configured = 120
-	}
-	if hasLimit && limit > 0 && limit < configured && !c.limitWarned {
-		c.limitWarned = true
-		c.note(b, warning, fmt.Sprintf("the API allows %d requests per window, fewer than the %d --kartustok.rate-limit assumes: the exporter would be refused requests", limit, configured),
-			fmt.Sprintf("set --kartustok.rate-limit=%d", limit))
-	}
-	if hasLimit && hasRemaining && !c.rateSeen {
-		c.rateSeen = true
-		// The check's own request is counted; two checks run a moment
-		// ago may account for more.
-		if spent := limit - remaining - 1; spent > sharedSlack {
-			c.note(b, warning, fmt.Sprintf("%d requests of the API's current window were spent before this check: another client uses this token from this IP, and the exporter would share the budget with it", spent),
-				"give the exporter a token of its own (if that client is this exporter, running already, nothing needs doing)")
-		}
-	}
-}
-
-// maxRequests is the most requests one check sends.
-const maxRequests = 7
-
-// sharedSlack is how many requests of the window others may have spent
-// before the check without a warning: two checks run just before.
-const sharedSlack = 2 * maxRequests
-
-// scopeLine says whether the token has the scope of an endpoint: from the
-// answer when it tells, else from the list /meta/company reported.
-func (c *checker) scopeLine(b *block, scope string, status int, refused string) {
-	var verdict string
-	switch {
-	case status >= 200 && status <= 299:
-		verdict = "the token has it"
-		if c.listed != nil && !c.listed[scope] {
-			verdict += " (though /meta/company does not list it)"
-		}
-	case refused != "":
-		verdict = "MISSING: the API refused the call for it"
-		scope = refused
-	case c.listed != nil && c.listed[scope]:
-		verdict = "the token has it, as /meta/company lists"
-	case c.listed != nil:
-		verdict = "the token lacks it, as /meta/company lists"
-	default:
-		verdict = "not known (this answer does not say)"
-	}
-	b.add("scope", "%s: %s", scope, verdict)
-}
-
-// dataRows reads a list answer's data as rows.
-func (c *checker) dataRows(r *result, sev severity) ([]json.RawMessage, bool) {
-	var rows []json.RawMessage
-	if err := json.Unmarshal(r.data, &rows); err != nil {
-		c.note(r.b, sev, fmt.Sprintf(`"data" is %s, not a list`, describeJSON(r.data)), fixShape)
-		return nil, false
-	}
-	return rows, true
-}
-
-// fields adds what a shape report found to a block.
-func (c *checker) fields(b *block, rep *shapeReport) {
-	b.add("understood", "%s", list(rep.understood))
-	b.add("ignored", "%s", list(rep.ignored))
-	if len(rep.notSent) > 0 {
-		b.add("not sent", "%s", list(rep.notSent))
-	}
-	for _, f := range rep.findings {
-		c.note(b, f.sev, f.text, fixShape)
-	}
-}
-
-// rowsLine describes the rows of a list answer.
-func rowsLine(b *block, rep *shapeReport, meta *pageMeta, paged bool) {
-	usable := "all usable"
-	if rep.skipped > 0 {
-		usable = fmt.Sprintf("the exporter skips %d", rep.skipped)
-	}
-	if !paged {
-		b.add("rows", "%d (the whole list; %s)", rep.rows, usable)
-		return
-	}
-	line := fmt.Sprintf("%d on page 1 (%s)", rep.rows, usable)
-	if meta != nil {
-		line += "; meta.total " + intOr(meta.Total) + ", last_page " + intOr(meta.LastPage) + ", per_page " + intOr(meta.PerPage)
-	}
-	b.add("rows", "%s", line)
-}
-
-func intOr(p *int) string {
-	if p == nil {
-		return "not sent"
-	}
-	return strconv.Itoa(*p)
-}
-
-// pageChecks warns of a paginated answer's meta block that makes the
-// exporter's listings cost more or be less sure.
-func (c *checker) pageChecks(b *block, meta *pageMeta, rows int) {
-	switch {
-	case meta == nil:
-		c.note(b, warning, "no meta block: the exporter pages until a short page and cannot check that a listing is complete", fixShape)
-	case meta.Total == nil:
-		c.note(b, warning, "no meta.total: the exporter cannot check that a listing is complete", fixShape)
-	case meta.PerPage != nil && *meta.PerPage != kartustok.PerPage:
-		c.note(b, warning, fmt.Sprintf("per_page %d instead of the %d asked: every listing costs more requests", *meta.PerPage, kartustok.PerPage), fixShape)
-	case *meta.Total > 0 && rows == 0:
-		c.note(b, warning, fmt.Sprintf("meta.total is %d but page 1 holds no rows", *meta.Total), fixShape)
-	}
 }
 
 // sevOf is the severity of what fails on an endpoint.

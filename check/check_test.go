@@ -24,7 +24,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -225,11 +224,11 @@ func TestIPOutsideAllowedIPs(t *testing.T) {
 func TestMemberDomain(t *testing.T) {
 	t.Run("refused before any request", func(t *testing.T) {
 		sent := false
-		client := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		transport := roundTripFunc(func(*http.Request) (*http.Response, error) {
 			sent = true
 			return nil, http.ErrHandlerTimeout
-		})}
-		ok, report := check(t, "https://member.kartustok.com/public/v1", "ks_aTokenThatMustNotLeave0123456789", func(c *Config) { c.Client = client })
+		})
+		ok, report := check(t, "https://member.kartustok.com/public/v1", "ks_aTokenThatMustNotLeave0123456789", func(c *Config) { c.Transport = transport })
 		assert.False(t, ok)
 		assert.False(t, sent)
 		assert.Contains(t, report, "the URL is the member domain")
@@ -423,16 +422,16 @@ func TestTokenUnreadable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sent := false
-			client := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+			transport := roundTripFunc(func(*http.Request) (*http.Response, error) {
 				sent = true
 				return nil, http.ErrHandlerTimeout
-			})}
+			})
 			var out bytes.Buffer
 			ok := Run(context.Background(), Config{
 				URL:       "https://sinarjaya.kartustok.com/public/v1",
 				Token:     func() (string, error) { return "", errors.New(tc.err) },
 				TokenFrom: tc.from,
-				Client:    client,
+				Transport: transport,
 				Out:       &out,
 			})
 			report := out.String()
@@ -515,35 +514,6 @@ func TestTokenNeverPrinted(t *testing.T) {
 	assert.False(t, ok)
 	assert.Contains(t, report, "[redacted]")
 	assert.Contains(t, report, "ignored        echo")
-}
-
-func TestFieldsAreTheExportersFields(t *testing.T) {
-	for _, tc := range []struct {
-		shape *shape
-		typ   any
-	}{
-		{healthShape, kartustok.Health{}},
-		{companyShape, kartustok.Company{}},
-		{tokenShape, kartustok.TokenInfo{}},
-		{categoryShape, kartustok.Category{}},
-		{locatorShape, kartustok.Locator{}},
-		{itemShape, kartustok.Item{}},
-		{stockShape, kartustok.StockRow{}},
-		{movementShape, kartustok.Movement{}},
-	} {
-		var want, got []string
-		rt := reflect.TypeOf(tc.typ)
-		for field := range rt.Fields() {
-			if name, _, _ := strings.Cut(field.Tag.Get("json"), ","); name != "" && name != "-" {
-				want = append(want, name)
-			}
-		}
-		for _, f := range tc.shape.fields {
-			got = append(got, f.name)
-		}
-		assert.ElementsMatch(t, want, got, rt.Name())
-		assert.NoError(t, tc.shape.decode([]byte(tc.shape.template)), "the template of %s must be a row the exporter accepts", rt.Name())
-	}
 }
 
 func TestSanitise(t *testing.T) {
@@ -669,7 +639,7 @@ func TestAnalyseRows(t *testing.T) {
 		json.RawMessage(`{"id":null,"is_active":true}`),
 		json.RawMessage(`{"id":7,"is_active":"0"}`),
 	}
-	rep := analyse(rows, locatorShape, false, problem)
+	rep := analyse(kartustok.EndpointLocators, rows, false, problem)
 	assert.Equal(t, 5, rep.rows)
 	assert.Equal(t, 3, rep.skipped)
 	assert.Equal(t, []string{"id", "is_active"}, rep.understood)

@@ -18,231 +18,39 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
+	"strconv"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 )
 
-// This file compares the rows the API sends with what the exporter reads.
-// The rows are taken apart generically (one map per row) to see which
-// fields came; whether a value can be read is decided by the exporter's
-// own types in package kartustok, so the check and the exporter cannot
-// disagree on what a quantity, an ID or a flag may look like.
+// This file says in words what the rows of an answer held. Which fields
+// the exporter reads, and whether it can read a value, is the client's
+// to say (kartustok.Shape): the check keeps no list of the API's fields.
 
-// kind is what a field holds, for saying what was expected.
-type kind int
-
-const (
-	kindText kind = iota
-	kindID
-	kindQuantity
-	kindOptQuantity
-	kindFlag
-	kindObject
-	kindStrings
-	kindTime
-)
-
-// want says in words what a field of this kind must hold.
-func (k kind) want() string {
+// want says in words what a field of kind k must hold.
+func want(k kartustok.FieldKind) string {
 	switch k {
-	case kindID:
+	case kartustok.FieldID:
 		return fmt.Sprintf("an ID: a JSON string or number of at most %d bytes", kartustok.MaxIDBytes)
-	case kindQuantity:
+	case kartustok.FieldQuantity:
 		return `a quantity: a JSON number or a decimal string such as "12.5000"`
-	case kindOptQuantity:
+	case kartustok.FieldOptionalQuantity:
 		return `a quantity (a JSON number or a decimal string such as "12.5000") or null`
-	case kindFlag:
+	case kartustok.FieldFlag:
 		return "true, false, 1 or 0"
-	case kindObject:
+	case kartustok.FieldObject:
 		return "a JSON object"
-	case kindStrings:
+	case kartustok.FieldStrings:
 		return "a JSON array of strings"
-	case kindTime:
+	case kartustok.FieldTime:
 		return "a date and time"
 	}
 	return "a JSON string or null"
 }
 
-// need says how much the exporter depends on a field.
-type need int
-
-const (
-	// optional: the exporter reads it when it comes (a label, a minimum
-	// that depends on the mode); without it the output only lacks it.
-	optional need = iota
-	// needed: without it the exporter's output is wrong, though the row
-	// is kept.
-	needed
-	// required: without it the exporter skips the row.
-	required
-)
-
-// fieldSpec is one field the exporter reads.
-type fieldSpec struct {
-	name string
-	kind kind
-	need need
-	// without says what the exporter does when a needed or required
-	// field is missing.
-	without string
-}
-
-// shape is the fields of one kind of row (or object) the exporter reads.
-type shape struct {
-	// key is the field that names a row in messages.
-	key    string
-	fields []fieldSpec
-	// template is a row the exporter accepts, with only its required
-	// fields; a field's value is tried in it alone.
-	template string
-	// decode reads one row with the exporter's own type.
-	decode func([]byte) error
-}
-
-// decodeAs reads b as the exporter reads a row of type T: its
-// UnmarshalJSON applies the same rules, and the same checks of required
-// fields, as a listing does.
-func decodeAs[T any](b []byte) error {
-	var v T
-	return json.Unmarshal(b, &v)
-}
-
 const skipRow = "the exporter skips such rows"
 
-var (
-	healthShape = &shape{
-		fields: []fieldSpec{
-			{name: "status", kind: kindText},
-			{name: "time", kind: kindText},
-		},
-		template: `{}`,
-		decode:   decodeAs[kartustok.Health],
-	}
-	companyShape = &shape{
-		fields: []fieldSpec{
-			{name: "id", kind: kindID},
-			{name: "name", kind: kindText},
-			{name: "subdomain", kind: kindText},
-			{
-				name: "timezone", kind: kindText, need: needed,
-				without: "the exporter reads stock for the UTC day, which is the wrong day for part of every day",
-			},
-			{name: "minimum_stock_mode", kind: kindText},
-			{name: "token", kind: kindObject},
-		},
-		template: `{}`,
-		decode:   decodeAs[kartustok.Company],
-	}
-	tokenShape = &shape{
-		fields: []fieldSpec{
-			{name: "name", kind: kindText},
-			{name: "prefix", kind: kindText},
-			{name: "scopes", kind: kindStrings},
-			{name: "expires_at", kind: kindTime},
-		},
-		template: `{}`,
-		decode:   decodeAs[kartustok.TokenInfo],
-	}
-	categoryShape = &shape{
-		key: "id",
-		fields: []fieldSpec{
-			{name: "id", kind: kindID, need: required, without: skipRow},
-			{name: "name", kind: kindText},
-			{name: "description", kind: kindText},
-			{name: "is_active", kind: kindFlag},
-		},
-		template: `{"id":"x"}`,
-		decode:   decodeAs[kartustok.Category],
-	}
-	locatorShape = &shape{
-		key: "id",
-		fields: []fieldSpec{
-			{name: "id", kind: kindID, need: required, without: skipRow},
-			{name: "code", kind: kindText},
-			{name: "name", kind: kindText},
-			{
-				name: "is_active", kind: kindFlag, need: needed,
-				without: "the exporter takes such a warehouse as inactive and reads no stock for it",
-			},
-		},
-		template: `{"id":"x"}`,
-		decode:   decodeAs[kartustok.Locator],
-	}
-	itemShape = &shape{
-		key: "id",
-		fields: []fieldSpec{
-			{name: "id", kind: kindID, need: required, without: skipRow},
-			{name: "code", kind: kindText},
-			{name: "name", kind: kindText},
-			{name: "upc", kind: kindText},
-			{name: "description", kind: kindText},
-			{name: "category_id", kind: kindID},
-			{name: "category_name", kind: kindText},
-			{name: "uom", kind: kindText},
-			{name: "minimum_qty", kind: kindOptQuantity},
-			{
-				name: "is_active", kind: kindFlag, need: needed,
-				without: "the exporter takes such an item as inactive",
-			},
-		},
-		template: `{"id":"x"}`,
-		decode:   decodeAs[kartustok.Item],
-	}
-	stockShape = &shape{
-		key: "item_id",
-		fields: []fieldSpec{
-			{name: "locator_id", kind: kindID},
-			{name: "locator_name", kind: kindText},
-			{name: "item_id", kind: kindID, need: required, without: skipRow},
-			{name: "item_code", kind: kindText},
-			{name: "item_name", kind: kindText},
-			{name: "category_id", kind: kindID},
-			{name: "uom", kind: kindText},
-			{name: "opening_qty", kind: kindQuantity},
-			{name: "in_qty", kind: kindQuantity},
-			{name: "out_qty", kind: kindQuantity},
-			{
-				name: "ending_qty", kind: kindQuantity, need: required,
-				without: skipRow + " (a missing balance is never taken for 0)",
-			},
-			{name: "minimum_qty", kind: kindOptQuantity},
-		},
-		template: `{"item_id":"x","ending_qty":"0"}`,
-		decode:   decodeAs[kartustok.StockRow],
-	}
-	movementShape = &shape{
-		key: "id",
-		fields: []fieldSpec{
-			{name: "id", kind: kindID, need: required, without: skipRow},
-			{name: "date", kind: kindText},
-			{name: "document_no", kind: kindText},
-			{name: "transaction_type", kind: kindText},
-			{name: "locator_id", kind: kindID},
-			{name: "item_id", kind: kindID},
-			{name: "qty_in", kind: kindQuantity},
-			{name: "qty_out", kind: kindQuantity},
-			{name: "balance", kind: kindQuantity},
-		},
-		template: `{"id":"x"}`,
-		decode:   decodeAs[kartustok.Movement],
-	}
-)
-
-// fieldStats counts what the rows held in one field.
-type fieldStats struct {
-	spec    *fieldSpec
-	present int
-	// missing counts rows without a usable value of a needed or
-	// required field; first is the first such row.
-	missing, firstMissing int
-	// bad counts rows whose value the exporter cannot read; firstBad is
-	// the first such row, value its value and key its name.
-	bad, firstBad int
-	value, key    string
-}
-
-// shapeReport is what the rows of one answer held.
+// shapeReport is what the rows of one answer held, in words.
 type shapeReport struct {
 	rows       int
 	skipped    int      // rows the exporter would skip
@@ -250,192 +58,140 @@ type shapeReport struct {
 	ignored    []string // fields that came but the exporter does not read
 	notSent    []string // optional fields that came in no row
 	findings   []*finding
+	// objects are the reports of the object fields the exporter reads
+	// field by field (a company's token).
+	objects []namedReport
 }
 
-// analyse compares rows with s. object is true when the answer is one
-// object rather than a list (then there is no "row" to speak of). sev is
-// the severity of what would make the exporter lose data.
-func analyse(rows []json.RawMessage, s *shape, object bool, sev severity) *shapeReport {
-	r := &shapeReport{rows: len(rows)}
-	stats := make([]fieldStats, len(s.fields))
-	for i := range s.fields {
-		stats[i].spec = &s.fields[i]
-	}
-	ignored := map[string]bool{}
-	// Rows that are no object, and rows the exporter refuses for a reason
-	// no single field explains, are counted and the first one shown.
-	var notObject, unexplained struct {
-		n, first int
-		what     string
-	}
-	for i, raw := range rows {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-			r.skipped++
-			if notObject.n == 0 {
-				notObject.first, notObject.what = i, describeJSON(raw)
-			}
-			notObject.n++
-			continue
+type namedReport struct {
+	name string
+	rep  *shapeReport
+}
+
+// analyse compares rows of an answer of endpoint with what the exporter
+// reads. object is true when the answer is one object rather than a list
+// (then there is no "row" to speak of). sev is the severity of what would
+// make the exporter lose data.
+func analyse(endpoint string, rows []json.RawMessage, object bool, sev severity) *shapeReport {
+	shape := kartustok.ShapeOf(endpoint)
+	return describe(shape.Analyse(rows), shape.Key(), object, sev)
+}
+
+// describe puts the client's report on rows in words; key names a row.
+func describe(kr *kartustok.RowsReport, key string, object bool, sev severity) *shapeReport {
+	r := &shapeReport{rows: kr.Rows, skipped: kr.Skipped}
+	rowKey := func(id kartustok.ID) string {
+		if id == "" {
+			return ""
 		}
-		flagged := false // a field finding covers the row
-		values := matchFields(m, s, ignored)
-		key := rowKey(values, s)
-		for f := range s.fields {
-			st := &stats[f]
-			v, ok := values[st.spec.name]
-			if ok {
-				st.present++
-			}
-			if isMissing(st.spec, v, ok) {
-				if st.missing == 0 {
-					st.firstMissing = i
-				}
-				st.missing++
-				flagged = flagged || st.spec.need == required
-				continue
-			}
-			if !ok {
-				continue
-			}
-			if s.tryField(st.spec.name, v) != nil {
-				if st.bad == 0 {
-					st.firstBad, st.value, st.key = i, sanitise(string(bytes.TrimSpace(v)), maxValueBytes), key
-				}
-				st.bad++
-				flagged = true
-			}
-		}
-		if err := s.decode(raw); err != nil {
-			r.skipped++
-			if !flagged {
-				if unexplained.n == 0 {
-					unexplained.first, unexplained.what = i, key+": "+sanitise(err.Error(), maxMessageBytes)
-				}
-				unexplained.n++
-			}
-		}
+		return fmt.Sprintf(" (%s %s)", key, quote(string(id)))
 	}
-	if notObject.n > 0 {
-		r.findings = append(r.findings, &finding{sev: sev, text: fmt.Sprintf("%s is %s, not a JSON object%s — %s",
-			rowName(object, notObject.first), notObject.what, countOnly(object, notObject.n, len(rows)), consequence(object))})
-	}
-	if unexplained.n > 0 {
-		// The exporter refuses these rows for a reason no single field
-		// explains: say what it says.
-		r.findings = append(r.findings, &finding{sev: sev, text: fmt.Sprintf("%s%s%s — %s",
-			rowName(object, unexplained.first), unexplained.what, countOnly(object, unexplained.n, len(rows)), consequence(object))})
-	}
-	var fields []*finding
-	for i := range stats {
-		st := &stats[i]
-		name := st.spec.name
+	for _, f := range kr.Fields {
 		switch {
-		case st.present > 0:
-			r.understood = append(r.understood, name)
-		case st.spec.need == optional:
-			r.notSent = append(r.notSent, name)
+		case f.Present > 0:
+			r.understood = append(r.understood, f.Name)
+		case f.Need == kartustok.Optional:
+			r.notSent = append(r.notSent, f.Name)
 		}
-		if st.missing > 0 {
+		if f.Missing > 0 {
 			what := "missing"
-			if st.present > 0 {
+			if f.Present > 0 {
 				what = "missing, null or empty"
 			}
-			text := fmt.Sprintf("%s: %s%s — %s", name, what, count(object, st.missing, st.firstMissing, len(rows)), st.spec.without)
-			fields = append(fields, &finding{sev: sev, text: text})
+			text := fmt.Sprintf("%s: %s%s — %s", f.Name, what, count(object, f.Missing, f.FirstMissing, kr.Rows), f.Without)
+			r.findings = append(r.findings, &finding{sev: sev, text: text})
 		}
-		if st.bad > 0 {
+		if f.Bad > 0 {
 			in := ""
 			if !object {
-				in = " in " + rowName(object, st.firstBad)
+				in = " in " + rowName(object, f.FirstBad)
 			}
-			text := fmt.Sprintf("%s: %s%s%s is not %s%s — %s", name, st.value, in, st.key, st.spec.kind.want(),
-				countOnly(object, st.bad, len(rows)), consequence(object))
-			fields = append(fields, &finding{sev: sev, text: text})
+			value := sanitise(string(bytes.TrimSpace(f.BadValue)), maxValueBytes)
+			text := fmt.Sprintf("%s: %s%s%s is not %s%s — %s", f.Name, value, in, rowKey(f.BadKey), want(f.Kind),
+				countOnly(object, f.Bad, kr.Rows), consequence(object))
+			r.findings = append(r.findings, &finding{sev: sev, text: text})
+		}
+		if f.Object != nil {
+			r.objects = append(r.objects, namedReport{f.Name, describe(f.Object, "", true, sev)})
 		}
 	}
-	r.findings = append(fields, r.findings...)
-	for name := range ignored {
-		r.ignored = append(r.ignored, name)
+	if n := kr.NotObject; n.Count > 0 {
+		r.findings = append(r.findings, &finding{sev: sev, text: fmt.Sprintf("%s is %s, not a JSON object%s — %s",
+			rowName(object, n.First), describeJSON(n.Value), countOnly(object, n.Count, kr.Rows), consequence(object))})
+	}
+	if u := kr.Unexplained; u.Count > 0 {
+		// The exporter refuses these rows for a reason no single field
+		// explains: say what it says.
+		r.findings = append(r.findings, &finding{sev: sev, text: fmt.Sprintf("%s%s: %s%s — %s",
+			rowName(object, u.First), rowKey(u.Key), sanitise(u.Err.Error(), maxMessageBytes), countOnly(object, u.Count, kr.Rows), consequence(object))})
+	}
+	for _, k := range kr.Ignored {
+		r.ignored = append(r.ignored, sanitise(k, maxValueBytes))
 	}
 	slices.Sort(r.ignored)
+	r.ignored = slices.Compact(r.ignored)
 	return r
 }
 
-// matchFields maps the fields of a row to the names the exporter reads,
-// matching names without regard to case as encoding/json does; the rest
-// are added to ignored.
-func matchFields(m map[string]json.RawMessage, s *shape, ignored map[string]bool) map[string]json.RawMessage {
-	out := make(map[string]json.RawMessage, len(m))
-	for k, v := range m {
-		name := ""
-		for _, f := range s.fields {
-			if k == f.name {
-				name = f.name
-				break
-			}
-			if name == "" && strings.EqualFold(k, f.name) {
-				name = f.name
-			}
-		}
-		if name == "" {
-			ignored[sanitise(k, maxValueBytes)] = true
-			continue
-		}
-		if _, dup := out[name]; !dup || k == name {
-			out[name] = v
-		}
+// dataRows reads a list answer's data as rows.
+func (c *checker) dataRows(r *result, sev severity) ([]json.RawMessage, bool) {
+	var rows []json.RawMessage
+	if err := json.Unmarshal(r.data, &rows); err != nil {
+		c.note(r.b, sev, fmt.Sprintf(`"data" is %s, not a list`, describeJSON(r.data)), fixShape)
+		return nil, false
 	}
-	return out
+	return rows, true
 }
 
-// isMissing reports whether a needed or required field has no usable
-// value: absent, null, or for an ID or a text an empty string.
-func isMissing(f *fieldSpec, v json.RawMessage, present bool) bool {
-	if f.need == optional {
-		return false
+// fields adds what a shape report found to a block.
+func (c *checker) fields(b *block, rep *shapeReport) {
+	b.add("understood", "%s", list(rep.understood))
+	b.add("ignored", "%s", list(rep.ignored))
+	if len(rep.notSent) > 0 {
+		b.add("not sent", "%s", list(rep.notSent))
 	}
-	if !present {
-		return true
+	for _, f := range rep.findings {
+		c.note(b, f.sev, f.text, fixShape)
 	}
-	v = bytes.TrimSpace(v)
-	if bytes.Equal(v, []byte("null")) {
-		return true
-	}
-	return (f.kind == kindID || f.kind == kindText) && bytes.Equal(v, []byte(`""`))
 }
 
-// tryField reports whether the exporter reads value in field name: the
-// value is put in the shape's template row, which the exporter accepts,
-// and the row is read with the exporter's own type.
-func (s *shape) tryField(name string, value json.RawMessage) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s.template), &m); err != nil {
-		return err
+// rowsLine describes the rows of a list answer.
+func rowsLine(b *block, rep *shapeReport, meta *kartustok.PageMeta, paged bool) {
+	usable := "all usable"
+	if rep.skipped > 0 {
+		usable = fmt.Sprintf("the exporter skips %d", rep.skipped)
 	}
-	m[name] = value
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
+	if !paged {
+		b.add("rows", "%d (the whole list; %s)", rep.rows, usable)
+		return
 	}
-	return s.decode(b)
+	line := fmt.Sprintf("%d on page 1 (%s)", rep.rows, usable)
+	if meta != nil {
+		line += "; meta.total " + intOr(meta.Total) + ", last_page " + intOr(meta.LastPage) + ", per_page " + intOr(meta.PerPage)
+	}
+	b.add("rows", "%s", line)
 }
 
-// rowKey names a row by its key field, e.g. ` (item_id "It7fZk")`, or ""
-// when it has none.
-func rowKey(values map[string]json.RawMessage, s *shape) string {
-	if s.key == "" {
-		return ""
+func intOr(p *int) string {
+	if p == nil {
+		return "not sent"
 	}
-	v, ok := values[s.key]
-	if !ok {
-		return ""
+	return strconv.Itoa(*p)
+}
+
+// pageChecks warns of a paginated answer's meta block that makes the
+// exporter's listings cost more or be less sure.
+func (c *checker) pageChecks(b *block, meta *kartustok.PageMeta, rows int) {
+	switch {
+	case meta == nil:
+		c.note(b, warning, "no meta block: the exporter pages until a short page and cannot check that a listing is complete", fixShape)
+	case meta.Total == nil:
+		c.note(b, warning, "no meta.total: the exporter cannot check that a listing is complete", fixShape)
+	case meta.PerPage != nil && *meta.PerPage != kartustok.PerPage:
+		c.note(b, warning, fmt.Sprintf("per_page %d instead of the %d asked: every listing costs more requests", *meta.PerPage, kartustok.PerPage), fixShape)
+	case *meta.Total > 0 && rows == 0:
+		c.note(b, warning, fmt.Sprintf("meta.total is %d but page 1 holds no rows", *meta.Total), fixShape)
 	}
-	var id kartustok.ID
-	if id.UnmarshalJSON(v) != nil || id == "" || len(id) > kartustok.MaxIDBytes {
-		return ""
-	}
-	return fmt.Sprintf(" (%s %s)", s.key, quote(string(id)))
 }
 
 // consequence says what the exporter does with a row (or an object

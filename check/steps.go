@@ -43,7 +43,7 @@ func (c *checker) health(ctx context.Context) {
 	if r.data == nil {
 		return
 	}
-	rep := analyse([]json.RawMessage{r.data}, healthShape, true, problem)
+	rep := analyse(kartustok.EndpointHealth, []json.RawMessage{r.data}, true, problem)
 	defer c.fields(r.b, rep)
 	var h kartustok.Health
 	if json.Unmarshal(r.data, &h) != nil {
@@ -70,7 +70,7 @@ func (c *checker) companyStep(ctx context.Context) {
 		r.b.add("time zone", "not known: the exporter reads stock for the UTC day until /meta/company answers")
 		return
 	}
-	rep := analyse([]json.RawMessage{r.data}, companyShape, true, problem)
+	rep := analyse(kartustok.EndpointCompany, []json.RawMessage{r.data}, true, problem)
 	defer c.fields(r.b, rep)
 	var co kartustok.Company
 	if json.Unmarshal(r.data, &co) != nil {
@@ -114,12 +114,12 @@ func (c *checker) companyStep(ctx context.Context) {
 		c.note(b, warning, fmt.Sprintf("unknown minimum_stock_mode %s: the exporter exports both the per-warehouse and the item minimums the API reports",
 			quote(co.MinimumStockMode)), fixShape)
 	}
-	c.tokenLines(b, r.data, co.Token)
+	c.tokenLines(b, rep, co.Token)
 }
 
 // tokenLines reports the token object of /meta/company: its name, scopes
-// and expiry.
-func (c *checker) tokenLines(b *block, data json.RawMessage, t *kartustok.TokenInfo) {
+// and expiry, and what of it the exporter ignored or could not read.
+func (c *checker) tokenLines(b *block, rep *shapeReport, t *kartustok.TokenInfo) {
 	if t == nil {
 		b.add("token", "not reported by /meta/company")
 		if exp := c.cfg.TokenExpiresAt; !exp.IsZero() {
@@ -129,18 +129,12 @@ func (c *checker) tokenLines(b *block, data json.RawMessage, t *kartustok.TokenI
 		}
 		return
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(data, &m) == nil {
-		for k, v := range m {
-			if strings.EqualFold(k, "token") {
-				rep := analyse([]json.RawMessage{v}, tokenShape, true, problem)
-				if len(rep.ignored) > 0 {
-					b.add("token ignored", "%s", list(rep.ignored))
-				}
-				for _, f := range rep.findings {
-					c.note(b, f.sev, "token."+f.text, fixShape)
-				}
-			}
+	for _, o := range rep.objects {
+		if len(o.rep.ignored) > 0 {
+			b.add(o.name+" ignored", "%s", list(o.rep.ignored))
+		}
+		for _, f := range o.rep.findings {
+			c.note(b, f.sev, o.name+"."+f.text, fixShape)
 		}
 	}
 	b.add("token", "%s, prefix %s", quote(t.Name), quote(t.Prefix))
@@ -221,7 +215,7 @@ func (c *checker) categories(ctx context.Context) {
 	if !ok {
 		return
 	}
-	rep := analyse(rows, categoryShape, false, problem)
+	rep := analyse(kartustok.EndpointItemCategories, rows, false, problem)
 	rowsLine(r.b, rep, nil, false)
 	c.fields(r.b, rep)
 }
@@ -236,7 +230,7 @@ func (c *checker) locators(ctx context.Context) {
 	if !ok {
 		return
 	}
-	rep := analyse(rows, locatorShape, false, problem)
+	rep := analyse(kartustok.EndpointLocators, rows, false, problem)
 	rowsLine(r.b, rep, nil, false)
 	var valid []kartustok.Locator
 	active := 0
@@ -278,9 +272,10 @@ func (c *checker) items(ctx context.Context) {
 	if !ok {
 		return
 	}
-	rep := analyse(rows, itemShape, false, problem)
+	rep := analyse(kartustok.EndpointItems, rows, false, problem)
 	rowsLine(r.b, rep, r.meta, true)
-	c.minimums(r.b, rows, kartustok.MinimumStockUnion, "items")
+	c.minimums(r.b, countRows(rows, func(it kartustok.Item) bool { return it.MinimumQty != nil }), len(rows),
+		kartustok.MinimumStockUnion, "items")
 	c.fields(r.b, rep)
 	c.pageChecks(r.b, r.meta, len(rows))
 }
@@ -301,9 +296,10 @@ func (c *checker) stockSummary(ctx context.Context) {
 	if !ok {
 		return
 	}
-	rep := analyse(rows, stockShape, false, problem)
+	rep := analyse(kartustok.EndpointStockSummary, rows, false, problem)
 	rowsLine(r.b, rep, r.meta, true)
-	c.minimums(r.b, rows, kartustok.MinimumStockPerWarehouse, "stock rows")
+	c.minimums(r.b, countRows(rows, func(sr kartustok.StockRow) bool { return sr.MinimumQty != nil }), len(rows),
+		kartustok.MinimumStockPerWarehouse, "stock rows")
 	c.fields(r.b, rep)
 	c.pageChecks(r.b, r.meta, len(rows))
 }
@@ -337,7 +333,7 @@ func (c *checker) stockDetail(ctx context.Context) {
 	if !ok {
 		return
 	}
-	rep := analyse(rows, movementShape, false, warning)
+	rep := analyse(kartustok.EndpointStockDetail, rows, false, warning)
 	rowsLine(r.b, rep, r.meta, true)
 	c.fields(r.b, rep)
 	var unknown []string
@@ -373,19 +369,21 @@ func (c *checker) stockLines(b *block, today string, zone *time.Location) {
 	}
 }
 
-// minimums says how many rows carry a minimum_qty, and whether the
-// company's mode uses them.
-func (c *checker) minimums(b *block, rows []json.RawMessage, mode, noun string) {
+// countRows counts the rows the exporter reads as T that match.
+func countRows[T any](rows []json.RawMessage, match func(T) bool) int {
 	n := 0
 	for _, raw := range rows {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(raw, &m) != nil {
-			continue
-		}
-		if v, ok := m["minimum_qty"]; ok && string(v) != "null" && string(v) != `""` {
+		var v T
+		if json.Unmarshal(raw, &v) == nil && match(v) {
 			n++
 		}
 	}
+	return n
+}
+
+// minimums says how many of the rows carry a minimum the exporter reads,
+// n, and whether the company's mode uses them.
+func (c *checker) minimums(b *block, n, rows int, mode, noun string) {
 	use := "the company's mode is not known, so the exporter uses them"
 	if c.company != nil {
 		switch c.company.MinimumStockMode {
@@ -397,7 +395,7 @@ func (c *checker) minimums(b *block, rows []json.RawMessage, mode, noun string) 
 			use = "the company's mode is unknown, so the exporter uses them"
 		}
 	}
-	b.add("minimum_qty", "in %d of %s; %s", n, plural(len(rows), strings.TrimSuffix(noun, "s")), use)
+	b.add("minimum_qty", "in %d of %s; %s", n, plural(rows, strings.TrimSuffix(noun, "s")), use)
 }
 
 // finish prints the summary and the verdict, and returns the verdict.
@@ -411,7 +409,7 @@ func (c *checker) finish() bool {
 		}
 		b.add("company", "%s, time zone %s, today %s, minimum stock %s", quote(co.Name), tz, today, quote(co.MinimumStockMode))
 	}
-	if c.base != "" && c.token != "" {
+	if c.client != nil && c.token != "" {
 		b.add("scopes", "%s", c.scopeSummary())
 	}
 	b.add("requests", "%d in %s", c.requests, elapsed(time.Since(c.start)))

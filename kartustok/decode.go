@@ -87,7 +87,7 @@ type listPage[T keyed] struct {
 	// order; ok is false for a skipped row whose ID could not be read.
 	keys    []pageKey
 	invalid []InvalidRow
-	meta    *pageMeta
+	meta    *PageMeta
 	cut     int
 }
 
@@ -299,13 +299,29 @@ func decodeEnvelope[T any](body []byte) (envelope[T], error) {
 		if msg == "" {
 			msg = "(no message)"
 		}
-		return env, fmt.Errorf("status %q instead of %q: %s", cleanMessage(env.Status), statusSuccess, msg)
+		return env, notSuccess(fmt.Sprintf("status %q instead of %q: %s", cleanMessage(env.Status), statusSuccess, msg))
 	}
 	if env.Data == nil {
-		return env, errors.New(`no "data" in the answer`)
+		return env, ErrNoData
 	}
 	return env, nil
 }
+
+// ErrNotSuccess is wrapped by the error of a 2xx answer whose envelope's
+// status is another than "success": an error body sent with a success
+// status.
+var ErrNotSuccess = errors.New(`the answer's status is not "success"`)
+
+// ErrNoData is the error of a success envelope without "data", or with a
+// null one.
+var ErrNoData = errors.New(`no "data" in the answer`)
+
+// notSuccess says which status and message came instead of "success"; it
+// is ErrNotSuccess.
+type notSuccess string
+
+func (e notSuccess) Error() string        { return string(e) }
+func (e notSuccess) Is(target error) bool { return target == ErrNotSuccess }
 
 // describeJSONError says what was wrong with a body in words an operator
 // understands, e.g. that it ended early.
@@ -331,30 +347,69 @@ func IsJSON(contentType string) bool {
 
 var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 
-// errorMessage extracts the message of an error body: the "message" of
-// {"status":"error","message":…} or of Laravel's bare {"message":…}, else
-// a description of what came instead (an HTML page from a proxy, text).
-// The result is one cleaned line, cut to maxMessageBytes.
-func errorMessage(contentType string, body []byte) string {
+// BodyKind is what the body of an answer holds, as DescribeBody tells it.
+type BodyKind int
+
+// The kinds of body.
+const (
+	// BodyEmpty is an empty body, or one of white space only.
+	BodyEmpty BodyKind = iota
+	// BodyMessage is a JSON object with a "message" string that is not
+	// empty, as both error body forms of the API have it.
+	BodyMessage
+	// BodyJSON is any other JSON.
+	BodyJSON
+	// BodyHTML is an HTML page, as a proxy or a login page sends.
+	BodyHTML
+	// BodyText is anything else.
+	BodyText
+)
+
+// DescribeBody tells what a body is, as the client reads an error body:
+// for BodyMessage, text is the message; for BodyHTML, the page's title
+// (empty when it has none); for BodyText, the body without surrounding
+// white space. The text is as sent: the caller cleans and cuts it.
+func DescribeBody(contentType string, body []byte) (kind BodyKind, text string) {
 	var eb errorBody
 	if err := json.Unmarshal(body, &eb); err == nil && eb.Message != "" {
-		return cleanMessage(eb.Message)
+		return BodyMessage, eb.Message
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	trimmed := strings.TrimSpace(string(body))
 	switch {
 	case len(trimmed) == 0:
-		return ""
+		return BodyEmpty, ""
 	case mt == "text/html" || strings.HasPrefix(trimmed, "<"):
-		if m := htmlTitle.FindStringSubmatch(trimmed); m != nil && cleanMessage(m[1]) != "" {
-			return cleanMessage(fmt.Sprintf("HTML page %q instead of JSON (likely from a proxy)", cleanMessage(m[1])))
+		if m := htmlTitle.FindStringSubmatch(trimmed); m != nil {
+			return BodyHTML, m[1]
+		}
+		return BodyHTML, ""
+	case json.Valid(body):
+		return BodyJSON, ""
+	}
+	return BodyText, trimmed
+}
+
+// errorMessage extracts the message of an error body: the "message" of
+// {"status":"error","message":…} or of Laravel's bare {"message":…}, else
+// a description of what came instead (an HTML page from a proxy, text).
+// The result is one cleaned line, cut to maxMessageBytes.
+func errorMessage(contentType string, body []byte) string {
+	kind, text := DescribeBody(contentType, body)
+	switch kind {
+	case BodyMessage:
+		return cleanMessage(text)
+	case BodyHTML:
+		if title := cleanMessage(text); title != "" {
+			return cleanMessage(fmt.Sprintf("HTML page %q instead of JSON (likely from a proxy)", title))
 		}
 		return "HTML page instead of JSON (likely from a proxy)"
-	case json.Valid(body):
+	case BodyJSON:
 		return "JSON error body without a message"
-	default:
-		return cleanMessage("non-JSON body: " + trimmed)
+	case BodyText:
+		return cleanMessage("non-JSON body: " + text)
 	}
+	return ""
 }
 
 // ForbiddenCauseOf tells from a 403 message whether the token lacks a scope

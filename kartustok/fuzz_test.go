@@ -55,7 +55,7 @@ func addExamples(f *testing.F, files ...string) {
 // roundTrip checks that a decoded value survives encoding and decoding
 // again unchanged: every field the decoder accepted re-parses to the same
 // value, including quantities sent as strings.
-func roundTrip[T any](t *testing.T, v T, meta *pageMeta, decode func([]byte) (T, *pageMeta, error)) {
+func roundTrip[T any](t *testing.T, v T, meta *PageMeta, decode func([]byte) (T, *PageMeta, error)) {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{"status": "success", "data": v, "meta": meta})
 	if err != nil {
@@ -121,7 +121,7 @@ func FuzzStockSummaryPage(f *testing.F) {
 
 func FuzzCompany(f *testing.F) {
 	addExamples(f, "company.json", "health.json")
-	decode := func(b []byte) (Company, *pageMeta, error) {
+	decode := func(b []byte) (Company, *PageMeta, error) {
 		c, err := decodeObject[Company](b, nil)
 		return c, nil, err
 	}
@@ -412,7 +412,7 @@ func FuzzPageCheck(f *testing.F) {
 				t.Fatalf("read %d pages", page)
 			}
 			flags := next()
-			m := &pageMeta{}
+			m := &PageMeta{}
 			if flags&1 != 0 {
 				m.CurrentPage = new(page + (flags>>4)%2)
 			}

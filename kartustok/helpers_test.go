@@ -164,7 +164,7 @@ func InProcess(h http.Handler) http.RoundTripper { return handlerTransport{h} }
 
 // decodeStrict decodes a list page and fails on the first skipped row, for
 // tests of what a row may hold.
-func decodeStrict[T keyed](body []byte) ([]T, *pageMeta, error) {
+func decodeStrict[T keyed](body []byte) ([]T, *PageMeta, error) {
 	p, err := decodeList[T](body, 1)
 	if err != nil {
 		return nil, nil, err

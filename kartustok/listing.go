@@ -105,7 +105,7 @@ func newPageCheck(asked, hardCap, blindCap int) *pageCheck {
 // add takes page number page, its meta block and the keys of its rows, and
 // reports whether the next page is needed. err is an *errInconsistent when
 // the listing must be read again, or an *Error when it is too large to read.
-func (c *pageCheck) add(endpoint string, page int, m *pageMeta, keys []pageKey) (more bool, err error) {
+func (c *pageCheck) add(endpoint string, page int, m *PageMeta, keys []pageKey) (more bool, err error) {
 	c.pages = page
 	if m != nil && m.CurrentPage != nil && *m.CurrentPage != page {
 		return false, inconsistent("page %d came back as page %d", page, *m.CurrentPage)

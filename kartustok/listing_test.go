@@ -56,9 +56,9 @@ func runCheck(pages []testPage, blindCap int) (read int, err error) {
 		if p <= len(pages) {
 			pg = pages[p-1]
 		}
-		var m *pageMeta
+		var m *PageMeta
 		if pg.current != nil || pg.perPage != nil || pg.total != nil || pg.last != nil {
-			m = &pageMeta{CurrentPage: pg.current, PerPage: pg.perPage, Total: pg.total, LastPage: pg.last}
+			m = &PageMeta{CurrentPage: pg.current, PerPage: pg.perPage, Total: pg.total, LastPage: pg.last}
 		}
 		more, err := c.add("/items", p, m, pg.keys)
 		if err != nil {

@@ -30,8 +30,10 @@ import (
 const PauseWindows = 2
 
 // RateLimitHeaders are the headers the client reads the server's rate limit
-// from, as RequestInfo.Implausible names them.
-var RateLimitHeaders = []string{headerRetryAfter, headerRateLimitReset, headerRateLimitLimit, headerRateLimitRemaining}
+// from, as RequestInfo.Implausible names them, in the order a report shows
+// them: the limit, what is left of it, when the window ends, and how long
+// a 429 asks to wait.
+var RateLimitHeaders = []string{headerRateLimitLimit, headerRateLimitRemaining, headerRateLimitReset, headerRetryAfter}
 
 // rateLimitReading is what one answer's rate-limit headers say, each header
 // judged on its own: a value that cannot be true is cut (a pause) or

@@ -189,7 +189,7 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, d
 		target += "?" + q.Encode()
 	}
 	for attempt := 1; ; attempt++ {
-		err := c.attempt(ctx, endpoint, target, attempt, decode)
+		err := c.attempt(ctx, endpoint, target, attempt, decode, nil)
 		var e *Error
 		if err == nil || !errors.As(err, &e) || !e.Kind.retryable() || errors.Is(err, errRedirect) ||
 			attempt > c.maxRetries || ctx.Err() != nil {
@@ -221,8 +221,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// attempt sends one request, after waiting for budget.
-func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt int, decode func([]byte) error) error {
+// attempt sends one request, after waiting for budget. A probe's answer
+// is kept in rec; a call's rec is nil.
+func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt int, decode func([]byte) error, rec *Answer) error {
 	// The token is read before budget is spent, so that a missing token
 	// file costs no request, and again once budget is granted, so that a
 	// token rotated during a long wait (up to a 429 pause) is not sent
@@ -301,6 +302,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	}
 
 	resp, err := c.http.Do(req)
+	rec.answered(resp)
 	if err != nil {
 		e := transportErr(err)
 		if resp != nil {
@@ -321,20 +323,25 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 		// from which the token is removed before it is cut.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		info.Bytes = int64(len(body))
-		return report(c.statusError(endpoint, resp, redactBytes(body, token), rl))
+		body = redactBytes(body, token)
+		rec.keep(body)
+		return report(c.statusError(endpoint, resp, body, rl))
 	}
 
 	ct := resp.Header.Get("Content-Type")
 	if !IsJSON(ct) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		info.Bytes = int64(len(body))
+		body = redactBytes(body, token)
+		rec.keep(body)
 		msg := fmt.Sprintf("content type %q instead of JSON", cleanMessage(redact(ct, token)))
-		if m := errorMessage(ct, redactBytes(body, token)); m != "" {
+		if m := errorMessage(ct, body); m != "" {
 			msg += ": " + m
 		}
 		return report(&Error{Kind: KindInvalidResponse, Endpoint: endpoint, Status: resp.StatusCode, Message: msg})
 	}
 	if resp.ContentLength > c.maxBody {
+		rec.tooLarge()
 		return report(c.oversize(endpoint, resp.StatusCode))
 	}
 	buf := bodyBuffers.Get().(*[]byte)
@@ -348,6 +355,7 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 		return report(e)
 	}
 	if int64(len(body)) > c.maxBody {
+		rec.tooLarge()
 		return report(c.oversize(endpoint, resp.StatusCode))
 	}
 	if err := decode(body); err != nil {

@@ -95,7 +95,7 @@ type envelope[T any] struct {
 	Status  string    `json:"status"`
 	Message string    `json:"message"`
 	Data    *T        `json:"data"`
-	Meta    *pageMeta `json:"meta"`
+	Meta    *PageMeta `json:"meta"`
 }
 
 // statusSuccess is the "status" of a success envelope.
@@ -110,10 +110,10 @@ const (
 	headerRetryAfter         = "Retry-After"       // whole seconds, on a 429
 )
 
-// pageMeta is the pagination block of a paginated list. A field is nil
+// PageMeta is the pagination block of a paginated list. A field is nil
 // when the server did not send it (or sent null), so that a missing total
 // is never taken for a total of 0.
-type pageMeta struct {
+type PageMeta struct {
 	CurrentPage *int `json:"current_page"`
 	PerPage     *int `json:"per_page"`
 	Total       *int `json:"total"`
