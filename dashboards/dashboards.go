@@ -17,11 +17,17 @@
 //
 // The JSON files are the source: edit them in Grafana, export them, and
 // `go test ./dashboards` checks the rules every shipped dashboard follows
-// (see Lint). The PromQL of their queries is checked with Prometheus' own
-// parser by dashcheck, a program of the tools/prometheus module that make
-// runs, so that the parser stays out of the exporter's dependencies.
-// Queries lists every PromQL query of the dashboards with their variables
-// substituted, so a test can run them against a real Prometheus.
+// (see Lint). This package is the only reader of Grafana's JSON model; the
+// rest of the project works from what it extracts:
+//
+//   - Extract lists every PromQL query of the dashboards as written, with
+//     its variable references resolved (QueryInfo). The command
+//     internal/cmd/dashqueries writes that list as JSON for dashcheck, a
+//     program of the tools/prometheus module that make runs, which checks
+//     the PromQL with Prometheus' own parser; the parser stays out of the
+//     exporter's dependencies, and the Grafana model out of the tools'.
+//   - Queries lists the same queries with their variables substituted, so
+//     a test can run them against a real Prometheus.
 package dashboards
 
 import (
@@ -30,9 +36,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strings"
 )
 
 // Dashboard is the part of Grafana's dashboard JSON model the checks read.
@@ -119,9 +123,12 @@ type Target struct {
 	RefID        string      `json:"refId"`
 	Expr         string      `json:"expr"`
 	LegendFormat string      `json:"legendFormat"`
-	Instant      bool        `json:"instant"`
 	Format       string      `json:"format"`
 	Datasource   *Datasource `json:"datasource"`
+	// Instant and Range ask Grafana for an instant query, a range query or
+	// both; with neither, Grafana runs a range query.
+	Instant bool `json:"instant"`
+	Range   bool `json:"range"`
 }
 
 // Parse decodes one dashboard.
@@ -182,156 +189,4 @@ func (d *Dashboard) variable(name string) (Variable, bool) {
 		}
 	}
 	return Variable{}, false
-}
-
-// variableRef matches Grafana's variable syntaxes: $name, ${name},
-// ${name:format} and the deprecated [[name]].
-var variableRef = regexp.MustCompile(`\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::\w+)?\]\]`)
-
-// builtinVariables are Grafana's global variables, with the value Queries
-// uses when the caller gives none.
-var builtinVariables = map[string]string{
-	"__rate_interval": "1m",
-	"__interval":      "30s",
-	"__interval_ms":   "30000",
-	"__range":         "1h",
-	"__range_s":       "3600",
-	"__range_ms":      "3600000",
-}
-
-// variableNames returns the names of the variables s references, in order,
-// skipping $1-style regex group references.
-func variableNames(s string) []string {
-	var out []string
-	for _, m := range variableRef.FindAllStringSubmatch(s, -1) {
-		name := m[1] + m[2] + m[3]
-		if name == "" || (name[0] >= '0' && name[0] <= '9') {
-			continue
-		}
-		out = append(out, name)
-	}
-	return out
-}
-
-// substitute replaces every variable reference in s by its value.
-func substitute(s string, value func(name string) (string, bool)) (string, error) {
-	var missing []string
-	out := variableRef.ReplaceAllStringFunc(s, func(ref string) string {
-		names := variableNames(ref)
-		if len(names) == 0 {
-			return ref
-		}
-		v, ok := value(names[0])
-		if !ok {
-			missing = append(missing, names[0])
-			return ref
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("undefined variables %s", strings.Join(missing, ", "))
-	}
-	return out, nil
-}
-
-// Query is one PromQL query of a shipped dashboard, variables substituted.
-type Query struct {
-	File      string // dashboard file base name
-	Dashboard string // dashboard title
-	Panel     string // panel title; empty for a variable's query
-	RefID     string // the panel target's refId; empty for a variable's query
-	// Variable names the template variable whose label_values query this
-	// is, rewritten as `group by (label) (selector)`; empty for panels.
-	Variable string
-	// Instant is true when the panel asks Grafana for an instant query
-	// (stat, bar gauge and table panels); false means a range query.
-	Instant bool
-	Expr    string
-	// Legend is the panel target's legend format; its {{label}}
-	// references name labels each result series should carry.
-	Legend string
-}
-
-// LegendLabels returns the labels the query's legend shows, in order.
-func (q Query) LegendLabels() []string {
-	var out []string
-	for _, m := range legendLabel.FindAllStringSubmatch(q.Legend, -1) {
-		out = append(out, m[1])
-	}
-	return out
-}
-
-// legendLabel matches a {{label}} reference of a legend format.
-var legendLabel = regexp.MustCompile(`\{\{\s*(\w+)\s*\}\}`)
-
-// String names the query for test failure messages.
-func (q Query) String() string {
-	if q.Variable != "" {
-		return fmt.Sprintf("%s variable %s", q.File, q.Variable)
-	}
-	return fmt.Sprintf("%s panel %q query %s", q.File, q.Panel, q.RefID)
-}
-
-// labelValuesQuery matches the label_values(selector, label) form of a
-// Prometheus variable query.
-var labelValuesQuery = regexp.MustCompile(`(?s)^\s*label_values\(\s*(.+)\s*,\s*(\w+)\s*\)\s*$`)
-
-// Queries returns every panel query and every label_values variable query of
-// the dashboards in dir, with variables substituted from vars.
-//
-// vars maps a variable name (without "$") to the text that replaces it, as
-// Grafana would format it: for the regex matchers the dashboards use, a
-// regular expression. A dashboard variable missing from vars becomes ".*"
-// (every value); Grafana's built-in $__rate_interval, $__interval and
-// $__range default to 1m, 30s and 1h. The datasource variable appears in no
-// query. Queries returns an error for a reference to a variable that is
-// neither in vars, nor defined by the dashboard, nor built in.
-func Queries(dir string, vars map[string]string) ([]Query, error) {
-	ds, err := Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []Query
-	for _, d := range ds {
-		value := func(name string) (string, bool) {
-			if v, ok := vars[name]; ok {
-				return v, true
-			}
-			if v, ok := builtinVariables[name]; ok {
-				return v, true
-			}
-			if _, ok := d.variable(name); ok {
-				return ".*", true
-			}
-			return "", false
-		}
-		for _, v := range d.Templating.List {
-			if v.Type != "query" {
-				continue
-			}
-			m := labelValuesQuery.FindStringSubmatch(string(v.Query))
-			if m == nil {
-				return nil, fmt.Errorf("%s: variable %s: only label_values(selector, label) queries are supported, got %q",
-					d.File, v.Name, v.Query)
-			}
-			expr, err := substitute(fmt.Sprintf("group by (%s) (%s)", m[2], m[1]), value)
-			if err != nil {
-				return nil, fmt.Errorf("%s: variable %s: %w", d.File, v.Name, err)
-			}
-			out = append(out, Query{File: d.File, Dashboard: d.Title, Variable: v.Name, Instant: true, Expr: expr})
-		}
-		for _, p := range d.AllPanels() {
-			for _, t := range p.Targets {
-				expr, err := substitute(t.Expr, value)
-				if err != nil {
-					return nil, fmt.Errorf("%s: panel %q query %s: %w", d.File, p.Title, t.RefID, err)
-				}
-				out = append(out, Query{
-					File: d.File, Dashboard: d.Title, Panel: p.Title, RefID: t.RefID,
-					Instant: t.Instant, Expr: expr, Legend: t.LegendFormat,
-				})
-			}
-		}
-	}
-	return out, nil
 }

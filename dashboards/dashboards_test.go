@@ -195,11 +195,12 @@ func TestQueriesRejectsUnknownVariable(t *testing.T) {
 }
 
 func TestSubstituteSyntaxes(t *testing.T) {
-	value := func(name string) (string, bool) { return "<" + name + ">", name != "missing" }
-	got, err := substitute(`a $x ${y} ${z:regex} [[w]] $1 $__rate_interval`, value)
+	value := func(r Ref) (string, bool) { return "<" + r.Name + ">", r.Name != "missing" }
+	s := `a $x ${y} ${z:regex} [[w]] [[v:csv]] $1 $__rate_interval`
+	got, err := substitute(s, findRefs(s), value)
 	require.NoError(t, err)
-	assert.Equal(t, `a <x> <y> <z> <w> $1 <__rate_interval>`, got)
-	_, err = substitute(`$missing`, value)
+	assert.Equal(t, `a <x> <y> <z> <w> <v> $1 <__rate_interval>`, got)
+	_, err = substitute(`$missing`, findRefs(`$missing`), value)
 	assert.Error(t, err)
 }
 

@@ -61,10 +61,11 @@ func LintAll(ds []*Dashboard) error {
 //   - every variable referenced anywhere is defined or built in.
 //
 // The PromQL inside the queries is checked by dashcheck
-// (tools/prometheus/dashcheck, run by make), with the parser Prometheus
-// evaluates it with: that every query parses, that its selectors name the
-// exporter's metrics and filter by $job and $instance, and that counters
-// are read through rate() or increase() over $__rate_interval.
+// (tools/prometheus/dashcheck, run by make) on what Extract returns, with
+// the parser Prometheus evaluates it with: that every query parses, that
+// its selectors name the exporter's metrics and filter by $job and
+// $instance, and that counters are read through rate() or increase() over
+// $__rate_interval.
 func Lint(d *Dashboard) []error {
 	l := &linter{d: d}
 	l.dashboard()
@@ -118,9 +119,9 @@ func (l *linter) variables() {
 		if seen[v.Name] {
 			l.errorf("variable %s defined twice", v.Name)
 		}
-		for _, name := range variableNames(string(v.Query)) {
-			if _, builtin := builtinVariables[name]; !builtin && !seen[name] {
-				l.errorf("variable %s references $%s, which is not defined before it", v.Name, name)
+		for _, r := range findRefs(string(v.Query)) {
+			if _, builtin := builtinVariables[r.Name]; !builtin && !seen[r.Name] {
+				l.errorf("variable %s references $%s, which is not defined before it", v.Name, r.Name)
 			}
 		}
 		seen[v.Name] = true
@@ -191,12 +192,9 @@ func (l *linter) panel(p Panel) {
 
 // references reports variables s uses that the dashboard does not define.
 func (l *linter) references(where, s string) {
-	for _, name := range variableNames(s) {
-		if _, ok := builtinVariables[name]; ok {
-			continue
-		}
-		if _, ok := l.d.variable(name); !ok {
-			l.errorf("%s: $%s is not a dashboard variable", where, name)
+	for _, r := range l.d.refs(s) {
+		if r.Kind == KindUndefined {
+			l.errorf("%s: $%s is not a dashboard variable", where, r.Name)
 		}
 	}
 }

@@ -44,7 +44,7 @@ var rateFunctions = map[string]bool{"rate": true, "increase": true}
 // counterFunctions make sense only for counters.
 var counterFunctions = map[string]bool{"rate": true, "increase": true, "irate": true, "resets": true}
 
-// checker runs the PromQL checks over dashboards and collects what it finds.
+// checker runs the PromQL checks over queries and collects what it finds.
 type checker struct {
 	parser parser.Parser
 	// metrics holds the series names the exporter exposes, read from an
@@ -54,6 +54,7 @@ type checker struct {
 	metricsFile string
 
 	findings                       []string
+	files                          map[string]bool
 	dashboards, queries, selectors int
 }
 
@@ -63,7 +64,7 @@ func newChecker(metricsFile string) (*checker, error) {
 	// The default options are those of a Prometheus server started without
 	// feature flags: experimental functions are rejected, as they would be
 	// when the dashboard runs.
-	c := &checker{parser: parser.NewParser(parser.Options{})}
+	c := &checker{parser: parser.NewParser(parser.Options{}), files: map[string]bool{}}
 	if metricsFile != "" {
 		names, err := loadMetrics(metricsFile)
 		if err != nil {
@@ -121,17 +122,17 @@ func loadMetrics(file string) (map[string]bool, error) {
 	return names, nil
 }
 
-// errorf records a finding once, however many selectors of a query share
-// the problem.
-func (c *checker) errorf(d *dashboard, where, format string, args ...any) {
-	f := fmt.Sprintf("%s: %s: %s", d.file, where, fmt.Sprintf(format, args...))
+// errorf records a finding about q once, however many selectors of the
+// query share the problem.
+func (c *checker) errorf(q *query, format string, args ...any) {
+	f := fmt.Sprintf("%s: %s: %s", q.File, q.where(), fmt.Sprintf(format, args...))
 	if !slices.Contains(c.findings, f) {
 		c.findings = append(c.findings, f)
 	}
 }
 
-// dashboard checks every label_values variable query and every panel query
-// of d:
+// check checks one query of a dashboard, a label_values variable query or a
+// panel query:
 //
 //   - the query parses as PromQL once its variables are replaced, and a
 //     range query returns an instant vector or a scalar;
@@ -144,104 +145,84 @@ func (c *checker) errorf(d *dashboard, where, format string, args ...any) {
 //     functions are never applied to anything else, and other ranges are
 //     Grafana interval variables rather than fixed durations;
 //   - a matcher on a multi-value variable uses =~ or !~.
-func (c *checker) dashboard(d *dashboard) {
-	c.dashboards++
-	for _, v := range d.Templating.List {
-		if v.Type == "query" {
-			c.variableQuery(d, v)
-		}
+func (c *checker) check(q *query) {
+	if !c.files[q.File] {
+		c.files[q.File] = true
+		c.dashboards++
 	}
-	for _, p := range d.allPanels() {
-		panelName := fmt.Sprintf("panel %q", p.Title)
-		if strings.TrimSpace(p.Title) == "" {
-			panelName = fmt.Sprintf("panel id %d", p.ID)
-		}
-		for _, t := range p.Targets {
-			c.query(d, fmt.Sprintf("%s query %s", panelName, t.RefID), t)
-		}
+	c.queries++
+	if q.Variable != "" {
+		c.variableQuery(q)
+	} else {
+		c.panelQuery(q)
 	}
 }
 
-// expand replaces the variables of a query of d by placeholders and
-// reports the references it cannot resolve; it returns nil when the query
-// cannot be checked.
-func (c *checker) expand(d *dashboard, where, expr string) *expansion {
-	e := expand(expr, func(name string) (placeholderKind, bool) {
-		if k, ok := builtinVariables[name]; ok {
-			return k, true
-		}
-		if v, ok := d.variable(name); ok {
-			if v.Type == "interval" {
-				return durationKind, true
-			}
-			return identKind, true
-		}
-		return identKind, false
-	})
+// expand replaces the variables of q by placeholders and reports the
+// references it cannot resolve; it returns nil when the query cannot be
+// checked.
+func (c *checker) expand(q *query) *expansion {
+	e := expand(q.Expr, q.Refs)
 	for _, name := range e.undefined {
-		c.errorf(d, where, "$%s is neither a dashboard variable nor a Grafana built-in", name)
+		c.errorf(q, "$%s is neither a dashboard variable nor a Grafana built-in", name)
 	}
 	if e.clash != "" {
-		c.errorf(d, where, "the query contains %q, which the check uses for its placeholders; it cannot be checked", e.clash)
+		c.errorf(q, "the query contains %q, which the check uses for its placeholders; it cannot be checked", e.clash)
 		return nil
 	}
 	return e
 }
 
-func (c *checker) query(d *dashboard, where string, t target) {
-	c.queries++
-	if strings.TrimSpace(t.Expr) == "" {
-		c.errorf(d, where, "empty expression")
+func (c *checker) panelQuery(q *query) {
+	if strings.TrimSpace(q.Expr) == "" {
+		c.errorf(q, "empty expression")
 		return
 	}
-	e := c.expand(d, where, t.Expr)
+	e := c.expand(q)
 	if e == nil {
 		return
 	}
 	expr, err := c.parser.ParseExpr(e.text)
 	if err != nil {
-		c.errorf(d, where, "%s", e.parseError(err))
+		c.errorf(q, "%s", e.parseError(err))
 		return
 	}
-	if typ := expr.Type(); t.rangeQuery() && typ != parser.ValueTypeVector && typ != parser.ValueTypeScalar {
-		c.errorf(d, where, "runs as a range query, which needs an instant vector or a scalar, but returns a %s", typ)
+	if typ := expr.Type(); q.Range && typ != parser.ValueTypeVector && typ != parser.ValueTypeScalar {
+		c.errorf(q, "runs as a range query, which needs an instant vector or a scalar, but returns a %s", typ)
 	}
 	sels := selectors(expr)
 	if len(sels) == 0 {
-		c.errorf(d, where, "no series selector")
+		c.errorf(q, "no series selector")
 	}
 	for _, s := range sels {
-		c.selector(d, where, e, s)
+		c.selector(q, e, s)
 	}
 }
 
-func (c *checker) variableQuery(d *dashboard, v variable) {
-	c.queries++
-	where := "variable " + v.Name
-	m := labelValuesQuery.FindStringSubmatch(string(v.Query))
-	if m == nil {
-		c.errorf(d, where, "query %q is not label_values(selector, label)", v.Query)
+func (c *checker) variableQuery(q *query) {
+	if q.Label == "" {
+		c.errorf(q, "query %q is not label_values(selector, label)", q.Query)
 		return
 	}
-	e := c.expand(d, where, strings.TrimSpace(m[1]))
+	e := c.expand(q)
 	if e == nil {
 		return
 	}
 	expr, err := c.parser.ParseExpr(e.text)
 	if err != nil {
-		c.errorf(d, where, "%s", e.parseError(err))
+		c.errorf(q, "%s", e.parseError(err))
 		return
 	}
 	vs, ok := expr.(*parser.VectorSelector)
 	if !ok {
-		c.errorf(d, where, "label_values takes a series selector, not %s", e.orig)
+		c.errorf(q, "label_values takes a series selector, not %s", e.orig)
 		return
 	}
 	// Each variable narrows by the ones above it: job lists every job,
 	// instance the instances of the chosen jobs, the rest values from the
 	// chosen instances.
 	var want []string
-	switch v.Name {
+	switch q.Variable {
 	case "job":
 	case "instance":
 		want = []string{"job"}
@@ -249,8 +230,8 @@ func (c *checker) variableQuery(d *dashboard, v variable) {
 		want = []string{"job", "instance"}
 	}
 	c.selectors++
-	c.filters(d, where, e, vs, want)
-	c.metricName(d, where, e, vs)
+	c.filters(q, e, vs, want)
+	c.metricName(q, e, vs)
 }
 
 // selector is one series selector of a query and what surrounds it.
@@ -301,7 +282,7 @@ func selectors(expr parser.Expr) []selector {
 
 // metricName returns the metric name of vs, "" if it has none, and reports
 // a missing or foreign one.
-func (c *checker) metricName(d *dashboard, where string, e *expansion, vs *parser.VectorSelector) string {
+func (c *checker) metricName(q *query, e *expansion, vs *parser.VectorSelector) string {
 	name := vs.Name
 	if name == "" {
 		for _, m := range vs.LabelMatchers {
@@ -312,20 +293,20 @@ func (c *checker) metricName(d *dashboard, where string, e *expansion, vs *parse
 	}
 	switch {
 	case name == "":
-		c.errorf(d, where, "selector without a metric name: %s", e.original(vs.PositionRange()))
+		c.errorf(q, "selector without a metric name: %s", e.original(vs.PositionRange()))
 	case name == "up":
 	case !strings.HasPrefix(name, "kartustok_"):
-		c.errorf(d, where, "%s is not a kartustok_ metric", e.restore(name))
+		c.errorf(q, "%s is not a kartustok_ metric", e.restore(name))
 	case c.metrics != nil && !c.metrics[name]:
-		c.errorf(d, where, "%s is not among the metrics the exporter exposes (%s)", name, c.metricsFile)
+		c.errorf(q, "%s is not among the metrics the exporter exposes (%s)", name, c.metricsFile)
 	}
 	return name
 }
 
-func (c *checker) selector(d *dashboard, where string, e *expansion, s selector) {
+func (c *checker) selector(q *query, e *expansion, s selector) {
 	c.selectors++
-	c.filters(d, where, e, s.vs, []string{"job", "instance"})
-	name := c.metricName(d, where, e, s.vs)
+	c.filters(q, e, s.vs, []string{"job", "instance"})
+	name := c.metricName(q, e, s.vs)
 	if name == "" {
 		return
 	}
@@ -351,13 +332,13 @@ func (c *checker) selector(d *dashboard, where string, e *expansion, s selector)
 	counter := isCounter(name)
 	switch {
 	case counter && !rateFunctions[s.function]:
-		c.errorf(d, where, "counter %s must be inside rate() or increase(), found in %q", shown, s.function)
-	case counter && (s.matrix == nil || !isVar || rangeVar.name != "__rate_interval"):
-		c.errorf(d, where, "counter %s must use [$__rate_interval], found [%s]", shown, rng)
+		c.errorf(q, "counter %s must be inside rate() or increase(), found in %q", shown, s.function)
+	case counter && (s.matrix == nil || !isVar || rangeVar.Name != "__rate_interval"):
+		c.errorf(q, "counter %s must use [$__rate_interval], found [%s]", shown, rng)
 	case !counter && counterFunctions[s.function]:
-		c.errorf(d, where, "%s() of %s, which is not a counter", s.function, shown)
+		c.errorf(q, "%s() of %s, which is not a counter", s.function, shown)
 	case !counter && hasRange && !isVar:
-		c.errorf(d, where, "range [%s] on %s is fixed; use a Grafana interval variable", rng, shown)
+		c.errorf(q, "range [%s] on %s is fixed; use a Grafana interval variable", rng, shown)
 	}
 }
 
@@ -377,7 +358,7 @@ func rangeText(s string) string {
 
 // filters checks that vs has the label=~"$label" matcher for each of want,
 // and that matchers on multi-value variables are regex matchers.
-func (c *checker) filters(d *dashboard, where string, e *expansion, vs *parser.VectorSelector, want []string) {
+func (c *checker) filters(q *query, e *expansion, vs *parser.VectorSelector, want []string) {
 	name := e.restore(vs.Name)
 	if name == "" {
 		name = e.original(vs.PositionRange())
@@ -391,14 +372,13 @@ func (c *checker) filters(d *dashboard, where string, e *expansion, vs *parser.V
 			}
 		}
 		if !ok {
-			c.errorf(d, where, `selector %s has no %s=~"$%s" filter`, name, label, label)
+			c.errorf(q, `selector %s has no %s=~"$%s" filter`, name, label, label)
 		}
 	}
 	for _, m := range vs.LabelMatchers {
 		for _, r := range e.refsIn(m.Value) {
-			v, ok := d.variable(r.name)
-			if ok && (v.Multi || v.IncludeAll) && m.Type != labels.MatchRegexp && m.Type != labels.MatchNotRegexp {
-				c.errorf(d, where, "%s%s%q uses multi-value $%s without a regex matcher", m.Name, m.Type, e.restore(m.Value), r.name)
+			if r.Multi && m.Type != labels.MatchRegexp && m.Type != labels.MatchNotRegexp {
+				c.errorf(q, "%s%s%q uses multi-value $%s without a regex matcher", m.Name, m.Type, e.restore(m.Value), r.Name)
 			}
 		}
 	}

@@ -14,8 +14,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,10 +28,53 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The exporter's golden /metrics page, from the repository this module
-// lives in: the metrics the dashboards may select. make runs dashcheck over
-// the shipped dashboards with it.
-var goldenMetrics = filepath.Join("..", "..", "..", "collector", "testdata", "metrics.golden")
+// The repository this module lives in, whose exporter module has the
+// dashboards, the golden /metrics page and the command that extracts the
+// queries.
+var repository = filepath.Join("..", "..", "..")
+
+// The exporter's golden /metrics page: the metrics the dashboards may
+// select. make runs dashcheck over the shipped dashboards with it.
+var goldenMetrics = filepath.Join(repository, "collector", "testdata", "metrics.golden")
+
+// dashqueries is the exporter's internal/cmd/dashqueries, built by TestMain,
+// which extracts the queries from dashboards for dashcheck. The tests give
+// it dashboards and dashcheck its output, as make does, so that they prove
+// the rules hold for the dashboards as Grafana reads them.
+var dashqueries string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "dashcheck-test")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		dashqueries = filepath.Join(dir, "dashqueries")
+		// The exporter's module is built on its own, with its own
+		// dependency versions.
+		cmd := exec.Command("go", "build", "-o", dashqueries, "./internal/cmd/dashqueries")
+		cmd.Dir = repository
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building the exporter's internal/cmd/dashqueries: %v\n%s", err, out)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// extract runs dashqueries over the dashboards in dir and returns its
+// output.
+func extract(t *testing.T, dir string) []byte {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(dashqueries, dir)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	return stdout.Bytes()
+}
 
 func newTestChecker(t *testing.T) *checker {
 	t.Helper()
@@ -67,14 +113,19 @@ func setRangeExpr(d raw, expr string) {
 
 func variables(d raw) []any { return d["templating"].(raw)["list"].([]any) }
 
+// check runs the checks over d, saved as stock.json.
 func check(t *testing.T, d raw) []string {
 	t.Helper()
 	data, err := json.Marshal(d)
 	require.NoError(t, err)
-	parsed, err := parseDashboard(filepath.Join("testdata", "stock.json"), data)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stock.json"), data, 0o644))
+	qs, err := readQueries("-", bytes.NewReader(extract(t, dir)))
 	require.NoError(t, err)
 	c := newTestChecker(t)
-	c.dashboard(parsed)
+	for i := range qs {
+		c.check(&qs[i])
+	}
 	return c.findings
 }
 
@@ -172,6 +223,10 @@ func TestCatchesBrokenDashboards(t *testing.T) {
 		{"range vector from a range query", func(d raw) {
 			setRangeExpr(d, `kartustok_up{`+filter+`}[$__range]`)
 		}, "runs as a range query, which needs an instant vector or a scalar, but returns a matrix"},
+		{"range vector from a target that does not ask for an instant query", func(d raw) {
+			delete(firstTarget(d), "instant")
+			setExpr(d, `kartustok_up{`+filter+`}[$__range]`)
+		}, "runs as a range query, which needs an instant vector or a scalar, but returns a matrix"},
 		{"undefined variable in a query", func(d raw) {
 			setExpr(d, `kartustok_locator_info{`+filter+`,locator_name=~"$warehose"}`)
 		}, "$warehose is neither a dashboard variable nor a Grafana built-in"},
@@ -260,13 +315,23 @@ func TestAcceptsValidVariations(t *testing.T) {
 }
 
 func TestExpand(t *testing.T) {
-	kinds := map[string]placeholderKind{"job": identKind, "__rate_interval": durationKind, "__range_s": numberKind}
-	kind := func(name string) (placeholderKind, bool) {
-		k, ok := kinds[name]
-		return k, ok
-	}
 	expr := `rate(x{job=~"$job",a="${job:regex}",b="$job"}[$__rate_interval]) / ${__range_s} + $nope + $1`
-	e := expand(expr, kind)
+	var refs []ref
+	from := 0
+	for _, r := range []struct{ text, name, kind string }{
+		{"$job", "job", kindText},
+		{"${job:regex}", "job", kindText},
+		{"$job", "job", kindText},
+		{"$__rate_interval", "__rate_interval", kindDuration},
+		{"${__range_s}", "__range_s", kindNumber},
+		{"$nope", "nope", kindUndefined},
+	} {
+		i := strings.Index(expr[from:], r.text)
+		require.GreaterOrEqual(t, i, 0, r.text)
+		from += i + len(r.text)
+		refs = append(refs, ref{Start: from - len(r.text), End: from, Name: r.name, Kind: r.kind})
+	}
+	e := expand(expr, refs)
 	assert.Equal(t,
 		`rate(x{job=~"__var1_job__",a="__var2_job__",b="__var1_job__"}[987654003ms]) / 987654004 + __var5_nope__ + $1`,
 		e.text)
@@ -276,12 +341,12 @@ func TestExpand(t *testing.T) {
 
 	r, ok := e.durations[987654003*time.Millisecond]
 	require.True(t, ok)
-	assert.Equal(t, ref{text: "$__rate_interval", name: "__rate_interval"}, r)
+	assert.Equal(t, refs[3], r)
 	r, ok = e.durations[987654004*time.Second]
 	require.True(t, ok)
-	assert.Equal(t, "__range_s", r.name)
+	assert.Equal(t, "__range_s", r.Name)
 
-	assert.Equal(t, []ref{{text: "${job:regex}", name: "job", format: "regex"}}, e.refsIn("x__var2_job__"))
+	assert.Equal(t, []ref{refs[1]}, e.refsIn("x__var2_job__"))
 
 	// Offsets outside placeholders shift; inside one, they map to the
 	// reference's start, or its end for an end offset.
@@ -301,8 +366,8 @@ func TestExpand(t *testing.T) {
 	assert.Equal(t, strings.Index(expr, "$job"), e.origPos(i, false))
 	assert.Equal(t, strings.Index(expr, "$job")+len("$job"), e.origPos(i, true))
 
-	assert.Equal(t, "2:3", expand("a +\n  b(", kind).position(len("a +\n  ")))
-	assert.Equal(t, "__var", expand(`x{a="__var1_y__"}`, kind).clash)
+	assert.Equal(t, "2:3", expand("a +\n  b(", nil).position(len("a +\n  ")))
+	assert.Equal(t, "__var", expand(`x{a="__var1_y__"}`, nil).clash)
 }
 
 func TestLoadMetrics(t *testing.T) {
@@ -336,54 +401,80 @@ b_total 1
 	require.ErrorContains(t, err, "no # TYPE lines")
 }
 
-func TestLoad(t *testing.T) {
-	_, err := load([]string{t.TempDir()})
-	require.ErrorContains(t, err, "no *.json dashboards")
+func TestReadQueries(t *testing.T) {
+	qs, err := readQueries("-", bytes.NewReader(extract(t, "testdata")))
+	require.NoError(t, err)
+	require.Len(t, qs, 11)
+	assert.Equal(t, "stock.json", qs[0].File)
+	assert.Equal(t, "variable job", qs[0].where())
+	assert.Equal(t, `panel "Items below minimum" query A`, qs[5].where())
+	assert.Equal(t, "panel id 7 query B", (&query{File: "x.json", PanelID: 7, RefID: "B"}).where())
 
 	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.json")
-	require.NoError(t, os.WriteFile(bad, []byte(`{"title": `), 0o644))
-	_, err = load([]string{bad})
-	require.ErrorContains(t, err, "bad.json")
-
-	ds, err := load([]string{"testdata"})
-	require.NoError(t, err)
-	require.Len(t, ds, 1)
-	assert.Equal(t, "stock.json", ds[0].file)
-	assert.Len(t, ds[0].allPanels(), 4)
-}
-
-func TestVariableQueryObjectForm(t *testing.T) {
-	// Grafana 10+ may save a variable query as an object.
-	d, err := parseDashboard("x.json", []byte(`{"templating":{"list":[{"name":"job","type":"query",
-		"query":{"query":"label_values(kartustok_up, job)","refId":"X"}}]}}`))
-	require.NoError(t, err)
-	assert.Equal(t, "label_values(kartustok_up, job)", string(d.Templating.List[0].Query))
+	for _, tc := range []struct{ name, data, want string }{
+		{"malformed", `[{"file": `, "malformed.json: unexpected end of JSON input"},
+		{"empty", `[]`, "empty.json: no queries"},
+		{"another format", `[{"title": "Stock"}]`, `another format.json: query 1: no "file"`},
+		{
+			"reference outside", `[{"file": "x.json", "variable": "job", "expr": "up", "refs": [{"start": 1, "end": 4, "name": "job", "kind": "text"}]}]`,
+			"reference outside.json: query 1: x.json: variable job: reference $job at 1-4 is out of order or outside the expression",
+		},
+		{
+			"references out of order", `[{"file": "x.json", "expr": "$a $b", "refs": [{"start": 3, "end": 5, "name": "b", "kind": "text"}, {"start": 0, "end": 2, "name": "a", "kind": "text"}]}]`,
+			"reference $a at 0-2 is out of order",
+		},
+		{
+			"unknown kind", `[{"file": "x.json", "expr": "$a", "refs": [{"start": 0, "end": 2, "name": "a", "kind": "string"}]}]`,
+			`reference $a of unknown kind "string"`,
+		},
+	} {
+		file := filepath.Join(dir, tc.name+".json")
+		require.NoError(t, os.WriteFile(file, []byte(tc.data), 0o644))
+		_, err := readQueries(file, nil)
+		require.ErrorContains(t, err, tc.want, tc.name)
+	}
+	_, err = readQueries(filepath.Join(dir, "nonexistent.json"), nil)
+	require.Error(t, err)
 }
 
 func TestRun(t *testing.T) {
+	queries := filepath.Join(t.TempDir(), "queries.json")
+	data := extract(t, "testdata")
+	require.NoError(t, os.WriteFile(queries, data, 0o644))
 	var stdout, stderr strings.Builder
-	require.Equal(t, 0, run([]string{"-metrics", goldenMetrics, "testdata"}, &stdout, &stderr), stderr.String())
+	require.Equal(t, 0, run([]string{"-metrics", goldenMetrics, "-queries", queries}, nil, &stdout, &stderr), stderr.String())
 	assert.Equal(t, "dashcheck: 1 dashboards, 11 queries, 22 selectors: OK\n", stdout.String())
 	assert.Empty(t, stderr.String())
+
+	stdout.Reset()
+	require.Equal(t, 0, run([]string{"-metrics", goldenMetrics, "-queries", "-"}, bytes.NewReader(data), &stdout, &stderr), stderr.String())
+	assert.Equal(t, "dashcheck: 1 dashboards, 11 queries, 22 selectors: OK\n", stdout.String())
 
 	d := loadRaw(t)
 	setExpr(d, `kartustok_up{job=~"$job"}`)
 	data, err := json.Marshal(d)
 	require.NoError(t, err)
-	broken := filepath.Join(t.TempDir(), "broken.json")
-	require.NoError(t, os.WriteFile(broken, data, 0o644))
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.json"), data, 0o644))
 	stdout.Reset()
 	stderr.Reset()
-	require.Equal(t, 1, run([]string{broken}, &stdout, &stderr))
+	require.Equal(t, 1, run([]string{"-queries", "-"}, bytes.NewReader(extract(t, dir)), &stdout, &stderr))
 	assert.Empty(t, stdout.String())
 	assert.Equal(t, `broken.json: panel "Items below minimum" query A: selector kartustok_up has no instance=~"$instance" filter
 dashcheck: 1 problem
 `, stderr.String())
 
-	for _, args := range [][]string{nil, {"-metrics", "nonexistent.txt", "testdata"}, {"nonexistent"}, {"-bogus"}} {
+	for _, args := range [][]string{
+		nil,
+		{"-metrics", goldenMetrics},
+		{"-metrics", "nonexistent.txt", "-queries", queries},
+		{"-queries", "nonexistent.json"},
+		{"-queries", "-"},
+		{"-queries", queries, "testdata"},
+		{"-bogus"},
+	} {
 		stderr.Reset()
-		assert.Equal(t, 2, run(args, &stdout, &stderr), "%q", args)
+		assert.Equal(t, 2, run(args, strings.NewReader(""), &stdout, &stderr), "%q", args)
 		assert.NotEmpty(t, stderr.String(), "%q", args)
 	}
 }

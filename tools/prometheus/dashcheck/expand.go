@@ -16,7 +16,8 @@ package main
 // The PromQL parser rejects Grafana's $variables, so every reference is
 // replaced by a placeholder that is valid where such a variable may stand,
 // and distinct enough that the checks can tell, after parsing, which
-// variable a matcher value or a range came from:
+// variable a matcher value or a range came from. Where the references are
+// and what each stands for comes with the query (see ref):
 //
 //   - a variable that stands for a duration ($__rate_interval, $__interval,
 //     $__range, interval variables) becomes a duration no dashboard writes
@@ -33,7 +34,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -42,29 +42,6 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/parser/posrange"
 )
-
-// variableRef matches Grafana's variable syntaxes: $name, ${name},
-// ${name:format} and the deprecated [[name]] and [[name:format]].
-var variableRef = regexp.MustCompile(`\$\{(\w+)(?::([^}]*))?\}|\$(\w+)|\[\[(\w+)(?::(\w+))?\]\]`)
-
-type placeholderKind int
-
-const (
-	identKind placeholderKind = iota
-	durationKind
-	numberKind
-)
-
-// builtinVariables are the Grafana global variables a Prometheus query may
-// use, the same set the exporter's dashboards package accepts.
-var builtinVariables = map[string]placeholderKind{
-	"__rate_interval": durationKind,
-	"__interval":      durationKind,
-	"__range":         durationKind,
-	"__interval_ms":   numberKind,
-	"__range_s":       numberKind,
-	"__range_ms":      numberKind,
-}
 
 const (
 	// placeholderBase numbers the duration and number placeholders; with
@@ -75,19 +52,12 @@ const (
 	identMark       = "__var"
 )
 
-// ref is one variable reference as written in a query.
-type ref struct {
-	text   string // $job, ${job}, ${job:regex}, [[job]]
-	name   string
-	format string
-}
-
 // span records one substitution: orig[origStart:origEnd] of the query as
 // written became text[start:end] of the expanded query.
 type span struct {
 	origStart, origEnd int
 	start, end         int
-	placeholder        string
+	text, placeholder  string
 	ref                ref
 }
 
@@ -105,61 +75,49 @@ type expansion struct {
 	clash string
 }
 
-// expand replaces the variable references of expr by placeholders. kind
-// tells what a variable stands for, and false for a variable that is not
-// defined; an undefined variable becomes an identifier.
-func expand(expr string, kind func(name string) (placeholderKind, bool)) *expansion {
+// expand replaces the variable references refs of expr, in order, by
+// placeholders; an undefined variable becomes an identifier.
+func expand(expr string, refs []ref) *expansion {
 	e := &expansion{orig: expr, durations: map[time.Duration]ref{}}
 	for _, mark := range []string{identMark, numberMark} {
 		if strings.Contains(expr, mark) {
 			e.clash = mark
 		}
 	}
-	placeholders := map[string]string{} // ref text -> placeholder
+	placeholders := map[string]string{} // reference as written -> placeholder
 	undefined := map[string]bool{}
 	var b strings.Builder
 	last := 0
-	for _, m := range variableRef.FindAllStringSubmatchIndex(expr, -1) {
-		r := ref{text: expr[m[0]:m[1]]}
-		for _, g := range []int{2, 6, 8} {
-			if m[g] >= 0 {
-				r.name = expr[m[g]:m[g+1]]
-			}
-		}
-		for _, g := range []int{4, 10} {
-			if m[g] >= 0 {
-				r.format = expr[m[g]:m[g+1]]
-			}
-		}
-		if r.name == "" || (r.name[0] >= '0' && r.name[0] <= '9') {
-			continue // $1, a regular expression group in label_replace
-		}
-		ph, seen := placeholders[r.text]
+	for _, r := range refs {
+		text := expr[r.Start:r.End]
+		ph, seen := placeholders[text]
 		if !seen {
 			n := len(placeholders) + 1
-			k, ok := kind(r.name)
-			if !ok && !undefined[r.name] {
-				undefined[r.name] = true
-				e.undefined = append(e.undefined, r.name)
+			if r.Kind == kindUndefined && !undefined[r.Name] {
+				undefined[r.Name] = true
+				e.undefined = append(e.undefined, r.Name)
 			}
-			switch k {
-			case durationKind:
+			switch r.Kind {
+			case kindDuration:
 				ph = strconv.Itoa(placeholderBase+n) + "ms"
 				e.durations[time.Duration(placeholderBase+n)*time.Millisecond] = r
-			case numberKind:
+			case kindNumber:
 				ph = strconv.Itoa(placeholderBase + n)
 				e.durations[time.Duration(placeholderBase+n)*time.Millisecond] = r
 				e.durations[time.Duration(placeholderBase+n)*time.Second] = r
 			default:
-				ph = fmt.Sprintf("%s%d_%s__", identMark, n, r.name)
+				ph = fmt.Sprintf("%s%d_%s__", identMark, n, r.Name)
 			}
-			placeholders[r.text] = ph
+			placeholders[text] = ph
 		}
-		b.WriteString(expr[last:m[0]])
+		b.WriteString(expr[last:r.Start])
 		start := b.Len()
 		b.WriteString(ph)
-		e.spans = append(e.spans, span{origStart: m[0], origEnd: m[1], start: start, end: b.Len(), placeholder: ph, ref: r})
-		last = m[1]
+		e.spans = append(e.spans, span{
+			origStart: r.Start, origEnd: r.End, start: start, end: b.Len(),
+			text: text, placeholder: ph, ref: r,
+		})
+		last = r.End
 	}
 	b.WriteString(expr[last:])
 	e.text = b.String()
@@ -199,7 +157,7 @@ func (e *expansion) original(pr posrange.PositionRange) string {
 // the expanded query such as a matcher value or a metric name.
 func (e *expansion) restore(s string) string {
 	for _, sp := range e.spans {
-		s = strings.ReplaceAll(s, sp.placeholder, sp.ref.text)
+		s = strings.ReplaceAll(s, sp.placeholder, sp.text)
 	}
 	return s
 }

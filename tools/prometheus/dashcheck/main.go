@@ -15,13 +15,16 @@
 // Prometheus evaluates it with. Every panel query and label_values variable
 // query is parsed once its Grafana variables are replaced by placeholders,
 // and every series selector in it is checked against the rules the
-// exporter's dashboards follow (see checker.dashboard). It prints one line
-// per problem, naming the dashboard file, the panel and the query, and exits
-// 1 if there is any, 2 if the dashboards or the exposition cannot be read.
+// exporter's dashboards follow (see checker.check). It prints one line per
+// problem, naming the dashboard file, the panel and the query, and exits 1
+// if there is any, 2 if the queries or the exposition cannot be read.
 //
-// Usage:
+// The queries are those the exporter's command internal/cmd/dashqueries
+// extracts from the dashboards (see queries.go), in a file or, with
+// -queries -, on standard input:
 //
-//	dashcheck [-metrics exposition.txt] dashboards/ [more.json ...]
+//	go run ./internal/cmd/dashqueries dashboards > queries.json
+//	dashcheck [-metrics exposition.txt] -queries queries.json
 //
 // With -metrics, queries may only select series that the exposition (such
 // as the exporter's golden /metrics page) declares with # TYPE, besides up.
@@ -35,23 +38,24 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run checks the dashboards args name and returns the exit code: 0 when
-// they pass, 1 when there are problems, 2 when they cannot be checked.
-func run(args []string, stdout, stderr io.Writer) int {
+// run checks the queries args name and returns the exit code: 0 when they
+// pass, 1 when there are problems, 2 when they cannot be checked.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dashcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	metrics := fs.String("metrics", "", "a text exposition `file` listing the metrics queries may select")
+	queries := fs.String("queries", "", "the `file` of queries internal/cmd/dashqueries wrote, - for standard input")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dashcheck [-metrics file] dir|file.json ...")
+		fmt.Fprintln(stderr, "usage: dashcheck [-metrics file] -queries file|-")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() == 0 {
+	if *queries == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return 2
 	}
@@ -60,13 +64,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dashcheck:", err)
 		return 2
 	}
-	ds, err := load(fs.Args())
+	qs, err := readQueries(*queries, stdin)
 	if err != nil {
 		fmt.Fprintln(stderr, "dashcheck:", err)
 		return 2
 	}
-	for _, d := range ds {
-		c.dashboard(d)
+	for i := range qs {
+		c.check(&qs[i])
 	}
 	for _, f := range c.findings {
 		fmt.Fprintln(stderr, f)
