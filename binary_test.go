@@ -34,6 +34,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
 
@@ -274,7 +275,7 @@ func TestBinary(t *testing.T) {
 
 	t.Run("invalid minimums file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "minimums.yml")
-		writeFile(t, path, badMinimums)
+		testkit.WriteFile(t, path, badMinimums)
 		p := startProc(t, bin, []string{noToken}, "--demo", "--web.listen-address=127.0.0.1:0", "--stock.minimums-file="+path)
 		if code := p.exitCode(time.Minute); code != 1 {
 			t.Errorf("exit %d, want 1", code)
@@ -287,8 +288,8 @@ func TestBinary(t *testing.T) {
 	t.Run("config check", func(t *testing.T) {
 		dir := t.TempDir()
 		good, bad := filepath.Join(dir, "good.yml"), filepath.Join(dir, "bad.yml")
-		writeFile(t, good, goodMinimums)
-		writeFile(t, bad, badMinimums)
+		testkit.WriteFile(t, good, goodMinimums)
+		testkit.WriteFile(t, bad, badMinimums)
 		p := startProc(t, bin, nil, "--demo", "--config.check", "--stock.minimums-file="+good)
 		if code := p.exitCode(time.Minute); code != 0 || !strings.HasPrefix(p.output(), "kartustok_exporter: configuration OK; demo company; no --web.config.file; minimums file "+good) || strings.Count(p.output(), "\n") != 1 {
 			t.Errorf("good file: exit %d, output:\n%s", code, p.output())
@@ -306,7 +307,7 @@ func TestBinary(t *testing.T) {
 		dir := t.TempDir()
 		token, webConfig, missing := filepath.Join(dir, "token"), filepath.Join(dir, "web.yml"), filepath.Join(dir, "no-web.yml")
 		writeToken(t, token, secretToken+"\n", 0o644)
-		writeFile(t, webConfig, webConfigBasicAuth)
+		testkit.WriteFile(t, webConfig, webConfigBasicAuth)
 		args := []string{"--config.check", "--kartustok.url=https://sinarjaya.kartustok.com", "--kartustok.token-file=" + token}
 		warning := "kartustok_exporter: warning: token file " + token + " has mode 0644, which lets every user read the token: chmod 0600 " + token
 
@@ -331,7 +332,7 @@ func TestBinary(t *testing.T) {
 		dir := t.TempDir()
 		tokenFile, badWeb := filepath.Join(dir, "token"), filepath.Join(dir, "web.yml")
 		writeToken(t, tokenFile, company.AddToken(kartustoktest.TokenSpec{})+"\n", 0o600)
-		writeFile(t, badWeb, "basic_auth_users:\n  dave: dave123\n")
+		testkit.WriteFile(t, badWeb, "basic_auth_users:\n  dave: dave123\n")
 		busy, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		defer busy.Close()
@@ -391,7 +392,7 @@ func TestBinary(t *testing.T) {
 	t.Run("SIGHUP reloads the minimums file", func(t *testing.T) {
 		apiURL, tokenFile := startSimulated(t)
 		path := filepath.Join(t.TempDir(), "minimums.yml")
-		writeFile(t, path, "items: []\n")
+		testkit.WriteFile(t, path, "items: []\n")
 		p := startProc(t, bin, []string{noToken}, "--kartustok.url="+apiURL, "--kartustok.token-file="+tokenFile,
 			"--web.listen-address=127.0.0.1:0", "--stock.minimums-file="+path)
 		base := p.baseURL()
@@ -406,7 +407,7 @@ func TestBinary(t *testing.T) {
 		// metric to say want.
 		hup := func(content, want string) metricsView {
 			t.Helper()
-			writeFile(t, path, content)
+			testkit.WriteFile(t, path, content)
 			before := strings.Count(p.output(), "trigger=SIGHUP")
 			if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 				t.Fatal(err)

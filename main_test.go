@@ -41,6 +41,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/collector"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
 
@@ -427,24 +428,9 @@ func TestPlainHTTPOffLoopback(t *testing.T) {
 // goodMinimums and badMinimums are the minimums files the reload tests
 // start from; badMinimums has one problem, on line 5.
 var (
-	goodMinimums = readFixture("minimums/testdata/reload-good.yml")
-	badMinimums  = readFixture("minimums/testdata/reload-bad.yml")
+	goodMinimums = testkit.MustRead("minimums/testdata/reload-good.yml")
+	badMinimums  = testkit.MustRead("minimums/testdata/reload-bad.yml")
 )
-
-func readFixture(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // noDocument and nullDocument are the messages for a minimums file that
 // writes no minimums at all.
@@ -458,7 +444,7 @@ const (
 // clear the minimums on purpose.
 func TestStartUpRejectsAnEmptyMinimumsFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "minimums.yml")
-	writeFile(t, path, "# nothing yet\n")
+	testkit.WriteFile(t, path, "# nothing yet\n")
 
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -508,12 +494,12 @@ func TestReloadEndpoint(t *testing.T) {
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
 	good, bad := filepath.Join(dir, "good.yml"), filepath.Join(dir, "bad.yml")
-	writeFile(t, good, goodMinimums)
-	writeFile(t, bad, badMinimums+"    total_minimum: -1\n")
+	testkit.WriteFile(t, good, goodMinimums)
+	testkit.WriteFile(t, bad, badMinimums+"    total_minimum: -1\n")
 	empty, null, cleared := filepath.Join(dir, "empty.yml"), filepath.Join(dir, "null.yml"), filepath.Join(dir, "cleared.yml")
-	writeFile(t, empty, "\n# items:\n#   - code: KS-1\n")
-	writeFile(t, null, "---\n")
-	writeFile(t, cleared, "items: []\n")
+	testkit.WriteFile(t, empty, "\n# items:\n#   - code: KS-1\n")
+	testkit.WriteFile(t, null, "---\n")
+	testkit.WriteFile(t, cleared, "items: []\n")
 	token := filepath.Join(dir, "token")
 	require.NoError(t, os.WriteFile(token, []byte("ks_secret_token_value\n"), 0o600))
 	url := "--kartustok.url=https://sinarjaya.kartustok.com/public/v1"
@@ -592,7 +578,7 @@ func TestConfigCheck(t *testing.T) {
 
 func TestStartUpRejectsAnInvalidMinimumsFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "minimums.yml")
-	writeFile(t, path, badMinimums)
+	testkit.WriteFile(t, path, badMinimums)
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -721,8 +707,8 @@ func TestMinimumsFileInProcess(t *testing.T) {
 	apiURL, tokenFile := startSimulated(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "minimums.yml")
-	writeFile(t, path, "items: []\n") // an explicit empty document sets nothing
-	addr := freeAddr(t)
+	testkit.WriteFile(t, path, "items: []\n") // an explicit empty document sets nothing
+	addr := testkit.FreeAddr(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -747,7 +733,7 @@ func TestMinimumsFileInProcess(t *testing.T) {
 			"  - code: %s\n    warehouses:\n      - code: GDG-01\n        minimum: %d\n",
 			before.itemCode[stocked], stockedMin, before.itemCode[missing], missingMin)
 	}
-	writeFile(t, path, file(1000, 5))
+	testkit.WriteFile(t, path, file(1000, 5))
 	if code, body := post(t, base+"/-/reload"); code != http.StatusOK {
 		t.Fatalf("POST /-/reload = %d %s", code, body)
 	}
@@ -808,14 +794,6 @@ func TestMinimumsFileInProcess(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	addr := srv.Listener.Addr().String()
-	srv.Close()
-	return addr
-}
-
 func waitReadyURL(t *testing.T, base string, logs *syncWriter) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
@@ -865,11 +843,11 @@ func TestConfigCheckReadsWhatAStartReads(t *testing.T) {
 	writeToken(t, token, secretToken+"\n", 0o600)
 	writeToken(t, empty, " \n", 0o600)
 	webOK, webMissing := filepath.Join(dir, "web.yml"), filepath.Join(dir, "no-web.yml")
-	writeFile(t, webOK, webConfigBasicAuth)
+	testkit.WriteFile(t, webOK, webConfigBasicAuth)
 	webUnknown, webBadHash, webNoCert := filepath.Join(dir, "web-unknown.yml"), filepath.Join(dir, "web-bad-hash.yml"), filepath.Join(dir, "web-no-cert.yml")
-	writeFile(t, webUnknown, "basic_auth_user:\n  dave: dave123\n")
-	writeFile(t, webBadHash, "basic_auth_users:\n  dave: dave123\n")
-	writeFile(t, webNoCert, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+	testkit.WriteFile(t, webUnknown, "basic_auth_user:\n  dave: dave123\n")
+	testkit.WriteFile(t, webBadHash, "basic_auth_users:\n  dave: dave123\n")
+	testkit.WriteFile(t, webNoCert, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
 	url := "--kartustok.url=https://sinarjaya.kartustok.com/public/v1"
 	withToken := func(args ...string) []string {
 		return append([]string{url, "--kartustok.token-file=" + token}, args...)
@@ -1030,7 +1008,7 @@ func TestStartUpStopsBeforePolling(t *testing.T) {
 	defer busy.Close()
 	busyAddr := busy.Addr().String()
 	badWeb, missingWeb := filepath.Join(dir, "web.yml"), filepath.Join(dir, "no-web.yml")
-	writeFile(t, badWeb, "basic_auth_users:\n  dave: dave123\n")
+	testkit.WriteFile(t, badWeb, "basic_auth_users:\n  dave: dave123\n")
 
 	base := []string{"--kartustok.url=" + sim.URL, "--kartustok.token-file=" + tokenFile}
 	for _, tc := range []struct {
@@ -1071,7 +1049,7 @@ func TestStartUpStopsBeforePolling(t *testing.T) {
 func TestListensOnBoundSocketsWithTheWebConfig(t *testing.T) {
 	apiURL, tokenFile := startSimulated(t)
 	webConfig := filepath.Join(t.TempDir(), "web.yml")
-	writeFile(t, webConfig, webConfigBasicAuth)
+	testkit.WriteFile(t, webConfig, webConfigBasicAuth)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -32,6 +32,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
 
@@ -50,7 +51,7 @@ func TestSlowAndIdleClientsLetGo(t *testing.T) {
 	t.Cleanup(sim.Close)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	writeToken(t, tokenFile, company.AddToken(kartustoktest.TokenSpec{})+"\n", 0o600)
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 
 	var logs syncWriter
 	cfg, done, code := parseFlags([]string{

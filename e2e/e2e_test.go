@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/kartustok/kartustok_exporter/dashboards"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
 
@@ -118,7 +119,7 @@ func TestEndToEnd(t *testing.T) {
 	}, 90*24*time.Hour, "--stock.minimums-file="+minimumsFile)
 	exporters := []*exporterUnderTest{warehouseCo, unionCo, inactiveCo}
 
-	promAddr, amAddr := freeAddr(t), freeAddr(t)
+	promAddr, amAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	amCfg, err := alertmanagerConfig(filepath.Join(root, "examples", "alertmanager.yml"), hookSrv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +278,7 @@ func startCompany(ctx context.Context, t *testing.T, dir, exporterBin, name stri
 	t.Cleanup(api.Close)
 	tokenFile := filepath.Join(dir, name+".token")
 	mustWrite(t, tokenFile, []byte(token+"\n"))
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	c := startChild(ctx, t, dir, "exporter-"+name, exporterBin, append([]string{
 		"--kartustok.url=" + api.URL,
 		"--kartustok.token-file=" + tokenFile,

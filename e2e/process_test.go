@@ -16,7 +16,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,22 +24,6 @@ import (
 	"testing"
 	"time"
 )
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago. The child binds it soon after; a clash fails the start-up check
-// loudly rather than testing the wrong process.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatalf("releasing port %s: %v", addr, err)
-	}
-	return addr
-}
 
 // child is a process the test started; its output goes to a log file that
 // is dumped when the test fails.

@@ -16,7 +16,6 @@ package minimums
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
 )
@@ -35,22 +35,9 @@ import (
 // goodMinimums and badMinimums are the minimums files the reload tests
 // start from; badMinimums has one problem, on line 5.
 var (
-	goodMinimums = readFixture("testdata/reload-good.yml")
-	badMinimums  = readFixture("testdata/reload-bad.yml")
+	goodMinimums = testkit.MustRead("testdata/reload-good.yml")
+	badMinimums  = testkit.MustRead("testdata/reload-bad.yml")
 )
-
-func readFixture(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
-}
 
 func TestFileMinimums(t *testing.T) {
 	set, err := Parse("m.yml", []byte(goodMinimums))
@@ -110,7 +97,7 @@ func countLines(logs, s string) int {
 func newTestReloader(t *testing.T) (r *Reloader, path string, logs *bytes.Buffer) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "minimums.yml")
-	writeFile(t, path, goodMinimums)
+	testkit.WriteFile(t, path, goodMinimums)
 	logs = &bytes.Buffer{}
 	r, err := NewReloader(path, log.NewLogfmtLogger(logs))
 	require.NoError(t, err)
@@ -130,7 +117,7 @@ func TestReloaderKeepsThePreviousFileOnAFailedReload(t *testing.T) {
 	require.NotZero(t, ts0, "after start-up: the timestamp")
 	require.Equal(t, 60.0, minimum(), "after start-up")
 
-	writeFile(t, path, badMinimums)
+	testkit.WriteFile(t, path, badMinimums)
 	err := r.Reload("test")
 	require.Error(t, err)
 	require.Contains(t, err.Error(), path+":5: items[0].warehouses[0].minimum")
@@ -139,7 +126,7 @@ func TestReloaderKeepsThePreviousFileOnAFailedReload(t *testing.T) {
 	assert.Equal(t, 60.0, minimum(), "after a bad reload: the previous file")
 	assert.Equal(t, 1, countLines(logs.String(), "Reloading the minimums file failed"), "a failed reload logs one line:\n%s", logs.String())
 
-	writeFile(t, path, strings.Replace(goodMinimums, "minimum: 60", "minimum: 75", 1))
+	testkit.WriteFile(t, path, strings.Replace(goodMinimums, "minimum: 60", "minimum: 75", 1))
 	time.Sleep(10 * time.Millisecond) // so the timestamp can move on a coarse clock
 	require.NoError(t, r.Reload("test"))
 	assert.Equal(t, 1.0, testutil.ToFloat64(r.successful), "after a good reload")
@@ -170,7 +157,7 @@ func TestReloaderKeepsThePreviousFileWhenItIsEmptied(t *testing.T) {
 		{"bare ---", "---\n", wantNullDocument},
 		{"null", "null\n", wantNullDocument},
 	} {
-		writeFile(t, path, tc.content)
+		testkit.WriteFile(t, path, tc.content)
 		err := r.Reload("test " + tc.name)
 		require.EqualError(t, err, path+": "+tc.want, tc.name)
 		require.Equal(t, 0.0, testutil.ToFloat64(r.successful), "%s: kartustok_config_last_reload_successful", tc.name)
@@ -181,7 +168,7 @@ func TestReloaderKeepsThePreviousFileWhenItIsEmptied(t *testing.T) {
 	}
 	require.Equal(t, 5, countLines(logs.String(), "Reloading the minimums file failed"), logs.String())
 
-	writeFile(t, path, "# Every minimum cleared on purpose.\nitems: []\n")
+	testkit.WriteFile(t, path, "# Every minimum cleared on purpose.\nitems: []\n")
 	time.Sleep(10 * time.Millisecond) // so the timestamp can move on a coarse clock
 	require.NoError(t, r.Reload("test"))
 	require.Equal(t, 1.0, testutil.ToFloat64(r.successful))
@@ -200,7 +187,7 @@ func TestReloaderKeepsThePreviousFileWhenItIsEmptied(t *testing.T) {
 // main.)
 func TestNewReloaderRejectsAnEmptyFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "minimums.yml")
-	writeFile(t, path, "# nothing yet\n")
+	testkit.WriteFile(t, path, "# nothing yet\n")
 	r, err := NewReloader(path, log.NewNopLogger())
 	require.Nil(t, r)
 	require.EqualError(t, err, path+": "+wantNoDocument)
@@ -212,7 +199,7 @@ func TestNewReloaderRejectsAnEmptyFile(t *testing.T) {
 func TestFileProblems(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yml")
-	writeFile(t, bad, badMinimums+"    total_minimum: -1\n")
+	testkit.WriteFile(t, bad, badMinimums+"    total_minimum: -1\n")
 	_, err := NewReloader(bad, log.NewNopLogger())
 	require.Error(t, err)
 	require.Equal(t, []string{
@@ -250,7 +237,7 @@ func TestReloaderMetrics(t *testing.T) {
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(help+"kartustok_config_last_reload_successful 1\n"), "kartustok_config_last_reload_successful"))
 
-	writeFile(t, path, badMinimums)
+	testkit.WriteFile(t, path, badMinimums)
 	require.Error(t, r.Reload("test"))
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(help+"kartustok_config_last_reload_successful 0\n"), "kartustok_config_last_reload_successful"))
 
@@ -291,7 +278,7 @@ func TestReloaderBoundsTheWarningsItLogs(t *testing.T) {
 		fmt.Fprintf(&b, "  - code: X-%d\n    minimum: 1\n", i)
 	}
 	path := filepath.Join(t.TempDir(), "minimums.yml")
-	writeFile(t, path, b.String())
+	testkit.WriteFile(t, path, b.String())
 	var logs bytes.Buffer
 	r, err := NewReloader(path, log.NewLogfmtLogger(&logs))
 	require.NoError(t, err)

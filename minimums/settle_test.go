@@ -39,6 +39,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
 )
@@ -82,7 +83,7 @@ func stamp(path string) error {
 // writeAged writes a file last modified age ago.
 func writeAged(t *testing.T, path, content string, age time.Duration) {
 	t.Helper()
-	writeFile(t, path, content)
+	testkit.WriteFile(t, path, content)
 	then := time.Now().Add(-age)
 	require.NoError(t, os.Chtimes(path, then, then))
 }
