@@ -49,12 +49,15 @@ type config struct {
 	catalogEvery   time.Duration
 	stockInterval  time.Duration
 	fullStock      time.Duration
-	flowInterval   time.Duration
-	maxStaleness   time.Duration
-	minimumsFile   string
-	demo           bool
-	configCheck    bool
-	apiCheck       bool
+	// stockSet and fullStockSet say whether the user set the intervals
+	// themselves; if not, they derive from --sync.max-staleness.
+	stockSet, fullStockSet bool
+	flowInterval           time.Duration
+	maxStaleness           time.Duration
+	minimumsFile           string
+	demo                   bool
+	configCheck            bool
+	apiCheck               bool
 
 	web                    *web.FlagConfig
 	telemetryPath          string
@@ -112,9 +115,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 		Default("0.8").Float64Var(&cfg.budget)
 	app.Flag("sync.health-interval", "Period of the API health check.").Default("30s").DurationVar(&cfg.healthInterval)
 	app.Flag("sync.catalog-interval", "Period of the refresh of company metadata, item categories, locators and items.").Default("15m").DurationVar(&cfg.catalogEvery)
-	app.Flag("sync.stock-interval", "Wanted period of a full stock refresh; stretched when the request budget cannot afford it. Must be shorter than --sync.max-staleness.").Default("1m").DurationVar(&cfg.stockInterval)
-	app.Flag("sync.full-stock-interval", "Longest a warehouse goes without a full read; between them, unchanged ones are skipped.").
-		Default("15m").DurationVar(&cfg.fullStock)
+	app.Flag("sync.stock-interval", "Wanted period of a stock refresh; default 1m, at most half --sync.max-staleness.").
+		Default("1m").IsSetByUser(&cfg.stockSet).DurationVar(&cfg.stockInterval)
+	app.Flag("sync.full-stock-interval", "Longest a warehouse goes unread in full; default 15m, at most half --sync.max-staleness.").
+		Default("15m").IsSetByUser(&cfg.fullStockSet).DurationVar(&cfg.fullStock)
 	app.Flag("sync.flow-interval", "Period of the 30-day flow and the day's movements by type, also read after the company's midnight; 0: off.").
 		Default("1h").DurationVar(&cfg.flowInterval)
 	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
@@ -141,6 +145,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	if done {
 		return nil, true, code
 	}
+	cfg.deriveIntervals()
 	problems := cfg.validate(expires)
 	if cfg.configCheck && cfg.apiCheck {
 		problems = append(problems, errors.New("--config.check and --kartustok.check exclude each other: the first never calls the API, the second does"))
@@ -155,6 +160,28 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 		return nil, true, 2
 	}
 	return cfg, false, 0
+}
+
+// The defaults of the stock intervals, unless --sync.max-staleness is
+// shorter than twice them.
+const (
+	defaultStockInterval     = time.Minute
+	defaultFullStockInterval = 15 * time.Minute
+)
+
+// deriveIntervals gives the stock intervals the user did not set values
+// that fit the max staleness they did: at most half of it, so that a warehouse
+// is read at least twice before its stock expires. Only an explicit
+// contradiction is then an error, so a flag set that was valid stays valid
+// when a default changes.
+func (c *config) deriveIntervals() {
+	half := max(c.maxStaleness/2, time.Second)
+	if !c.stockSet {
+		c.stockInterval = min(defaultStockInterval, half)
+	}
+	if !c.fullStockSet {
+		c.fullStock = min(defaultFullStockInterval, half)
+	}
 }
 
 // validate checks what kingpin cannot and fills in derived values. It

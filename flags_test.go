@@ -16,8 +16,10 @@ package main
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,5 +52,40 @@ func TestFlagHelpFitsThreeLines(t *testing.T) {
 			continue
 		}
 		assert.LessOrEqual(t, n, 3, "--%s takes %d lines of --help", flag, n)
+	}
+}
+
+// TestStockIntervalsDeriveFromTheMaxStaleness: the stock intervals a user
+// did not set fit the max staleness they did (at most half of it), so that
+// a flag set valid before a default changed stays valid; one they set is
+// theirs, and a contradiction is an error.
+func TestStockIntervalsDeriveFromTheMaxStaleness(t *testing.T) {
+	base := []string{"--kartustok.url=https://sinarjaya.kartustok.com/public/v1"}
+	for _, tc := range []struct {
+		name             string
+		args             []string
+		stock, fullStock time.Duration
+		wantErr          string
+	}{
+		{"defaults", nil, time.Minute, 15 * time.Minute, ""},
+		{"a max staleness of 10m", []string{"--sync.max-staleness=10m"}, time.Minute, 5 * time.Minute, ""},
+		{"a max staleness of 90s", []string{"--sync.max-staleness=90s"}, 45 * time.Second, 45 * time.Second, ""},
+		{"a full stock interval set", []string{"--sync.max-staleness=10m", "--sync.full-stock-interval=8m"}, time.Minute, 8 * time.Minute, ""},
+		{"a stock interval set", []string{"--sync.max-staleness=2h", "--sync.stock-interval=5m"}, 5 * time.Minute, 15 * time.Minute, ""},
+		{"an explicit contradiction", []string{"--sync.max-staleness=10m", "--sync.full-stock-interval=12m"}, 0, 0, "--sync.full-stock-interval 12m0s must be shorter than --sync.max-staleness 10m0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cfg, done, code := parseFlags(append(slices.Clone(base), tc.args...), &stdout, &stderr)
+			if tc.wantErr != "" {
+				require.True(t, done)
+				assert.Equal(t, 2, code)
+				assert.Contains(t, stderr.String(), tc.wantErr)
+				return
+			}
+			require.False(t, done, stderr.String())
+			assert.Equal(t, tc.stock, cfg.stockInterval)
+			assert.Equal(t, tc.fullStock, cfg.fullStock)
+		})
 	}
 }
