@@ -113,6 +113,7 @@ type hop struct {
 	endpoint string
 	attempt  int
 	class    Class
+	yields   bool
 	// tk is the scheduler's ticket of the hop in flight, open until its
 	// answer (hdr, nil without one) has been reported to the scheduler.
 	tk   ticket
@@ -167,7 +168,7 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		// The hop that redirected used up the time a request has.
 		return context.Cause(req.Context())
 	}
-	tk, waited, err := c.sched.Wait(h.caller, h.class)
+	tk, waited, err := c.sched.Wait(h.caller, h.class, h.yields)
 	if waited > 0 {
 		c.obs.ObserveBudgetWait(waited)
 	}
@@ -231,8 +232,9 @@ func (c *Client) attempt(ctx context.Context, endpoint, target string, attempt i
 	if _, err := c.token.Token(); err != nil {
 		return tokenError{err}
 	}
-	h := &hop{endpoint: endpoint, attempt: attempt, class: ClassOf(endpoint)}
-	tk, waited, err := c.sched.Wait(ctx, h.class)
+	h := &hop{endpoint: endpoint, attempt: attempt}
+	h.class, h.yields = classFor(ctx, endpoint)
+	tk, waited, err := c.sched.Wait(ctx, h.class, h.yields)
 	if waited > 0 {
 		c.obs.ObserveBudgetWait(waited)
 	}

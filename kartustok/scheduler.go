@@ -33,10 +33,13 @@ const (
 	ClassCatalog
 	// ClassStock is stock summary and stock detail.
 	ClassStock
+	// ClassFlow is stock summary and stock detail read for flow: the
+	// stock endpoints, called with a context from WithClass.
+	ClassFlow
 	numClasses
 )
 
-var classNames = [numClasses]string{"health", "catalog", "stock"}
+var classNames = [numClasses]string{"health", "catalog", "stock", "flow"}
 
 // String returns the class's name.
 func (c Class) String() string {
@@ -45,6 +48,48 @@ func (c Class) String() string {
 	}
 	return classNames[c]
 }
+
+type classKey struct{}
+
+// requestClass is what a context says of its requests' class.
+type requestClass struct {
+	class  Class
+	set    bool
+	yields bool
+}
+
+// WithClass returns a context whose requests the scheduler counts as class
+// instead of the class of their endpoint, such as stock endpoints read for
+// flow (ClassFlow).
+func WithClass(ctx context.Context, class Class) context.Context {
+	rc, _ := ctx.Value(classKey{}).(requestClass)
+	rc.class, rc.set = class, true
+	return context.WithValue(ctx, classKey{}, rc)
+}
+
+// Yielding returns a context whose requests yield to stock while the
+// client puts stock first (SetStockFirst): beyond YieldShare of a window
+// for their class, they wait until stock no longer comes first.
+func Yielding(ctx context.Context) context.Context {
+	rc, _ := ctx.Value(classKey{}).(requestClass)
+	rc.yields = true
+	return context.WithValue(ctx, classKey{}, rc)
+}
+
+// classFor is the class of a request to endpoint made with ctx, and
+// whether it yields to stock.
+func classFor(ctx context.Context, endpoint string) (Class, bool) {
+	rc, _ := ctx.Value(classKey{}).(requestClass)
+	if rc.set {
+		return rc.class, rc.yields
+	}
+	return ClassOf(endpoint), rc.yields
+}
+
+// YieldShare is the share of the budget left after the health reserve that
+// each class of requests that yield to stock keeps in every window while
+// stock comes first, so that it is stretched, never starved.
+const YieldShare = 0.05
 
 // ClassOf returns the class of a request to an endpoint template.
 func ClassOf(endpoint string) Class {
@@ -71,6 +116,9 @@ type schedConfig struct {
 	// healthInterval is how often health checks come; while the server's
 	// count binds, that many of its remaining requests are kept for them.
 	healthInterval time.Duration
+	// yieldFloor is how many requests of every window a class that yields
+	// to stock keeps while stock comes first.
+	yieldFloor int
 	// cautious makes a new scheduler assume that the window may already
 	// be full: it admits one request at a time until an answer arrives,
 	// and until an answer carries the server's count it treats the
@@ -110,11 +158,14 @@ type scheduler struct {
 
 	mu sync.Mutex
 	// log holds the sends of the last window, oldest first, with counts
-	// of those that are not health checks and of catalog sends.
+	// of those that are not health checks and of each class's.
 	log        []sent
 	nonHealth  int
-	catalog    int
+	byClass    [numClasses]int
 	lastNormal time.Time
+	// stockFirst makes waiters that yield wait while stock comes first,
+	// beyond their class's yieldFloor.
+	stockFirst bool
 	// waiters is the queue, in arrival order.
 	waiters []*waiter
 	// changed is closed, and replaced, whenever a waiter may now go.
@@ -179,10 +230,14 @@ type serverCount struct {
 }
 
 type waiter struct {
-	class Class
+	class  Class
+	yields bool
 }
 
 func newScheduler(cfg schedConfig) *scheduler {
+	if cfg.yieldFloor == 0 {
+		cfg.yieldFloor = max(1, int(math.Ceil(YieldShare*float64(cfg.budget-cfg.reserve))))
+	}
 	s := &scheduler{cfg: cfg, changed: make(chan struct{}), inFlight: map[uint64]bool{}}
 	if cfg.cautious {
 		// Assume the window before the start was full, spread evenly:
@@ -201,8 +256,8 @@ func newScheduler(cfg schedConfig) *scheduler {
 // and returns its ticket and how long it waited. The caller must call done
 // with the ticket once the request has an answer, or failed to get one.
 // Wait gives up, recording nothing, when ctx is done.
-func (s *scheduler) Wait(ctx context.Context, class Class) (ticket, time.Duration, error) {
-	w := &waiter{class: class}
+func (s *scheduler) Wait(ctx context.Context, class Class, yields bool) (ticket, time.Duration, error) {
+	w := &waiter{class: class, yields: yields}
 	start, slept := time.Now(), false
 	s.mu.Lock()
 	s.waiters = append(s.waiters, w)
@@ -371,9 +426,7 @@ func (s *scheduler) grant(w *waiter, now time.Time) ticket {
 		s.nonHealth++
 		s.lastNormal = now
 	}
-	if w.class == ClassCatalog {
-		s.catalog++
-	}
+	s.byClass[w.class]++
 	s.inFlight[s.seq] = true
 	s.signal()
 	return ticket{at: now, seq: s.seq}
@@ -397,8 +450,8 @@ func (s *scheduler) prune(now time.Time) {
 		if e.class != ClassHealth {
 			s.nonHealth--
 		}
-		if e.class == ClassCatalog && !e.phantom {
-			s.catalog--
+		if !e.phantom {
+			s.byClass[e.class]--
 		}
 		i++
 	}
@@ -412,16 +465,37 @@ func (s *scheduler) prune(now time.Time) {
 
 // pick returns the waiter that may send at now: the first waiting health
 // check that fits, else the first other waiter that fits; nil when none
-// does. s.mu must be held.
+// does. While stock comes first, a waiter that yields is passed over once
+// its class has had its floor of the window. s.mu must be held.
 func (s *scheduler) pick(now time.Time) *waiter {
 	for _, health := range []bool{true, false} {
 		for _, w := range s.waiters {
-			if (w.class == ClassHealth) == health && s.fits(w.class, now) {
+			if (w.class == ClassHealth) != health || s.held(w) {
+				continue
+			}
+			if s.fits(w.class, now) {
 				return w
 			}
 		}
 	}
 	return nil
+}
+
+// held reports whether w waits for stock: it yields, stock comes first,
+// and its class has had its floor of the window. s.mu must be held.
+func (s *scheduler) held(w *waiter) bool {
+	return w.yields && s.stockFirst && w.class != ClassStock && w.class != ClassHealth &&
+		s.byClass[w.class] >= s.cfg.yieldFloor
+}
+
+// setStockFirst puts stock first, or ends that.
+func (s *scheduler) setStockFirst(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stockFirst != on {
+		s.stockFirst = on
+		s.signal()
+	}
 }
 
 // fits reports whether a send of class fits every limit at now. s.mu must
@@ -443,7 +517,7 @@ func (s *scheduler) fits(class Class, now time.Time) bool {
 		if s.nonHealth >= s.cfg.budget-s.cfg.reserve {
 			return false
 		}
-		if class == ClassCatalog && s.cfg.catalogCap > 0 && s.catalog >= s.cfg.catalogCap {
+		if class == ClassCatalog && s.cfg.catalogCap > 0 && s.byClass[ClassCatalog] >= s.cfg.catalogCap {
 			return false
 		}
 		if !s.lastNormal.IsZero() && now.Sub(s.lastNormal) < s.cfg.spacing {

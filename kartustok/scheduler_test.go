@@ -44,7 +44,7 @@ func (l *testLimiter) Wait(ctx context.Context, health bool) (time.Duration, err
 	if health {
 		class = ClassHealth
 	}
-	tk, waited, err := l.s.Wait(ctx, class)
+	tk, waited, err := l.s.Wait(ctx, class, false)
 	if err == nil {
 		l.s.done(tk, nil)
 	}
@@ -583,6 +583,8 @@ func (s *fixedWindowServer) handle(now time.Time) http.Header {
 // whole; no request goes out during a 429 pause; and a health check never
 // waits longer than one health interval while catalog or stock requests
 // go out: what holds it back longer is the server, never our own traffic.
+// Stock comes first for random stretches: then the catalog and flow, which
+// yield, get no more than their floor of any window, and still some.
 func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2026, 12))
 	type tcase struct {
@@ -629,9 +631,15 @@ func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 					// health waits, and the grants of other classes
 					healthWaits [][2]time.Time
 					others      []time.Time
+					// the grants that yield, by class, of stock, and when
+					// stock came first: [on, off) stretches
+					yielded     [numClasses][]time.Time
+					stockGrants []time.Time
+					firstOn     [][2]time.Time
 				)
 				call := func(class Class, lrng *rand.Rand) (waited time.Duration) {
-					tk, waited, err := s.Wait(context.Background(), class)
+					yields := class == ClassCatalog || class == ClassFlow
+					tk, waited, err := s.Wait(context.Background(), class, yields)
 					if err != nil {
 						t.Error(err)
 						return waited
@@ -639,6 +647,12 @@ func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 					mu.Lock()
 					sends = append(sends, tk.at)
 					classSends[class]++
+					if yields {
+						yielded[class] = append(yielded[class], tk.at)
+					}
+					if class == ClassStock {
+						stockGrants = append(stockGrants, tk.at)
+					}
 					if class != ClassHealth {
 						others = append(others, tk.at)
 					}
@@ -689,6 +703,26 @@ func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 						}
 					})
 				}
+				wg.Go(func() { // flow: paging without end, yielding
+					lrng := rand.New(rand.NewPCG(uint64(i), 5))
+					for time.Now().Before(end) {
+						call(ClassFlow, lrng)
+					}
+				})
+				wg.Go(func() { // stock comes first for random stretches
+					lrng := rand.New(rand.NewPCG(uint64(i), 6))
+					for time.Now().Before(end) {
+						time.Sleep(time.Duration(lrng.Int64N(int64(5 * tc.window))))
+						on := time.Now()
+						s.setStockFirst(true)
+						time.Sleep(time.Duration(lrng.Int64N(int64(10 * tc.window))))
+						s.setStockFirst(false)
+						mu.Lock()
+						firstOn = append(firstOn, [2]time.Time{on, time.Now()})
+						mu.Unlock()
+					}
+					s.setStockFirst(false)
+				})
 				if tc.storms {
 					wg.Go(func() {
 						lrng := rand.New(rand.NewPCG(uint64(i), 9))
@@ -728,8 +762,8 @@ func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 						healthInverted = max(healthInverted, d)
 					}
 				}
-				t.Logf("6 h: %d sends (health %d, catalog %d, stock %d); worst own count in any window %d of budget %d; %d server windows, %d nearly spent by the other client, %d of our requests refused for the count; longest health wait %s, longest while catalog or stock went out %s (interval %s)",
-					len(sends), classSends[ClassHealth], classSends[ClassCatalog], classSends[ClassStock], worst, tc.budget,
+				t.Logf("6 h: %d sends (health %d, catalog %d, stock %d, flow %d); worst own count in any window %d of budget %d; %d server windows, %d nearly spent by the other client, %d of our requests refused for the count; longest health wait %s, longest while catalog or stock went out %s (interval %s)",
+					len(sends), classSends[ClassHealth], classSends[ClassCatalog], classSends[ClassStock], classSends[ClassFlow], worst, tc.budget,
 					len(srv.perWindow), spentWindows, refused, healthWorst, healthInverted, tc.healthI)
 				if worst > tc.budget {
 					t.Errorf("%d sends in one window, budget %d", worst, tc.budget)
@@ -740,8 +774,48 @@ func TestSchedulerNeverExceedsEitherLimit(t *testing.T) {
 				if healthInverted > tc.healthI {
 					t.Errorf("a health check waited %s, more than its interval %s, while catalog or stock requests went out", healthInverted, tc.healthI)
 				}
-				if classSends[ClassCatalog] == 0 || classSends[ClassStock] == 0 {
+				if classSends[ClassCatalog] == 0 || classSends[ClassStock] == 0 || classSends[ClassFlow] == 0 {
 					t.Errorf("a class starved: %v", classSends)
+				}
+				// While stock came first, a class that yields got at most
+				// its floor of any window, and, over every stretch of
+				// three windows or more in which stock went out (when
+				// nothing did, the server held everyone back), something.
+				during := func(at time.Time) bool {
+					for _, p := range firstOn {
+						if at.After(p[0]) && at.Before(p[1]) {
+							return true
+						}
+					}
+					return false
+				}
+				for _, class := range []Class{ClassCatalog, ClassFlow} {
+					var got []time.Time
+					for _, at := range yielded[class] {
+						if during(at) {
+							got = append(got, at)
+						}
+					}
+					slices.SortFunc(got, time.Time.Compare)
+					if n := maxInWindow(got, tc.window); n > s.cfg.yieldFloor {
+						t.Errorf("%s: %d sends in a window while stock came first, floor %d", class, n, s.cfg.yieldFloor)
+					}
+					if class != ClassFlow {
+						continue // the catalog waits between its refreshes
+					}
+					slices.SortFunc(stockGrants, time.Time.Compare)
+					in := func(ts []time.Time, p [2]time.Time) bool {
+						i, _ := slices.BinarySearchFunc(ts, p[0], time.Time.Compare)
+						return i < len(ts) && ts[i].Before(p[1])
+					}
+					for _, p := range firstOn {
+						if p[1].Sub(p[0]) < 3*tc.window || p[1].After(end) || !in(stockGrants, p) {
+							continue
+						}
+						if !in(got, p) {
+							t.Errorf("flow starved while stock came first from %s to %s", p[0], p[1])
+						}
+					}
 				}
 			})
 		})

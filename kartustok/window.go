@@ -87,3 +87,9 @@ func (s *scheduler) seed(ws WindowState, complete bool) {
 	// The log is by time, and the predecessor's sends precede all of ours.
 	slices.SortStableFunc(s.log, func(a, b sent) int { return a.at.Compare(b.at) })
 }
+
+// SetStockFirst puts stock first, or ends that: while it does, requests
+// made with a Yielding context wait for stock beyond YieldShare of every
+// window for their class, so that stock is not held back by them and they
+// still move on.
+func (c *Client) SetStockFirst(on bool) { c.sched.setStockFirst(on) }
