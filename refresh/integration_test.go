@@ -50,6 +50,7 @@ type simHarness struct {
 	company   *kartustoktest.Company
 	server    *kartustoktest.Server
 	engine    *refresh.Engine
+	client    *kartustok.Client
 	handler   http.Handler
 	logs      *syncBuffer
 	token     string
@@ -91,13 +92,9 @@ func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.
 func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, handler http.Handler, token, tokenFile string, cfg refresh.Config, copts []collector.Option) *simHarness {
 	t.Helper()
 	metrics := collector.NewAPIMetrics()
-	shares := kartustok.WithHealthInterval(cfg.HealthInterval)
-	if cfg.HealthReserve > 0 {
-		shares = kartustok.WithHealthReserve(cfg.HealthReserve)
-	}
 	client, err := kartustok.New("http://sinarjaya.kartustok.test/public/v1", kartustok.TokenFile(tokenFile),
 		kartustok.WithTransport(kartustoktest.InMemory(handler)),
-		kartustok.WithBudget(cfg.Budget, cfg.Window), shares,
+		kartustok.WithBudget(cfg.Budget, cfg.Window), kartustok.WithHealthInterval(cfg.HealthInterval),
 		kartustok.WithObserver(metrics))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +113,7 @@ func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartust
 	done := make(chan struct{})
 	go func() { e.Run(ctx); close(done) }()
 	h := &simHarness{
-		t: t, company: company, server: server, engine: e, logs: logs, token: token, tokenFile: tokenFile,
+		t: t, company: company, server: server, engine: e, client: client, logs: logs, token: token, tokenFile: tokenFile,
 		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, EnableOpenMetrics: true}),
 	}
 	var once sync.Once
@@ -435,8 +432,10 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 func TestIntegrationHealthNeverStarvedByBigCompany(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
-		cfg.HealthReserve = 3 // what main reserves with the defaults
 		h := startSim(t, kartustoktest.Config{Locators: 12, Items: 3000}, cfg)
+		if reserve, _, _ := h.client.Shares(); reserve != 3 {
+			t.Fatalf("health reserve %d, want 3: what main reserves with the default timings", reserve)
+		}
 		start := time.Now()
 		time.Sleep(35 * time.Minute)
 		synctest.Wait()
