@@ -29,9 +29,9 @@ import (
 
 const namespace = "kartustok"
 
-// cached is appended to the HELP of every metric read from the snapshot,
-// because Prometheus guidance asks a caching exporter to say so.
-const cached = " Cached; refreshed in the background, not at scrape time."
+// cached ends the HELP of every metric read from the snapshot, because a
+// caching exporter should say so.
+const cached = " Cached; refreshed in the background."
 
 // descSpec is what a Desc was built from, which a Desc does not tell.
 type descSpec struct {
@@ -50,13 +50,13 @@ func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {
 
 var (
 	upDesc = newDesc("", "up",
-		"Whether the KartuStok API answered the last health check (1: 200, or 429 while it throttles) or not (0: no answer, an error status or an unreadable answer)."+cached)
+		"Whether the last health check (GET /health) got an answer: 1 for 200, or 429 while the API throttles; 0 for no answer, an error status or an unreadable answer."+cached)
 	tokenLoadedDesc = newDesc("token", "loaded",
-		"Whether the exporter could read the API token from --kartustok.token-file or "+"KARTUSTOK_TOKEN"+" at its last attempt (1) or not (0). While 0 no request is sent, and kartustok_up keeps its last value."+cached)
+		"Whether the last attempt to read the API token (--kartustok.token-file or KARTUSTOK_TOKEN) succeeded (1) or not (0); while 0, no request is sent."+cached)
 	tokenValidDesc = newDesc("token", "valid",
 		"Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call."+cached)
 	tokenScopeDesc = newDesc("token", "scope_granted",
-		"Whether the token has the scope (1) or the API refused a call needing it (0), from the last call needing it or the token's scope list in /meta/company; absent until known."+cached,
+		"Whether the token has the scope (1) or the API refused a call needing it (0), from the last such call or the scope list of /meta/company; absent until known."+cached,
 		"scope")
 	tokenExpiryDesc = newDesc("token", "expiry_timestamp_seconds",
 		"Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown."+cached)
@@ -70,25 +70,25 @@ var (
 		"Information about an item, value 1; join it on item_id for codes, names and units."+cached,
 		"item_id", "item_code", "item_name", "category_id", "category_name", "uom", "active")
 	stockOnHandDesc = newDesc("stock", "on_hand",
-		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure. A locator's series disappear when its last successful refresh is older than --sync.max-staleness; a row the API sent unreadable keeps its last good value until then. Also 0 for an item that --stock.minimums-file gives a minimum in a locator whose last refresh was a complete, consistent listing with no row for the item and no row skipped; never 0 where a row may be missing."+cached,
+		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure, from /stock/summary; absent once older than --sync.max-staleness."+cached,
 		"locator_id", "item_id")
 	stockMinimumDesc = newDesc("stock", "minimum_quantity",
-		"Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known)."+cached,
+		"Minimum stock of an item in a locator (warehouse), only when set: from --stock.minimums-file, else KartuStok's per-warehouse minimum."+cached,
 		"locator_id", "item_id")
 	itemMinimumDesc = newDesc("item", "minimum_quantity",
-		"Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file in any minimum-stock mode, else the item master's Minimum Quantity when the company's mode is union (or not known)."+cached,
+		"Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file, else the item master's Minimum Quantity."+cached,
 		"item_id")
 	stockInflowDesc = newDesc("stock", "inflow_quantity",
-		"Quantity of an item that came into an active locator (warehouse) in the period, in the item's unit of measure: period=\"today\" is the company's day so far, from the stock refresh's rows; it starts again from the day's first refresh after the company's midnight, and until then the locator has no today series (the last day's figure is never shown as today's). period=\"30d\" is the company's today and the 29 days before, refreshed every --sync.flow-interval and after the company's midnight. Only for rows that report it; never summed across items, whose units differ."+cached,
+		"Quantity of an item that came into an active locator (warehouse), in the item's unit, over the period: today (the company's day so far) or 30d (the last 30 days)."+cached,
 		"locator_id", "item_id", "period")
 	stockOutflowDesc = newDesc("stock", "outflow_quantity",
-		"Quantity of an item that went out of an active locator (warehouse) in the period, in the item's unit of measure; periods as for kartustok_stock_inflow_quantity."+cached,
+		"Quantity of an item that went out of an active locator (warehouse), in the item's unit; periods as for kartustok_stock_inflow_quantity."+cached,
 		"locator_id", "item_id", "period")
 	stockMovementsDesc = newDesc("stock", "movements",
-		"Movements (stock card rows) of an active locator on the company's day so far, by transaction type (receipt, issue, move, adjustment), refreshed every --sync.flow-interval and after the company's midnight; absent between the company's midnight and the first count of the new day."+cached,
+		"Movements (stock card rows) of an active locator on the company's day so far, by transaction type (receipt, issue, move, adjustment)."+cached,
 		"locator_id", "transaction_type")
 	itemLeadTimeDesc = newDesc("item", "lead_time_seconds",
-		"Time it takes to restock an active item, in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's) times 86400, else 7 days; KartuStokStockoutPredicted fires when an item's days of cover fall below it."+cached,
+		"Time to restock an active item in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's), else 7 days."+cached,
 		"item_id")
 	rateLimitRemainingDesc = newDesc("api", "rate_limit_remaining",
 		"Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried a plausible one (0 to X-RateLimit-Limit).")
@@ -107,10 +107,10 @@ var (
 		"Requests one full refresh of the resource needs, from the page counts of the last refresh.",
 		"resource")
 	syncSkippedDesc = newDesc("sync", "skipped_total",
-		"Refreshes left out because nothing changed: for stock, locator reads skipped between full reads (--sync.full-stock-interval) because the locator's count of the day's movements had not changed since its last read.",
+		"Refreshes of the resource left out because nothing changed: for stock, locator reads skipped because the locator's count of the day's movements had not changed.",
 		"resource")
 	syncCycleDesc = newDesc("sync", "cycle_seconds",
-		"Period of the resource's last complete refresh cycle in seconds, measured from its start to the start of the one before; until two cycles have run, the interval (or, for stock, the period the budget plan predicts). For stock and the catalogue it exceeds the wanted interval when a full refresh does not fit the request budget.",
+		"Seconds between the starts of the resource's last two complete refresh cycles; until two have run, the interval (for stock, the period the budget plan predicts).",
 		"resource")
 )
 

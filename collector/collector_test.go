@@ -121,38 +121,38 @@ func TestCollectorExposition(t *testing.T) {
 	reg.MustRegister(NewCollector(e, WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77}})))
 
 	want := `
-# HELP kartustok_up Whether the KartuStok API answered the last health check (1: 200, or 429 while it throttles) or not (0: no answer, an error status or an unreadable answer). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_up Whether the last health check (GET /health) got an answer: 1 for 200, or 429 while the API throttles; 0 for no answer, an error status or an unreadable answer. Cached; refreshed in the background.
 # TYPE kartustok_up gauge
 kartustok_up 1
-# HELP kartustok_token_valid Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_token_valid Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call. Cached; refreshed in the background.
 # TYPE kartustok_token_valid gauge
 kartustok_token_valid 1
-# HELP kartustok_token_scope_granted Whether the token has the scope (1) or the API refused a call needing it (0), from the last call needing it or the token's scope list in /meta/company; absent until known. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_token_scope_granted Whether the token has the scope (1) or the API refused a call needing it (0), from the last such call or the scope list of /meta/company; absent until known. Cached; refreshed in the background.
 # TYPE kartustok_token_scope_granted gauge
 kartustok_token_scope_granted{scope="item.read"} 0
 kartustok_token_scope_granted{scope="stock.read"} 1
-# HELP kartustok_token_expiry_timestamp_seconds Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_token_expiry_timestamp_seconds Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown. Cached; refreshed in the background.
 # TYPE kartustok_token_expiry_timestamp_seconds gauge
 kartustok_token_expiry_timestamp_seconds 1.8e+09
-# HELP kartustok_company_info Information about the KartuStok company, value 1. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_company_info Information about the KartuStok company, value 1. Cached; refreshed in the background.
 # TYPE kartustok_company_info gauge
 kartustok_company_info{company_id="c1",company_name="PT \"Sinar\" \\ Jaya\nAbadi — Gudang ü 倉庫",minimum_stock_mode="per_warehouse",subdomain="sinarjaya",timezone="Asia/Jakarta"} 1
-# HELP kartustok_locator_info Information about a locator (warehouse), value 1; join it on locator_id for names. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_locator_info Information about a locator (warehouse), value 1; join it on locator_id for names. Cached; refreshed in the background.
 # TYPE kartustok_locator_info gauge
 kartustok_locator_info{active="true",locator_code="GDG-01",locator_id="L1",locator_name="Gudang Utama"} 1
 kartustok_locator_info{active="false",locator_code="OLD",locator_id="L2",locator_name="Gudang Lama"} 1
-# HELP kartustok_item_info Information about an item, value 1; join it on item_id for codes, names and units. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_item_info Information about an item, value 1; join it on item_id for codes, names and units. Cached; refreshed in the background.
 # TYPE kartustok_item_info gauge
 kartustok_item_info{active="true",category_id="cat1",category_name="Bahan Baku",item_code="KS-1",item_id="i1",item_name="Tepung \"Segitiga\" 25 kg",uom="sak"} 1
 kartustok_item_info{active="false",category_id="cat1",category_name="Pemanis",item_code="KS-2",item_id="i2",item_name="Gula",uom="kg"} 1
-# HELP kartustok_item_lead_time_seconds Time it takes to restock an active item, in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's) times 86400, else 7 days; KartuStokStockoutPredicted fires when an item's days of cover fall below it. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_item_lead_time_seconds Time to restock an active item in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's), else 7 days. Cached; refreshed in the background.
 # TYPE kartustok_item_lead_time_seconds gauge
 kartustok_item_lead_time_seconds{item_id="i1"} 604800
-# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure. A locator's series disappear when its last successful refresh is older than --sync.max-staleness; a row the API sent unreadable keeps its last good value until then. Also 0 for an item that --stock.minimums-file gives a minimum in a locator whose last refresh was a complete, consistent listing with no row for the item and no row skipped; never 0 where a row may be missing. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure, from /stock/summary; absent once older than --sync.max-staleness. Cached; refreshed in the background.
 # TYPE kartustok_stock_on_hand gauge
 kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5
 kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0
-# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_minimum_quantity Minimum stock of an item in a locator (warehouse), only when set: from --stock.minimums-file, else KartuStok's per-warehouse minimum. Cached; refreshed in the background.
 # TYPE kartustok_stock_minimum_quantity gauge
 kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5
 # HELP kartustok_api_rate_limit_remaining Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried a plausible one (0 to X-RateLimit-Limit).
@@ -196,7 +196,7 @@ kartustok_sync_planned_requests{resource="health"} 1
 kartustok_sync_planned_requests{resource="items"} 1
 kartustok_sync_planned_requests{resource="locators"} 1
 kartustok_sync_planned_requests{resource="stock"} 1
-# HELP kartustok_sync_cycle_seconds Period of the resource's last complete refresh cycle in seconds, measured from its start to the start of the one before; until two cycles have run, the interval (or, for stock, the period the budget plan predicts). For stock and the catalogue it exceeds the wanted interval when a full refresh does not fit the request budget.
+# HELP kartustok_sync_cycle_seconds Seconds between the starts of the resource's last two complete refresh cycles; until two have run, the interval (for stock, the period the budget plan predicts).
 # TYPE kartustok_sync_cycle_seconds gauge
 kartustok_sync_cycle_seconds{resource="categories"} 60
 kartustok_sync_cycle_seconds{resource="company"} 60
@@ -205,7 +205,7 @@ kartustok_sync_cycle_seconds{resource="health"} 60
 kartustok_sync_cycle_seconds{resource="items"} 60
 kartustok_sync_cycle_seconds{resource="locators"} 60
 kartustok_sync_cycle_seconds{resource="stock"} 60
-# HELP kartustok_sync_skipped_total Refreshes left out because nothing changed: for stock, locator reads skipped between full reads (--sync.full-stock-interval) because the locator's count of the day's movements had not changed since its last read.
+# HELP kartustok_sync_skipped_total Refreshes of the resource left out because nothing changed: for stock, locator reads skipped because the locator's count of the day's movements had not changed.
 # TYPE kartustok_sync_skipped_total counter
 kartustok_sync_skipped_total{resource="stock"} 0
 `

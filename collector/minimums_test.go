@@ -59,11 +59,11 @@ func (m *tableMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet
 func (m *tableMinimums) MinimumPairs() map[string][]string { return m.pairs }
 
 const minimumMetrics = `
-# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file in any minimum-stock mode, else the item master's Minimum Quantity when the company's mode is union (or not known). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file, else the item master's Minimum Quantity. Cached; refreshed in the background.
 # TYPE kartustok_item_minimum_quantity gauge
-# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_minimum_quantity Minimum stock of an item in a locator (warehouse), only when set: from --stock.minimums-file, else KartuStok's per-warehouse minimum. Cached; refreshed in the background.
 # TYPE kartustok_stock_minimum_quantity gauge
-# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure. A locator's series disappear when its last successful refresh is older than --sync.max-staleness; a row the API sent unreadable keeps its last good value until then. Also 0 for an item that --stock.minimums-file gives a minimum in a locator whose last refresh was a complete, consistent listing with no row for the item and no row skipped; never 0 where a row may be missing. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure, from /stock/summary; absent once older than --sync.max-staleness. Cached; refreshed in the background.
 # TYPE kartustok_stock_on_hand gauge
 `
 
