@@ -89,10 +89,9 @@ func (d *discard) WriteHeader(int)             {}
 func projectHandler(s *refresh.Snapshot) http.Handler {
 	src := &swapSource{}
 	src.snap.Store(s)
-	api := NewAPIMetrics()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(src, WithoutDerived()), api)
-	return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{Version: func() any { return [2]any{src.Snapshot(), api.Version()} }})
+	reg.MustRegister(NewCollector(src, WithoutDerived()), NewAPIMetrics())
+	return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{})
 }
 
 // baselineHandler serves the same stock and minimum series from plain

@@ -41,10 +41,8 @@ type HandlerOpts struct {
 	// that is set, the scrapes in between sharing the bytes.
 	Volatile       prometheus.Gatherer
 	VolatileMaxAge time.Duration
-	// Version returns a comparable value that changes whenever the
-	// families of the live gatherer may have changed. The live families
-	// are then gathered and encoded once per change and their bytes
-	// shared, as the rendered ones are. Nil gathers them on every scrape.
+	// Version is ignored: the handler tells by itself when a live family
+	// changed (see NewHandler), so that no input of one can be left out.
 	Version func() any
 }
 
@@ -56,11 +54,18 @@ type HandlerOpts struct {
 // and OpenMetrics 1.0.0; a scraper that asks for protobuf gets the text
 // format, which every Prometheus accepts. With Accept-Encoding gzip the
 // answer is one gzip stream in which the rendered bytes were compressed
-// when they were rendered, so a scrape compresses only what it encodes
-// itself. Every scrape of the same snapshot writes the same rendered bytes,
-// shared. r may be nil: then only the gathered families are served.
+// when they were rendered, so a scrape compresses only what changed since
+// the scrape before. Every scrape of the same snapshot writes the same
+// rendered bytes, shared. r may be nil: then only the gathered families
+// are served.
+//
+// The live families are gathered and encoded on every scrape, which costs
+// little since they are small, and each is compressed only when its
+// encoding differs from the one the scrape before served: whatever they
+// are made of, a scrape never serves one stale, and nothing has to say
+// when they change.
 func NewHandler(live prometheus.Gatherer, r *Renderer, opts HandlerOpts) http.Handler {
-	h := &handler{live: live, volatile: opts.Volatile, volatileAge: opts.VolatileMaxAge, version: opts.Version, r: r, log: opts.ErrorLog}
+	h := &handler{live: live, volatile: opts.Volatile, volatileAge: opts.VolatileMaxAge, r: r, log: opts.ErrorLog}
 	if opts.MaxRequestsInFlight > 0 {
 		h.inFlight = make(chan struct{}, opts.MaxRequestsInFlight)
 	}
@@ -71,21 +76,20 @@ type handler struct {
 	live        prometheus.Gatherer
 	volatile    prometheus.Gatherer
 	volatileAge time.Duration
-	version     func() any
 	r           *Renderer
 	log         promhttp.Logger
 	inFlight    chan struct{}
 
 	mu       sync.Mutex
-	cache    [2]*liveCache // by format: text, OpenMetrics
-	volCache [2]*liveCache // the volatile families, by the time they were gathered
+	liveBlks [2]map[string]*block // the live families last served, by format (text, OpenMetrics) and name
+	volCache [2]*liveCache        // the volatile families, by the time they were gathered
 }
 
-// liveCache is the live families encoded in one format, as blocks, for
-// one version.
+// liveCache is the volatile families encoded in one format, as blocks, as
+// of one time.
 type liveCache struct {
-	version any
-	parts   []part
+	gathered time.Time
+	parts    []part
 }
 
 // part is one family of an answer: its name, and its lines, encoded now or
@@ -177,15 +181,44 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// liveParts returns the live families in format: from the cache while the
-// version holds, else gathered, encoded and compressed once for all the
-// scrapes of that version.
-func (h *handler) liveParts(format expfmt.Format, openMetrics bool) []part {
-	if h.version == nil {
-		return h.encode(h.live, format, false)
+// formatIndex is the index of a format in the handler's caches.
+func formatIndex(openMetrics bool) int {
+	if openMetrics {
+		return 1
 	}
-	v := h.version()
-	return h.cached(&h.cache, openMetrics, h.live, format, v, func(c *liveCache) bool { return c.version == v })
+	return 0
+}
+
+// liveParts gathers the live families and encodes them in format. A family
+// whose encoding is the one the last scrape in format served is served
+// from that scrape's block; the others are compressed once and kept for
+// the next scrape.
+func (h *handler) liveParts(format expfmt.Format, openMetrics bool) []part {
+	texts := h.encode(h.live, format, false)
+	k := formatIndex(openMetrics)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	last := h.liveBlks[k]
+	changed := len(last) != len(texts)
+	for i := range texts {
+		p := &texts[i]
+		if b := last[p.name]; b != nil && bytes.Equal(b.text, p.text) {
+			p.blk = b
+		} else {
+			p.blk, changed = compress(p.text), true
+		}
+		p.text = nil
+	}
+	if changed {
+		// Keep exactly this scrape's families: one no longer gathered
+		// is forgotten.
+		blks := make(map[string]*block, len(texts))
+		for _, p := range texts {
+			blks[p.name] = p.blk
+		}
+		h.liveBlks[k] = blks
+	}
+	return texts
 }
 
 // volatileParts returns the volatile families in format, gathered at most
@@ -195,25 +228,14 @@ func (h *handler) volatileParts(format expfmt.Format, openMetrics bool) []part {
 		return h.encode(h.volatile, format, false)
 	}
 	now := time.Now()
-	return h.cached(&h.volCache, openMetrics, h.volatile, format, now, func(c *liveCache) bool {
-		return now.Sub(c.version.(time.Time)) < h.volatileAge
-	})
-}
-
-// cached returns the parts of g in format from cache while fresh says they
-// are, else gathers and encodes them once and keeps them as of version.
-func (h *handler) cached(cache *[2]*liveCache, openMetrics bool, g prometheus.Gatherer, format expfmt.Format, version any, fresh func(*liveCache) bool) []part {
-	k := 0
-	if openMetrics {
-		k = 1
-	}
+	k := formatIndex(openMetrics)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c := cache[k]; c != nil && fresh(c) {
+	if c := h.volCache[k]; c != nil && now.Sub(c.gathered) < h.volatileAge {
 		return c.parts
 	}
-	parts := h.encode(g, format, true)
-	cache[k] = &liveCache{version: version, parts: parts}
+	parts := h.encode(h.volatile, format, true)
+	h.volCache[k] = &liveCache{gathered: now, parts: parts}
 	return parts
 }
 
