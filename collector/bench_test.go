@@ -71,7 +71,7 @@ func benchSnapshot(n int) *refresh.Snapshot {
 		}
 		s.Stock[l.ID] = &refresh.LocatorStock{Fetched: now, Rows: rows}
 	}
-	s.SetItems(items)
+	s.Items = items
 	s.CatalogVersion = 1
 	return s
 }
@@ -90,7 +90,7 @@ func projectHandler(s *refresh.Snapshot) http.Handler {
 	src := &swapSource{}
 	src.snap.Store(s)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(src, WithoutDerived()), NewAPIMetrics())
+	reg.MustRegister(NewCollector(src), NewAPIMetrics())
 	return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{})
 }
 

@@ -14,17 +14,19 @@
 package collector
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
@@ -68,6 +70,54 @@ func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 // countPrefix counts series of a metric.
 func countPrefix(ms map[string]float64, name string) int { return series.Count(ms, name) }
 
+// serveSource serves src as the exporter does: the families of live (a
+// Collector, APIMetrics...) gathered by a pedantic registry, which checks
+// every metric against its Desc, and the derived families a Renderer of src
+// renders with the minimums mins returns (nil: the API's own).
+func serveSource(src Source, mins func() Minimums, live ...prometheus.Collector) http.Handler {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(live...)
+	return NewHandler(reg, NewRenderer(src, mins), HandlerOpts{})
+}
+
+// fixedMinimums returns a minimums func for serveSource that always returns
+// m.
+func fixedMinimums(m Minimums) func() Minimums { return func() Minimums { return m } }
+
+// served is a Gatherer of what h serves in the text format, parsed back
+// and sorted as a registry sorts what it gathers.
+func served(t testing.TB, h http.Handler) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		body, _ := series.Scrape(t, h, "/metrics", "", "")
+		return parseText(body)
+	})
+}
+
+// parseText parses the text format into families sorted by name, their
+// metrics sorted by label values in label name order.
+func parseText(body string) ([]*dto.MetricFamily, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Collect(maps.Values(fams))
+	slices.SortFunc(out, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	for _, mf := range out {
+		key := func(m *dto.Metric) []string {
+			ls := slices.Clone(m.GetLabel())
+			slices.SortFunc(ls, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+			vs := make([]string, len(ls))
+			for i, l := range ls {
+				vs[i] = l.GetValue()
+			}
+			return vs
+		}
+		slices.SortStableFunc(mf.Metric, func(a, b *dto.Metric) int { return slices.Compare(key(a), key(b)) })
+	}
+	return out, nil
+}
+
 func fixedSnapshot(fetched time.Time) *refresh.Snapshot {
 	s := &refresh.Snapshot{
 		HealthKnown: true, Up: true,
@@ -97,7 +147,6 @@ func fixedSnapshot(fetched time.Time) *refresh.Snapshot {
 		},
 		Ready: true,
 	}
-	s.SetItems(s.Items)
 	for r := range refresh.NumResources {
 		s.Sync[r] = refresh.Status{
 			LastSuccess:     time.Unix(1700000000, 0),
@@ -115,10 +164,12 @@ type fakeRateLimit struct{ status kartustok.RateLimitStatus }
 
 func (f fakeRateLimit) RateLimit() kartustok.RateLimitStatus { return f.status }
 
-func TestCollectorExposition(t *testing.T) {
+// TestExposition pins what the exporter serves of a snapshot: the live
+// families of the Collector and the derived ones of the Renderer, with
+// their HELP and TYPE, through the handler.
+func TestExposition(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e, WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77}})))
+	h := serveSource(e, nil, NewCollector(e, WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77}})))
 
 	want := `
 # HELP kartustok_up Whether the last health check (GET /health) got an answer: 1 for 200, or 429 while the API throttles; 0 for no answer, an error status or an unreadable answer. Cached; refreshed in the background.
@@ -209,10 +260,10 @@ kartustok_sync_cycle_seconds{resource="stock"} 60
 # TYPE kartustok_sync_skipped_total counter
 kartustok_sync_skipped_total{resource="stock"} 0
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+	if err := testutil.GatherAndCompare(served(t, h), strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
-	problems, err := testutil.CollectAndLint(NewCollector(e))
+	problems, err := testutil.GatherAndLint(served(t, h))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +272,7 @@ kartustok_sync_skipped_total{resource="stock"} 0
 	}
 }
 
-func TestCollectorEmptySnapshot(t *testing.T) {
+func TestEmptySnapshot(t *testing.T) {
 	// Before any refresh only the plan and the error counters exist:
 	// nothing claims a value the exporter does not know.
 	client, err := kartustok.New("https://sinarjaya.kartustok.com", kartustok.StaticToken("t"))
@@ -232,9 +283,7 @@ func TestCollectorEmptySnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e))
-	ms := gatherMap(t, reg)
+	ms := gatherMap(t, served(t, serveSource(e, nil, NewCollector(e))))
 	for k := range ms {
 		if !strings.HasPrefix(k, "kartustok_sync_") && k != "kartustok_api_request_budget{}" {
 			t.Errorf("unexpected series before any refresh: %s", k)
@@ -249,12 +298,10 @@ func TestCollectorEmptySnapshot(t *testing.T) {
 	}
 }
 
-func TestCollectorDropsStaleLocators(t *testing.T) {
+func TestStaleLocatorsDropped(t *testing.T) {
 	cfg := testConfig()
 	e := fixedEngine(t, fixedSnapshot(time.Now().Add(-cfg.MaxStaleness-time.Second)))
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e))
-	ms := gatherMap(t, reg)
+	ms := gatherMap(t, served(t, serveSource(e, nil)))
 	if n := countPrefix(ms, "kartustok_stock_on_hand") + countPrefix(ms, "kartustok_stock_minimum_quantity"); n != 0 {
 		t.Errorf("%d stock series older than max staleness exported", n)
 	}
@@ -276,11 +323,9 @@ func (overrides) StockMinimum(l *kartustok.Locator, it *kartustok.Item, v float6
 
 func (overrides) ItemMinimum(*kartustok.Item, float64, bool) (float64, bool) { return 0, false }
 
-func TestCollectorMinimumsOverride(t *testing.T) {
+func TestMinimumsOverride(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e, WithMinimums(overrides{})))
-	ms := gatherMap(t, reg)
+	ms := gatherMap(t, served(t, serveSource(e, fixedMinimums(overrides{}))))
 	if v := ms[`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"}`]; v != 99 {
 		t.Errorf("overridden minimum = %v, want 99", v)
 	}
@@ -292,14 +337,12 @@ func TestCollectorMinimumsOverride(t *testing.T) {
 	}
 }
 
-// TestCollectorLabelValuesRoundTrip serves the metrics through promhttp in
-// both exposition formats and parses them back: label values must come out
-// exactly as the API sent them.
-func TestCollectorLabelValuesRoundTrip(t *testing.T) {
+// TestLabelValuesRoundTrip serves the metrics in both exposition formats
+// and parses them back: label values must come out exactly as the API sent
+// them.
+func TestLabelValuesRoundTrip(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e))
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	srv := httptest.NewServer(serveSource(e, nil, NewCollector(e)))
 	defer srv.Close()
 
 	for _, accept := range []string{"text/plain;version=0.0.4", "application/openmetrics-text;version=1.0.0"} {

@@ -18,7 +18,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"io"
 	"maps"
@@ -125,8 +124,8 @@ func TestFlowSeries(t *testing.T) {
 		}
 		return out
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(src))
+	r := NewRenderer(src, nil)
+	h := NewHandler(prometheus.NewRegistry(), r, HandlerOpts{})
 	assert.Equal(t, map[string]float64{
 		`kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="today"}`:  4,
 		`kartustok_stock_outflow_quantity{item_id="i1",locator_id="L4",period="today"}`: 1.5,
@@ -140,13 +139,9 @@ func TestFlowSeries(t *testing.T) {
 		`kartustok_stock_movements{locator_id="L4",transaction_type="issue"}`:           5,
 		`kartustok_stock_movements{locator_id="L4",transaction_type="move"}`:            0,
 		`kartustok_stock_movements{locator_id="L4",transaction_type="adjustment"}`:      1,
-	}, flowOf(series.MustGather(t, reg)))
-
-	// The renderer serves the same.
-	r := NewRenderer(src, nil)
-	h := NewHandler(prometheus.NewRegistry(), r, HandlerOpts{})
-	body, hdr := scrapeHandler(t, h, "", "")
-	require.Len(t, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))), 12)
+	}, flowOf(series.MustGather(t, served(t, h))))
+	body, hdr := scrapeHandler(t, h, "application/openmetrics-text;version=1.0.0", "gzip")
+	require.Len(t, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))), 12, "in OpenMetrics too")
 
 	// The 30 days' read expires after the flow interval and the max
 	// staleness, without a new snapshot.
@@ -238,64 +233,6 @@ func parseExposition(t *testing.T, body string, format expfmt.Format) map[string
 		}
 	}
 	return ms
-}
-
-// TestHandlerServesWhatTheCollectorWould: the rendered answer, in every
-// format and encoding, holds exactly the series a plain client_golang
-// registry of the same collector gathers, each family once.
-func TestHandlerServesWhatTheCollectorWould(t *testing.T) {
-	now := time.Now()
-	src := &swapSource{}
-	src.snap.Store(richSnapshot(now))
-	mins := &tableMinimums{
-		stock: map[[2]string]float64{{"GDG-01", "KS-3"}: 15, {"GDG-03", "KS-3"}: 15, {"GDG-04", "KS-3"}: 2, {"GDG-04", "KS-4"}: 1},
-		pairs: map[string][]string{"KS-3": {"GDG-01", "GDG-03", "GDG-04"}, "KS-4": {"GDG-04"}},
-	}
-	minsFunc := func() Minimums { return mins }
-
-	full := prometheus.NewPedanticRegistry()
-	full.MustRegister(NewCollector(src, WithMinimumsFunc(minsFunc), WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Remaining: 7}})))
-	want := series.MustGather(t, full)
-
-	live := prometheus.NewPedanticRegistry()
-	live.MustRegister(NewCollector(src, WithMinimumsFunc(minsFunc), WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Remaining: 7}}), WithoutDerived()), NewAPIMetrics())
-	h := NewHandler(live, NewRenderer(src, minsFunc), HandlerOpts{})
-	apiSeries := series.MustGather(t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		r := prometheus.NewRegistry()
-		r.MustRegister(NewAPIMetrics())
-		return r.Gather()
-	}))
-	maps.Copy(want, apiSeries)
-	require.Contains(t, want, `kartustok_stock_on_hand{item_id="i3",locator_id="L4"}`, "a carried entry")
-	require.Contains(t, want, `kartustok_stock_on_hand{item_id="i3",locator_id="L1"}`, "a pair without a row")
-
-	for _, tc := range []struct {
-		accept, encoding string
-		om               bool
-	}{
-		{"", "", false},
-		{"", "gzip", false},
-		{"application/openmetrics-text;version=1.0.0", "", true},
-		{"application/openmetrics-text;version=1.0.0", "gzip, deflate", true},
-		{"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "gzip", false},
-	} {
-		t.Run(fmt.Sprintf("%s %s", tc.accept, tc.encoding), func(t *testing.T) {
-			body, hdr := scrapeHandler(t, h, tc.accept, tc.encoding)
-			format := expfmt.ResponseFormat(hdr)
-			if tc.om {
-				assert.Equal(t, expfmt.TypeOpenMetrics, format.FormatType())
-				assert.True(t, strings.HasSuffix(body, "\n# EOF\n"))
-				assert.Equal(t, 1, strings.Count(body, "# EOF"))
-			} else {
-				assert.Equal(t, expfmt.TypeTextPlain, format.FormatType(), "a text format every Prometheus accepts")
-			}
-			for _, name := range []string{"kartustok_stock_on_hand", "kartustok_item_info", "kartustok_up", "kartustok_api_requests_total"} {
-				assert.LessOrEqual(t, strings.Count(body, "# TYPE "+strings.TrimSuffix(name, "_total")+" "), 1, "family %s once", name)
-			}
-			got := parseExposition(t, body, format)
-			assert.Equal(t, want, got)
-		})
-	}
 }
 
 // TestHandlerRendersOnceAndSharesTheBytes: scrapes of one snapshot reuse

@@ -75,7 +75,7 @@ func loadHandler(side string) http.Handler {
 		src := &swapSource{}
 		src.snap.Store(s)
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src, WithoutDerived()), NewAPIMetrics())
+		reg.MustRegister(NewCollector(src), NewAPIMetrics())
 		return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{MaxRequestsInFlight: 100})
 	case "project":
 		// As main wires it: the live families gathered every scrape and
@@ -85,7 +85,7 @@ func loadHandler(side string) http.Handler {
 		src := &swapSource{}
 		src.snap.Store(s)
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src, WithoutDerived()), NewAPIMetrics())
+		reg.MustRegister(NewCollector(src), NewAPIMetrics())
 		exporterReg := prometheus.NewRegistry()
 		exporterReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		return promhttp.InstrumentMetricHandler(exporterReg, NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
