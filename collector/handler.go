@@ -194,38 +194,41 @@ func formatIndex(openMetrics bool) int {
 // from that scrape's block; the others are compressed once and kept for
 // the next scrape.
 func (h *handler) liveParts(format expfmt.Format, openMetrics bool) []part {
-	texts := h.encode(h.live, format, false)
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	spans := h.encode(h.live, format, buf)
+	text := buf.Bytes()
+	parts := make([]part, len(spans))
 	k := formatIndex(openMetrics)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	last := h.liveBlks[k]
-	changed := len(last) != len(texts)
-	for i := range texts {
-		p := &texts[i]
-		if b := last[p.name]; b != nil && bytes.Equal(b.text, p.text) {
-			p.blk = b
-		} else {
-			p.blk, changed = compress(p.text), true
+	changed := len(last) != len(spans)
+	for i, sp := range spans {
+		t := text[sp.from:sp.to]
+		b := last[sp.name]
+		if b == nil || !bytes.Equal(b.text, t) {
+			b, changed = compress(bytes.Clone(t)), true
 		}
-		p.text = nil
+		parts[i] = part{name: sp.name, blk: b}
 	}
 	if changed {
 		// Keep exactly this scrape's families: one no longer gathered
 		// is forgotten.
-		blks := make(map[string]*block, len(texts))
-		for _, p := range texts {
+		blks := make(map[string]*block, len(parts))
+		for _, p := range parts {
 			blks[p.name] = p.blk
 		}
 		h.liveBlks[k] = blks
 	}
-	return texts
+	return parts
 }
 
 // volatileParts returns the volatile families in format, gathered at most
 // once per volatileAge.
 func (h *handler) volatileParts(format expfmt.Format, openMetrics bool) []part {
 	if h.volatileAge <= 0 {
-		return h.encode(h.volatile, format, false)
+		return h.volatileEncoded(format, false)
 	}
 	now := time.Now()
 	k := formatIndex(openMetrics)
@@ -234,42 +237,60 @@ func (h *handler) volatileParts(format expfmt.Format, openMetrics bool) []part {
 	if c := h.volCache[k]; c != nil && now.Sub(c.gathered) < h.volatileAge {
 		return c.parts
 	}
-	parts := h.encode(h.volatile, format, true)
+	parts := h.volatileEncoded(format, true)
 	h.volCache[k] = &liveCache{gathered: now, parts: parts}
 	return parts
 }
 
-// encode gathers g and encodes each family in format, as blocks when they
-// are to be kept.
-func (h *handler) encode(g prometheus.Gatherer, format expfmt.Format, keep bool) []part {
+// volatileEncoded gathers the volatile families and encodes them in
+// format, as blocks when they are to be kept.
+func (h *handler) volatileEncoded(format expfmt.Format, keep bool) []part {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	spans := h.encode(h.volatile, format, buf)
+	parts := make([]part, len(spans))
+	for i, sp := range spans {
+		t := bytes.Clone(buf.Bytes()[sp.from:sp.to])
+		if keep {
+			parts[i] = part{name: sp.name, blk: compress(t)}
+		} else {
+			parts[i] = part{name: sp.name, text: t}
+		}
+	}
+	return parts
+}
+
+// span is where encode wrote one family.
+type span struct {
+	name     string
+	from, to int
+}
+
+// encode gathers g and encodes each family in format into buf, one after
+// the other, and returns where each is.
+func (h *handler) encode(g prometheus.Gatherer, format expfmt.Format, buf *bytes.Buffer) []span {
 	mfs, err := g.Gather()
 	if err != nil && h.log != nil {
 		h.log.Println("error gathering metrics:", err)
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(buf)
+	buf.Reset()
 	enc := expfmt.NewEncoder(buf, format)
-	parts := make([]part, 0, len(mfs))
+	spans := make([]span, 0, len(mfs))
 	for _, mf := range mfs {
 		if _, rendered := renderedNames[mf.GetName()]; rendered {
 			continue // a programming error: the rendered family wins
 		}
-		buf.Reset()
+		from := buf.Len()
 		if err := enc.Encode(mf); err != nil {
 			if h.log != nil {
 				h.log.Println("error encoding metric family:", err)
 			}
+			buf.Truncate(from)
 			continue
 		}
-		p := part{name: mf.GetName()}
-		if keep {
-			p.blk = compress(bytes.Clone(buf.Bytes()))
-		} else {
-			p.text = bytes.Clone(buf.Bytes())
-		}
-		parts = append(parts, p)
+		spans = append(spans, span{name: mf.GetName(), from: from, to: buf.Len()})
 	}
-	return parts
+	return spans
 }
 
 // renderedNames are the names of renderedFamilies.
