@@ -80,14 +80,20 @@ type handler struct {
 	log         promhttp.Logger
 	inFlight    chan struct{}
 
+	// liveMu serialises the gathering of the live families and guards
+	// liveBlks, the live families last served, by format (text,
+	// OpenMetrics) and name.
+	liveMu   sync.Mutex
+	liveBlks [2]map[string]*block
+	// mu guards volCache, the volatile families by format, as of the
+	// time they were gathered.
 	mu       sync.Mutex
-	liveBlks [2]map[string]*block // the live families last served, by format (text, OpenMetrics) and name
-	volCache [2]*liveCache        // the volatile families, by the time they were gathered
+	volCache [2]*volatileCache
 }
 
-// liveCache is the volatile families encoded in one format, as blocks, as
+// volatileCache is the volatile families encoded in one format, as blocks, as
 // of one time.
-type liveCache struct {
+type volatileCache struct {
 	gathered time.Time
 	parts    []part
 }
@@ -193,15 +199,19 @@ func formatIndex(openMetrics bool) int {
 // whose encoding is the one the last scrape in format served is served
 // from that scrape's block; the others are compressed once and kept for
 // the next scrape.
+//
+// Scrapes gather one at a time: each gathers what is there when its turn
+// comes, and however many run at once, only one holds what a gather
+// allocates.
 func (h *handler) liveParts(format expfmt.Format, openMetrics bool) []part {
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer bufPool.Put(buf)
+	h.liveMu.Lock()
+	defer h.liveMu.Unlock()
 	spans := h.encode(h.live, format, buf)
 	text := buf.Bytes()
 	parts := make([]part, len(spans))
 	k := formatIndex(openMetrics)
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	last := h.liveBlks[k]
 	changed := len(last) != len(spans)
 	for i, sp := range spans {
@@ -238,7 +248,7 @@ func (h *handler) volatileParts(format expfmt.Format, openMetrics bool) []part {
 		return c.parts
 	}
 	parts := h.volatileEncoded(format, true)
-	h.volCache[k] = &liveCache{gathered: now, parts: parts}
+	h.volCache[k] = &volatileCache{gathered: now, parts: parts}
 	return parts
 }
 

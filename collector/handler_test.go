@@ -406,8 +406,8 @@ func TestHandlerCompressesOnlyChangedLiveFamilies(t *testing.T) {
 	h := NewHandler(live, nil, HandlerOpts{Volatile: volatile, VolatileMaxAge: time.Hour})
 	blocks := func() map[string]*block {
 		hh := h.(*handler)
-		hh.mu.Lock()
-		defer hh.mu.Unlock()
+		hh.liveMu.Lock()
+		defer hh.liveMu.Unlock()
 		return maps.Clone(hh.liveBlks[0])
 	}
 	body, _ := scrapeHandler(t, h, "", "gzip")
