@@ -91,7 +91,7 @@ func NewAPIMetrics() *APIMetrics {
 		}, []string{"endpoint"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "api", Name: "errors_total",
-			Help: "Errors of the KartuStok API by endpoint path template and reason: failed requests (retries included); listings whose pages still disagreed after " + strconv.Itoa(kartustok.MaxRereads) + " re-reads (reason inconsistent_pages, once per listing); rows skipped because they could not be used (reason invalid_row, once per row per refresh).",
+			Help: "Errors of the KartuStok API by endpoint path template and reason: failed requests (retries included), listings whose pages kept disagreeing (inconsistent_pages), unusable rows (invalid_row).",
 		}, []string{"endpoint", "reason"}),
 		rereads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "api", Name: "listing_rereads_total",

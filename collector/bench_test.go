@@ -71,7 +71,7 @@ func benchSnapshot(n int) *refresh.Snapshot {
 		}
 		s.Stock[l.ID] = &refresh.LocatorStock{Fetched: now, Rows: rows}
 	}
-	s.SetItems(items)
+	s.Items = items
 	s.CatalogVersion = 1
 	return s
 }
@@ -89,10 +89,9 @@ func (d *discard) WriteHeader(int)             {}
 func projectHandler(s *refresh.Snapshot) http.Handler {
 	src := &swapSource{}
 	src.snap.Store(s)
-	api := NewAPIMetrics()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(src, WithoutDerived()), api)
-	return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{Version: func() any { return [2]any{src.Snapshot(), api.Version()} }})
+	reg.MustRegister(NewCollector(src), NewAPIMetrics())
+	return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{})
 }
 
 // baselineHandler serves the same stock and minimum series from plain

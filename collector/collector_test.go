@@ -14,17 +14,19 @@
 package collector
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/kartustok/kartustok_exporter/internal/series"
 	"github.com/kartustok/kartustok_exporter/kartustok"
@@ -68,6 +70,54 @@ func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 // countPrefix counts series of a metric.
 func countPrefix(ms map[string]float64, name string) int { return series.Count(ms, name) }
 
+// serveSource serves src as the exporter does: the families of live (a
+// Collector, APIMetrics...) gathered by a pedantic registry, which checks
+// every metric against its Desc, and the derived families a Renderer of src
+// renders with the minimums mins returns (nil: the API's own).
+func serveSource(src Source, mins func() Minimums, live ...prometheus.Collector) http.Handler {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(live...)
+	return NewHandler(reg, NewRenderer(src, mins), HandlerOpts{})
+}
+
+// fixedMinimums returns a minimums func for serveSource that always returns
+// m.
+func fixedMinimums(m Minimums) func() Minimums { return func() Minimums { return m } }
+
+// served is a Gatherer of what h serves in the text format, parsed back
+// and sorted as a registry sorts what it gathers.
+func served(t testing.TB, h http.Handler) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		body, _ := series.Scrape(t, h, "/metrics", "", "")
+		return parseText(body)
+	})
+}
+
+// parseText parses the text format into families sorted by name, their
+// metrics sorted by label values in label name order.
+func parseText(body string) ([]*dto.MetricFamily, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Collect(maps.Values(fams))
+	slices.SortFunc(out, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	for _, mf := range out {
+		key := func(m *dto.Metric) []string {
+			ls := slices.Clone(m.GetLabel())
+			slices.SortFunc(ls, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+			vs := make([]string, len(ls))
+			for i, l := range ls {
+				vs[i] = l.GetValue()
+			}
+			return vs
+		}
+		slices.SortStableFunc(mf.Metric, func(a, b *dto.Metric) int { return slices.Compare(key(a), key(b)) })
+	}
+	return out, nil
+}
+
 func fixedSnapshot(fetched time.Time) *refresh.Snapshot {
 	s := &refresh.Snapshot{
 		HealthKnown: true, Up: true,
@@ -97,7 +147,6 @@ func fixedSnapshot(fetched time.Time) *refresh.Snapshot {
 		},
 		Ready: true,
 	}
-	s.SetItems(s.Items)
 	for r := range refresh.NumResources {
 		s.Sync[r] = refresh.Status{
 			LastSuccess:     time.Unix(1700000000, 0),
@@ -115,44 +164,46 @@ type fakeRateLimit struct{ status kartustok.RateLimitStatus }
 
 func (f fakeRateLimit) RateLimit() kartustok.RateLimitStatus { return f.status }
 
-func TestCollectorExposition(t *testing.T) {
+// TestExposition pins what the exporter serves of a snapshot: the live
+// families of the Collector and the derived ones of the Renderer, with
+// their HELP and TYPE, through the handler.
+func TestExposition(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e, WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77}})))
+	h := serveSource(e, nil, NewCollector(e, WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77}})))
 
 	want := `
-# HELP kartustok_up Whether the KartuStok API answered the last health check (1: 200, or 429 while it throttles) or not (0: no answer, an error status or an unreadable answer). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_up Whether the last health check (GET /health) got an answer: 1 for 200, or 429 while the API throttles; 0 for no answer, an error status or an unreadable answer. Cached; refreshed in the background.
 # TYPE kartustok_up gauge
 kartustok_up 1
-# HELP kartustok_token_valid Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_token_valid Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call. Cached; refreshed in the background.
 # TYPE kartustok_token_valid gauge
 kartustok_token_valid 1
-# HELP kartustok_token_scope_granted Whether the token has the scope (1) or the API refused a call needing it (0), from the last call needing it or the token's scope list in /meta/company; absent until known. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_token_scope_granted Whether the token has the scope (1) or the API refused a call needing it (0), from the last such call or the scope list of /meta/company; absent until known. Cached; refreshed in the background.
 # TYPE kartustok_token_scope_granted gauge
 kartustok_token_scope_granted{scope="item.read"} 0
 kartustok_token_scope_granted{scope="stock.read"} 1
-# HELP kartustok_token_expiry_timestamp_seconds Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_token_expiry_timestamp_seconds Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown. Cached; refreshed in the background.
 # TYPE kartustok_token_expiry_timestamp_seconds gauge
 kartustok_token_expiry_timestamp_seconds 1.8e+09
-# HELP kartustok_company_info Information about the KartuStok company, value 1. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_company_info Information about the KartuStok company, value 1. Cached; refreshed in the background.
 # TYPE kartustok_company_info gauge
 kartustok_company_info{company_id="c1",company_name="PT \"Sinar\" \\ Jaya\nAbadi — Gudang ü 倉庫",minimum_stock_mode="per_warehouse",subdomain="sinarjaya",timezone="Asia/Jakarta"} 1
-# HELP kartustok_locator_info Information about a locator (warehouse), value 1; join it on locator_id for names. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_locator_info Information about a locator (warehouse), value 1; join it on locator_id for names. Cached; refreshed in the background.
 # TYPE kartustok_locator_info gauge
 kartustok_locator_info{active="true",locator_code="GDG-01",locator_id="L1",locator_name="Gudang Utama"} 1
 kartustok_locator_info{active="false",locator_code="OLD",locator_id="L2",locator_name="Gudang Lama"} 1
-# HELP kartustok_item_info Information about an item, value 1; join it on item_id for codes, names and units. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_item_info Information about an item, value 1; join it on item_id for codes, names and units. Cached; refreshed in the background.
 # TYPE kartustok_item_info gauge
 kartustok_item_info{active="true",category_id="cat1",category_name="Bahan Baku",item_code="KS-1",item_id="i1",item_name="Tepung \"Segitiga\" 25 kg",uom="sak"} 1
 kartustok_item_info{active="false",category_id="cat1",category_name="Pemanis",item_code="KS-2",item_id="i2",item_name="Gula",uom="kg"} 1
-# HELP kartustok_item_lead_time_seconds Time it takes to restock an active item, in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's) times 86400, else 7 days; KartuStokStockoutPredicted fires when an item's days of cover fall below it. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_item_lead_time_seconds Time to restock an active item in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's), else 7 days. Cached; refreshed in the background.
 # TYPE kartustok_item_lead_time_seconds gauge
 kartustok_item_lead_time_seconds{item_id="i1"} 604800
-# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure. A locator's series disappear when its last successful refresh is older than --sync.max-staleness; a row the API sent unreadable keeps its last good value until then. Also 0 for an item that --stock.minimums-file gives a minimum in a locator whose last refresh was a complete, consistent listing with no row for the item and no row skipped; never 0 where a row may be missing. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure, from /stock/summary; absent once older than --sync.max-staleness. Cached; refreshed in the background.
 # TYPE kartustok_stock_on_hand gauge
 kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5
 kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0
-# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_minimum_quantity Minimum stock of an item in a locator (warehouse), only when set: from --stock.minimums-file, else KartuStok's per-warehouse minimum. Cached; refreshed in the background.
 # TYPE kartustok_stock_minimum_quantity gauge
 kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5
 # HELP kartustok_api_rate_limit_remaining Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried a plausible one (0 to X-RateLimit-Limit).
@@ -196,7 +247,7 @@ kartustok_sync_planned_requests{resource="health"} 1
 kartustok_sync_planned_requests{resource="items"} 1
 kartustok_sync_planned_requests{resource="locators"} 1
 kartustok_sync_planned_requests{resource="stock"} 1
-# HELP kartustok_sync_cycle_seconds Period of the resource's last complete refresh cycle in seconds, measured from its start to the start of the one before; until two cycles have run, the interval (or, for stock, the period the budget plan predicts). For stock and the catalogue it exceeds the wanted interval when a full refresh does not fit the request budget.
+# HELP kartustok_sync_cycle_seconds Seconds between the starts of the resource's last two complete refresh cycles; until two have run, the interval (for stock, the period the budget plan predicts).
 # TYPE kartustok_sync_cycle_seconds gauge
 kartustok_sync_cycle_seconds{resource="categories"} 60
 kartustok_sync_cycle_seconds{resource="company"} 60
@@ -205,14 +256,14 @@ kartustok_sync_cycle_seconds{resource="health"} 60
 kartustok_sync_cycle_seconds{resource="items"} 60
 kartustok_sync_cycle_seconds{resource="locators"} 60
 kartustok_sync_cycle_seconds{resource="stock"} 60
-# HELP kartustok_sync_skipped_total Refreshes left out because nothing changed: for stock, locator reads skipped between full reads (--sync.full-stock-interval) because the locator's count of the day's movements had not changed since its last read.
+# HELP kartustok_sync_skipped_total Refreshes of the resource left out because nothing changed: for stock, locator reads skipped because the locator's count of the day's movements had not changed.
 # TYPE kartustok_sync_skipped_total counter
 kartustok_sync_skipped_total{resource="stock"} 0
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+	if err := testutil.GatherAndCompare(served(t, h), strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
-	problems, err := testutil.CollectAndLint(NewCollector(e))
+	problems, err := testutil.GatherAndLint(served(t, h))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +272,7 @@ kartustok_sync_skipped_total{resource="stock"} 0
 	}
 }
 
-func TestCollectorEmptySnapshot(t *testing.T) {
+func TestEmptySnapshot(t *testing.T) {
 	// Before any refresh only the plan and the error counters exist:
 	// nothing claims a value the exporter does not know.
 	client, err := kartustok.New("https://sinarjaya.kartustok.com", kartustok.StaticToken("t"))
@@ -232,9 +283,7 @@ func TestCollectorEmptySnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e))
-	ms := gatherMap(t, reg)
+	ms := gatherMap(t, served(t, serveSource(e, nil, NewCollector(e))))
 	for k := range ms {
 		if !strings.HasPrefix(k, "kartustok_sync_") && k != "kartustok_api_request_budget{}" {
 			t.Errorf("unexpected series before any refresh: %s", k)
@@ -249,12 +298,10 @@ func TestCollectorEmptySnapshot(t *testing.T) {
 	}
 }
 
-func TestCollectorDropsStaleLocators(t *testing.T) {
+func TestStaleLocatorsDropped(t *testing.T) {
 	cfg := testConfig()
 	e := fixedEngine(t, fixedSnapshot(time.Now().Add(-cfg.MaxStaleness-time.Second)))
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e))
-	ms := gatherMap(t, reg)
+	ms := gatherMap(t, served(t, serveSource(e, nil)))
 	if n := countPrefix(ms, "kartustok_stock_on_hand") + countPrefix(ms, "kartustok_stock_minimum_quantity"); n != 0 {
 		t.Errorf("%d stock series older than max staleness exported", n)
 	}
@@ -276,11 +323,9 @@ func (overrides) StockMinimum(l *kartustok.Locator, it *kartustok.Item, v float6
 
 func (overrides) ItemMinimum(*kartustok.Item, float64, bool) (float64, bool) { return 0, false }
 
-func TestCollectorMinimumsOverride(t *testing.T) {
+func TestMinimumsOverride(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e, WithMinimums(overrides{})))
-	ms := gatherMap(t, reg)
+	ms := gatherMap(t, served(t, serveSource(e, fixedMinimums(overrides{}))))
 	if v := ms[`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"}`]; v != 99 {
 		t.Errorf("overridden minimum = %v, want 99", v)
 	}
@@ -292,14 +337,12 @@ func TestCollectorMinimumsOverride(t *testing.T) {
 	}
 }
 
-// TestCollectorLabelValuesRoundTrip serves the metrics through promhttp in
-// both exposition formats and parses them back: label values must come out
-// exactly as the API sent them.
-func TestCollectorLabelValuesRoundTrip(t *testing.T) {
+// TestLabelValuesRoundTrip serves the metrics in both exposition formats
+// and parses them back: label values must come out exactly as the API sent
+// them.
+func TestLabelValuesRoundTrip(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(e))
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	srv := httptest.NewServer(serveSource(e, nil, NewCollector(e)))
 	defer srv.Close()
 
 	for _, accept := range []string{"text/plain;version=0.0.4", "application/openmetrics-text;version=1.0.0"} {

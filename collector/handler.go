@@ -41,10 +41,8 @@ type HandlerOpts struct {
 	// that is set, the scrapes in between sharing the bytes.
 	Volatile       prometheus.Gatherer
 	VolatileMaxAge time.Duration
-	// Version returns a comparable value that changes whenever the
-	// families of the live gatherer may have changed. The live families
-	// are then gathered and encoded once per change and their bytes
-	// shared, as the rendered ones are. Nil gathers them on every scrape.
+	// Version is ignored: the handler tells by itself when a live family
+	// changed (see NewHandler), so that no input of one can be left out.
 	Version func() any
 }
 
@@ -56,11 +54,18 @@ type HandlerOpts struct {
 // and OpenMetrics 1.0.0; a scraper that asks for protobuf gets the text
 // format, which every Prometheus accepts. With Accept-Encoding gzip the
 // answer is one gzip stream in which the rendered bytes were compressed
-// when they were rendered, so a scrape compresses only what it encodes
-// itself. Every scrape of the same snapshot writes the same rendered bytes,
-// shared. r may be nil: then only the gathered families are served.
+// when they were rendered, so a scrape compresses only what changed since
+// the scrape before. Every scrape of the same snapshot writes the same
+// rendered bytes, shared. r may be nil: then only the gathered families
+// are served.
+//
+// The live families are gathered and encoded on every scrape, which costs
+// little since they are small, and each is compressed only when its
+// encoding differs from the one the scrape before served: whatever they
+// are made of, a scrape never serves one stale, and nothing has to say
+// when they change.
 func NewHandler(live prometheus.Gatherer, r *Renderer, opts HandlerOpts) http.Handler {
-	h := &handler{live: live, volatile: opts.Volatile, volatileAge: opts.VolatileMaxAge, version: opts.Version, r: r, log: opts.ErrorLog}
+	h := &handler{live: live, volatile: opts.Volatile, volatileAge: opts.VolatileMaxAge, r: r, log: opts.ErrorLog}
 	if opts.MaxRequestsInFlight > 0 {
 		h.inFlight = make(chan struct{}, opts.MaxRequestsInFlight)
 	}
@@ -71,21 +76,26 @@ type handler struct {
 	live        prometheus.Gatherer
 	volatile    prometheus.Gatherer
 	volatileAge time.Duration
-	version     func() any
 	r           *Renderer
 	log         promhttp.Logger
 	inFlight    chan struct{}
 
+	// liveMu serialises the gathering of the live families and guards
+	// liveBlks, the live families last served, by format (text,
+	// OpenMetrics) and name.
+	liveMu   sync.Mutex
+	liveBlks [2]map[string]*block
+	// mu guards volCache, the volatile families by format, as of the
+	// time they were gathered.
 	mu       sync.Mutex
-	cache    [2]*liveCache // by format: text, OpenMetrics
-	volCache [2]*liveCache // the volatile families, by the time they were gathered
+	volCache [2]*volatileCache
 }
 
-// liveCache is the live families encoded in one format, as blocks, for
-// one version.
-type liveCache struct {
-	version any
-	parts   []part
+// volatileCache is the volatile families encoded in one format, as blocks, as
+// of one time.
+type volatileCache struct {
+	gathered time.Time
+	parts    []part
 }
 
 // part is one family of an answer: its name, and its lines, encoded now or
@@ -177,77 +187,120 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// liveParts returns the live families in format: from the cache while the
-// version holds, else gathered, encoded and compressed once for all the
-// scrapes of that version.
-func (h *handler) liveParts(format expfmt.Format, openMetrics bool) []part {
-	if h.version == nil {
-		return h.encode(h.live, format, false)
+// formatIndex is the index of a format in the handler's caches.
+func formatIndex(openMetrics bool) int {
+	if openMetrics {
+		return 1
 	}
-	v := h.version()
-	return h.cached(&h.cache, openMetrics, h.live, format, v, func(c *liveCache) bool { return c.version == v })
+	return 0
+}
+
+// liveParts gathers the live families and encodes them in format. A family
+// whose encoding is the one the last scrape in format served is served
+// from that scrape's block; the others are compressed once and kept for
+// the next scrape.
+//
+// Scrapes gather one at a time: each gathers what is there when its turn
+// comes, and however many run at once, only one holds what a gather
+// allocates.
+func (h *handler) liveParts(format expfmt.Format, openMetrics bool) []part {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	h.liveMu.Lock()
+	defer h.liveMu.Unlock()
+	spans := h.encode(h.live, format, buf)
+	text := buf.Bytes()
+	parts := make([]part, len(spans))
+	k := formatIndex(openMetrics)
+	last := h.liveBlks[k]
+	changed := len(last) != len(spans)
+	for i, sp := range spans {
+		t := text[sp.from:sp.to]
+		b := last[sp.name]
+		if b == nil || !bytes.Equal(b.text, t) {
+			b, changed = compress(bytes.Clone(t)), true
+		}
+		parts[i] = part{name: sp.name, blk: b}
+	}
+	if changed {
+		// Keep exactly this scrape's families: one no longer gathered
+		// is forgotten.
+		blks := make(map[string]*block, len(parts))
+		for _, p := range parts {
+			blks[p.name] = p.blk
+		}
+		h.liveBlks[k] = blks
+	}
+	return parts
 }
 
 // volatileParts returns the volatile families in format, gathered at most
 // once per volatileAge.
 func (h *handler) volatileParts(format expfmt.Format, openMetrics bool) []part {
 	if h.volatileAge <= 0 {
-		return h.encode(h.volatile, format, false)
+		return h.volatileEncoded(format, false)
 	}
 	now := time.Now()
-	return h.cached(&h.volCache, openMetrics, h.volatile, format, now, func(c *liveCache) bool {
-		return now.Sub(c.version.(time.Time)) < h.volatileAge
-	})
-}
-
-// cached returns the parts of g in format from cache while fresh says they
-// are, else gathers and encodes them once and keeps them as of version.
-func (h *handler) cached(cache *[2]*liveCache, openMetrics bool, g prometheus.Gatherer, format expfmt.Format, version any, fresh func(*liveCache) bool) []part {
-	k := 0
-	if openMetrics {
-		k = 1
-	}
+	k := formatIndex(openMetrics)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c := cache[k]; c != nil && fresh(c) {
+	if c := h.volCache[k]; c != nil && now.Sub(c.gathered) < h.volatileAge {
 		return c.parts
 	}
-	parts := h.encode(g, format, true)
-	cache[k] = &liveCache{version: version, parts: parts}
+	parts := h.volatileEncoded(format, true)
+	h.volCache[k] = &volatileCache{gathered: now, parts: parts}
 	return parts
 }
 
-// encode gathers g and encodes each family in format, as blocks when they
-// are to be kept.
-func (h *handler) encode(g prometheus.Gatherer, format expfmt.Format, keep bool) []part {
+// volatileEncoded gathers the volatile families and encodes them in
+// format, as blocks when they are to be kept.
+func (h *handler) volatileEncoded(format expfmt.Format, keep bool) []part {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	spans := h.encode(h.volatile, format, buf)
+	parts := make([]part, len(spans))
+	for i, sp := range spans {
+		t := bytes.Clone(buf.Bytes()[sp.from:sp.to])
+		if keep {
+			parts[i] = part{name: sp.name, blk: compress(t)}
+		} else {
+			parts[i] = part{name: sp.name, text: t}
+		}
+	}
+	return parts
+}
+
+// span is where encode wrote one family.
+type span struct {
+	name     string
+	from, to int
+}
+
+// encode gathers g and encodes each family in format into buf, one after
+// the other, and returns where each is.
+func (h *handler) encode(g prometheus.Gatherer, format expfmt.Format, buf *bytes.Buffer) []span {
 	mfs, err := g.Gather()
 	if err != nil && h.log != nil {
 		h.log.Println("error gathering metrics:", err)
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(buf)
+	buf.Reset()
 	enc := expfmt.NewEncoder(buf, format)
-	parts := make([]part, 0, len(mfs))
+	spans := make([]span, 0, len(mfs))
 	for _, mf := range mfs {
 		if _, rendered := renderedNames[mf.GetName()]; rendered {
 			continue // a programming error: the rendered family wins
 		}
-		buf.Reset()
+		from := buf.Len()
 		if err := enc.Encode(mf); err != nil {
 			if h.log != nil {
 				h.log.Println("error encoding metric family:", err)
 			}
+			buf.Truncate(from)
 			continue
 		}
-		p := part{name: mf.GetName()}
-		if keep {
-			p.blk = compress(bytes.Clone(buf.Bytes()))
-		} else {
-			p.text = bytes.Clone(buf.Bytes())
-		}
-		parts = append(parts, p)
+		spans = append(spans, span{name: mf.GetName(), from: from, to: buf.Len()})
 	}
-	return parts
+	return spans
 }
 
 // renderedNames are the names of renderedFamilies.

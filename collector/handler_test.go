@@ -18,7 +18,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"io"
 	"maps"
@@ -125,8 +124,8 @@ func TestFlowSeries(t *testing.T) {
 		}
 		return out
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(src))
+	r := NewRenderer(src, nil)
+	h := NewHandler(prometheus.NewRegistry(), r, HandlerOpts{})
 	assert.Equal(t, map[string]float64{
 		`kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="today"}`:  4,
 		`kartustok_stock_outflow_quantity{item_id="i1",locator_id="L4",period="today"}`: 1.5,
@@ -140,13 +139,9 @@ func TestFlowSeries(t *testing.T) {
 		`kartustok_stock_movements{locator_id="L4",transaction_type="issue"}`:           5,
 		`kartustok_stock_movements{locator_id="L4",transaction_type="move"}`:            0,
 		`kartustok_stock_movements{locator_id="L4",transaction_type="adjustment"}`:      1,
-	}, flowOf(series.MustGather(t, reg)))
-
-	// The renderer serves the same.
-	r := NewRenderer(src, nil)
-	h := NewHandler(prometheus.NewRegistry(), r, HandlerOpts{})
-	body, hdr := scrapeHandler(t, h, "", "")
-	require.Len(t, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))), 12)
+	}, flowOf(series.MustGather(t, served(t, h))))
+	body, hdr := scrapeHandler(t, h, "application/openmetrics-text;version=1.0.0", "gzip")
+	require.Len(t, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))), 12, "in OpenMetrics too")
 
 	// The 30 days' read expires after the flow interval and the max
 	// staleness, without a new snapshot.
@@ -238,64 +233,6 @@ func parseExposition(t *testing.T, body string, format expfmt.Format) map[string
 		}
 	}
 	return ms
-}
-
-// TestHandlerServesWhatTheCollectorWould: the rendered answer, in every
-// format and encoding, holds exactly the series a plain client_golang
-// registry of the same collector gathers, each family once.
-func TestHandlerServesWhatTheCollectorWould(t *testing.T) {
-	now := time.Now()
-	src := &swapSource{}
-	src.snap.Store(richSnapshot(now))
-	mins := &tableMinimums{
-		stock: map[[2]string]float64{{"GDG-01", "KS-3"}: 15, {"GDG-03", "KS-3"}: 15, {"GDG-04", "KS-3"}: 2, {"GDG-04", "KS-4"}: 1},
-		pairs: map[string][]string{"KS-3": {"GDG-01", "GDG-03", "GDG-04"}, "KS-4": {"GDG-04"}},
-	}
-	minsFunc := func() Minimums { return mins }
-
-	full := prometheus.NewPedanticRegistry()
-	full.MustRegister(NewCollector(src, WithMinimumsFunc(minsFunc), WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Remaining: 7}})))
-	want := series.MustGather(t, full)
-
-	live := prometheus.NewPedanticRegistry()
-	live.MustRegister(NewCollector(src, WithMinimumsFunc(minsFunc), WithRateLimit(fakeRateLimit{kartustok.RateLimitStatus{Known: true, Remaining: 7}}), WithoutDerived()), NewAPIMetrics())
-	h := NewHandler(live, NewRenderer(src, minsFunc), HandlerOpts{})
-	apiSeries := series.MustGather(t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		r := prometheus.NewRegistry()
-		r.MustRegister(NewAPIMetrics())
-		return r.Gather()
-	}))
-	maps.Copy(want, apiSeries)
-	require.Contains(t, want, `kartustok_stock_on_hand{item_id="i3",locator_id="L4"}`, "a carried entry")
-	require.Contains(t, want, `kartustok_stock_on_hand{item_id="i3",locator_id="L1"}`, "a pair without a row")
-
-	for _, tc := range []struct {
-		accept, encoding string
-		om               bool
-	}{
-		{"", "", false},
-		{"", "gzip", false},
-		{"application/openmetrics-text;version=1.0.0", "", true},
-		{"application/openmetrics-text;version=1.0.0", "gzip, deflate", true},
-		{"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "gzip", false},
-	} {
-		t.Run(fmt.Sprintf("%s %s", tc.accept, tc.encoding), func(t *testing.T) {
-			body, hdr := scrapeHandler(t, h, tc.accept, tc.encoding)
-			format := expfmt.ResponseFormat(hdr)
-			if tc.om {
-				assert.Equal(t, expfmt.TypeOpenMetrics, format.FormatType())
-				assert.True(t, strings.HasSuffix(body, "\n# EOF\n"))
-				assert.Equal(t, 1, strings.Count(body, "# EOF"))
-			} else {
-				assert.Equal(t, expfmt.TypeTextPlain, format.FormatType(), "a text format every Prometheus accepts")
-			}
-			for _, name := range []string{"kartustok_stock_on_hand", "kartustok_item_info", "kartustok_up", "kartustok_api_requests_total"} {
-				assert.LessOrEqual(t, strings.Count(body, "# TYPE "+strings.TrimSuffix(name, "_total")+" "), 1, "family %s once", name)
-			}
-			got := parseExposition(t, body, format)
-			assert.Equal(t, want, got)
-		})
-	}
 }
 
 // TestHandlerRendersOnceAndSharesTheBytes: scrapes of one snapshot reuse
@@ -443,40 +380,96 @@ func TestHandlerThroughPromhttpInstrumentation(t *testing.T) {
 	assert.Equal(t, 3.0, got[`promhttp_metric_handler_requests_total{code="200"}`])
 }
 
-// TestHandlerCachesLiveAndVolatileFamilies: the live families are gathered
-// once per version, the volatile ones at most once per VolatileMaxAge.
-func TestHandlerCachesLiveAndVolatileFamilies(t *testing.T) {
+// TestHandlerCompressesOnlyChangedLiveFamilies: the live families are
+// gathered on every scrape, and each is compressed again only when its
+// encoding changed; the volatile ones are gathered at most once per
+// VolatileMaxAge.
+func TestHandlerCompressesOnlyChangedLiveFamilies(t *testing.T) {
 	var liveGathers, volatileGathers atomic.Int32
-	gauge := func(name string, n *atomic.Int32) prometheus.Gatherer {
-		return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-			v := float64(n.Add(1))
-			typ := dto.MetricType_GAUGE
-			return []*dto.MetricFamily{{Name: &name, Help: &name, Type: &typ, Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: &v}}}}}, nil
-		})
+	var changing atomic.Int64
+	changing.Store(1)
+	gauge := func(name string, v func() float64) *dto.MetricFamily {
+		typ := dto.MetricType_GAUGE
+		value := v()
+		return &dto.MetricFamily{Name: &name, Help: &name, Type: &typ, Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: &value}}}}
 	}
-	version := 1
-	h := NewHandler(gauge("a_live", &liveGathers), nil, HandlerOpts{
-		Version:  func() any { return version },
-		Volatile: gauge("z_volatile", &volatileGathers), VolatileMaxAge: time.Hour,
+	live := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		liveGathers.Add(1)
+		return []*dto.MetricFamily{
+			gauge("a_changing", func() float64 { return float64(changing.Load()) }),
+			gauge("b_steady", func() float64 { return 7 }),
+		}, nil
 	})
-	for range 3 {
-		body, _ := scrapeHandler(t, h, "", "gzip")
-		assert.Contains(t, body, "a_live 1\n")
-		assert.Contains(t, body, "z_volatile 1\n")
+	volatile := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		return []*dto.MetricFamily{gauge("z_volatile", func() float64 { return float64(volatileGathers.Add(1)) })}, nil
+	})
+	h := NewHandler(live, nil, HandlerOpts{Volatile: volatile, VolatileMaxAge: time.Hour})
+	blocks := func() map[string]*block {
+		hh := h.(*handler)
+		hh.liveMu.Lock()
+		defer hh.liveMu.Unlock()
+		return maps.Clone(hh.liveBlks[0])
 	}
-	version = 2
-	body, _ := scrapeHandler(t, h, "", "")
-	assert.Contains(t, body, "a_live 2\n", "a new version gathers again")
+	body, _ := scrapeHandler(t, h, "", "gzip")
+	first := blocks()
+	for range 2 {
+		body, _ = scrapeHandler(t, h, "", "gzip")
+		assert.Equal(t, first, blocks(), "an unchanged family compressed again")
+	}
+	assert.Contains(t, body, "a_changing 1\n")
+	assert.Contains(t, body, "z_volatile 1\n")
+	assert.Equal(t, int32(3), liveGathers.Load(), "the live families are gathered on every scrape")
+
+	changing.Store(2)
+	body, _ = scrapeHandler(t, h, "", "")
+	assert.Contains(t, body, "a_changing 2\n", "a change is served at the next scrape")
+	assert.Contains(t, body, "b_steady 7\n")
 	assert.Contains(t, body, "z_volatile 1\n", "the volatile families are younger than their max age")
-	assert.Equal(t, int32(2), liveGathers.Load())
+	now := blocks()
+	assert.NotSame(t, first["a_changing"], now["a_changing"])
+	assert.Same(t, first["b_steady"], now["b_steady"], "only the family that changed is compressed again")
 	assert.Equal(t, int32(1), volatileGathers.Load())
 
-	h = NewHandler(gauge("a_live", &liveGathers), nil, HandlerOpts{Volatile: gauge("z_volatile", &volatileGathers)})
+	h = NewHandler(live, nil, HandlerOpts{Volatile: volatile})
 	scrapeHandler(t, h, "", "")
 	scrapeHandler(t, h, "", "")
 	assert.Equal(t, int32(3), volatileGathers.Load(), "without a max age, every scrape gathers")
-	assert.Equal(t, int32(4), liveGathers.Load(), "without a version, every scrape gathers")
 }
+
+// TestLiveFamiliesNeverStale: a live family is served as it is at the
+// scrape whatever it is made of, with no list of its inputs to keep: here
+// the rate limit changes while the snapshot and the request metrics stay
+// as they were, and HandlerOpts.Version, which says nothing of it, is
+// ignored.
+func TestLiveFamiliesNeverStale(t *testing.T) {
+	src := &swapSource{}
+	src.snap.Store(fixedSnapshot(time.Now()))
+	rl := &swapRateLimit{}
+	rl.status.Store(&kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77})
+	api := NewAPIMetrics()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(src, WithRateLimit(rl)), api)
+	h := NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
+		Version: func() any { return [2]any{src.Snapshot(), api.Version()} },
+	})
+	remaining := func(enc string) float64 {
+		body, hdr := scrapeHandler(t, h, "", enc)
+		return parseExposition(t, body, expfmt.ResponseFormat(hdr))["kartustok_api_rate_limit_remaining{}"]
+	}
+	for _, enc := range []string{"", "gzip"} {
+		require.InDelta(t, 77.0, remaining(enc), 0)
+		rl.status.Store(&kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 12})
+		assert.InDelta(t, 12.0, remaining(enc), 0, "a stale rate limit served, encoding %q", enc)
+		rl.status.Store(&kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77})
+	}
+}
+
+// swapRateLimit is a RateLimitReporter whose status a test replaces.
+type swapRateLimit struct {
+	status atomic.Pointer[kartustok.RateLimitStatus]
+}
+
+func (s *swapRateLimit) RateLimit() kartustok.RateLimitStatus { return *s.status.Load() }
 
 // TestRendererRunsInTheBackground: a new snapshot is rendered by Run
 // before any scrape asks for it.

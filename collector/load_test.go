@@ -74,27 +74,22 @@ func loadHandler(side string) http.Handler {
 		// As main wires it with --web.disable-exporter-metrics.
 		src := &swapSource{}
 		src.snap.Store(s)
-		api := NewAPIMetrics()
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src, WithoutDerived()), api)
-		return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
-			MaxRequestsInFlight: 100,
-			Version:             func() any { return [2]any{src.Snapshot(), api.Version()} },
-		})
+		reg.MustRegister(NewCollector(src), NewAPIMetrics())
+		return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{MaxRequestsInFlight: 100})
 	case "project":
-		// As main wires it: the live families cached per version, the
-		// process's and the runtime's gathered every scrape, promhttp's
-		// own counters around it.
+		// As main wires it: the live families gathered every scrape and
+		// compressed when they change, the process's and the runtime's
+		// gathered at most once a second, promhttp's own counters around
+		// it.
 		src := &swapSource{}
 		src.snap.Store(s)
-		api := NewAPIMetrics()
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src, WithoutDerived()), api)
+		reg.MustRegister(NewCollector(src), NewAPIMetrics())
 		exporterReg := prometheus.NewRegistry()
 		exporterReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		return promhttp.InstrumentMetricHandler(exporterReg, NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
 			MaxRequestsInFlight: 100, Volatile: exporterReg, VolatileMaxAge: time.Second,
-			Version: func() any { return [2]any{src.Snapshot(), api.Version()} },
 		}))
 	default:
 		// The baseline holds only its GaugeVecs, as an exporter built on

@@ -14,13 +14,15 @@
 package collector
 
 import (
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
@@ -59,11 +61,11 @@ func (m *tableMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet
 func (m *tableMinimums) MinimumPairs() map[string][]string { return m.pairs }
 
 const minimumMetrics = `
-# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file in any minimum-stock mode, else the item master's Minimum Quantity when the company's mode is union (or not known). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file, else the item master's Minimum Quantity. Cached; refreshed in the background.
 # TYPE kartustok_item_minimum_quantity gauge
-# HELP kartustok_stock_minimum_quantity Per-warehouse minimum stock of an item in a locator, only when set: from --stock.minimums-file in any minimum-stock mode, else KartuStok's per-warehouse minimum when the company's mode is per_warehouse (or not known). Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_minimum_quantity Minimum stock of an item in a locator (warehouse), only when set: from --stock.minimums-file, else KartuStok's per-warehouse minimum. Cached; refreshed in the background.
 # TYPE kartustok_stock_minimum_quantity gauge
-# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure. A locator's series disappear when its last successful refresh is older than --sync.max-staleness; a row the API sent unreadable keeps its last good value until then. Also 0 for an item that --stock.minimums-file gives a minimum in a locator whose last refresh was a complete, consistent listing with no row for the item and no row skipped; never 0 where a row may be missing. Cached; refreshed in the background, not at scrape time.
+# HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure, from /stock/summary; absent once older than --sync.max-staleness. Cached; refreshed in the background.
 # TYPE kartustok_stock_on_hand gauge
 `
 
@@ -84,15 +86,17 @@ func withHeaders(series ...string) string {
 	return b.String()
 }
 
-func compareMinimums(t *testing.T, c *Collector, series ...string) {
+// compareMinimums compares the minimums and stock on hand h serves with
+// series.
+func compareMinimums(t *testing.T, h http.Handler, series ...string) {
 	t.Helper()
-	if err := testutil.CollectAndCompare(c, strings.NewReader(withHeaders(series...)),
+	if err := testutil.GatherAndCompare(served(t, h), strings.NewReader(withHeaders(series...)),
 		"kartustok_item_minimum_quantity", "kartustok_stock_minimum_quantity", "kartustok_stock_on_hand"); err != nil {
 		t.Error(err)
 	}
 }
 
-func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
+func TestMinimumsOverrideTheAPI(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
 	// The company is in per_warehouse mode: the item master's 40 is not
 	// exported (see TestMinimumsFollowTheCompanysMode).
@@ -101,16 +105,16 @@ func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
 		`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
 		`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
 	}
-	t.Run("no minimums", func(t *testing.T) { compareMinimums(t, NewCollector(e), api...) })
+	t.Run("no minimums", func(t *testing.T) { compareMinimums(t, serveSource(e, nil), api...) })
 	t.Run("nil minimums", func(t *testing.T) {
-		compareMinimums(t, NewCollector(e, WithMinimumsFunc(func() Minimums { return nil })), api...)
+		compareMinimums(t, serveSource(e, func() Minimums { return nil }), api...)
 	})
 	t.Run("file beats API", func(t *testing.T) {
 		m := &tableMinimums{
 			stock: map[[2]string]float64{{"GDG-01", "KS-1"}: 60, {"GDG-01", "KS-2"}: 3},
 			items: map[string]float64{"KS-1": 0, "KS-2": 7.5},
 		}
-		compareMinimums(t, NewCollector(e, WithMinimums(m)),
+		compareMinimums(t, serveSource(e, fixedMinimums(m)),
 			// 0 is a real minimum, which overrides the API's 40.
 			`kartustok_item_minimum_quantity{item_id="i1"} 0`,
 			`kartustok_item_minimum_quantity{item_id="i2"} 7.5`,
@@ -124,7 +128,7 @@ func TestCollectorMinimumsOverrideTheAPI(t *testing.T) {
 		s := fixedSnapshot(time.Now())
 		s.Stock["L1"].Rows = append(s.Stock["L1"].Rows, refresh.StockEntry{ItemID: "gone", OnHand: 2, Minimum: 4, HasMinimum: true})
 		all := 99.0
-		compareMinimums(t, NewCollector(fixedEngine(t, s), WithMinimums(&tableMinimums{all: &all})),
+		compareMinimums(t, serveSource(fixedEngine(t, s), fixedMinimums(&tableMinimums{all: &all})),
 			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 99`,
 			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 99`,
 			`kartustok_stock_minimum_quantity{item_id="gone",locator_id="L1"} 4`,
@@ -145,12 +149,11 @@ func pairSnapshot(now time.Time) *refresh.Snapshot {
 		kartustok.Item{ID: "i3", Code: "KS-3", Name: "Garam", CategoryID: "cat1", UOM: "kg", Active: true},
 		kartustok.Item{ID: "i4", Code: "KS-4", Name: "Cuka", CategoryID: "cat1", UOM: "l", Active: false},
 	)
-	s.SetItems(s.Items)
 	s.Stock["L3"] = &refresh.LocatorStock{Fetched: now.Add(-time.Hour), Rows: []refresh.StockEntry{{ItemID: "i1", OnHand: 1}}}
 	return s
 }
 
-func TestCollectorExportsMissingPairsAsZero(t *testing.T) {
+func TestMissingPairsExportedAsZero(t *testing.T) {
 	e := fixedEngine(t, pairSnapshot(time.Now()))
 	m := &tableMinimums{
 		stock: map[[2]string]float64{
@@ -175,44 +178,38 @@ func TestCollectorExportsMissingPairsAsZero(t *testing.T) {
 		`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
 		`kartustok_stock_on_hand{item_id="i3",locator_id="L1"} 0`,
 	}
-	compareMinimums(t, NewCollector(e, WithMinimums(m)), want...)
+	compareMinimums(t, serveSource(e, fixedMinimums(m)), want...)
 
 	t.Run("a minimum of 0 adds no series", func(t *testing.T) {
 		m.stock[[2]string{"GDG-01", "KS-3"}] = 0
 		defer func() { m.stock[[2]string{"GDG-01", "KS-3"}] = 8 }()
-		compareMinimums(t, NewCollector(e, WithMinimums(m)), want[0], want[2], want[3])
+		compareMinimums(t, serveSource(e, fixedMinimums(m)), want[0], want[2], want[3])
 	})
 	t.Run("defaults for every warehouse add no series", func(t *testing.T) {
 		all := 20.0
-		compareMinimums(t, NewCollector(e, WithMinimums(&tableMinimums{all: &all})),
+		compareMinimums(t, serveSource(e, fixedMinimums(&tableMinimums{all: &all})),
 			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 20`,
 			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 20`,
 			want[2], want[3])
 	})
 	t.Run("lint", func(t *testing.T) {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(NewCollector(e, WithMinimums(m)))
-		if _, err := reg.Gather(); err != nil {
-			t.Fatal(err)
-		}
+		problems, err := testutil.GatherAndLint(served(t, serveSource(e, fixedMinimums(m))))
+		require.NoError(t, err)
+		assert.Empty(t, problems)
 	})
 }
 
-// TestCollectorReadsMinimumsOncePerScrape shows that a scrape uses one
+// TestRendererReadsMinimumsOncePerScrape shows that a scrape uses one
 // version of changing minimums throughout.
-func TestCollectorReadsMinimumsOncePerScrape(t *testing.T) {
+func TestRendererReadsMinimumsOncePerScrape(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
 	var calls atomic.Int32
-	c := NewCollector(e, WithMinimumsFunc(func() Minimums {
+	h := serveSource(e, func() Minimums {
 		calls.Add(1)
 		return &tableMinimums{}
-	}))
-	if n := testutil.CollectAndCount(c); n == 0 {
-		t.Fatal("no metrics")
-	}
-	if got := calls.Load(); got != 1 {
-		t.Errorf("minimums read %d times in one scrape, want 1", got)
-	}
+	})
+	require.NotEmpty(t, gatherMap(t, served(t, h)))
+	assert.Equal(t, int32(1), calls.Load(), "minimums read more than once in one scrape")
 }
 
 // TestMinimumsFollowTheCompanysMode checks that the API's minimums are
@@ -248,7 +245,7 @@ func TestMinimumsFollowTheCompanysMode(t *testing.T) {
 				snap.Company = &co
 			}
 			e := fixedEngine(t, snap)
-			ms := gatherMap(t, collectorRegistry(NewCollector(e)))
+			ms := gatherMap(t, served(t, serveSource(e, nil)))
 			if _, ok := ms[itemMin]; ok != tc.wantItem {
 				t.Errorf("%s exported: %v, want %v", itemMin, ok, tc.wantItem)
 			}
@@ -260,16 +257,10 @@ func TestMinimumsFollowTheCompanysMode(t *testing.T) {
 				stock: map[[2]string]float64{{"GDG-01", "KS-1"}: 7},
 				items: map[string]float64{"KS-1": 70},
 			}
-			ms = gatherMap(t, collectorRegistry(NewCollector(e, WithMinimums(file))))
+			ms = gatherMap(t, served(t, serveSource(e, fixedMinimums(file))))
 			if ms[itemMin] != 70 || ms[stockMin] != 7 {
 				t.Errorf("with a minimums file: item %v, stock %v; want 70 and 7 whatever the mode", ms[itemMin], ms[stockMin])
 			}
 		})
 	}
-}
-
-func collectorRegistry(c prometheus.Collector) *prometheus.Registry {
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	return reg
 }

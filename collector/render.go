@@ -277,14 +277,16 @@ type catalogKey struct {
 	useMin  bool
 }
 
-// Renderer serves the families derived from the snapshot's catalog and
-// stock (company, locator and item info, the minimums, stock on hand) as
-// bytes rendered once per change: each locator's stock when its stock,
-// the catalog or the minimums change, the catalog's families when the
-// catalog or the minimums change. A scrape strings the blocks of the
-// locators whose stock is fresh together and writes them as they are, so
-// scrapes cost almost nothing and share the same memory however many run
-// at once.
+// Renderer is the one producer of the families derived from the
+// snapshot's catalog and stock (company, locator and item info, the
+// minimums and lead times, stock on hand, flow and movements; derived.go
+// says what they hold). It serves them as bytes rendered once per change:
+// each locator's stock when its stock, the catalog or the minimums change,
+// its flow when its flow or the company's day change, the catalog's
+// families when the catalog or the minimums change. A scrape strings the
+// blocks of the locators whose stock is fresh together and writes them as
+// they are, so scrapes cost almost nothing and share the same memory
+// however many run at once.
 type Renderer struct {
 	src      Source
 	minimums func() Minimums
@@ -292,12 +294,20 @@ type Renderer struct {
 	mu      sync.Mutex
 	catKey  catalogKey
 	catalog [numCatalog]*block // the catalog's families, in order
+	// items indexes itemsOf, the Items of the snapshot last rendered, by
+	// ID.
+	items   map[kartustok.ID]*kartustok.Item
+	itemsOf []kartustok.Item
 	stock   map[kartustok.ID]*stockBlocks
 	flow    map[kartustok.ID]*flowBlocks
 }
 
 // NewRenderer returns a renderer of src's snapshots, with the minimums
-// that minimums returns (nil for the API's own), as WithMinimumsFunc.
+// that minimums returns; a nil func, or a nil result, keeps the API's own.
+// The renderer calls it once per scrape and uses the result throughout, so
+// that one scrape never mixes two versions of minimums that change while
+// the exporter runs (a file reloaded on SIGHUP); it must be safe for
+// concurrent use.
 func NewRenderer(src Source, minimums func() Minimums) *Renderer {
 	if minimums == nil {
 		minimums = func() Minimums { return nil }
@@ -337,21 +347,27 @@ func (r *Renderer) Run(ctx context.Context, every time.Duration) {
 // each family of renderedFamilies, in order.
 type frame [numRendered][]*block
 
+// sameItems reports whether a and b are the same slice.
+func sameItems(a, b []kartustok.Item) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // frame returns the blocks a scrape at now writes, rendering what changed
 // since the last scrape.
 func (r *Renderer) frame(now time.Time) *frame {
 	s := r.src.Snapshot()
 	mins := r.minimums()
-	useStockMin, useItemMin := apiMinimums(s)
-	maxAge, flowAge := r.src.MaxStaleness(), r.src.FlowMaxAge()
-	day := companyDay(s, now)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.items == nil || !sameItems(r.itemsOf, s.Items) {
+		r.items, r.itemsOf = indexItems(s.Items), s.Items
+	}
+	d := newDerivation(r.src, s, r.items, mins, now)
 	var f frame
-	ck := catalogKey{catalog: s.CatalogVersion, mins: mins, useMin: useItemMin}
+	ck := catalogKey{catalog: s.CatalogVersion, mins: mins, useMin: d.useItemMin}
 	if r.catalog[0] == nil || r.catKey != ck {
-		r.renderCatalog(s, mins, useItemMin)
+		r.renderCatalog(d)
 		r.catKey = ck
 	}
 	for i, b := range r.catalog { // the catalog's families, in order
@@ -363,22 +379,22 @@ func (r *Renderer) frame(now time.Time) *frame {
 	flowIDs := make([]kartustok.ID, 0, len(s.Flow))
 	for i := range s.Locators {
 		l := &s.Locators[i]
-		if ls := s.Stock[l.ID]; ls != nil && now.Sub(ls.Fetched) <= maxAge {
+		if ls := s.Stock[l.ID]; d.stockFresh(ls) {
 			ids = append(ids, l.ID)
-			key := stockKey{ls: ls, catalog: s.CatalogVersion, mins: mins, useMin: useStockMin}
+			key := stockKey{ls: ls, catalog: s.CatalogVersion, mins: mins, useMin: d.useStockMin}
 			sb := r.stock[l.ID]
-			if sb == nil || sb.key != key || sb.day != day || expired(sb.validUntil, now) {
-				sb = renderStock(s, l, ls, mins, useStockMin, now, day, maxAge)
-				sb.key, sb.day = key, day
+			if sb == nil || sb.key != key || sb.day != d.today || expired(sb.validUntil, now) {
+				sb = renderStock(d, l, ls)
+				sb.key, sb.day = key, d.today
 				r.stock[l.ID] = sb
 			}
 		}
-		if lf := s.Flow[l.ID]; lf != nil && l.Active {
+		if lf := s.Flow[l.ID]; flowShown(l, lf) {
 			flowIDs = append(flowIDs, l.ID)
-			key := flowKey{lf: lf, day: day}
+			key := flowKey{lf: lf, day: d.today}
 			fb := r.flow[l.ID]
 			if fb == nil || fb.key != key || expired(fb.validUntil, now) {
-				fb = renderFlow(l, lf, now, day, flowAge)
+				fb = renderFlow(d, l, lf)
 				fb.key = key
 				r.flow[l.ID] = fb
 			}
@@ -431,15 +447,15 @@ func forget[V any](m map[kartustok.ID]V, keep []kartustok.ID) {
 }
 
 // renderCatalog renders the catalog's families. r.mu must be held.
-func (r *Renderer) renderCatalog(s *refresh.Snapshot, mins Minimums, useItemMin bool) {
+func (r *Renderer) renderCatalog(d *derivation) {
 	var lines [numCatalog][]line
-	sink := func(d *prometheus.Desc, v float64, labels ...string) {
-		i := familyIndex[d]
+	sink := func(desc *prometheus.Desc, v float64, labels ...string) {
+		i := familyIndex[desc]
 		lines[i] = append(lines[i], sample(renderedFamilies[i], v, labels))
 	}
-	companySamples(s, sink)
-	itemSamples(s, mins, useItemMin, sink)
-	locatorSamples(s, sink)
+	d.companySamples(sink)
+	d.itemSamples(sink)
+	d.locatorSamples(sink)
 	for i := range r.catalog {
 		r.catalog[i] = newBlock(lines[i])
 	}
@@ -448,10 +464,10 @@ func (r *Renderer) renderCatalog(s *refresh.Snapshot, mins Minimums, useItemMin 
 // renderStock renders one locator's stock families. Its lines differ only
 // in the item and the value, so they are sorted by item and written into
 // one buffer each, without a line of their own.
-func renderStock(s *refresh.Snapshot, l *kartustok.Locator, ls *refresh.LocatorStock, mins Minimums, useStockMin bool, now time.Time, today string, maxAge time.Duration) *stockBlocks {
+func renderStock(d *derivation, l *kartustok.Locator, ls *refresh.LocatorStock) *stockBlocks {
 	var minimum, onHand, inflow, outflow []point
-	sink := func(d *prometheus.Desc, v float64, labels ...string) {
-		switch d {
+	sink := func(desc *prometheus.Desc, v float64, labels ...string) {
+		switch desc {
 		case stockOnHandDesc:
 			onHand = append(onHand, point{labels[1], v})
 		case stockInflowDesc:
@@ -462,7 +478,7 @@ func renderStock(s *refresh.Snapshot, l *kartustok.Locator, ls *refresh.LocatorS
 			minimum = append(minimum, point{labels[1], v})
 		}
 	}
-	stockSamples(s, l, ls, mins, useStockMin, now, today, maxAge, sink)
+	d.stockSamples(l, ls, sink)
 	sb := &stockBlocks{
 		minimum: renderPoints(renderedFamilies[famStockMinimum], l.ID, "", minimum),
 		onHand:  renderPoints(renderedFamilies[famOnHand], l.ID, "", onHand),
@@ -472,7 +488,7 @@ func renderStock(s *refresh.Snapshot, l *kartustok.Locator, ls *refresh.LocatorS
 	// A carried entry drops out once its value is too old: render again
 	// then.
 	for _, c := range ls.Carried {
-		if until := c.Fetched.Add(maxAge); until.After(now) && (sb.validUntil.IsZero() || until.Before(sb.validUntil)) {
+		if until := c.Fetched.Add(d.maxAge); until.After(d.now) && (sb.validUntil.IsZero() || until.Before(sb.validUntil)) {
 			sb.validUntil = until
 		}
 	}
@@ -515,10 +531,10 @@ var textPool = sync.Pool{New: func() any {
 }}
 
 // renderFlow renders one locator's 30-day flow and movement counts.
-func renderFlow(l *kartustok.Locator, lf *refresh.LocatorFlow, now time.Time, today string, maxAge time.Duration) *flowBlocks {
+func renderFlow(d *derivation, l *kartustok.Locator, lf *refresh.LocatorFlow) *flowBlocks {
 	var inflow, outflow, movements []point
-	sink := func(d *prometheus.Desc, v float64, labels ...string) {
-		switch d {
+	sink := func(desc *prometheus.Desc, v float64, labels ...string) {
+		switch desc {
 		case stockInflowDesc:
 			inflow = append(inflow, point{labels[1], v})
 		case stockOutflowDesc:
@@ -527,14 +543,14 @@ func renderFlow(l *kartustok.Locator, lf *refresh.LocatorFlow, now time.Time, to
 			movements = append(movements, point{labels[1], v})
 		}
 	}
-	flowSamples(l, lf, now, today, maxAge, sink)
+	d.flowSamples(l, lf, sink)
 	fb := &flowBlocks{
 		inflow:    renderPoints(renderedFamilies[famInflow], l.ID, period30Days, inflow),
 		outflow:   renderPoints(renderedFamilies[famOutflow], l.ID, period30Days, outflow),
 		movements: renderPoints(renderedFamilies[famMovements], l.ID, "", movements),
 	}
 	for _, fetched := range []time.Time{periodFetched(lf), movementsFetched(lf)} {
-		if until := fetched.Add(maxAge); !fetched.IsZero() && until.After(now) && (fb.validUntil.IsZero() || until.Before(fb.validUntil)) {
+		if until := fetched.Add(d.flowAge); !fetched.IsZero() && until.After(d.now) && (fb.validUntil.IsZero() || until.Before(fb.validUntil)) {
 			fb.validUntil = until
 		}
 	}

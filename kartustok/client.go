@@ -122,12 +122,6 @@ func WithBudget(requests int, window time.Duration) Option {
 	return func(c *Client) { c.budget, c.window = requests, window }
 }
 
-// WithHealthReserve keeps n requests of every window for Health calls:
-// other calls wait while fewer than n+1 sends remain, so paging of stock or
-// items can never delay a health check for a whole window. It overrides
-// the reserve WithHealthInterval computes. Default 0.
-func WithHealthReserve(n int) Option { return func(c *Client) { c.reserve, c.reserveSet = n, true } }
-
 // WithHealthInterval tells the client how often Health is called. It
 // reserves for health checks as many requests of every window as they need
 // (window ÷ interval, rounded up, plus one, since a sliding window can
@@ -135,22 +129,6 @@ func WithHealthReserve(n int) Option { return func(c *Client) { c.reserve, c.res
 // the server's own count binds, it keeps the checks due before the
 // server's window ends.
 func WithHealthInterval(d time.Duration) Option { return func(c *Client) { c.healthInterval = d } }
-
-// WithStockShare guarantees stock (StockSummary, StockDetail) the share f,
-// in (0, 1), of what every window leaves after the health reserve: the
-// catalog (company, categories, locators, items) may use the rest, and
-// waits when it would take more, so that a catalog asked for more often
-// than the budget allows is stretched before stock is. Default 0.5.
-func WithStockShare(f float64) Option { return func(c *Client) { c.stockShare = f } }
-
-// WithCautiousStart sets whether a new client assumes the server's window
-// may already be full, as it is after a restart of a process that used the
-// same token (default true): it sends one request at a time until the
-// first answer, adopts the count the server sends, and without one spreads
-// the first window's requests over the window; it also spaces requests
-// other than health checks window ÷ (4 × budget) apart, so that no start
-// sends a burst. Tests of a single call may turn it off.
-func WithCautiousStart(on bool) Option { return func(c *Client) { c.cautious = on } }
 
 // WithTransport sets the HTTP transport (default: a tuned http.Transport).
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
@@ -166,11 +144,6 @@ func WithMaxBodyBytes(n int64) Option { return func(c *Client) { c.maxBody = n }
 // WithMaxRetries sets how many times a 5xx, timeout or network error is
 // retried (default 2).
 func WithMaxRetries(n int) Option { return func(c *Client) { c.maxRetries = n } }
-
-// WithMaxPages sets the hard cap on pages of one paginated call (default
-// 1000 pages, i.e. 100 000 rows). A listing without a meta.total may take
-// no more pages than the budget allows in one window.
-func WithMaxPages(n int) Option { return func(c *Client) { c.maxPages = n } }
 
 // WithVersion sets the version in the User-Agent header
 // ("kartustok_exporter/<version>").
@@ -241,7 +214,7 @@ func BudgetFor(limit int, share float64) int {
 // context.Canceled) or context.DeadlineExceeded tells which, and the
 // request, which the server may have counted, is reported to the Observer
 // as Canceled (no Kind) or as KindTimeout. Health calls may use the slots
-// WithHealthReserve keeps. A 5xx, timeout or
+// the health reserve keeps (see WithHealthInterval). A 5xx, timeout or
 // network failure is retried (WithMaxRetries) with exponential backoff and
 // jitter, each retry spending budget like any request; 401, 403, 404, 429
 // and invalid responses are not retried.
@@ -260,14 +233,30 @@ type Client struct {
 	// health interval needs.
 	reserveCut     bool
 	healthInterval time.Duration
-	stockShare     float64
-	cautious       bool
-	window         time.Duration
-	transport      http.RoundTripper
-	maxBody        int64
-	maxRetries     int
-	maxPages       int
-	version        string
+	// stockShare is the share, in (0, 1), of what every window leaves
+	// after the health reserve that stock (StockSummary, StockDetail) is
+	// guaranteed: the catalog (company, categories, locators, items) may
+	// use the rest, and waits when it would take more, so that a catalog
+	// asked for more often than the budget allows is stretched before
+	// stock is.
+	stockShare float64
+	// cautious makes a new client assume the server's window may already
+	// be full, as it is after a restart of a process that used the same
+	// token: it sends one request at a time until the first answer,
+	// adopts the count the server sends, and without one spreads the
+	// first window's requests over the window; it also spaces requests
+	// other than health checks window ÷ (4 × budget) apart, so that no
+	// start sends a burst. Tests of a single call turn it off.
+	cautious   bool
+	window     time.Duration
+	transport  http.RoundTripper
+	maxBody    int64
+	maxRetries int
+	// maxPages caps the pages of one paginated call. A listing without a
+	// meta.total may take no more pages than the budget allows in one
+	// window.
+	maxPages int
+	version  string
 }
 
 // New returns a client for baseURL, which must be http(s) and point at the

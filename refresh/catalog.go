@@ -351,7 +351,7 @@ func (e *Engine) applyItems(s *Snapshot, items []kartustok.Item, info kartustok.
 	if !s.ItemsKnown || !reflect.DeepEqual(out, s.Items) {
 		s.CatalogVersion++
 	}
-	s.Items, s.itemIndex, s.ItemsKnown = out, index, true
+	s.Items, s.ItemsKnown = out, true
 	e.itemPages = max(1, info.Pages)
 	s.Sync[ResourceItems].PlannedRequests = e.itemPages
 }

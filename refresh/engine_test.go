@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -67,12 +69,12 @@ func testConfig() refresh.Config {
 
 // harness runs an engine over a fake API inside a synctest bubble.
 type harness struct {
-	t    *testing.T
-	api  *fakeAPI
-	e    *refresh.Engine
-	reg  *prometheus.Registry
-	logs *syncBuffer
-	stop func()
+	t       *testing.T
+	api     *fakeAPI
+	e       *refresh.Engine
+	handler http.Handler // /metrics
+	logs    *syncBuffer
+	stop    func()
 }
 
 // startEngine must be called inside synctest.Test; the engine stops when
@@ -85,25 +87,52 @@ func startEngine(t *testing.T, api *fakeAPI, cfg refresh.Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(collector.NewCollector(e))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.Run(ctx); close(done) }()
-	h := &harness{t: t, api: api, e: e, reg: reg, logs: logs, stop: func() { cancel(); <-done }}
+	h := &harness{t: t, api: api, e: e, handler: exporterHandler(t, e, nil, collector.NewCollector(e)), logs: logs, stop: func() { cancel(); <-done }}
 	t.Cleanup(h.stop)
 	return h
 }
 
-// metrics gathers the registry into "name{label="value",...}" → value.
+// metrics scrapes /metrics into "name{label="value",...}" → value.
 func (h *harness) metrics() map[string]float64 {
 	h.t.Helper()
-	return gatherMap(h.t, h.reg)
+	return gatherMap(h.t, served(h.t, h.handler))
 }
 
 // gatherMap gathers g into "name{label="value",...}" → value.
 func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 	return series.MustGather(t, g)
+}
+
+// exporterHandler serves e's snapshots as the exporter does: the families
+// of live (a Collector, APIMetrics...) gathered by a pedantic registry,
+// which checks every metric against its Desc, and the derived families a
+// Renderer of e renders with mins (nil: the API's own). An error gathering
+// fails the test.
+func exporterHandler(t *testing.T, e *refresh.Engine, mins collector.Minimums, live ...prometheus.Collector) http.Handler {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(live...)
+	var minsFunc func() collector.Minimums
+	if mins != nil {
+		minsFunc = func() collector.Minimums { return mins }
+	}
+	return collector.NewHandler(reg, collector.NewRenderer(e, minsFunc), collector.HandlerOpts{ErrorLog: testLog{t}})
+}
+
+// testLog fails the test with what the handler logs.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Println(v ...any) { l.t.Error(v...) }
+
+// served is a Gatherer of what h serves in the text format, parsed back.
+func served(t *testing.T, h http.Handler) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		body, _ := series.Scrape(t, h, "/metrics", "", "")
+		return parseText(body)
+	})
 }
 
 // countPrefix counts series of a metric.
@@ -252,7 +281,7 @@ func TestEngineLocatorSwapIsAtomic(t *testing.T) {
 		for range 3 {
 			wg.Go(func() {
 				for range 100 {
-					mfs, err := h.reg.Gather()
+					mfs, err := served(t, h.handler).Gather()
 					if err != nil {
 						t.Error(err)
 						return

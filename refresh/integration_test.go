@@ -29,7 +29,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -50,6 +49,7 @@ type simHarness struct {
 	company   *kartustoktest.Company
 	server    *kartustoktest.Server
 	engine    *refresh.Engine
+	client    *kartustok.Client
 	handler   http.Handler
 	logs      *syncBuffer
 	token     string
@@ -58,15 +58,16 @@ type simHarness struct {
 }
 
 // startSim runs the exporter's data path (client, engine, collectors,
-// promhttp) against a simulated company. Call it inside synctest.Test.
+// renderer, handler) against a simulated company. Call it inside
+// synctest.Test.
 func startSim(t *testing.T, cc kartustoktest.Config, cfg refresh.Config, opts ...kartustoktest.Option) *simHarness {
 	t.Helper()
 	return startSimCompany(t, kartustoktest.NewCompany(cc), cfg, nil, opts...)
 }
 
-// startSimCompany is startSim for a company the test made, with options
-// for the collector.
-func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg refresh.Config, copts []collector.Option, opts ...kartustoktest.Option) *simHarness {
+// startSimCompany is startSim for a company the test made, with the
+// minimums mins (nil: the API's own).
+func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg refresh.Config, mins collector.Minimums, opts ...kartustoktest.Option) *simHarness {
 	t.Helper()
 	server := kartustoktest.NewHandlerServer(company, opts...)
 	token := company.AddToken(kartustoktest.TokenSpec{ExpiresAt: time.Now().Add(240 * time.Hour)})
@@ -74,30 +75,26 @@ func startSimCompany(t *testing.T, company *kartustoktest.Company, cfg refresh.C
 	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return runSim(t, company, server, token, tokenFile, cfg, copts)
+	return runSim(t, company, server, token, tokenFile, cfg, mins)
 }
 
 // runSim starts an exporter process's data path against server with the
 // token in tokenFile, as main does: a fresh client (which knows nothing of
 // what an earlier process sent) and engine. stop ends it at once, as a
 // SIGKILL would end the process; cleanup calls it too.
-func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, token, tokenFile string, cfg refresh.Config, copts []collector.Option) *simHarness {
+func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, token, tokenFile string, cfg refresh.Config, mins collector.Minimums) *simHarness {
 	t.Helper()
-	return runSimHandler(t, company, server, server.Handler(), token, tokenFile, cfg, copts)
+	return runSimHandler(t, company, server, server.Handler(), token, tokenFile, cfg, mins)
 }
 
 // runSimHandler is runSim with the client's requests served by handler,
 // which may change what server answers on the way back.
-func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, handler http.Handler, token, tokenFile string, cfg refresh.Config, copts []collector.Option) *simHarness {
+func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, handler http.Handler, token, tokenFile string, cfg refresh.Config, mins collector.Minimums) *simHarness {
 	t.Helper()
 	metrics := collector.NewAPIMetrics()
-	shares := kartustok.WithHealthInterval(cfg.HealthInterval)
-	if cfg.HealthReserve > 0 {
-		shares = kartustok.WithHealthReserve(cfg.HealthReserve)
-	}
 	client, err := kartustok.New("http://sinarjaya.kartustok.test/public/v1", kartustok.TokenFile(tokenFile),
 		kartustok.WithTransport(kartustoktest.InMemory(handler)),
-		kartustok.WithBudget(cfg.Budget, cfg.Window), shares,
+		kartustok.WithBudget(cfg.Budget, cfg.Window), kartustok.WithHealthInterval(cfg.HealthInterval),
 		kartustok.WithObserver(metrics))
 	if err != nil {
 		t.Fatal(err)
@@ -109,15 +106,12 @@ func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartust
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(collector.NewCollector(e, append([]collector.Option{collector.WithRateLimit(client)}, copts...)...), metrics)
-
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.Run(ctx); close(done) }()
 	h := &simHarness{
-		t: t, company: company, server: server, engine: e, logs: logs, token: token, tokenFile: tokenFile,
-		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, EnableOpenMetrics: true}),
+		t: t, company: company, server: server, engine: e, client: client, logs: logs, token: token, tokenFile: tokenFile,
+		handler: exporterHandler(t, e, mins, collector.NewCollector(e, collector.WithRateLimit(client)), metrics),
 	}
 	var once sync.Once
 	h.stop = func() { once.Do(func() { cancel(); <-done }) }
@@ -435,8 +429,10 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 func TestIntegrationHealthNeverStarvedByBigCompany(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
-		cfg.HealthReserve = 3 // what main reserves with the defaults
 		h := startSim(t, kartustoktest.Config{Locators: 12, Items: 3000}, cfg)
+		if reserve, _, _ := h.client.Shares(); reserve != 3 {
+			t.Fatalf("health reserve %d, want 3: what main reserves with the default timings", reserve)
+		}
 		start := time.Now()
 		time.Sleep(35 * time.Minute)
 		synctest.Wait()

@@ -187,7 +187,6 @@ type Snapshot struct {
 	// LocatorsKnown and ItemsKnown are set once the lists have been fetched.
 	LocatorsKnown bool
 	ItemsKnown    bool
-	itemIndex     map[kartustok.ID]int
 
 	// Stock holds the last good stock per active locator.
 	Stock map[kartustok.ID]*LocatorStock
@@ -218,24 +217,4 @@ func (s *Snapshot) ActiveLocators() []kartustok.Locator {
 		}
 	}
 	return out
-}
-
-// SetItems sets Items and the index Item looks them up by. It is for
-// building a snapshot before it is published (the engine, and tests of what
-// reads snapshots); items must be unique by ID.
-func (s *Snapshot) SetItems(items []kartustok.Item) {
-	index := make(map[kartustok.ID]int, len(items))
-	for i, it := range items {
-		index[it.ID] = i
-	}
-	s.Items, s.itemIndex = items, index
-}
-
-// Item returns the catalog entry of an item, nil when the catalog does not
-// (yet) know it.
-func (s *Snapshot) Item(id kartustok.ID) *kartustok.Item {
-	if i, ok := s.itemIndex[id]; ok {
-		return &s.Items[i]
-	}
-	return nil
 }

@@ -332,7 +332,7 @@ func TestIntegrationNoFalseZeros(t *testing.T) {
 				if tc.restart {
 					opts = append(opts, withFault(kartustok.EndpointStockSummary, tc.fault))
 				}
-				h := startSimCompany(t, co, cfg, []collector.Option{collector.WithMinimums(mins)}, opts...)
+				h := startSimCompany(t, co, cfg, mins, opts...)
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				if !tc.restart {
