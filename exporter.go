@@ -90,26 +90,14 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 		logger:                 logger,
 		reload:                 func() error { return reloader.Reload("POST /-/reload") },
 		renderer:               renderer,
-		version: func() any {
-			// What the collectors' families are made of: the snapshot,
-			// the requests observed, the minimums file's reloads.
-			return liveVersion{engine.Snapshot(), apiMetrics.Version(), reloader.Version()}
-		},
-		pedantic: pedantic,
+		pedantic:               pedantic,
 	}, engine, reloader,
-		collector.NewCollector(engine, collector.WithRateLimit(client), collector.WithoutDerived()),
+		collector.NewCollector(engine, collector.WithRateLimit(client)),
 		apiMetrics)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &exporter{Engine: engine, renderer: renderer}, handler, nil
-}
-
-// liveVersion is what the live families depend on; see handlerConfig.
-type liveVersion struct {
-	snap   *refresh.Snapshot
-	api    uint64
-	reload uint64
 }
 
 // plainHTTPOffLoopback reports whether base is an http:// URL to a host

@@ -43,9 +43,6 @@ type handlerConfig struct {
 	// renderer serves the families derived from the snapshot from
 	// rendered bytes; the collectors leave them out.
 	renderer *collector.Renderer
-	// version changes whenever the collectors' families may have: their
-	// encoding is cached until it does. Nil encodes them every scrape.
-	version func() any
 	// pedantic makes the registry check every metric against its
 	// description on every scrape. Tests turn it on; production leaves it
 	// off, since the checks cost every scrape bytes and allocations and the
@@ -94,7 +91,6 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 		// The process's and the Go runtime's own metrics are at most a
 		// second old: scrapes in between share them.
 		VolatileMaxAge: time.Second,
-		Version:        cfg.version,
 	})
 	if !cfg.disableExporterMetrics {
 		metrics = promhttp.InstrumentMetricHandler(exporterReg, metrics)

@@ -15,7 +15,6 @@ package collector
 
 import (
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,13 +33,7 @@ type APIMetrics struct {
 	truncated  *prometheus.CounterVec
 	// implausible counts rate-limit headers that could not be true.
 	implausible *prometheus.CounterVec
-	// version counts observations, so that an encoding of the metrics
-	// can be cached until the next one.
-	version atomic.Uint64
 }
-
-// Version changes with every observation: the metrics change only then.
-func (m *APIMetrics) Version() uint64 { return m.version.Load() }
 
 var _ kartustok.Observer = (*APIMetrics)(nil)
 
@@ -131,7 +124,6 @@ func NewAPIMetrics() *APIMetrics {
 
 // ObserveListing counts the checks of one list call's data.
 func (m *APIMetrics) ObserveListing(r kartustok.ListReport) {
-	defer m.version.Add(1)
 	if r.Rereads > 0 {
 		m.rereads.WithLabelValues(r.Endpoint).Add(float64(r.Rereads))
 	}
@@ -148,7 +140,6 @@ func (m *APIMetrics) ObserveListing(r kartustok.ListReport) {
 
 // ObserveRequest counts one request.
 func (m *APIMetrics) ObserveRequest(r kartustok.RequestInfo) {
-	defer m.version.Add(1)
 	code := "error"
 	if r.Status != 0 {
 		code = strconv.Itoa(r.Status)
@@ -165,7 +156,6 @@ func (m *APIMetrics) ObserveRequest(r kartustok.RequestInfo) {
 
 // ObserveBudgetWait adds d to the budget wait counter.
 func (m *APIMetrics) ObserveBudgetWait(d time.Duration) {
-	defer m.version.Add(1)
 	if d > 0 {
 		m.budgetWait.Add(d.Seconds())
 	}

@@ -101,11 +101,6 @@ type Option func(*Collector)
 // rate limit.
 func WithRateLimit(r RateLimitReporter) Option { return func(c *Collector) { c.rateLimit = r } }
 
-// WithoutDerived does nothing: a Collector never exports the families
-// derived from the snapshot's catalog and stock, which a Renderer serves.
-// It is kept for callers written when it did.
-func WithoutDerived() Option { return func(*Collector) {} }
-
 // Source is where a Collector and a Renderer read the latest snapshot: a
 // refresh.Engine.
 type Source interface {

@@ -41,9 +41,6 @@ type HandlerOpts struct {
 	// that is set, the scrapes in between sharing the bytes.
 	Volatile       prometheus.Gatherer
 	VolatileMaxAge time.Duration
-	// Version is ignored: the handler tells by itself when a live family
-	// changed (see NewHandler), so that no input of one can be left out.
-	Version func() any
 }
 
 // NewHandler returns the metrics handler. It merges into one exposition,

@@ -439,8 +439,7 @@ func TestHandlerCompressesOnlyChangedLiveFamilies(t *testing.T) {
 // TestLiveFamiliesNeverStale: a live family is served as it is at the
 // scrape whatever it is made of, with no list of its inputs to keep: here
 // the rate limit changes while the snapshot and the request metrics stay
-// as they were, and HandlerOpts.Version, which says nothing of it, is
-// ignored.
+// as they were.
 func TestLiveFamiliesNeverStale(t *testing.T) {
 	src := &swapSource{}
 	src.snap.Store(fixedSnapshot(time.Now()))
@@ -449,9 +448,7 @@ func TestLiveFamiliesNeverStale(t *testing.T) {
 	api := NewAPIMetrics()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewCollector(src, WithRateLimit(rl)), api)
-	h := NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
-		Version: func() any { return [2]any{src.Snapshot(), api.Version()} },
-	})
+	h := NewHandler(reg, NewRenderer(src, nil), HandlerOpts{})
 	remaining := func(enc string) float64 {
 		body, hdr := scrapeHandler(t, h, "", enc)
 		return parseExposition(t, body, expfmt.ResponseFormat(hdr))["kartustok_api_rate_limit_remaining{}"]

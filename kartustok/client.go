@@ -247,7 +247,9 @@ type Client struct {
 	// first window's requests over the window; it also spaces requests
 	// other than health checks window ÷ (4 × budget) apart, so that no
 	// start sends a burst. Tests of a single call turn it off.
-	cautious   bool
+	cautious bool
+	// seed is a predecessor's window state (WithWindowState).
+	seed       *windowSeed
 	window     time.Duration
 	transport  http.RoundTripper
 	maxBody    int64
@@ -332,6 +334,9 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 		cfg.spacing = c.window / time.Duration(4*c.budget)
 	}
 	c.sched = newScheduler(cfg)
+	if c.seed != nil {
+		c.sched.seed(c.seed.ws, c.seed.complete)
+	}
 	c.http = &http.Client{Transport: c.transport, CheckRedirect: c.checkRedirect}
 	return c, nil
 }

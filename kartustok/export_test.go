@@ -21,10 +21,6 @@ package kartustok
 // the reserve WithHealthInterval computes. Default 0.
 func WithHealthReserve(n int) Option { return func(c *Client) { c.reserve, c.reserveSet = n, true } }
 
-// WithCautiousStart sets whether a new client starts cautiously (see
-// Client.cautious; default true). Tests of a single call turn it off.
-func WithCautiousStart(on bool) Option { return func(c *Client) { c.cautious = on } }
-
 // WithMaxPages sets the hard cap on pages of one paginated call (default
 // DefaultMaxPages).
 func WithMaxPages(n int) Option { return func(c *Client) { c.maxPages = n } }

@@ -30,6 +30,21 @@ type WindowState struct {
 	PausedUntil time.Time `json:"paused_until,omitzero"`
 }
 
+// windowSeed is a predecessor's window state for a new client.
+type windowSeed struct {
+	ws       WindowState
+	complete bool
+}
+
+// WithWindowState starts the client from the window state a predecessor
+// left (Client.WindowState). complete says that the state was taken when
+// the predecessor stopped sending (a clean shutdown): its sends then
+// replace a cautious start's assumption that the window was full.
+// Otherwise only a 429 pause still in force is kept.
+func WithWindowState(ws WindowState, complete bool) Option {
+	return func(c *Client) { c.seed = &windowSeed{ws: ws, complete: complete} }
+}
+
 // WindowState returns the client's sends of the last window and its pause.
 func (c *Client) WindowState() WindowState { return c.sched.windowState() }
 
@@ -93,3 +108,13 @@ func (s *scheduler) seed(ws WindowState, complete bool) {
 // window for their class, so that stock is not held back by them and they
 // still move on.
 func (c *Client) SetStockFirst(on bool) { c.sched.setStockFirst(on) }
+
+// WithCautiousStart sets whether a new client assumes the server's window
+// may already be full, as it is after a restart of a process that used the
+// same token (default true): it sends one request at a time until the
+// first answer, adopts the count the server sends, and without one spreads
+// the first window's requests over the window; it also spaces requests
+// other than health checks window ÷ (4 × budget) apart, so that no start
+// sends a burst. The connectivity check, which sends a few requests once,
+// and tests of a single call turn it off.
+func WithCautiousStart(on bool) Option { return func(c *Client) { c.cautious = on } }

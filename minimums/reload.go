@@ -141,16 +141,9 @@ type Reloader struct {
 
 	successful  prometheus.Gauge
 	successTime prometheus.Gauge
-	// version counts reloads, so that what is built from the gauges can
-	// be cached until the next one.
-	version atomic.Uint64
 }
 
 var _ prometheus.Collector = (*Reloader)(nil)
-
-// Version changes with every reload, successful or not: the reloader's
-// gauges and Minimums change only then.
-func (r *Reloader) Version() uint64 { return r.version.Load() }
 
 // NewReloader loads the file at path (none when empty). An invalid file is
 // an error listing every problem (see FileProblems), so that start-up fails
@@ -232,7 +225,6 @@ func (r *Reloader) SetSnapshotFunc(f func() *refresh.Snapshot) {
 func (r *Reloader) Reload(trigger string) error {
 	r.reloading.Lock()
 	defer r.reloading.Unlock()
-	defer r.version.Add(1)
 	if r.path == "" {
 		r.markSuccess()
 		level.Info(r.logger).Log("msg", "Reload requested; no --stock.minimums-file is configured, so there is nothing to reload", "trigger", trigger)

@@ -140,8 +140,7 @@ func typeFingerprint(root reflect.Type) string {
 			if t == reflect.TypeFor[time.Time]() {
 				return
 			}
-			for i := range t.NumField() {
-				f := t.Field(i)
+			for f := range t.Fields() {
 				fmt.Fprintf(h, "{%s %q ", f.Name, f.Tag.Get("json"))
 				walk(f.Type)
 				fmt.Fprint(h, "}")
