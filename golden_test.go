@@ -27,7 +27,7 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/kartustok/kartustok_exporter/internal/series"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 	"github.com/kartustok/kartustok_exporter/minimums"
@@ -104,8 +104,8 @@ func TestGoldenMetrics(t *testing.T) {
 			t.Error("not ready after 5 s")
 		}
 		code, body := get(t, handler, cfg.telemetryPath)
-		om, _ := series.Scrape(t, handler, cfg.telemetryPath, "application/openmetrics-text;version=1.0.0", "")
-		gz, _ := series.Scrape(t, handler, cfg.telemetryPath, "", "gzip")
+		om, _ := testkit.Scrape(t, handler, cfg.telemetryPath, "application/openmetrics-text;version=1.0.0", "")
+		gz, _ := testkit.Scrape(t, handler, cfg.telemetryPath, "", "gzip")
 		cancel()
 		<-engineDone
 		if code != http.StatusOK {

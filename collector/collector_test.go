@@ -28,7 +28,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/kartustok/kartustok_exporter/internal/series"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
 )
@@ -46,29 +46,15 @@ func quantity(v float64) *kartustok.Quantity {
 type fixedSource struct{ snap *refresh.Snapshot }
 
 func (f fixedSource) Snapshot() *refresh.Snapshot { return f.snap }
-func (f fixedSource) MaxStaleness() time.Duration { return testConfig().MaxStaleness }
+func (f fixedSource) MaxStaleness() time.Duration { return testkit.EngineConfig().MaxStaleness }
 func (f fixedSource) FlowMaxAge() time.Duration {
-	return testConfig().FlowInterval + testConfig().MaxStaleness
+	return testkit.EngineConfig().FlowInterval + testkit.EngineConfig().MaxStaleness
 }
 
-func (f fixedSource) Budget() (int, time.Duration)                 { return testConfig().Budget, testConfig().Window }
+func (f fixedSource) Budget() (int, time.Duration) {
+	return testkit.EngineConfig().Budget, testkit.EngineConfig().Window
+}
 func fixedEngine(_ *testing.T, snap *refresh.Snapshot) fixedSource { return fixedSource{snap} }
-
-// testConfig is the engine configuration the collector's tests assume.
-func testConfig() refresh.Config {
-	return refresh.Config{
-		HealthInterval: 30 * time.Second, CatalogInterval: 15 * time.Minute, StockInterval: time.Minute,
-		MaxStaleness: 30 * time.Minute, Budget: 96, Window: time.Minute,
-	}
-}
-
-// gatherMap gathers g into "name{label="value",...}" → value.
-func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	return series.MustGather(t, g)
-}
-
-// countPrefix counts series of a metric.
-func countPrefix(ms map[string]float64, name string) int { return series.Count(ms, name) }
 
 // serveSource serves src as the exporter does: the families of live (a
 // Collector, APIMetrics...) gathered by a pedantic registry, which checks
@@ -88,7 +74,7 @@ func fixedMinimums(m Minimums) func() Minimums { return func() Minimums { return
 // and sorted as a registry sorts what it gathers.
 func served(t testing.TB, h http.Handler) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		body, _ := series.Scrape(t, h, "/metrics", "", "")
+		body, _ := testkit.Scrape(t, h, "/metrics", "", "")
 		return parseText(body)
 	})
 }
@@ -279,11 +265,11 @@ func TestEmptySnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := refresh.New(client, testConfig()) // never run
+	e, err := refresh.New(client, testkit.EngineConfig()) // never run
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := gatherMap(t, served(t, serveSource(e, nil, NewCollector(e))))
+	ms := testkit.MustGather(t, served(t, serveSource(e, nil, NewCollector(e))))
 	for k := range ms {
 		if !strings.HasPrefix(k, "kartustok_sync_") && k != "kartustok_api_request_budget{}" {
 			t.Errorf("unexpected series before any refresh: %s", k)
@@ -293,19 +279,19 @@ func TestEmptySnapshot(t *testing.T) {
 		}
 	}
 	// Every resource but flow, which this configuration turns off.
-	if got := countPrefix(ms, "kartustok_sync_errors_total"); got != int(refresh.NumResources)-1 {
+	if got := testkit.Count(ms, "kartustok_sync_errors_total"); got != int(refresh.NumResources)-1 {
 		t.Errorf("%d sync error series, want %d", got, refresh.NumResources-1)
 	}
 }
 
 func TestStaleLocatorsDropped(t *testing.T) {
-	cfg := testConfig()
+	cfg := testkit.EngineConfig()
 	e := fixedEngine(t, fixedSnapshot(time.Now().Add(-cfg.MaxStaleness-time.Second)))
-	ms := gatherMap(t, served(t, serveSource(e, nil)))
-	if n := countPrefix(ms, "kartustok_stock_on_hand") + countPrefix(ms, "kartustok_stock_minimum_quantity"); n != 0 {
+	ms := testkit.MustGather(t, served(t, serveSource(e, nil)))
+	if n := testkit.Count(ms, "kartustok_stock_on_hand") + testkit.Count(ms, "kartustok_stock_minimum_quantity"); n != 0 {
 		t.Errorf("%d stock series older than max staleness exported", n)
 	}
-	if n := countPrefix(ms, "kartustok_item_info"); n != 2 {
+	if n := testkit.Count(ms, "kartustok_item_info"); n != 2 {
 		t.Errorf("item_info series = %d, want 2: only stock expires", n)
 	}
 }
@@ -325,14 +311,14 @@ func (overrides) ItemMinimum(*kartustok.Item, float64, bool) (float64, bool) { r
 
 func TestMinimumsOverride(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
-	ms := gatherMap(t, served(t, serveSource(e, fixedMinimums(overrides{}))))
+	ms := testkit.MustGather(t, served(t, serveSource(e, fixedMinimums(overrides{}))))
 	if v := ms[`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"}`]; v != 99 {
 		t.Errorf("overridden minimum = %v, want 99", v)
 	}
 	if v := ms[`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"}`]; v != 5 {
 		t.Errorf("API minimum = %v, want 5 where the override is silent", v)
 	}
-	if n := countPrefix(ms, "kartustok_item_minimum_quantity"); n != 0 {
+	if n := testkit.Count(ms, "kartustok_item_minimum_quantity"); n != 0 {
 		t.Errorf("%d item minimums, want none after the override removed them", n)
 	}
 }
@@ -390,7 +376,7 @@ func TestAPIMetrics(t *testing.T) {
 
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(m)
-	ms := gatherMap(t, reg)
+	ms := testkit.MustGather(t, reg)
 	for k, want := range map[string]float64{
 		`kartustok_api_requests_total{code="200",endpoint="/stock/summary"}`:             1,
 		`kartustok_api_requests_total{code="503",endpoint="/stock/summary"}`:             1,
@@ -408,7 +394,7 @@ func TestAPIMetrics(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
 		}
 	}
-	if n := countPrefix(ms, "kartustok_api_errors_total"); n != len(engineEndpoints)*len(errorKinds)+len(listEndpoints)+len(pagedEndpoints) {
+	if n := testkit.Count(ms, "kartustok_api_errors_total"); n != len(engineEndpoints)*len(errorKinds)+len(listEndpoints)+len(pagedEndpoints) {
 		t.Errorf("%d error series, want every engine endpoint × reason", n)
 	}
 	problems, err := testutil.GatherAndLint(reg)

@@ -39,7 +39,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kartustok/kartustok_exporter/internal/series"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
 )
@@ -50,12 +50,14 @@ type swapSource struct {
 }
 
 func (s *swapSource) Snapshot() *refresh.Snapshot { return s.snap.Load() }
-func (s *swapSource) MaxStaleness() time.Duration { return testConfig().MaxStaleness }
+func (s *swapSource) MaxStaleness() time.Duration { return testkit.EngineConfig().MaxStaleness }
 func (s *swapSource) FlowMaxAge() time.Duration {
-	return testConfig().FlowInterval + testConfig().MaxStaleness
+	return testkit.EngineConfig().FlowInterval + testkit.EngineConfig().MaxStaleness
 }
 
-func (s *swapSource) Budget() (int, time.Duration) { return testConfig().Budget, testConfig().Window }
+func (s *swapSource) Budget() (int, time.Duration) {
+	return testkit.EngineConfig().Budget, testkit.EngineConfig().Window
+}
 
 // richSnapshot is fixedSnapshot with what the rendered families must get
 // right: a stale locator, carried entries fresh and expired, pairs with a
@@ -139,13 +141,13 @@ func TestFlowSeries(t *testing.T) {
 		`kartustok_stock_movements{locator_id="L4",transaction_type="issue"}`:           5,
 		`kartustok_stock_movements{locator_id="L4",transaction_type="move"}`:            0,
 		`kartustok_stock_movements{locator_id="L4",transaction_type="adjustment"}`:      1,
-	}, flowOf(series.MustGather(t, served(t, h))))
+	}, flowOf(testkit.MustGather(t, served(t, h))))
 	body, hdr := scrapeHandler(t, h, "application/openmetrics-text;version=1.0.0", "gzip")
 	require.Len(t, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))), 12, "in OpenMetrics too")
 
 	// The 30 days' read expires after the flow interval and the max
 	// staleness, without a new snapshot.
-	later := now.Add(testConfig().FlowInterval + testConfig().MaxStaleness)
+	later := now.Add(testkit.EngineConfig().FlowInterval + testkit.EngineConfig().MaxStaleness)
 	assert.Empty(t, r.frame(later)[famInflow], "expired 30-day flow still rendered")
 }
 
@@ -195,7 +197,7 @@ func TestFlowOfTheDayEndsAtTheCompanysMidnight(t *testing.T) {
 // acceptEncoding, and returns the answer decompressed and its headers.
 func scrapeHandler(t *testing.T, h http.Handler, accept, acceptEncoding string) (string, http.Header) {
 	t.Helper()
-	return series.Scrape(t, h, "/metrics", accept, acceptEncoding)
+	return testkit.Scrape(t, h, "/metrics", accept, acceptEncoding)
 }
 
 // parseExposition parses text or OpenMetrics into series → value.
@@ -224,7 +226,7 @@ func parseExposition(t *testing.T, body string, format expfmt.Format) map[string
 		require.NoError(t, err)
 		fams = append(fams, &mf)
 	}
-	ms := series.MustGather(t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil }))
+	ms := testkit.MustGather(t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil }))
 	// A histogram reads back as untyped samples without HELP and TYPE;
 	// compare only what both sides hold as plain samples.
 	for k := range ms {

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
 )
@@ -208,7 +209,7 @@ func TestRendererReadsMinimumsOncePerScrape(t *testing.T) {
 		calls.Add(1)
 		return &tableMinimums{}
 	})
-	require.NotEmpty(t, gatherMap(t, served(t, h)))
+	require.NotEmpty(t, testkit.MustGather(t, served(t, h)))
 	assert.Equal(t, int32(1), calls.Load(), "minimums read more than once in one scrape")
 }
 
@@ -245,7 +246,7 @@ func TestMinimumsFollowTheCompanysMode(t *testing.T) {
 				snap.Company = &co
 			}
 			e := fixedEngine(t, snap)
-			ms := gatherMap(t, served(t, serveSource(e, nil)))
+			ms := testkit.MustGather(t, served(t, serveSource(e, nil)))
 			if _, ok := ms[itemMin]; ok != tc.wantItem {
 				t.Errorf("%s exported: %v, want %v", itemMin, ok, tc.wantItem)
 			}
@@ -257,7 +258,7 @@ func TestMinimumsFollowTheCompanysMode(t *testing.T) {
 				stock: map[[2]string]float64{{"GDG-01", "KS-1"}: 7},
 				items: map[string]float64{"KS-1": 70},
 			}
-			ms = gatherMap(t, served(t, serveSource(e, fixedMinimums(file))))
+			ms = testkit.MustGather(t, served(t, serveSource(e, fixedMinimums(file))))
 			if ms[itemMin] != 70 || ms[stockMin] != 7 {
 				t.Errorf("with a minimums file: item %v, stock %v; want 70 and 7 whatever the mode", ms[itemMin], ms[stockMin])
 			}

@@ -32,7 +32,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kartustok/kartustok_exporter/internal/series"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
 )
@@ -130,7 +130,7 @@ func (c *oracleCase) check(t *testing.T, accept, acceptEncoding string) bool {
 	}
 	if om {
 		assert.True(t, strings.HasSuffix(body, "\n# EOF\n"))
-		want := series.MustGather(t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil }))
+		want := testkit.MustGather(t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil }))
 		for k := range want { // see parseExposition
 			if strings.Contains(k, "_bucket{") || strings.Contains(k, "_sum{") || strings.Contains(k, "_count{") {
 				delete(want, k)
@@ -166,7 +166,7 @@ func TestRendererMatchesTheOracle(t *testing.T) {
 		pairs: map[string][]string{"KS-3": {"GDG-01", "GDG-03", "GDG-04"}, "KS-4": {"GDG-04"}},
 	}
 	c := newOracleCase(src, fixedMinimums(mins))
-	ms := series.MustGather(t, c.want)
+	ms := testkit.MustGather(t, c.want)
 	require.Contains(t, ms, `kartustok_stock_on_hand{item_id="i3",locator_id="L4"}`, "a carried entry")
 	require.Contains(t, ms, `kartustok_stock_on_hand{item_id="i3",locator_id="L1"}`, "a pair without a row")
 	require.Contains(t, ms, `kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="today"}`)

@@ -21,6 +21,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
@@ -43,7 +44,7 @@ func TestIdleCostMeasure(t *testing.T) {
 		for _, mode := range []string{"every page every pass", "defaults"} {
 			t.Run(fmt.Sprintf("%d/%s", items, mode), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
-					cfg := testConfig()
+					cfg := testkit.EngineConfig()
 					if mode == "defaults" {
 						cfg = flowConfig()
 					}

@@ -33,7 +33,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/collector"
-	"github.com/kartustok/kartustok_exporter/internal/series"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
 )
@@ -54,17 +54,6 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-func testConfig() refresh.Config {
-	return refresh.Config{
-		HealthInterval:  30 * time.Second,
-		CatalogInterval: 15 * time.Minute,
-		StockInterval:   time.Minute,
-		MaxStaleness:    30 * time.Minute,
-		Budget:          96,
-		Window:          time.Minute,
-	}
 }
 
 // harness runs an engine over a fake API inside a synctest bubble.
@@ -98,12 +87,7 @@ func startEngine(t *testing.T, api *fakeAPI, cfg refresh.Config) *harness {
 // metrics scrapes /metrics into "name{label="value",...}" → value.
 func (h *harness) metrics() map[string]float64 {
 	h.t.Helper()
-	return gatherMap(h.t, served(h.t, h.handler))
-}
-
-// gatherMap gathers g into "name{label="value",...}" → value.
-func gatherMap(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	return series.MustGather(t, g)
+	return testkit.MustGather(h.t, served(h.t, h.handler))
 }
 
 // exporterHandler serves e's snapshots as the exporter does: the families
@@ -130,18 +114,15 @@ func (l testLog) Println(v ...any) { l.t.Error(v...) }
 // served is a Gatherer of what h serves in the text format, parsed back.
 func served(t *testing.T, h http.Handler) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		body, _ := series.Scrape(t, h, "/metrics", "", "")
+		body, _ := testkit.Scrape(t, h, "/metrics", "", "")
 		return parseText(body)
 	})
 }
 
-// countPrefix counts series of a metric.
-func countPrefix(ms map[string]float64, name string) int { return series.Count(ms, name) }
-
 func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(3, 5)
-		h := startEngine(t, api, testConfig())
+		h := startEngine(t, api, testkit.EngineConfig())
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
 
@@ -149,7 +130,7 @@ func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
 			t.Fatal("not ready after the first stock cycle")
 		}
 		ms := h.metrics()
-		if got := countPrefix(ms, "kartustok_stock_on_hand"); got != 15 {
+		if got := testkit.Count(ms, "kartustok_stock_on_hand"); got != 15 {
 			t.Errorf("stock series = %d, want 15", got)
 		}
 		if v := ms[`kartustok_stock_on_hand{item_id="i4",locator_id="L2"}`]; v != 10 {
@@ -194,7 +175,7 @@ func TestEngineNotReadyBeforeEveryLocator(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(2, 3)
 		api.setLocErr("L1", httpErr(kartustok.EndpointStockSummary, 500))
-		h := startEngine(t, api, testConfig())
+		h := startEngine(t, api, testkit.EngineConfig())
 		time.Sleep(90 * time.Second)
 		synctest.Wait()
 		if h.e.Ready() {
@@ -231,7 +212,7 @@ func TestEngineCompanyTimeZone(t *testing.T) {
 				api := newFakeAPI(1, 1)
 				api.company.Timezone = tc.zone
 				api.healthZone = tc.healthZone
-				h := startEngine(t, api, testConfig())
+				h := startEngine(t, api, testkit.EngineConfig())
 				synctest.Wait()
 				calls := api.callsSince(kartustok.EndpointStockSummary, time.Time{})
 				if len(calls) == 0 {
@@ -254,7 +235,7 @@ func TestEngineWarnsWhenCycleOutlivesStaleness(t *testing.T) {
 		for _, l := range api.locators {
 			api.setBalances(l.ID, 10, 20)
 		}
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.MaxStaleness = 2 * time.Minute // below the 135 s stretched cycle
 		h := startEngine(t, api, cfg)
 		time.Sleep(10 * time.Minute)
@@ -268,7 +249,7 @@ func TestEngineWarnsWhenCycleOutlivesStaleness(t *testing.T) {
 func TestEngineLocatorSwapIsAtomic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(3, 50)
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.StockInterval = time.Second
 		cfg.Budget = 1000 // so that the stock cycle is not stretched
 		var version atomic.Int64
@@ -321,7 +302,7 @@ func TestEngineLocatorSwapIsAtomic(t *testing.T) {
 func TestEngineKeepsLastGoodUntilMaxStaleness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(2, 2)
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.MaxStaleness = 10 * time.Minute
 		h := startEngine(t, api, cfg)
 		synctest.Wait()
@@ -352,7 +333,7 @@ func TestEngineKeepsLastGoodUntilMaxStaleness(t *testing.T) {
 				t.Errorf("stale series still exported: %s = %v", k, v)
 			}
 		}
-		if got := countPrefix(ms, "kartustok_stock_on_hand"); got != 2 {
+		if got := testkit.Count(ms, "kartustok_stock_on_hand"); got != 2 {
 			t.Errorf("stock series = %d, want L1's 2", got)
 		}
 
@@ -368,7 +349,7 @@ func TestEngineKeepsLastGoodUntilMaxStaleness(t *testing.T) {
 func TestEngineRefusedTokenPausesCatalogAndStock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(2, 2)
-		h := startEngine(t, api, testConfig())
+		h := startEngine(t, api, testkit.EngineConfig())
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 
@@ -426,7 +407,7 @@ func TestEngineForbiddenScopeOnlyStopsThatResource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(2, 2)
 		api.setErr(kartustok.EndpointItems, &kartustok.Error{Kind: kartustok.KindForbidden, Endpoint: kartustok.EndpointItems, Status: 403, Forbidden: kartustok.ForbiddenScope})
-		h := startEngine(t, api, testConfig())
+		h := startEngine(t, api, testkit.EngineConfig())
 		time.Sleep(5 * time.Minute)
 		synctest.Wait()
 		ms := h.metrics()
@@ -439,7 +420,7 @@ func TestEngineForbiddenScopeOnlyStopsThatResource(t *testing.T) {
 		if v := ms[`kartustok_token_valid{}`]; v != 1 {
 			t.Errorf("token_valid = %v on 403, want 1", v)
 		}
-		if got := countPrefix(ms, "kartustok_stock_on_hand"); got != 4 {
+		if got := testkit.Count(ms, "kartustok_stock_on_hand"); got != 4 {
 			t.Errorf("stock series = %d, want 4 despite the forbidden items", got)
 		}
 		if _, ok := ms[`kartustok_token_scope_granted{scope="category.read"}`]; !ok {
@@ -477,7 +458,7 @@ func TestEngineScopesAndExpiryFromCompany(t *testing.T) {
 				api := newFakeAPI(1, 1)
 				api.company.Token = tc.token
 				api.setErr(kartustok.EndpointItems, &kartustok.Error{Kind: kartustok.KindTimeout, Endpoint: kartustok.EndpointItems})
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				cfg.TokenExpiresAt = flag
 				h := startEngine(t, api, cfg)
 				synctest.Wait()
@@ -485,7 +466,7 @@ func TestEngineScopesAndExpiryFromCompany(t *testing.T) {
 				if v := ms[`kartustok_token_expiry_timestamp_seconds{}`]; v != float64(tc.want.Unix()) {
 					t.Errorf("expiry = %v, want %v", v, tc.want.Unix())
 				}
-				if got := countPrefix(ms, "kartustok_token_scope_granted"); got != tc.scopes {
+				if got := testkit.Count(ms, "kartustok_token_scope_granted"); got != tc.scopes {
 					t.Errorf("%d scope series, want %d", got, tc.scopes)
 				}
 			})
@@ -496,7 +477,7 @@ func TestEngineScopesAndExpiryFromCompany(t *testing.T) {
 func TestEngineNeverExportsZeroForFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(1, 3)
-		h := startEngine(t, api, testConfig())
+		h := startEngine(t, api, testkit.EngineConfig())
 		synctest.Wait()
 		for _, err := range []error{
 			httpErr(kartustok.EndpointStockSummary, 500),
@@ -522,7 +503,7 @@ func TestEngineNeverExportsZeroForFailure(t *testing.T) {
 func TestEngineDropsStockOfDeactivatedLocator(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(2, 2)
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.CatalogInterval = 2 * time.Minute
 		h := startEngine(t, api, cfg)
 		synctest.Wait()
@@ -537,19 +518,19 @@ func TestEngineDropsStockOfDeactivatedLocator(t *testing.T) {
 				t.Errorf("stock of a deactivated locator still exported: %s", k)
 			}
 		}
-		if got := countPrefix(ms, "kartustok_stock_on_hand"); got != 2 {
+		if got := testkit.Count(ms, "kartustok_stock_on_hand"); got != 2 {
 			t.Errorf("stock series = %d, want 2", got)
 		}
 	})
 }
 
 func TestNewValidatesConfig(t *testing.T) {
-	cfg := testConfig()
+	cfg := testkit.EngineConfig()
 	cfg.Budget = 0
 	if _, err := refresh.New(newFakeAPI(1, 1), cfg); err == nil {
 		t.Error("budget 0 accepted")
 	}
-	cfg = testConfig()
+	cfg = testkit.EngineConfig()
 	cfg.StockInterval = 0
 	if _, err := refresh.New(newFakeAPI(1, 1), cfg); err == nil {
 		t.Error("zero stock interval accepted")
@@ -559,8 +540,8 @@ func TestNewValidatesConfig(t *testing.T) {
 // TestConfigValidateNamesTheFlags: every problem a user can set up is
 // reported at once, in terms of the flag that sets it, with the fix.
 func TestConfigValidateNamesTheFlags(t *testing.T) {
-	assert.Empty(t, testConfig().Validate())
-	cfg := testConfig()
+	assert.Empty(t, testkit.EngineConfig().Validate())
+	cfg := testkit.EngineConfig()
 	cfg.StockInterval = cfg.MaxStaleness
 	cfg.HealthInterval = time.Millisecond
 	cfg.FlowInterval = 30 * time.Second
@@ -581,7 +562,7 @@ func TestEngineLogsAnUnknownMinimumStockModeOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(1, 1)
 		api.company.MinimumStockMode = "per_bin"
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.CatalogInterval = time.Minute
 		h := startEngine(t, api, cfg)
 		time.Sleep(5 * time.Minute) // five catalog refreshes
@@ -603,7 +584,7 @@ func TestEngineScopesFromCallsWin(t *testing.T) {
 		// also prove granted. It lists category.read, which is refused.
 		api.company.Token = &kartustok.TokenInfo{Scopes: []string{kartustok.ScopeMeta, kartustok.ScopeCategory}}
 		api.setErr(kartustok.EndpointItemCategories, &kartustok.Error{Kind: kartustok.KindForbidden, Endpoint: kartustok.EndpointItemCategories, Status: 403, Forbidden: kartustok.ForbiddenScope})
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.CatalogInterval = time.Minute
 		h := startEngine(t, api, cfg)
 		want := map[string]float64{
@@ -629,7 +610,7 @@ func TestEngineScopeListFillsUnknownScopes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(0, 1) // no active locator: stock is never called
 		api.company.Token = &kartustok.TokenInfo{Scopes: []string{kartustok.ScopeMeta, kartustok.ScopeItem, kartustok.ScopeCategory, kartustok.ScopeLocator}}
-		h := startEngine(t, api, testConfig())
+		h := startEngine(t, api, testkit.EngineConfig())
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		if v, ok := h.metrics()[`kartustok_token_scope_granted{scope="stock.read"}`]; !ok || v != 0 {
@@ -645,7 +626,7 @@ func TestEngineWarnsWhenStockRunsWithoutTheCompanyTimeZone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(1, 1)
 		api.setErr(kartustok.EndpointCompany, &kartustok.Error{Kind: kartustok.KindForbidden, Endpoint: kartustok.EndpointCompany, Status: 403, Forbidden: kartustok.ForbiddenScope})
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startEngine(t, api, cfg)
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
@@ -677,7 +658,7 @@ func TestEngineUnreadableTokenExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(1, 1)
 		api.company.Token = &kartustok.TokenInfo{Scopes: []string{kartustok.ScopeMeta}, ExpiresAtRaw: "31/01/2027"}
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.CatalogInterval = time.Minute
 		cfg.TokenExpiresAt = time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)
 		h := startEngine(t, api, cfg)
@@ -704,7 +685,7 @@ func TestEngineStockStopsOnAFailureWithoutRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(3, 2)
 		api.setErr(kartustok.EndpointStockSummary, errors.New("reading token file /run/token: file is empty"))
-		startEngine(t, api, testConfig())
+		startEngine(t, api, testkit.EngineConfig())
 		time.Sleep(30 * time.Second)
 		synctest.Wait()
 		if n := len(api.callsSince(kartustok.EndpointStockSummary, time.Time{})); n != 1 {
@@ -716,7 +697,7 @@ func TestEngineStockStopsOnAFailureWithoutRequest(t *testing.T) {
 func TestEngineCallsOnCatalogAfterEachRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var seen []*refresh.Snapshot
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.OnCatalog = func(s *refresh.Snapshot) { seen = append(seen, s) }
 		api := newFakeAPI(2, 3)
 		startEngine(t, api, cfg)
@@ -741,7 +722,7 @@ func TestEngineCallsOnCatalogAfterEachRefresh(t *testing.T) {
 func TestCatalogVersionChangesOnlyWithTheCatalog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(2, 3)
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startEngine(t, api, cfg)
 		synctest.Wait()
 		v := h.e.Snapshot().CatalogVersion
@@ -776,7 +757,7 @@ func summaryLocators(api *fakeAPI, t time.Time) []kartustok.ID {
 func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(2, 2)
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.FullStockInterval = 15 * time.Minute
 		h := startEngine(t, api, cfg)
 		synctest.Wait()
@@ -837,7 +818,7 @@ func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 func TestEngineCountsOnlyWhereTheyCanSpareReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := newFakeAPI(200, 2)
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.FullStockInterval = 15 * time.Minute
 		cfg.Budget = 20 // 200 counts at under 17 a minute: over 11 minutes a pass
 		h := startEngine(t, api, cfg)

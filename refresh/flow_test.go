@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 	"github.com/kartustok/kartustok_exporter/refresh"
@@ -32,7 +33,7 @@ import (
 // flowConfig is testConfig with the exporter's defaults for cheap
 // refreshes and flow.
 func flowConfig() refresh.Config {
-	cfg := testConfig()
+	cfg := testkit.EngineConfig()
 	cfg.FullStockInterval = 15 * time.Minute
 	cfg.FlowInterval = time.Hour
 	return cfg
@@ -298,8 +299,8 @@ func TestIntegrationDetailRefusedSparesStockAndFlow(t *testing.T) {
 		assert.InDelta(t, 1, ms[`kartustok_token_scope_granted{scope="stock.read"}`], 0, "a refused count says nothing of stock.read")
 		assert.Zero(t, ms[`kartustok_sync_errors_total{resource="flow"}`])
 		assert.Contains(t, ms, `kartustok_sync_last_success_timestamp_seconds{resource="flow"}`)
-		assert.Positive(t, countPrefix(ms, "kartustok_stock_inflow_quantity"))
-		assert.Zero(t, countPrefix(ms, "kartustok_stock_movements"))
+		assert.Positive(t, testkit.Count(ms, "kartustok_stock_inflow_quantity"))
+		assert.Zero(t, testkit.Count(ms, "kartustok_stock_movements"))
 		assert.Equal(t, 1, strings.Count(h.logs.String(), "The API does not tell how many movements a locator has today"))
 		assert.NotContains(t, h.logs.String(), "Flow refresh of a locator failed")
 		h.assertFlowMatchesCompany(ms, true)

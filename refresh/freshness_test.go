@@ -22,6 +22,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
 
@@ -42,7 +43,7 @@ func TestFreshnessMeasure(t *testing.T) {
 	for _, items := range []int{4400, 5450} {
 		t.Run(strconv.Itoa(items), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				h := startSim(t, kartustoktest.Config{Locators: 10, Items: items, Seed: 3}, cfg,
 					kartustoktest.WithRateLimit(120, time.Minute))
 				first := ""

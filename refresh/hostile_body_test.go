@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
@@ -56,14 +57,14 @@ func TestIntegrationBodiesThatLieInShape(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50}, cfg)
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				require.True(t, h.engine.Ready())
 				before := h.series()
 				h.assertMatchesCompany(before)
-				pairs := countPrefix(before, "kartustok_stock_on_hand")
+				pairs := testkit.Count(before, "kartustok_stock_on_hand")
 				require.Positive(t, pairs)
 
 				h.server.SetFault(kartustok.EndpointStockSummary, tc.fault)
@@ -81,7 +82,7 @@ func TestIntegrationBodiesThatLieInShape(t *testing.T) {
 						t.Errorf("%s = %v during the fault, want the last good %v", k, ms[k], v)
 					}
 				}
-				assert.Equal(t, pairs, countPrefix(ms, "kartustok_stock_on_hand"), "every pair keeps its last good value")
+				assert.Equal(t, pairs, testkit.Count(ms, "kartustok_stock_on_hand"), "every pair keeps its last good value")
 				invalid := ms[`kartustok_api_errors_total{endpoint="/stock/summary",reason="invalid_row"}`]
 				assert.GreaterOrEqual(t, invalid, float64(pairs), "every row of a refresh counted as invalid")
 				assert.Zero(t, ms[`kartustok_api_errors_total{endpoint="/stock/summary",reason="invalid_response"}`],
@@ -102,19 +103,19 @@ func TestIntegrationBodiesThatLieInShape(t *testing.T) {
 // and counted as an invalid response, and the mode last read stays.
 func TestIntegrationCompanyRepeatingAKeyIsAnInvalidResponse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50, MinimumStockMode: kartustoktest.ModePerWarehouse}, cfg)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		before := h.series()
-		require.Positive(t, countPrefix(before, "kartustok_stock_minimum_quantity"))
+		require.Positive(t, testkit.Count(before, "kartustok_stock_minimum_quantity"))
 
 		h.server.SetFault(kartustok.EndpointCompany, kartustoktest.Fault{RowField: "minimum_stock_mode", RowValue: `"inactive"`, RowRepeat: true})
 		time.Sleep(2 * cfg.CatalogInterval)
 		synctest.Wait()
 		ms := h.series()
 		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/meta/company",reason="invalid_response"}`])
-		assert.Equal(t, countPrefix(before, "kartustok_stock_minimum_quantity"), countPrefix(ms, "kartustok_stock_minimum_quantity"),
+		assert.Equal(t, testkit.Count(before, "kartustok_stock_minimum_quantity"), testkit.Count(ms, "kartustok_stock_minimum_quantity"),
 			"the repeated mode is not taken")
 		assert.Contains(t, h.logs.String(), `key \"minimum_stock_mode\" repeated in data`, "the refused answer is logged with its key")
 	})

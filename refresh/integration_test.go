@@ -34,6 +34,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/kartustok/kartustok_exporter/collector"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 	"github.com/kartustok/kartustok_exporter/refresh"
@@ -137,7 +138,7 @@ func (h *simHarness) scrape() string {
 // series parses a scrape into "name{labels}" → value.
 func (h *simHarness) series() map[string]float64 {
 	h.t.Helper()
-	return gatherMap(h.t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return parseText(h.scrape()) }))
+	return testkit.MustGather(h.t, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return parseText(h.scrape()) }))
 }
 
 // parseText parses the text exposition format.
@@ -181,14 +182,14 @@ func (h *simHarness) assertMatchesCompany(ms map[string]float64) {
 			}
 		}
 	}
-	if n == 0 || n != countPrefix(ms, "kartustok_stock_on_hand") {
-		h.t.Errorf("%d stock series match the company's pairs, of %d exported", n, countPrefix(ms, "kartustok_stock_on_hand"))
+	if n == 0 || n != testkit.Count(ms, "kartustok_stock_on_hand") {
+		h.t.Errorf("%d stock series match the company's pairs, of %d exported", n, testkit.Count(ms, "kartustok_stock_on_hand"))
 	}
 }
 
 func TestIntegrationScrapesCostNoRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.HealthInterval, cfg.CatalogInterval, cfg.StockInterval, cfg.MaxStaleness = time.Hour, time.Hour, time.Hour, 2*time.Hour
 		h := startSim(t, kartustoktest.Config{Locators: 4, Items: 250}, cfg)
 		time.Sleep(10 * time.Second)
@@ -217,7 +218,7 @@ func TestIntegrationScrapesCostNoRequests(t *testing.T) {
 
 func TestIntegrationLabelValuesExactlyAsSent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 300, Seed: 7}, testConfig())
+		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 300, Seed: 7}, testkit.EngineConfig())
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		fams, err := parseText(h.scrape())
@@ -294,7 +295,7 @@ func TestIntegrationBudgetHoldsForABigCompany(t *testing.T) {
 
 func TestIntegrationChangedBalanceReachesMetrics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.StockInterval = 10 * time.Second
 		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 100}, cfg)
 		time.Sleep(5 * time.Second)
@@ -321,7 +322,7 @@ func TestIntegrationChangedBalanceReachesMetrics(t *testing.T) {
 
 func TestIntegrationRevocationAndRecovery(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50}, cfg)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
@@ -334,7 +335,7 @@ func TestIntegrationRevocationAndRecovery(t *testing.T) {
 		if v := ms[`kartustok_token_valid{}`]; v != 0 {
 			t.Fatalf("token_valid = %v after revocation, want 0", v)
 		}
-		stockBefore := countPrefix(ms, "kartustok_stock_on_hand")
+		stockBefore := testkit.Count(ms, "kartustok_stock_on_hand")
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
 		for _, r := range h.server.Requests() {
@@ -343,7 +344,7 @@ func TestIntegrationRevocationAndRecovery(t *testing.T) {
 			}
 		}
 		ms = h.series()
-		if n := countPrefix(ms, "kartustok_stock_on_hand"); n != stockBefore {
+		if n := testkit.Count(ms, "kartustok_stock_on_hand"); n != stockBefore {
 			t.Errorf("%d stock series while refused, want the last good %d", n, stockBefore)
 		}
 		if v := ms[`kartustok_api_errors_total{endpoint="/health",reason="unauthorized"}`]; v < 19 {
@@ -384,7 +385,7 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50}, cfg)
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
@@ -400,7 +401,7 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 						t.Errorf("%s = %v during the fault, want the last good %v", k, ms[k], v)
 					}
 				}
-				if n, m := countPrefix(ms, "kartustok_stock_on_hand"), countPrefix(before, "kartustok_stock_on_hand"); n != m {
+				if n, m := testkit.Count(ms, "kartustok_stock_on_hand"), testkit.Count(before, "kartustok_stock_on_hand"); n != m {
 					t.Errorf("%d stock series during the fault, want %d", n, m)
 				}
 				key := fmt.Sprintf(`kartustok_api_errors_total{endpoint="/stock/summary",reason=%q}`, tc.reason)
@@ -428,7 +429,7 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 // seconds: the catalog's burst of item pages must not push health out.
 func TestIntegrationHealthNeverStarvedByBigCompany(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startSim(t, kartustoktest.Config{Locators: 12, Items: 3000}, cfg)
 		if reserve, _, _ := h.client.Shares(); reserve != 3 {
 			t.Fatalf("health reserve %d, want 3: what main reserves with the default timings", reserve)
@@ -484,14 +485,14 @@ func TestIntegrationMinimumsOfTheModeOnly(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50, MinimumStockMode: tc.mode, EmitAllMinimums: true}, testConfig())
+				h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50, MinimumStockMode: tc.mode, EmitAllMinimums: true}, testkit.EngineConfig())
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				ms := h.series()
-				if n := countPrefix(ms, "kartustok_item_minimum_quantity"); (n > 0) != tc.wantItem {
+				if n := testkit.Count(ms, "kartustok_item_minimum_quantity"); (n > 0) != tc.wantItem {
 					t.Errorf("%d item minimums, want some: %v", n, tc.wantItem)
 				}
-				if n := countPrefix(ms, "kartustok_stock_minimum_quantity"); (n > 0) != tc.wantWh {
+				if n := testkit.Count(ms, "kartustok_stock_minimum_quantity"); (n > 0) != tc.wantWh {
 					t.Errorf("%d per-warehouse minimums, want some: %v", n, tc.wantWh)
 				}
 			})

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 	"github.com/kartustok/kartustok_exporter/refresh"
@@ -170,7 +171,7 @@ func TestIntegrationThrottleStormShowsAsStale(t *testing.T) {
 		synctest.Wait()
 		require.True(t, h.engine.Ready())
 		before := h.series()
-		require.Positive(t, countPrefix(before, "kartustok_stock_on_hand"))
+		require.Positive(t, testkit.Count(before, "kartustok_stock_on_hand"))
 
 		stormStart := time.Now()
 		h.server.SetFault("*", kartustoktest.Fault{RateLimited: true})
@@ -178,7 +179,7 @@ func TestIntegrationThrottleStormShowsAsStale(t *testing.T) {
 		synctest.Wait()
 		ms := h.series()
 		assert.Equal(t, 1.0, ms["kartustok_up{}"], "a 429 is an answer: the API is up")
-		assert.Zero(t, countPrefix(ms, "kartustok_stock_on_hand"), "stock older than the max staleness is not exported")
+		assert.Zero(t, testkit.Count(ms, "kartustok_stock_on_hand"), "stock older than the max staleness is not exported")
 		last := time.Unix(int64(ms[`kartustok_sync_last_success_timestamp_seconds{resource="stock"}`]), 0)
 		assert.Greater(t, time.Since(last), cfg.MaxStaleness, "the stock's last success shows its age")
 		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/health",reason="rate_limited"}`])

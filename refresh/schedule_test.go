@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 	"github.com/kartustok/kartustok_exporter/refresh"
@@ -71,7 +72,7 @@ func stockFloor(pages int, cfg refresh.Config) time.Duration {
 // numbers.
 func TestIntegrationStockPeriodNearTheFloor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startSim(t, kartustoktest.Config{Locators: 10, Items: 5000, Seed: 3}, cfg,
 			kartustoktest.WithRateLimit(serverLimit, time.Minute))
 		pages := 0
@@ -123,7 +124,7 @@ func TestIntegrationStockPeriodNearTheFloor(t *testing.T) {
 // The catalog is stretched, and stock still refreshes every warehouse.
 func TestIntegrationCatalogStretchesBeforeStock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.Budget, cfg.Window = 20, 10*time.Second
 		cfg.HealthInterval, cfg.CatalogInterval, cfg.StockInterval = 10*time.Second, 5*time.Second, 10*time.Second
 		h := startSim(t, kartustoktest.Config{Locators: 4, Items: 400}, cfg,
@@ -132,11 +133,11 @@ func TestIntegrationCatalogStretchesBeforeStock(t *testing.T) {
 		synctest.Wait()
 		ms := h.series()
 		t.Logf("after 45 s: ready %v, stock series %d of %d, catalog period %v s, stock period %v s, 429s %v",
-			h.engine.Ready(), countPrefix(ms, "kartustok_stock_on_hand"), len(h.company.StockPairs()),
+			h.engine.Ready(), testkit.Count(ms, "kartustok_stock_on_hand"), len(h.company.StockPairs()),
 			ms[`kartustok_sync_cycle_seconds{resource="items"}`], ms[`kartustok_sync_cycle_seconds{resource="stock"}`], our429s(ms))
 		assert.True(t, h.engine.Ready(), "every warehouse refreshed within 45 s")
 		h.assertMatchesCompany(ms)
-		assert.Equal(t, len(h.company.StockPairs()), countPrefix(ms, "kartustok_stock_on_hand"))
+		assert.Equal(t, len(h.company.StockPairs()), testkit.Count(ms, "kartustok_stock_on_hand"))
 		assert.Greater(t, ms[`kartustok_sync_cycle_seconds{resource="items"}`], 5.0, "the catalog is the one stretched")
 		assert.Contains(t, h.logs.String(), "Catalog refresh stretched")
 		assert.Zero(t, our429s(ms))
@@ -151,7 +152,7 @@ func TestIntegrationRestartsGetNo429(t *testing.T) {
 	for _, restarts := range []int{1, 3} {
 		t.Run(fmt.Sprintf("%d restarts", restarts), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				co := kartustoktest.NewCompany(kartustoktest.Config{Locators: 8, Items: 2000})
 				srv := kartustoktest.NewHandlerServer(co, kartustoktest.WithRateLimit(serverLimit, time.Minute))
 				token := co.AddToken(kartustoktest.TokenSpec{})
@@ -182,7 +183,7 @@ func TestIntegrationRestartsGetNo429(t *testing.T) {
 // window resets.
 func TestIntegrationSharedTokenGetsNo429(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		co := kartustoktest.NewCompany(kartustoktest.Config{Locators: 4, Items: 1000})
 		srv := kartustoktest.NewHandlerServer(co, kartustoktest.WithRateLimit(serverLimit, time.Minute))
 		token := co.AddToken(kartustoktest.TokenSpec{})
@@ -211,7 +212,7 @@ func TestIntegrationSharedTokenGetsNo429(t *testing.T) {
 // budget.
 func TestIntegrationServerSaysNoneRemain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 300}, cfg,
 			withFault("*", kartustoktest.Fault{ClaimNoneRemaining: true}))
 		time.Sleep(10 * time.Minute)
@@ -228,7 +229,7 @@ func TestIntegrationServerSaysNoneRemain(t *testing.T) {
 // in the first seconds.
 func TestIntegrationStartIsPaced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startSim(t, kartustoktest.Config{Locators: 8, Items: 2000}, cfg, kartustoktest.WithRateLimit(serverLimit, time.Minute))
 		time.Sleep(90 * time.Second)
 		synctest.Wait()

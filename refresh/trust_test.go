@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/collector"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
@@ -132,7 +133,7 @@ func TestIntegrationPagingLies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				h := startSim(t, kartustoktest.Config{Locators: 3, Items: 250}, cfg)
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
@@ -155,14 +156,14 @@ func TestIntegrationPagingLies(t *testing.T) {
 				rereads := ms[`kartustok_api_listing_rereads_total{endpoint="/stock/summary"}`]
 				if tc.recovers {
 					h.assertMatchesCompany(ms)
-					assert.Equal(t, len(h.company.StockPairs()), countPrefix(ms, "kartustok_stock_on_hand"), "every true row exported")
+					assert.Equal(t, len(h.company.StockPairs()), testkit.Count(ms, "kartustok_stock_on_hand"), "every true row exported")
 					assert.Zero(t, ms[errKey("inconsistent_pages")])
 				} else {
 					assert.Equal(t, stockOf(before), stockOf(ms), "the last good values stay, none wrong, none made up")
 					assert.Positive(t, ms[errKey(tc.reason)], "the error is counted")
 				}
 				t.Logf("%s: %d stock series of %d true pairs; %d /stock/summary requests in one stock cycle; rereads %v; errors %s=%v",
-					tc.name, countPrefix(ms, "kartustok_stock_on_hand"), len(h.company.StockPairs()), spent, rereads,
+					tc.name, testkit.Count(ms, "kartustok_stock_on_hand"), len(h.company.StockPairs()), spent, rereads,
 					tc.reason, ms[errKey(tc.reason)])
 
 				h.server.ClearFaults()
@@ -176,19 +177,19 @@ func TestIntegrationPagingLies(t *testing.T) {
 
 func TestIntegrationItemListingLieKeepsTheCatalog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		cfg.CatalogInterval = 2 * time.Minute
 		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 250}, cfg)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		before := h.series()
-		require.Equal(t, 250, countPrefix(before, "kartustok_item_info"))
+		require.Equal(t, 250, testkit.Count(before, "kartustok_item_info"))
 
 		h.server.SetFault(kartustok.EndpointItems, kartustoktest.Fault{IgnorePage: true})
 		time.Sleep(cfg.CatalogInterval + time.Minute)
 		synctest.Wait()
 		ms := h.series()
-		assert.Equal(t, 250, countPrefix(ms, "kartustok_item_info"), "the last good catalog stays")
+		assert.Equal(t, 250, testkit.Count(ms, "kartustok_item_info"), "the last good catalog stays")
 		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/items",reason="inconsistent_pages"}`])
 		assert.Positive(t, ms[`kartustok_sync_errors_total{resource="items"}`])
 		assert.Equal(t, before[`kartustok_sync_last_success_timestamp_seconds{resource="items"}`],
@@ -198,20 +199,20 @@ func TestIntegrationItemListingLieKeepsTheCatalog(t *testing.T) {
 
 func TestIntegrationEndlessListingCostsLittle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := testConfig()
+		cfg := testkit.EngineConfig()
 		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 250}, cfg,
 			withFault(kartustok.EndpointItems, kartustoktest.Fault{EndlessPages: true, LastPage: 1_000_000_000}))
 		time.Sleep(200 * time.Second)
 		synctest.Wait()
 		ms := h.series()
 		items := h.server.Count(kartustok.EndpointItems, 0)
-		t.Logf("endless item listing: %d /items requests in 200 s, %d item series, invalid_response=%v", items, countPrefix(ms, "kartustok_item_info"),
+		t.Logf("endless item listing: %d /items requests in 200 s, %d item series, invalid_response=%v", items, testkit.Count(ms, "kartustok_item_info"),
 			ms[`kartustok_api_errors_total{endpoint="/items",reason="invalid_response"}`])
 		// The claimed total shows at once that the listing cannot be
 		// read: one request per attempt, not hundreds of pages.
 		assert.LessOrEqual(t, items, 12)
 		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/items",reason="invalid_response"}`])
-		assert.Zero(t, countPrefix(ms, "kartustok_item_info"))
+		assert.Zero(t, testkit.Count(ms, "kartustok_item_info"))
 		assert.True(t, h.engine.Ready(), "stock does not wait for the items")
 	})
 }
@@ -224,7 +225,7 @@ func TestIntegrationBadRowsCostOnlyThemselves(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				cfg.MaxStaleness = 5 * time.Minute
 				const bad = 150 // the 151st row of every warehouse, on page 2
 				fault := kartustoktest.Fault{RowField: "ending_qty", RowValue: value, RowIndex: bad}
@@ -245,7 +246,7 @@ func TestIntegrationBadRowsCostOnlyThemselves(t *testing.T) {
 					assertAbsent(t, ms, k, "a skipped row exports nothing, never 0")
 				}
 				h.assertMatchesCompany(ms)
-				assert.Equal(t, len(h.company.StockPairs())-len(badPairs), countPrefix(ms, "kartustok_stock_on_hand"), "every other row exported")
+				assert.Equal(t, len(h.company.StockPairs())-len(badPairs), testkit.Count(ms, "kartustok_stock_on_hand"), "every other row exported")
 				assert.Equal(t, float64(len(locs)), ms[`kartustok_api_errors_total{endpoint="/stock/summary",reason="invalid_row"}`], "one skipped row per warehouse")
 				assert.Contains(t, h.logs.String(), "Skipped rows the API sent that cannot be used")
 				assert.Contains(t, h.logs.String(), "ending_qty")
@@ -310,7 +311,7 @@ func TestIntegrationNoFalseZeros(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				co := kartustoktest.NewCompany(kartustoktest.Config{Locators: 2, Items: 250})
 				loc := activeLocators(co)[0]
 				locInfo, _ := co.Locator(loc)
@@ -370,7 +371,7 @@ func TestIntegrationUnreadableTokenIsItsOwnState(t *testing.T) {
 	for _, apiDown := range []bool{false, true} {
 		t.Run(fmt.Sprintf("api down %v", apiDown), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig()
+				cfg := testkit.EngineConfig()
 				h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50}, cfg)
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
@@ -423,7 +424,7 @@ func TestIntegrationUnreadableTokenIsItsOwnState(t *testing.T) {
 func TestIntegrationHostileSizes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		huge := `"` + strings.Repeat("Tepung ", (1<<20)/7) + `"` // a 1 MiB name
-		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 30}, testConfig(),
+		h := startSim(t, kartustoktest.Config{Locators: 2, Items: 30}, testkit.EngineConfig(),
 			withFault(kartustok.EndpointItems, kartustoktest.Fault{RowField: "name", RowValue: huge, RowIndex: 3}),
 			withFault(kartustok.EndpointLocators, kartustoktest.Fault{RowField: "name", RowValue: huge, RowIndex: 0}))
 		time.Sleep(10 * time.Second)
@@ -443,16 +444,16 @@ func TestIntegrationHostileSizes(t *testing.T) {
 		ms := h.series()
 		assert.Equal(t, 1.0, ms[`kartustok_api_truncated_texts_total{endpoint="/items"}`])
 		assert.Equal(t, 1.0, ms[`kartustok_api_truncated_texts_total{endpoint="/locators"}`])
-		assert.Equal(t, 30, countPrefix(ms, "kartustok_item_info"))
+		assert.Equal(t, 30, testkit.Count(ms, "kartustok_item_info"))
 		h.assertMatchesCompany(ms)
 
 		// A body over the cap is refused whole; the last good catalog stays.
 		h.server.ClearFaults()
 		h.server.SetFault(kartustok.EndpointItems, kartustoktest.Fault{OversizeBytes: kartustok.DefaultMaxBodyBytes + 1})
-		time.Sleep(testConfig().CatalogInterval)
+		time.Sleep(testkit.EngineConfig().CatalogInterval)
 		synctest.Wait()
 		ms = h.series()
-		assert.Equal(t, 30, countPrefix(ms, "kartustok_item_info"))
+		assert.Equal(t, 30, testkit.Count(ms, "kartustok_item_info"))
 		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/items",reason="invalid_response"}`])
 		assert.Contains(t, h.logs.String(), "body larger than the 4194304-byte limit")
 	})

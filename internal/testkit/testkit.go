@@ -19,6 +19,9 @@ import (
 	"net"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/kartustok/kartustok_exporter/refresh"
 )
 
 // MustRead returns the content of a fixture file, for a package-level
@@ -55,4 +58,17 @@ func FreeAddr(t testing.TB) string {
 		t.Fatalf("releasing port %s: %v", addr, err)
 	}
 	return addr
+}
+
+// EngineConfig is the engine configuration the tests assume: the
+// exporter's defaults, without cheap refreshes or flow.
+func EngineConfig() refresh.Config {
+	return refresh.Config{
+		HealthInterval:  30 * time.Second,
+		CatalogInterval: 15 * time.Minute,
+		StockInterval:   time.Minute,
+		MaxStaleness:    30 * time.Minute,
+		Budget:          96,
+		Window:          time.Minute,
+	}
 }

@@ -11,9 +11,10 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package series flattens gathered metrics into a map from series to value,
-// so that tests can compare what an exporter serves with what they expect.
-package series
+package testkit
+
+// Gathered metrics flattened into a map from series to value, so that tests
+// can compare what an exporter serves with what they expect.
 
 import (
 	"compress/gzip"
