@@ -265,6 +265,13 @@ func (c *checker) items(ctx context.Context) {
 	q := url.Values{"page": {"1"}, "per_page": {strconv.Itoa(kartustok.PerPage)}}
 	r := c.call(ctx, kartustok.EndpointItems, q, true)
 	defer c.printResult(r)
+	firstPage(c, r, kartustok.EndpointItems, func(it kartustok.Item) bool { return it.MinimumQty != nil },
+		kartustok.MinimumStockUnion, "items")
+}
+
+// firstPage reports the first page of a paginated list: its rows, their
+// fields, the paging, and how many rows set the minimum that mode uses.
+func firstPage[T any](c *checker, r *result, endpoint string, hasMinimum func(T) bool, mode, noun string) {
 	if r.data == nil {
 		return
 	}
@@ -272,10 +279,9 @@ func (c *checker) items(ctx context.Context) {
 	if !ok {
 		return
 	}
-	rep := analyse(kartustok.EndpointItems, rows, false, problem)
+	rep := analyse(endpoint, rows, false, problem)
 	rowsLine(r.b, rep, r.meta, true)
-	c.minimums(r.b, countRows(rows, func(it kartustok.Item) bool { return it.MinimumQty != nil }), len(rows),
-		kartustok.MinimumStockUnion, "items")
+	c.minimums(r.b, countRows(rows, hasMinimum), len(rows), mode, noun)
 	c.fields(r.b, rep)
 	c.pageChecks(r.b, r.meta, len(rows))
 }
@@ -289,19 +295,8 @@ func (c *checker) stockSummary(ctx context.Context) {
 	r := c.call(ctx, kartustok.EndpointStockSummary, q, true)
 	defer c.printResult(r)
 	c.stockLines(r.b, today, zone)
-	if r.data == nil {
-		return
-	}
-	rows, ok := c.dataRows(r, problem)
-	if !ok {
-		return
-	}
-	rep := analyse(kartustok.EndpointStockSummary, rows, false, problem)
-	rowsLine(r.b, rep, r.meta, true)
-	c.minimums(r.b, countRows(rows, func(sr kartustok.StockRow) bool { return sr.MinimumQty != nil }), len(rows),
+	firstPage(c, r, kartustok.EndpointStockSummary, func(sr kartustok.StockRow) bool { return sr.MinimumQty != nil },
 		kartustok.MinimumStockPerWarehouse, "stock rows")
-	c.fields(r.b, rep)
-	c.pageChecks(r.b, r.meta, len(rows))
 }
 
 // stockDetail checks /stock/detail, of which the exporter reads only

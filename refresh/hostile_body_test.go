@@ -58,11 +58,7 @@ func TestIntegrationBodiesThatLieInShape(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				cfg := testkit.EngineConfig()
-				h := startSim(t, kartustoktest.Config{Locators: 2, Items: 50}, cfg)
-				time.Sleep(10 * time.Second)
-				synctest.Wait()
-				require.True(t, h.engine.Ready())
-				before := h.series()
+				h, before := startReady(t, kartustoktest.Config{Locators: 2, Items: 50}, cfg)
 				h.assertMatchesCompany(before)
 				pairs := testkit.Count(before, "kartustok_stock_on_hand")
 				require.Positive(t, pairs)
@@ -89,10 +85,7 @@ func TestIntegrationBodiesThatLieInShape(t *testing.T) {
 					"the page itself is fine: only its rows lie")
 				assert.Contains(t, h.logs.String(), tc.problem, "the skipped rows are logged with %s", tc.problem)
 
-				h.server.ClearFaults()
-				time.Sleep(2 * cfg.StockInterval)
-				synctest.Wait()
-				h.assertMatchesCompany(h.series())
+				h.recovers(cfg)
 			})
 		})
 	}

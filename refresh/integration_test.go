@@ -32,6 +32,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
 
 	"github.com/kartustok/kartustok_exporter/collector"
 	"github.com/kartustok/kartustok_exporter/internal/testkit"
@@ -121,6 +122,27 @@ func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartust
 		h.assertNoToken()
 	})
 	return h
+}
+
+// startReady is startSim that waits until the first stock refresh is
+// done and returns what /metrics shows then.
+func startReady(t *testing.T, cc kartustoktest.Config, cfg refresh.Config) (*simHarness, map[string]float64) {
+	t.Helper()
+	h := startSim(t, cc, cfg)
+	time.Sleep(10 * time.Second)
+	synctest.Wait()
+	require.True(t, h.engine.Ready())
+	return h, h.series()
+}
+
+// recovers clears the injected faults and checks that every stock series
+// equals the company's again within two stock intervals.
+func (h *simHarness) recovers(cfg refresh.Config) {
+	h.t.Helper()
+	h.server.ClearFaults()
+	time.Sleep(2 * cfg.StockInterval)
+	synctest.Wait()
+	h.assertMatchesCompany(h.series())
 }
 
 // scrape fetches /metrics as Prometheus would.
@@ -412,10 +434,7 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 					t.Error("stock sync errors not counted")
 				}
 
-				h.server.ClearFaults()
-				time.Sleep(2 * cfg.StockInterval)
-				synctest.Wait()
-				h.assertMatchesCompany(h.series())
+				h.recovers(cfg)
 			})
 		})
 	}

@@ -134,11 +134,7 @@ func TestIntegrationPagingLies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				cfg := testkit.EngineConfig()
-				h := startSim(t, kartustoktest.Config{Locators: 3, Items: 250}, cfg)
-				time.Sleep(10 * time.Second)
-				synctest.Wait()
-				require.True(t, h.engine.Ready())
-				before := h.series()
+				h, before := startReady(t, kartustoktest.Config{Locators: 3, Items: 250}, cfg)
 				for _, l := range activeLocators(h.company) {
 					require.Greater(t, len(cardsOf(h.company, l)), kartustok.PerPage, "each warehouse takes several pages")
 				}
