@@ -273,16 +273,11 @@ func TestRunDemoInProcess(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
+	exit, stderr, cancel := start(t, []string{"--demo", "--web.listen-address=" + addr})
 	defer cancel()
-	var stderr syncWriter
-	exit := make(chan int, 1)
-	go func() {
-		exit <- runContext(ctx, []string{"--demo", "--web.listen-address=" + addr}, io.Discard, &stderr)
-	}()
 
 	base := "http://" + addr
-	waitReadyURL(t, base, &stderr)
+	waitReadyURL(t, base, stderr)
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -326,6 +321,17 @@ func TestRunDemoInProcess(t *testing.T) {
 type syncWriter struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+}
+
+// start runs the exporter with args until the returned cancel is called;
+// exit gets its exit code, stderr its log.
+func start(t *testing.T, args []string) (exit chan int, stderr *syncWriter, cancel context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr = &syncWriter{}
+	exit = make(chan int, 1)
+	go func() { exit <- runContext(ctx, args, io.Discard, stderr) }()
+	return exit, stderr, cancel
 }
 
 func (w *syncWriter) Write(p []byte) (int, error) {
@@ -710,18 +716,13 @@ func TestMinimumsFileInProcess(t *testing.T) {
 	testkit.WriteFile(t, path, "items: []\n") // an explicit empty document sets nothing
 	addr := testkit.FreeAddr(t)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncWriter
-	exit := make(chan int, 1)
-	go func() {
-		exit <- runContext(ctx, []string{
+	exit, stderr, cancel := start(t, []string{
 			"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
 			"--web.listen-address=" + addr, "--stock.minimums-file=" + path,
-		}, io.Discard, &stderr)
-	}()
+		})
+	defer cancel()
 	base := "http://" + addr
-	waitReadyURL(t, base, &stderr)
+	waitReadyURL(t, base, stderr)
 
 	before := readMetrics(t, base+"/metrics")
 	loc, stocked, missing := pickPairs(t, before)
@@ -1051,16 +1052,11 @@ func TestListensOnBoundSocketsWithTheWebConfig(t *testing.T) {
 	webConfig := filepath.Join(t.TempDir(), "web.yml")
 	testkit.WriteFile(t, webConfig, webConfigBasicAuth)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncWriter
-	exit := make(chan int, 1)
-	go func() {
-		exit <- runContext(ctx, []string{
+	exit, stderr, cancel := start(t, []string{
 			"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
 			"--web.listen-address=127.0.0.1:0", "--web.listen-address=127.0.0.1:0", "--web.config.file=" + webConfig,
-		}, io.Discard, &stderr)
-	}()
+		})
+	defer cancel()
 
 	seen := map[string]bool{}
 	deadline := time.Now().Add(time.Minute)

@@ -57,13 +57,7 @@ func TestConnectionBound(t *testing.T) {
 // another closes; and closing a listener ends an Accept that waits for a
 // slot.
 func TestLimitListenersShareOneBound(t *testing.T) {
-	var raw []net.Listener
-	for range 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		raw = append(raw, l)
-	}
-	defer closeAll(raw)
+	raw := loopbackListeners(t, 2)
 	limited := limitListeners(raw, 2)
 	accepted := make(chan net.Conn, 8)
 	acceptErr := make(chan error, 2)
@@ -183,13 +177,7 @@ func TestServeHTTPLogsItsLimits(t *testing.T) {
 // request on one more connection waits, unserved but not dropped, until
 // one of them closes.
 func TestServeHTTPBoundsConnections(t *testing.T) {
-	var raw []net.Listener
-	for range 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		raw = append(raw, l)
-	}
-	defer closeAll(raw)
+	raw := loopbackListeners(t, 2)
 	entered := make(chan string, 4)
 	release := make(chan struct{})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -260,4 +248,18 @@ func TestServeHTTPBoundsConnections(t *testing.T) {
 	case <-time.After(time.Minute):
 		require.FailNow(t, "serveHTTP did not return after cancellation")
 	}
+}
+
+// loopbackListeners listens on n loopback ports until the test ends.
+func loopbackListeners(t *testing.T, n int) []net.Listener {
+	t.Helper()
+	var ls []net.Listener
+	var lc net.ListenConfig
+	for range n {
+		l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ls = append(ls, l)
+	}
+	t.Cleanup(func() { closeAll(ls) })
+	return ls
 }

@@ -59,25 +59,9 @@ func TestIdleCostMeasure(t *testing.T) {
 					start := time.Now()
 					time.Sleep(2 * time.Hour)
 					synctest.Wait()
-					var pages, flowPages, checks, counts, other int
-					for _, r := range h.server.Requests() {
-						if r.At.Before(start.Add(time.Hour)) {
-							continue
-						}
-						q, _ := url.ParseQuery(r.Query)
-						switch {
-						case r.Endpoint == kartustok.EndpointStockSummary && q.Get("date_from") == q.Get("date_to"):
-							pages++
-						case r.Endpoint == kartustok.EndpointStockSummary:
-							flowPages++
-						case r.Endpoint == kartustok.EndpointStockDetail && q.Get("transaction_type") == "":
-							checks++
-						case r.Endpoint == kartustok.EndpointStockDetail:
-							counts++
-						default:
-							other++
-						}
-					}
+					n := countRequests(h.server.Requests(), start.Add(time.Hour), time.Now())
+					pages, flowPages, checks, counts := n[stockPage], n[flowPage], n[movementCheck], n[countByType]
+					other := n[healthCheck] + n[catalogRequest]
 					total := pages + flowPages + checks + counts + other
 					t.Logf("rows=%d mode=%q per hour: stock pages %d, movement checks %d, 30-day flow pages %d, movement counts by type %d, health and catalog %d; total %d = %.0f%% of 7200",
 						rows, mode, pages, checks, flowPages, counts, other, total, 100*float64(total)/7200)
@@ -85,4 +69,44 @@ func TestIdleCostMeasure(t *testing.T) {
 			})
 		}
 	}
+}
+
+// requestKind is what a request the exporter sent was for, as the
+// measurements count them.
+type requestKind int
+
+const (
+	stockPage      requestKind = iota // /stock/summary for one day
+	flowPage                          // /stock/summary over a period
+	movementCheck                     // /stock/detail without a type: a change check
+	countByType                       // /stock/detail for one transaction type
+	healthCheck                       // /health
+	catalogRequest                    // the company, categories, locators and items
+	numKinds
+)
+
+// countRequests counts the requests of the log in [from, to) by kind.
+func countRequests(log []kartustoktest.LoggedRequest, from, to time.Time) [numKinds]int {
+	var n [numKinds]int
+	for _, r := range log {
+		if r.At.Before(from) || !r.At.Before(to) {
+			continue
+		}
+		q, _ := url.ParseQuery(r.Query)
+		switch {
+		case r.Endpoint == kartustok.EndpointStockSummary && q.Get("date_from") == q.Get("date_to"):
+			n[stockPage]++
+		case r.Endpoint == kartustok.EndpointStockSummary:
+			n[flowPage]++
+		case r.Endpoint == kartustok.EndpointStockDetail && q.Get("transaction_type") == "":
+			n[movementCheck]++
+		case r.Endpoint == kartustok.EndpointStockDetail:
+			n[countByType]++
+		case r.Endpoint == kartustok.EndpointHealth:
+			n[healthCheck]++
+		default:
+			n[catalogRequest]++
+		}
+	}
+	return n
 }

@@ -14,13 +14,11 @@
 package refresh_test
 
 import (
-	"net/url"
 	"os"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
 
@@ -79,23 +77,8 @@ func TestReadinessMeasure(t *testing.T) {
 				fewest = fresh
 			}
 		}
-		var pages, counts, catalog, health int
-		for _, r := range h.server.Requests() {
-			if r.At.Sub(start) > ready {
-				break
-			}
-			q, _ := url.ParseQuery(r.Query)
-			switch {
-			case r.Endpoint == kartustok.EndpointStockSummary && q.Get("date_from") == q.Get("date_to"):
-				pages++
-			case r.Endpoint == kartustok.EndpointStockDetail:
-				counts++
-			case r.Endpoint == kartustok.EndpointHealth:
-				health++
-			default:
-				catalog++
-			}
-		}
+		n := countRequests(h.server.Requests(), start, start.Add(ready+time.Nanosecond))
+		pages, counts, catalog, health := n[stockPage], n[movementCheck]+n[countByType], n[catalogRequest], n[healthCheck]
 		// The floor: the earliest the last of the catalogue's requests and
 		// of one full read's pages can go out when no window holds more
 		// than the budget less the health reserve of them.
