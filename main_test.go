@@ -717,9 +717,9 @@ func TestMinimumsFileInProcess(t *testing.T) {
 	addr := testkit.FreeAddr(t)
 
 	exit, stderr, cancel := start(t, []string{
-			"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
-			"--web.listen-address=" + addr, "--stock.minimums-file=" + path,
-		})
+		"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
+		"--web.listen-address=" + addr, "--stock.minimums-file=" + path,
+	})
 	defer cancel()
 	base := "http://" + addr
 	waitReadyURL(t, base, stderr)
@@ -1053,9 +1053,9 @@ func TestListensOnBoundSocketsWithTheWebConfig(t *testing.T) {
 	testkit.WriteFile(t, webConfig, webConfigBasicAuth)
 
 	exit, stderr, cancel := start(t, []string{
-			"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
-			"--web.listen-address=127.0.0.1:0", "--web.listen-address=127.0.0.1:0", "--web.config.file=" + webConfig,
-		})
+		"--kartustok.url=" + apiURL, "--kartustok.token-file=" + tokenFile,
+		"--web.listen-address=127.0.0.1:0", "--web.listen-address=127.0.0.1:0", "--web.config.file=" + webConfig,
+	})
 	defer cancel()
 
 	seen := map[string]bool{}
