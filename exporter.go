@@ -15,9 +15,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
@@ -52,6 +56,11 @@ func (x *exporter) Run(ctx context.Context) {
 func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.Reloader, logger log.Logger, pedantic bool, clientOpts ...kartustok.Option) (*exporter, http.Handler, error) {
 	apiMetrics := collector.NewAPIMetrics()
 	budget := cfg.budgetRequests()
+	statePath, state := loadState(cfg, logger)
+	if state != nil {
+		ws, complete := state.WindowState()
+		clientOpts = append([]kartustok.Option{kartustok.WithWindowState(ws, complete)}, clientOpts...)
+	}
 	client, err := kartustok.New(cfg.url, tokens, append([]kartustok.Option{
 		kartustok.WithTimeout(cfg.timeout),
 		kartustok.WithMaxBodyBytes(int64(cfg.maxBody)),
@@ -74,6 +83,7 @@ func newExporter(cfg *config, tokens kartustok.TokenSource, reloader *minimums.R
 	ecfg := cfg.engineConfig()
 	ecfg.HealthReserve, ecfg.CatalogCap = reserve, catalogCap
 	ecfg.Logger, ecfg.OnCatalog = logger, reloader.CheckCatalog
+	ecfg.StatePath, ecfg.StateURL, ecfg.State = statePath, client.BaseURL(), state
 	engine, err := refresh.New(client, ecfg)
 	if err != nil {
 		return nil, nil, err
@@ -115,4 +125,46 @@ func plainHTTPOffLoopback(base string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip == nil || !ip.IsLoopback()
+}
+
+// stateFile is the file in --storage.path the exporter keeps its state in:
+// named for the company, by the first label of its API's host name (demo
+// for --demo), so that a directory can be shared.
+func stateFile(cfg *config) string {
+	name := "demo"
+	if !cfg.demo {
+		name = "kartustok"
+		if u, err := url.Parse(cfg.url); err == nil {
+			if label, _, _ := strings.Cut(u.Hostname(), "."); label != "" && net.ParseIP(u.Hostname()) == nil {
+				name = strings.ToLower(label)
+			}
+		}
+	}
+	return filepath.Join(cfg.storagePath, name+".state")
+}
+
+// loadState reads the state the previous process saved, for a warm start.
+// Without --storage.path there is none. A file that cannot be used (of
+// another company or version, truncated, corrupted) is said once and left
+// for the first save to replace: the start is cold, never a failure.
+func loadState(cfg *config, logger log.Logger) (string, *refresh.State) {
+	if cfg.storagePath == "" {
+		return "", nil
+	}
+	if err := os.MkdirAll(cfg.storagePath, 0o700); err != nil {
+		level.Warn(logger).Log("msg", "Cannot create --storage.path; the state will not be saved", "err", err)
+	}
+	path := stateFile(cfg)
+	base, err := kartustok.NormaliseBaseURL(cfg.url)
+	if err != nil {
+		return path, nil // the client says why
+	}
+	st, err := refresh.LoadState(path, base)
+	switch {
+	case errors.Is(err, refresh.ErrNoState):
+		level.Info(logger).Log("msg", "No saved state yet; a cold start", "file", path)
+	case err != nil:
+		level.Warn(logger).Log("msg", "Not using the saved state; a cold start", "file", path, "err", err)
+	}
+	return path, st
 }

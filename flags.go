@@ -55,6 +55,7 @@ type config struct {
 	flowInterval           time.Duration
 	maxStaleness           time.Duration
 	minimumsFile           string
+	storagePath            string
 	demo                   bool
 	configCheck            bool
 	apiCheck               bool
@@ -124,6 +125,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
 	app.Flag("stock.minimums-file", "YAML file of minimum stock levels, re-read on SIGHUP and POST /-/reload.").
 		PlaceHolder("FILE").StringVar(&cfg.minimumsFile)
+	app.Flag("storage.path", "Directory to keep what the exporter learned in, for restarts that lose nothing; empty: none.").
+		PlaceHolder("DIR").StringVar(&cfg.storagePath)
 	app.Flag("config.check", "Check the flags, the web config, the token file and the minimums file as a start would, then exit.").
 		Default("false").BoolVar(&cfg.configCheck)
 	app.Flag("kartustok.check", "Call each API endpoint once (at most 7 requests), report what works and how to fix the rest, then exit.").

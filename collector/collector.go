@@ -89,6 +89,14 @@ var (
 	syncSkippedDesc = newDesc("sync", "skipped_total",
 		"Refreshes of the resource left out because nothing changed: for stock, locator reads skipped because the locator's count of the day's movements had not changed.",
 		"resource")
+	stateLoadedDesc = newDesc("state", "loaded",
+		"Whether the exporter started from the state it saved in --storage.path (1) or cold (0).")
+	stateLastSaveDesc = newDesc("state", "last_save_timestamp_seconds",
+		"Unix time of the last successful save of the state file in --storage.path; absent until the first.")
+	stateSaveErrorsDesc = newDesc("state", "save_errors_total",
+		"Saves of the state file in --storage.path that failed; exporting goes on from memory.")
+	stateBytesDesc = newDesc("state", "bytes",
+		"Size in bytes of the state file the last successful save wrote.")
 	syncCycleDesc = newDesc("sync", "cycle_seconds",
 		"Seconds between the starts of the resource's last two complete refresh cycles; until two have run, the interval (for stock, the period the budget plan predicts).",
 		"resource")
@@ -152,6 +160,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		upDesc, tokenLoadedDesc, tokenValidDesc, tokenScopeDesc, tokenExpiryDesc,
 		rateLimitRemainingDesc, budgetDesc,
 		syncLastSuccessDesc, syncDurationDesc, syncErrorsDesc, syncPlannedDesc, syncCycleDesc, syncSkippedDesc,
+		stateLoadedDesc, stateLastSaveDesc, stateSaveErrorsDesc, stateBytesDesc,
 	} {
 		ch <- d
 	}
@@ -218,6 +227,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		emit(ch, syncCycleDesc, gauge, st.Cycle.Seconds(), name)
 		if r == refresh.ResourceStock {
 			emit(ch, syncSkippedDesc, prometheus.CounterValue, float64(st.Skipped), name)
+		}
+	}
+	if st := &s.State; st.Enabled {
+		emit(ch, stateLoadedDesc, gauge, boolValue(st.Loaded))
+		emit(ch, stateSaveErrorsDesc, prometheus.CounterValue, float64(st.SaveErrors))
+		if !st.LastSave.IsZero() {
+			emit(ch, stateLastSaveDesc, gauge, float64(st.LastSave.UnixNano())/1e9)
+			emit(ch, stateBytesDesc, gauge, float64(st.Bytes))
 		}
 	}
 }

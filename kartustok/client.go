@@ -346,6 +346,12 @@ func New(baseURL string, token TokenSource, opts ...Option) (*Client, error) {
 // the API under a prefix); anything else, such as an endpoint's URL or
 // "/public", is refused rather than guessed at.
 func normaliseBaseURL(raw string) (string, error) {
+	return NormaliseBaseURL(raw)
+}
+
+// NormaliseBaseURL checks a base URL as New does and returns it as a
+// client's BaseURL says it: ending in /public/v1.
+func NormaliseBaseURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return "", fmt.Errorf("kartustok: base URL %q: %w", raw, err)

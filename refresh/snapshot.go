@@ -199,6 +199,9 @@ type Snapshot struct {
 	// Ready is set once every active locator's stock has been fetched.
 	Ready bool
 
+	// State is the bookkeeping of the state file.
+	State StateStatus
+
 	// CatalogVersion changes whenever the company, categories, locators
 	// or items change (a refresh that finds them as they were leaves it),
 	// so that what is derived from them can be cached.

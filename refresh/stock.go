@@ -36,20 +36,62 @@ func (e *Engine) stockLoop(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
-	e.daily(ctx, ResourceStock, e.cfg.StockInterval, func(start time.Time) {
+	overran := false
+	e.daily(ctx, ResourceStock, e.cfg.StockInterval, time.Time{}, func(start time.Time) {
 		e.planStock(logger)
+		// Stock comes first in its first pass and whenever it cannot keep
+		// its interval: the catalogue (after its first refresh) and the
+		// flow then keep only a small share of the budget.
+		first := !closed(e.firstPass)
+		e.setStockFirst(first || overran)
 		e.syncStock(ctx, logger, start)
+		overran = time.Since(start) > e.cfg.StockInterval
+		e.setStockFirst(false)
 		e.firstPassOnce.Do(func() { close(e.firstPass) })
+		e.requestSave()
 	})
 }
 
+// closed reports whether ch is closed.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// stockFirster is a client that can put stock first: *kartustok.Client.
+type stockFirster interface{ SetStockFirst(on bool) }
+
+// setStockFirst puts stock first in the client's scheduler, or ends that.
+func (e *Engine) setStockFirst(on bool) {
+	if sf, ok := e.api.(stockFirster); ok {
+		sf.SetStockFirst(on)
+	}
+}
+
 // daily runs pass every interval until ctx is done, waiting while the
-// token is refused, and measures the cycle of r. The next pass starts at
+// token is refused, and measures the cycle of r. The first pass waits
+// until notBefore (zero: none). The next pass starts at
 // the wanted interval, or at once when this one took longer (the scheduler
 // paces every page), or at the company's midnight when that comes first,
 // so that the new day's figures replace the old day's at once.
-func (e *Engine) daily(ctx context.Context, r Resource, interval time.Duration, pass func(start time.Time)) {
+func (e *Engine) daily(ctx context.Context, r Resource, interval time.Duration, notBefore time.Time, pass func(start time.Time)) {
 	var last time.Time // start of the last complete pass
+	if !notBefore.IsZero() {
+		// A pass of a saved state is still fresh: the next one comes at
+		// its interval, or at the company's midnight when that is first.
+		if loc := e.snap.Load().Location; loc != nil {
+			if m := nextMidnight(time.Now(), loc); m.Before(notBefore) {
+				notBefore = m
+			}
+		}
+		if !sleepUntil(ctx, notBefore) {
+			return
+		}
+	}
 	for {
 		if !e.waitToken(ctx) {
 			return
@@ -95,10 +137,10 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 		if tz != nil {
 			today = t0.In(tz).Format(time.DateOnly)
 		}
-		moves := -1
+		moves, due := -1, false
 		if today != "" && snap.Stock[l.ID] != nil && e.countFirst(t0) {
 			var skip bool
-			moves, skip = e.unchanged(ctx, logger, l.ID, today, t0)
+			moves, skip, due = e.unchanged(ctx, logger, l.ID, today, t0)
 			if ctx.Err() != nil {
 				return
 			}
@@ -111,7 +153,17 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 				break
 			}
 		}
-		rows, info, err := e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today})
+		// A read that is due only because the locator has gone the full
+		// stock interval unread, with nothing moved today, reads the 30
+		// days that end today when there is flow: their balances are a
+		// full read's, the day's in and out stand (the count says so),
+		// and the flow refresh need not read them again.
+		filter := kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today}
+		thirtyDays := due && e.cfg.FlowInterval > 0 && !e.readDay(l.ID)
+		if thirtyDays {
+			filter.DateFrom = flowFrom(t0.In(tz))
+		}
+		rows, info, err := e.api.StockSummary(ctx, filter)
 		pages := info.Pages
 		if ctx.Err() != nil {
 			return
@@ -145,10 +197,24 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 			if s.Stock == nil {
 				s.Stock = map[kartustok.ID]*LocatorStock{}
 			}
-			ls := newLocatorStock(l.ID, time.Now(), entries, info.Invalid, s.Stock[l.ID], e.cfg.MaxStaleness)
+			now := time.Now()
+			if thirtyDays {
+				e.flowPages[l.ID] = max(1, pages)
+				if ls := stockFromFlow(s.Stock[l.ID], entries, now, today, moves); ls != nil && len(info.Invalid) == 0 {
+					s.Stock[l.ID] = ls
+					e.setPeriod(s, l.ID, &FlowPeriod{From: filter.DateFrom, To: today, Fetched: now, Rows: flowEntries(l.ID, rows)})
+					return
+				}
+				// Not a full read after all (a row skipped): the next
+				// pass reads the day.
+				e.dayRead[l.ID] = true
+				return
+			}
+			delete(e.dayRead, l.ID)
+			ls := newLocatorStock(l.ID, now, entries, info.Invalid, s.Stock[l.ID], e.cfg.MaxStaleness)
 			ls.Day, ls.Movements = today, moves
 			s.Stock[l.ID] = ls
-			e.updateReady(s)
+			e.updateReady(s, time.Now())
 		})
 		level.Debug(logger).Log("msg", "Locator stock refreshed", "locator_id", l.ID, "rows", len(entries), "pages", pages, "duration", time.Since(t0))
 	}
@@ -190,16 +256,17 @@ func (e *Engine) countFirst(now time.Time) bool {
 // whether its stock can be left as it is: its last read was of the same
 // day, found the same number of movements, and will still be younger than
 // the full stock interval at the next pass (so that no locator's stock
-// gets older than that, whatever the cycle). moves is the count, -1 when it could not be had; it was
+// gets older than that, whatever the cycle). due reports that nothing
+// moved but the full stock interval calls for a full read. moves is the count, -1 when it could not be had; it was
 // asked before the stock is read, so a movement posted in between makes
 // the next count differ.
-func (e *Engine) unchanged(ctx context.Context, logger log.Logger, id kartustok.ID, today string, now time.Time) (moves int, skip bool) {
+func (e *Engine) unchanged(ctx context.Context, logger log.Logger, id kartustok.ID, today string, now time.Time) (moves int, skip, due bool) {
 	n, err := e.api.StockMovementCount(ctx, kartustok.StockDetailFilter{LocatorID: id, DateFrom: today, DateTo: today})
 	if ctx.Err() != nil {
-		return -1, false
+		return -1, false, false
 	}
 	if errors.Is(err, kartustok.ErrNoToken) {
-		return -1, false // the stock read will say so
+		return -1, false, false // the stock read will say so
 	}
 	e.update(func(s *Snapshot) { e.applyCountCall(s, err) })
 	if err != nil {
@@ -208,18 +275,21 @@ func (e *Engine) unchanged(ctx context.Context, logger log.Logger, id kartustok.
 		} else {
 			level.Debug(logger).Log("msg", "Could not count a locator's movements; reading its stock in full", "locator_id", id, "err", err)
 		}
-		return -1, false
+		return -1, false, false
 	}
 	e.countsAvailable(logger)
 	s := e.snap.Load()
 	prev := s.Stock[id]
 	cycle := max(e.cfg.StockInterval, s.Sync[ResourceStock].Cycle)
-	if prev == nil || prev.Day != today || prev.Movements != n || now.Sub(prev.Fetched)+cycle > e.cfg.FullStockInterval {
-		return n, false
+	if prev == nil || prev.Day != today || prev.Movements != n {
+		return n, false, false
+	}
+	if now.Sub(prev.Fetched)+cycle > e.cfg.FullStockInterval {
+		return n, false, true
 	}
 	e.update(func(s *Snapshot) { s.Sync[ResourceStock].Skipped++ })
 	level.Debug(logger).Log("msg", "Locator unchanged; its stock is not read again", "locator_id", id, "movements_today", n)
-	return n, true
+	return n, true, false
 }
 
 // countsRefused reports whether a movement count failed because the API
@@ -408,4 +478,13 @@ func newLocatorStock(locator kartustok.ID, now time.Time, entries []StockEntry, 
 		carry(c.StockEntry, c.Fetched, c.Day)
 	}
 	return ls
+}
+
+// readDay reports whether a locator's next full read must be of the day,
+// not of the 30 days that end today: its last 30-day read could not stand
+// for a full read.
+func (e *Engine) readDay(id kartustok.ID) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dayRead[id]
 }
