@@ -81,6 +81,7 @@ func TestGoldenMetrics(t *testing.T) {
 			"--kartustok.url=http://sinarjaya.kartustok.test/public/v1",
 			"--kartustok.token-file=" + tokenFile,
 			"--stock.minimums-file=" + minimumsFile,
+			"--storage.path=" + dir,
 			"--web.disable-exporter-metrics",
 		}, os.Stdout, os.Stderr)
 		if done {
