@@ -286,3 +286,35 @@ func passStarts(h *simHarness, first string) []time.Time {
 	}
 	return starts
 }
+
+// TestIntegrationStockFirstUnderATightBudget: a budget of 20 a 10 s window
+// with health checks every 2 s and a catalogue wanted every 5 s, 6
+// warehouses and 1,920 pairs. Stock comes first in its first pass, so
+// every stock series is there within 45 s, with no 429, and the
+// catalogue, which would otherwise take as many requests as stock, waits.
+func TestIntegrationStockFirstUnderATightBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testkit.EngineConfig()
+		cfg.Budget, cfg.Window = 20, 10*time.Second
+		cfg.HealthInterval, cfg.CatalogInterval, cfg.StockInterval = 2*time.Second, 5*time.Second, 10*time.Second
+		h := startSim(t, kartustoktest.Config{Locators: 6, Items: 320}, cfg, kartustoktest.WithRateLimit(25, 10*time.Second))
+		pairs := len(h.company.StockPairs())
+		start := time.Now()
+		var whole time.Duration
+		for time.Since(start) < 45*time.Second {
+			time.Sleep(time.Second)
+			synctest.Wait()
+			if whole == 0 && testkit.Count(h.series(), "kartustok_stock_on_hand") == pairs {
+				whole = time.Since(start)
+			}
+		}
+		ms := h.series()
+		n := countRequests(h.server.Requests(), start, time.Now())
+		t.Logf("%d pairs: every stock series after %s; in 45 s stock pages %d, catalogue %d, health %d; 429s %v",
+			pairs, whole, n[stockPage], n[catalogRequest], n[healthCheck], our429s(ms))
+		assert.NotZero(t, whole, "every stock series within 45 s")
+		h.assertMatchesCompany(ms)
+		assert.Zero(t, our429s(ms))
+		assert.Less(t, n[catalogRequest], n[stockPage], "the catalogue yields to stock")
+	})
+}
