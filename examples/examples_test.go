@@ -371,9 +371,12 @@ func TestSystemdUnit(t *testing.T) {
 	require.Len(t, u["ExecStart"], 1)
 	assert.Contains(t, u["ExecStart"][0], "--kartustok.token-file=${CREDENTIALS_DIRECTORY}/"+name)
 	assert.NotContains(t, u["ExecStart"][0], "KARTUSTOK_TOKEN")
+	// The state survives restarts in the directory systemd makes for it,
+	// writable under ProtectSystem=strict and open to the service alone.
+	assert.Contains(t, strings.Fields(u["ExecStart"][0]), "--storage.path=${STATE_DIRECTORY}")
 	for k, v := range map[string]string{
 		"DynamicUser": "yes", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes",
-		"Restart": "on-failure",
+		"Restart": "on-failure", "StateDirectory": "kartustok_exporter", "StateDirectoryMode": "0700",
 	} {
 		assert.Equal(t, []string{v}, u[k], k)
 	}
@@ -382,6 +385,7 @@ func TestSystemdUnit(t *testing.T) {
 	require.Len(t, env["KARTUSTOK_EXPORTER_ARGS"], 1)
 	assert.Contains(t, env["KARTUSTOK_EXPORTER_ARGS"][0], ":"+defaultPort)
 	assert.NotContains(t, env["KARTUSTOK_EXPORTER_ARGS"][0], "token-file", "the unit passes the token")
+	assert.NotContains(t, env["KARTUSTOK_EXPORTER_ARGS"][0], "storage.path", "the unit passes the state directory")
 }
 
 func TestDockerfile(t *testing.T) {
