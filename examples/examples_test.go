@@ -37,6 +37,10 @@ import (
 // and the Dockerfile use.
 const defaultPort = "9472"
 
+// stateDir is where the image and the chart keep the exporter's state
+// (--storage.path), as systemd's StateDirectory= does.
+const stateDir = "/var/lib/kartustok_exporter"
+
 func decodeYAML(t *testing.T, path string, v any) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -413,4 +417,13 @@ func TestDockerfile(t *testing.T) {
 	}
 	assert.Contains(t, string(data), "CGO_ENABLED=0")
 	assert.Contains(t, string(data), "--kartustok.token-file=/etc/kartustok_exporter/token")
+
+	// The state directory exists in the image, owned by the image's user,
+	// so that a named volume mounted there starts writable by it.
+	assert.True(t, slices.ContainsFunc(instructions["COPY"], func(args string) bool {
+		fields := strings.Fields(args)
+		return slices.Contains(fields, "--chown="+instructions["USER"][0]) &&
+			strings.TrimSuffix(fields[len(fields)-1], "/") == stateDir
+	}), "no COPY --chown=%s makes %s", instructions["USER"][0], stateDir)
+	assert.True(t, strings.Contains(string(data), "--storage.path="+stateDir), "the example does not pass --storage.path="+stateDir)
 }
