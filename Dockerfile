@@ -10,9 +10,11 @@
 #
 #   docker run -d -p 9472:9472 \
 #     -v /etc/kartustok_exporter:/etc/kartustok_exporter:ro \
+#     -v kartustok_exporter_state:/var/lib/kartustok_exporter \
 #     kartustok_exporter \
 #     --kartustok.url=https://example.kartustok.com/public/v1 \
-#     --kartustok.token-file=/etc/kartustok_exporter/token
+#     --kartustok.token-file=/etc/kartustok_exporter/token \
+#     --storage.path=/var/lib/kartustok_exporter
 #
 # The token is a mounted file (a Docker or Kubernetes secret), never an
 # argument or an environment variable, so it shows in no `ps`, `docker
@@ -21,6 +23,11 @@
 # mount keeps showing the old file once the host replaces it: to rotate
 # without a restart, mount the directory (or a Kubernetes Secret volume
 # without subPath).
+#
+# /var/lib/kartustok_exporter is an empty directory owned by 65532, for
+# --storage.path: a named volume mounted there starts with that owner, so
+# the exporter can keep its state in it across container restarts and
+# upgrades.
 
 ARG GO_VERSION=1.26
 
@@ -63,6 +70,9 @@ RUN if [ "${TARGETOS}/${TARGETARCH}" = "$(go env GOHOSTOS)/$(go env GOHOSTARCH)"
       /out/kartustok_exporter --version; \
     fi
 
+# The empty state directory the runtime stage copies.
+RUN mkdir /out/state
+
 # distroless/static carries CA certificates (the API is HTTPS) and tzdata
 # (the company's time zone decides the stock date), and runs as nonroot.
 FROM gcr.io/distroless/static-debian12:nonroot
@@ -77,6 +87,9 @@ LABEL org.opencontainers.image.title="kartustok_exporter" \
       org.opencontainers.image.revision="${REVISION}"
 
 COPY --from=builder /out/kartustok_exporter /bin/kartustok_exporter
+# The directory for --storage.path, created by the copy with the owner
+# given: the image has no shell to make it.
+COPY --from=builder --chown=65532:65532 /out/state/ /var/lib/kartustok_exporter/
 
 # No HEALTHCHECK: it would run a command inside the container, and this
 # image has no shell and no HTTP client. Probe over HTTP from outside

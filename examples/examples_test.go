@@ -37,6 +37,10 @@ import (
 // and the Dockerfile use.
 const defaultPort = "9472"
 
+// stateDir is where the image and the chart keep the exporter's state
+// (--storage.path), as systemd's StateDirectory= does.
+const stateDir = "/var/lib/kartustok_exporter"
+
 func decodeYAML(t *testing.T, path string, v any) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -371,9 +375,12 @@ func TestSystemdUnit(t *testing.T) {
 	require.Len(t, u["ExecStart"], 1)
 	assert.Contains(t, u["ExecStart"][0], "--kartustok.token-file=${CREDENTIALS_DIRECTORY}/"+name)
 	assert.NotContains(t, u["ExecStart"][0], "KARTUSTOK_TOKEN")
+	// The state survives restarts in the directory systemd makes for it,
+	// writable under ProtectSystem=strict and open to the service alone.
+	assert.Contains(t, strings.Fields(u["ExecStart"][0]), "--storage.path=${STATE_DIRECTORY}")
 	for k, v := range map[string]string{
 		"DynamicUser": "yes", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes",
-		"Restart": "on-failure",
+		"Restart": "on-failure", "StateDirectory": "kartustok_exporter", "StateDirectoryMode": "0700",
 	} {
 		assert.Equal(t, []string{v}, u[k], k)
 	}
@@ -382,6 +389,7 @@ func TestSystemdUnit(t *testing.T) {
 	require.Len(t, env["KARTUSTOK_EXPORTER_ARGS"], 1)
 	assert.Contains(t, env["KARTUSTOK_EXPORTER_ARGS"][0], ":"+defaultPort)
 	assert.NotContains(t, env["KARTUSTOK_EXPORTER_ARGS"][0], "token-file", "the unit passes the token")
+	assert.NotContains(t, env["KARTUSTOK_EXPORTER_ARGS"][0], "storage.path", "the unit passes the state directory")
 }
 
 func TestDockerfile(t *testing.T) {
@@ -409,4 +417,13 @@ func TestDockerfile(t *testing.T) {
 	}
 	assert.Contains(t, string(data), "CGO_ENABLED=0")
 	assert.Contains(t, string(data), "--kartustok.token-file=/etc/kartustok_exporter/token")
+
+	// The state directory exists in the image, owned by the image's user,
+	// so that a named volume mounted there starts writable by it.
+	assert.True(t, slices.ContainsFunc(instructions["COPY"], func(args string) bool {
+		fields := strings.Fields(args)
+		return slices.Contains(fields, "--chown="+instructions["USER"][0]) &&
+			strings.TrimSuffix(fields[len(fields)-1], "/") == stateDir
+	}), "no COPY --chown=%s makes %s", instructions["USER"][0], stateDir)
+	assert.True(t, strings.Contains(string(data), "--storage.path="+stateDir), "the example does not pass --storage.path="+stateDir)
 }

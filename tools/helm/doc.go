@@ -15,9 +15,9 @@
 // deploy/helm/kartustok-exporter (its go.mod's tool directive), and tests the
 // chart's manifests: every document `helm template` renders for the value
 // sets in the chart's ci/ directory is decoded strictly into the Kubernetes
-// and Prometheus Operator API types, the Deployment's security settings are
-// asserted, and the chart's copies of the alerting rules and dashboards are
-// proven identical to the repository's.
+// and Prometheus Operator API types, the Deployment's security settings and
+// the volume of its state are asserted, and the chart's copies of the
+// alerting rules and dashboards are proven identical to the repository's.
 //
 // The tests need the helm binary built from this module: set KARTUSTOK_HELM
 // to its path (`make helm` does). Without it they skip.

@@ -35,6 +35,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
@@ -52,6 +53,8 @@ const (
 	etcDir      = "/etc/kartustok_exporter/"
 	tokenDir    = etcDir + "token"
 	minimumsDir = etcDir + "minimums"
+	// Where the chart mounts the state volume, --storage.path.
+	stateDir = "/var/lib/kartustok_exporter"
 
 	exporterUID = 65532
 	metricsPort = 9472
@@ -79,6 +82,7 @@ var knownKinds = map[gvk]func() metav1.Object{
 	{"v1", "ServiceAccount"}:                       func() metav1.Object { return new(corev1.ServiceAccount) },
 	{"v1", "Secret"}:                               func() metav1.Object { return new(corev1.Secret) },
 	{"v1", "ConfigMap"}:                            func() metav1.Object { return new(corev1.ConfigMap) },
+	{"v1", "PersistentVolumeClaim"}:                func() metav1.Object { return new(corev1.PersistentVolumeClaim) },
 	{"v1", "Service"}:                              func() metav1.Object { return new(corev1.Service) },
 	{"apps/v1", "Deployment"}:                      func() metav1.Object { return new(appsv1.Deployment) },
 	{"monitoring.coreos.com/v1", "ServiceMonitor"}: func() metav1.Object { return new(monitoringv1.ServiceMonitor) },
@@ -118,6 +122,18 @@ type chartValues struct {
 		ExistingConfigMap string `json:"existingConfigMap"`
 		Key               string `json:"key"`
 	} `json:"minimums"`
+	Persistence struct {
+		Enabled  bool `json:"enabled"`
+		EmptyDir struct {
+			Medium    string `json:"medium"`
+			SizeLimit string `json:"sizeLimit"`
+		} `json:"emptyDir"`
+		ExistingClaim string            `json:"existingClaim"`
+		StorageClass  string            `json:"storageClass"`
+		AccessModes   []string          `json:"accessModes"`
+		Size          string            `json:"size"`
+		Annotations   map[string]string `json:"annotations"`
+	} `json:"persistence"`
 	ServiceAccount struct {
 		Create bool `json:"create"`
 	} `json:"serviceAccount"`
@@ -173,16 +189,24 @@ func valueSets(t *testing.T) []string {
 	for _, f := range files {
 		sets = append(sets, filepath.ToSlash(filepath.Join("ci", filepath.Base(f))))
 	}
-	for _, want := range []string{"ci/default-values.yaml", "ci/all-enabled-values.yaml", "ci/custom-job-values.yaml", "ci/existing-secret-values.yaml"} {
+	for _, want := range []string{"ci/default-values.yaml", "ci/all-enabled-values.yaml", "ci/custom-job-values.yaml", "ci/existing-secret-values.yaml", "ci/persistence-values.yaml"} {
 		require.Contains(t, sets, want, "the chart's value set %s is missing", want)
 	}
 	return sets
 }
 
+// chartPath is a value file's path: relative to the chart unless absolute.
+func chartPath(f string) string {
+	if filepath.IsAbs(f) {
+		return f
+	}
+	return filepath.Join(chartDir, f)
+}
+
 // render renders one value set and decodes every document strictly.
 func render(t *testing.T, valuesFile string) *rendering {
 	t.Helper()
-	out, err := helmTemplate(t, "--values", filepath.Join(chartDir, valuesFile))
+	out, err := helmTemplate(t, "--values", chartPath(valuesFile))
 	require.NoError(t, err)
 	docs, err := decodeDocuments(out)
 	require.NoError(t, err, "%s", valuesFile)
@@ -239,7 +263,7 @@ func loadValues(t *testing.T, files ...string) chartValues {
 	t.Helper()
 	merged := map[string]any{}
 	for _, f := range append([]string{"values.yaml"}, files...) {
-		b, err := os.ReadFile(filepath.Join(chartDir, f))
+		b, err := os.ReadFile(chartPath(f))
 		require.NoError(t, err)
 		var m map[string]any
 		require.NoError(t, yaml.Unmarshal(b, &m), f)
@@ -343,15 +367,43 @@ func TestValueSets(t *testing.T) {
 			for _, d := range r.docs {
 				rendered[d.gvk] = true
 			}
-			t.Run("metadata", func(t *testing.T) { checkMetadata(t, r) })
-			t.Run("wiring", func(t *testing.T) { checkWiring(t, r) })
-			t.Run("security", func(t *testing.T) { checkSecurity(t, r) })
-			t.Run("token", func(t *testing.T) { checkToken(t, r) })
-			t.Run("command line", func(t *testing.T) { checkCommandLine(t, r, exporterBin) })
+			checkRendering(t, r, exporterBin)
 		})
 	}
 	for g := range knownKinds {
 		assert.True(t, rendered[g], "no value set in ci/ renders a %s: add one that does", g)
+	}
+}
+
+// checkRendering runs every check of a rendered value set.
+func checkRendering(t *testing.T, r *rendering, exporterBin string) {
+	t.Run("metadata", func(t *testing.T) { checkMetadata(t, r) })
+	t.Run("wiring", func(t *testing.T) { checkWiring(t, r) })
+	t.Run("security", func(t *testing.T) { checkSecurity(t, r) })
+	t.Run("token", func(t *testing.T) { checkToken(t, r) })
+	t.Run("state", func(t *testing.T) { checkState(t, r) })
+	t.Run("command line", func(t *testing.T) { checkCommandLine(t, r, exporterBin) })
+}
+
+// TestStateVolume renders the kinds of state volume that no value set in
+// ci/ shows, each over the default value set, and checks them as
+// TestValueSets does.
+func TestStateVolume(t *testing.T) {
+	helmBinary(t)
+	exporterBin := buildExporter(t)
+	defaults, err := os.ReadFile(filepath.Join(chartDir, "ci", "default-values.yaml"))
+	require.NoError(t, err)
+	for _, tc := range []struct{ name, values string }{
+		{"emptyDir with a size limit", "persistence:\n  emptyDir:\n    sizeLimit: 64Mi\n"},
+		{"emptyDir in memory", "persistence:\n  emptyDir:\n    medium: Memory\n    sizeLimit: 16Mi\n"},
+		{"claim without a storage class", "persistence:\n  enabled: true\n  storageClass: \"-\"\n  size: 100Mi\n"},
+		{"claim shared by nodes", "persistence:\n  enabled: true\n  storageClass: nfs\n  accessModes: [ReadWriteMany]\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "values.yaml")
+			require.NoError(t, os.WriteFile(f, append(slices.Clone(defaults), tc.values...), 0o600))
+			checkRendering(t, render(t, f), exporterBin)
+		})
 	}
 }
 
@@ -577,6 +629,90 @@ func checkToken(t *testing.T, r *rendering) {
 	}
 }
 
+// checkState asserts that the exporter keeps its state on the volume that
+// persistence asks for, mounted writable at --storage.path: an emptyDir by
+// default, else a claim, the chart's own or an existing one, and that a
+// claim comes with the Recreate strategy.
+func checkState(t *testing.T, r *rendering) {
+	dep := r.deployment(t)
+	c := exporter(t, dep)
+	p := r.values.Persistence
+
+	dir, ok := flagValue(c.Args, "--storage.path")
+	require.True(t, ok, "--storage.path is missing from %q", c.Args)
+	assert.Equal(t, stateDir, dir)
+	var mount *corev1.VolumeMount
+	for i := range c.VolumeMounts {
+		if c.VolumeMounts[i].MountPath == stateDir {
+			require.Nil(t, mount, "two volumes are mounted at %s", stateDir)
+			mount = &c.VolumeMounts[i]
+		}
+	}
+	require.NotNil(t, mount, "no volume is mounted at %s", stateDir)
+	assert.False(t, mount.ReadOnly, "the exporter writes its state to %s", stateDir)
+	assert.Empty(t, mount.SubPath, "%s: the state file is replaced by a rename in its directory", stateDir)
+	var vol *corev1.Volume
+	for i, v := range dep.Spec.Template.Spec.Volumes {
+		if v.Name == mount.Name {
+			vol = &dep.Spec.Template.Spec.Volumes[i]
+		}
+	}
+	require.NotNil(t, vol, "no volume %s", mount.Name)
+	claims := r.all("PersistentVolumeClaim")
+
+	if !p.Enabled {
+		require.NotNil(t, vol.EmptyDir, "without persistence.enabled the state is on an emptyDir")
+		assert.EqualValues(t, p.EmptyDir.Medium, vol.EmptyDir.Medium)
+		if p.EmptyDir.SizeLimit == "" {
+			assert.Nil(t, vol.EmptyDir.SizeLimit)
+		} else if assert.NotNil(t, vol.EmptyDir.SizeLimit) {
+			want := resource.MustParse(p.EmptyDir.SizeLimit)
+			assert.Zero(t, want.Cmp(*vol.EmptyDir.SizeLimit), "sizeLimit %s", vol.EmptyDir.SizeLimit)
+		}
+		assert.Empty(t, claims, "without persistence.enabled the chart creates no claim")
+		return
+	}
+
+	require.NotNil(t, vol.PersistentVolumeClaim, "with persistence.enabled the state is on a claim")
+	assert.False(t, vol.PersistentVolumeClaim.ReadOnly)
+	assert.Equal(t, appsv1.RecreateDeploymentStrategyType, dep.Spec.Strategy.Type,
+		"a rolling update would start the new pod while the old one holds the claim")
+	if p.ExistingClaim != "" {
+		assert.Equal(t, p.ExistingClaim, vol.PersistentVolumeClaim.ClaimName)
+		assert.Empty(t, claims, "with an existing claim the chart creates none")
+		return
+	}
+	require.Len(t, claims, 1, "the chart creates the claim")
+	pvc := claims[0].obj.(*corev1.PersistentVolumeClaim)
+	assert.Equal(t, "acme-kartustok-exporter-state", pvc.Name)
+	assert.Equal(t, pvc.Name, vol.PersistentVolumeClaim.ClaimName, "the pod mounts the chart's claim")
+	var modes []string
+	for _, m := range pvc.Spec.AccessModes {
+		modes = append(modes, string(m))
+	}
+	assert.Equal(t, p.AccessModes, modes)
+	assert.NotContains(t, modes, string(corev1.ReadOnlyMany), "the exporter writes")
+	size, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	require.True(t, ok, "the claim requests no storage")
+	want := resource.MustParse(p.Size)
+	assert.Zero(t, want.Cmp(size), "the claim requests %s", size.String())
+	switch p.StorageClass {
+	case "":
+		assert.Nil(t, pvc.Spec.StorageClassName, "the cluster's default storage class")
+	case "-":
+		require.NotNil(t, pvc.Spec.StorageClassName)
+		assert.Empty(t, *pvc.Spec.StorageClassName, `"-": no storage class, a volume made beforehand`)
+	default:
+		require.NotNil(t, pvc.Spec.StorageClassName)
+		assert.Equal(t, p.StorageClass, *pvc.Spec.StorageClassName)
+	}
+	if len(p.Annotations) == 0 {
+		assert.Empty(t, pvc.Annotations)
+	} else {
+		assert.Equal(t, p.Annotations, pvc.Annotations)
+	}
+}
+
 // checkMountedDirectory asserts that file is in a directory mounted read-only
 // without subPath from the volume that volumeOf describes, which projects
 // the file from the object named want.
@@ -623,8 +759,9 @@ func buildExporter(t *testing.T) string {
 }
 
 // checkCommandLine runs the exporter's --config.check with the rendered
-// arguments, the token and minimums files laid out as the kubelet would
-// mount them: every flag must exist and every value must be valid.
+// arguments, the token and minimums files and the state directory laid out
+// as the kubelet would mount them: every flag must exist and every value
+// must be valid.
 func checkCommandLine(t *testing.T, r *rendering, exporterBin string) {
 	c := exporter(t, r.deployment(t))
 	dir := t.TempDir()
@@ -648,9 +785,12 @@ func checkCommandLine(t *testing.T, r *rendering, exporterBin string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "minimums", v.Minimums.Key), []byte(content), 0o600))
 	}
 
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "state"), 0o700))
+
 	args := []string{"--config.check"}
 	for _, a := range c.Args {
-		args = append(args, strings.ReplaceAll(a, etcDir, dir+string(filepath.Separator)))
+		a = strings.ReplaceAll(a, etcDir, dir+string(filepath.Separator))
+		args = append(args, strings.ReplaceAll(a, stateDir, filepath.Join(dir, "state")))
 	}
 	cmd := exec.Command(exporterBin, args...)
 	cmd.Env = []string{} // in particular no KARTUSTOK_TOKEN
@@ -831,6 +971,13 @@ func TestValuesRefused(t *testing.T) {
 		{"token file in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--kartustok.token-file=/tmp/t"}, "must not contain --kartustok.token-file"},
 		{"URL in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--kartustok.url=https://x.kartustok.com"}, "must not contain --kartustok.url"},
 		{"minimums file in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--stock.minimums-file=/tmp/m.yml"}, "must not contain --stock.minimums-file: the chart sets it from minimums"},
+		{"storage path in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--storage.path=/tmp"}, "must not contain --storage.path: the chart sets it to the volume of persistence"},
+		{"existing claim without persistence", []string{"--set", "persistence.existingClaim=acme-state"}, "persistence.existingClaim is used only with persistence.enabled: true"},
+		{"claim with a rolling update", []string{"--set", "persistence.enabled=true", "--set", "strategy.type=RollingUpdate"}, "with persistence.enabled, strategy.type must be Recreate"},
+		{"claim with the default strategy", []string{"--set", "persistence.enabled=true", "--set", "strategy=null"}, "with persistence.enabled, strategy.type must be Recreate"},
+		{"read-only claim", []string{"--set", "persistence.enabled=true", "--set", "persistence.accessModes[0]=ReadOnlyMany"}, "/persistence/accessModes/0"},
+		{"size not a quantity", []string{"--set", "persistence.enabled=true", "--set", "persistence.size=1 GB"}, "/persistence/size"},
+		{"misspelt emptyDir setting", []string{"--set", "persistence.emptyDir.sizelimit=64Mi"}, "'sizelimit' not allowed"},
 		{"listen address in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--web.listen-address=:9000"}, "must not contain --web.listen-address: the container port, the probes, the Service and the ServiceMonitor use port 9472"},
 		{"telemetry path in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--web.telemetry-path=/stock-metrics"}, "must not contain --web.telemetry-path: the ServiceMonitor scrapes /metrics"},
 		{"systemd socket in extraArgs", []string{"--set", "kartustok.extraArgs[0]=--web.systemd-socket"}, "must not contain --web.systemd-socket: a pod has no systemd socket to listen on"},

@@ -100,6 +100,18 @@ The ConfigMap holding the minimums file.
 {{- end }}
 
 {{/*
+The PersistentVolumeClaim holding the state: the existing one, or the one the
+chart creates.
+*/}}
+{{- define "kartustok-exporter.stateClaimName" -}}
+{{- if .Values.persistence.existingClaim }}
+{{- .Values.persistence.existingClaim }}
+{{- else }}
+{{- printf "%s-state" (include "kartustok-exporter.fullname" .) | trunc 253 }}
+{{- end }}
+{{- end }}
+
+{{/*
 The job label value that alerts/kartustok.rules.yml selects (up{job="..."}).
 The PrometheusRule replaces it with .Values.job; a test checks that it is the
 rules file's job and the default of .Values.job.
@@ -124,6 +136,13 @@ Checks the values that a schema cannot, and fails with what to change.
 {{- if and .Values.minimums.content .Values.minimums.existingConfigMap }}
 {{- fail "set either minimums.content or minimums.existingConfigMap, not both" }}
 {{- end }}
+{{- if and .Values.persistence.existingClaim (not .Values.persistence.enabled) }}
+{{- fail "persistence.existingClaim is used only with persistence.enabled: true; set both, or neither for an emptyDir" }}
+{{- end }}
+{{- $strategy := .Values.strategy | default dict }}
+{{- if and .Values.persistence.enabled (ne (toString $strategy.type) "Recreate") }}
+{{- fail "with persistence.enabled, strategy.type must be Recreate: a rolling update starts the new pod while the old one holds the claim, so a ReadWriteOnce volume never attaches on another node, and on the same node two exporters write one state file" }}
+{{- end }}
 {{- /* Flags the chart sets itself, or that would break the release without
 an error at install: the pod would listen elsewhere than its port, probes
 and Service, serve metrics where the ServiceMonitor does not scrape, export a
@@ -132,6 +151,7 @@ simulated company, or exit at once and restart forever. */}}
   "--kartustok.url" "the chart sets it from kartustok.url"
   "--kartustok.token-file" "the chart sets it from kartustok.token"
   "--stock.minimums-file" "the chart sets it from minimums"
+  "--storage.path" "the chart sets it to the volume of persistence"
   "--web.listen-address" "the container port, the probes, the Service and the ServiceMonitor use port 9472, where the exporter listens by default"
   "--web.telemetry-path" "the ServiceMonitor scrapes /metrics"
   "--web.systemd-socket" "a pod has no systemd socket to listen on"
