@@ -13,7 +13,7 @@
 
 // Package config reads the companies file of kartustok_exporter, given with
 // --config.file, through which one exporter process serves many KartuStok
-// companies.
+// companies, and divides the companies among replicas (sharding).
 //
 // # The companies file
 //
@@ -43,7 +43,8 @@
 //
 //   - name (required): the value of the company label on every series of the
 //     company, 1 to 63 characters of a-z, 0-9, "_" and "-" (lower case);
-//     unique in the file.
+//     unique in the file. It also decides the company's shard (see below), so
+//     renaming a company may move it to another replica.
 //   - url (required): the base URL of the company's API,
 //     https://<subdomain>.kartustok.com/public/v1, checked as
 //     --kartustok.url is.
@@ -96,4 +97,33 @@
 // token_file; an invalid or duplicate name (naming both lines); an invalid
 // URL; a value of the wrong kind or out of range; aliases and merge keys
 // (<<).
+//
+// # Sharding
+//
+// With --total-shards=N (N ≥ 1) and --shard=I (0 ≤ I < N), a replica serves
+// only the companies of shard I, and every company belongs to exactly one
+// shard. The shard of a company is
+//
+//	FNV-1a-64(name) mod N
+//
+// where FNV-1a-64 is the 64-bit FNV-1a hash of the bytes of the name (Go's
+// hash/fnv New64a, offset basis 14695981039346656037, prime 1099511628211),
+// taken as an unsigned 64-bit integer. The shard depends on the name and N
+// only, never on the order of the file or on the other companies, so adding
+// or removing a company moves no other company; changing N moves most of
+// them. In Python:
+//
+//	def shard(name, n):
+//	    h = 0xcbf29ce484222325
+//	    for b in name.encode():
+//	        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+//	    return h % n
+//
+// For example, FNV-1a-64("sinarjaya") is 13936801344929775301, so with
+// N = 3 the company sinarjaya is in shard 1.
+//
+// In a Kubernetes StatefulSet, with --shard unset, the shard is the ordinal
+// of the replica's pod: the digits after the last "-" of the pod name, 2
+// for kartustok-exporter-2. The StatefulSet's replicas and --total-shards
+// must then be equal.
 package config
