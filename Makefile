@@ -1,7 +1,7 @@
 GO        ?= go
 FUZZTIME  ?= 5000x
 PKGS      := ./...
-FUZZPKGS  := ./kartustok ./minimums
+FUZZPKGS  := ./kartustok ./minimums ./config
 BENCHPKGS := ./kartustok ./kartustok/kartustoktest ./collector ./refresh ./minimums
 
 VERSION   ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
