@@ -300,8 +300,8 @@ func checkInvariants(t testing.TB, s *Set) {
 	for i, c := range s.categories {
 		require.Equal(t, i, c.index)
 		require.NotEqual(t, c.id == "", c.name == "", "exactly one of id and name")
-		require.True(t, c.minimum.set || c.totalMinimum.set, "category sets something")
-		require.True(t, valid(c.minimum) && valid(c.totalMinimum))
+		require.True(t, c.minimum.set || c.totalMinimum.set || c.leadTime.set, "category sets something")
+		require.True(t, valid(c.minimum) && valid(c.totalMinimum) && valid(c.leadTime))
 		if c.id != "" {
 			require.Same(t, c, s.byCatID[c.id])
 		} else {
