@@ -15,7 +15,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -25,6 +24,7 @@ import (
 	"github.com/xhit/go-str2duration/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kartustok/kartustok_exporter/internal/settle"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 )
 
@@ -134,10 +134,12 @@ const (
 
 // Load reads and parses the companies file at path, and makes the relative
 // token_file and minimums_file paths relative to the file's directory. It
-// reads neither of those files. Errors name the path as given, so operators
-// see the file they configured.
+// reads neither of those files. A file being rewritten in place is read
+// once it has settled (package internal/settle), so that a reload never
+// takes a half-written file, which may well be valid with fewer companies.
+// Errors name the path as given, so operators see the file they configured.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := settle.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
 	}

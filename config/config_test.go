@@ -23,7 +23,10 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kartustok/kartustok_exporter/internal/settle"
 )
 
 // TestLoadInvalid gives the exact messages for every invalid file, so a
@@ -458,4 +461,32 @@ func TestDocExample(t *testing.T) {
 	} {
 		require.True(t, set, "the example sets every key")
 	}
+}
+
+// A companies file rewritten in place is read only once the writer has
+// finished: a prefix cut after the first company is a valid file that
+// would drop the second.
+func TestLoadWaitsForAFileRewrittenInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "companies.yml")
+	full := "companies:\n" +
+		"  - name: a\n    url: https://a.kartustok.com/public/v1\n    token_file: a.token\n" +
+		"  - name: b\n    url: https://b.kartustok.com/public/v1\n    token_file: b.token\n"
+	half := full[:strings.Index(full, "  - name: b")]
+	require.NoError(t, os.WriteFile(path, []byte(half), 0o600))
+	loaded := make(chan *File, 1)
+	go func() {
+		f, err := Load(path)
+		assert.NoError(t, err)
+		loaded <- f
+	}()
+	// The writer finishes well within the settle time of its first write.
+	time.Sleep(settle.Time / 3)
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = fh.WriteString(full[len(half):])
+	require.NoError(t, err)
+	require.NoError(t, fh.Close())
+	f := <-loaded
+	require.NotNil(t, f)
+	assert.Len(t, f.Companies, 2, "the half-written file was taken")
 }

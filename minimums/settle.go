@@ -13,82 +13,16 @@
 
 package minimums
 
-import (
-	"fmt"
-	"io"
-	"os"
-	"time"
-)
+import "github.com/kartustok/kartustok_exporter/internal/settle"
 
-// A file rewritten in place (opened with O_TRUNC and written again, as
-// editors, shell redirects and configuration-management tools do) is
-// half-written for as long as the writer takes, and a prefix cut at a line
-// boundary is often a valid minimums file with fewer entries. So a load reads
-// the file only once it has settled; see Reloader for what that guarantees.
+// A minimums file rewritten in place is half-written for as long as the
+// writer takes, and a prefix cut at a line boundary is often a valid
+// minimums file with fewer entries. So a load reads the file only once it
+// has settled; see Reloader for what that guarantees.
 const (
-	// settleTime is how long the file must have gone unmodified before it
-	// is read as complete. A program rewriting a file issues its writes
-	// back to back, with gaps far shorter than this, while a reload sent
-	// right after the file is written waits no longer than this.
-	settleTime = 150 * time.Millisecond
-	// settleTimeout bounds the wait for the file to settle: many settle
-	// times, yet short enough that a POST /-/reload answers promptly and
-	// start-up is not held up.
-	settleTimeout = 2 * time.Second
-	// settlePoll is how often a file that has not settled is read again.
-	settlePoll = 25 * time.Millisecond
+	settleTime    = settle.Time
+	settleTimeout = settle.Timeout
+	settlePoll    = settle.Poll
 )
 
-// readSettled returns the contents of the file at path once a read finds it
-// settled (see readOnce), reading again every settlePoll until then, for at
-// most settleTimeout.
-func readSettled(path string) ([]byte, error) {
-	deadline := time.Now().Add(settleTimeout)
-	for {
-		data, settled, err := readOnce(path)
-		if err != nil || settled {
-			return data, err
-		}
-		if !time.Now().Before(deadline) {
-			return nil, fmt.Errorf("%s kept changing for %s: it is being rewritten in place; write it atomically instead: write a temporary file in the same directory, then rename it over %s", path, settleTimeout, path)
-		}
-		time.Sleep(settlePoll)
-	}
-}
-
-// readOnce reads the file at path and reports whether it was settled: for a
-// regular file, the same file, of the same size and modification time,
-// before and after the read, and a modification time at least settleTime
-// away from now. Away either side: a modification time just ahead of this
-// clock (a file server's) is as recent as one just behind it, while one far
-// from now in either direction says nothing of a write in progress.
-func readOnce(path string) (data []byte, settled bool, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	before, err := f.Stat()
-	if err != nil {
-		return nil, false, err
-	}
-	data, err = io.ReadAll(f)
-	if err != nil {
-		return nil, false, err
-	}
-	if !before.Mode().IsRegular() {
-		// A pipe (a process substitution, /dev/stdin) cannot be read
-		// twice, nor tells when it was written: take it as it came.
-		return data, true, nil
-	}
-	// The path, not the open file: a file renamed over it during the read
-	// is a change too.
-	after, err := os.Stat(path)
-	if err != nil {
-		return nil, false, err
-	}
-	unchanged := os.SameFile(before, after) &&
-		before.Size() == after.Size() && before.ModTime().Equal(after.ModTime()) &&
-		int64(len(data)) == after.Size()
-	return data, unchanged && time.Since(after.ModTime()).Abs() >= settleTime, nil
-}
+func readSettled(path string) ([]byte, error) { return settle.Read(path) }
