@@ -132,8 +132,9 @@ lint: $(GOLANGCI_LINT)
 	cd tools/prometheus && $(TOOLS_ENV) $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
 
 # Every dashboard query must parse with Prometheus' parser, select only the
-# exporter's metrics (those of the golden /metrics page) filtered by $$job
-# and $$instance, and read counters through rate() or increase();
+# exporter's metrics (those of the golden /metrics page) filtered by $$job,
+# $$instance and, for a metric per company, $$company, and read counters
+# through rate() or increase();
 # dashcheck's own tests break dashboards on purpose to show each rule holds.
 # The dashboards package extracts the queries (dashqueries), dashcheck
 # checks them; the file between the two stays in tools/bin for a look.

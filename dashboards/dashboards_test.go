@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -88,7 +89,7 @@ func TestStockDashboardContent(t *testing.T) {
 	for _, v := range d.Templating.List {
 		names = append(names, v.Name)
 	}
-	assert.Equal(t, []string{"datasource", "job", "instance", "warehouse", "category", "item"}, names)
+	assert.Equal(t, []string{"datasource", "job", "instance", "company", "warehouse", "category", "item"}, names)
 	titles := panelTitles(d)
 	for _, want := range []string{
 		"Items below minimum", "Out of stock per warehouse", "Stock on hand",
@@ -114,10 +115,12 @@ func TestStockDashboardContent(t *testing.T) {
 	}
 
 	// Names come from the _info series; stock values are joined to them on
-	// the identity labels and the target, so two exporters never collide.
+	// the identity labels, the company and the target, so two exporters, or
+	// two companies of one exporter sharing IDs, never collide.
 	exprs := allExprs(d)
-	assert.Contains(t, exprs, "on(job, instance, locator_id) group_left(locator_name)")
-	assert.Contains(t, exprs, "on(job, instance, item_id) group_left(item_name)")
+	assert.Contains(t, exprs, "on(job, instance, company, locator_id) group_left(locator_name)")
+	assert.Contains(t, exprs, "on(job, instance, company, item_id) group_left(item_name)")
+	assert.Contains(t, exprs, `company=~"$company"`)
 	assert.Contains(t, exprs, `locator_name=~"$warehouse"`)
 	assert.Contains(t, exprs, `category_name=~"$category"`)
 	assert.Contains(t, exprs, `item_name=~"$item"`)
@@ -144,6 +147,43 @@ func TestExporterDashboardContent(t *testing.T) {
 	}
 }
 
+// joinWithoutCompany matches a join or aggregation on the exporter's
+// identity that leaves the company out.
+var joinWithoutCompany = regexp.MustCompile(`\b(on|by) ?\(job, instance(\)|, [^c)])`)
+
+// TestDashboardsArePerCompany checks what lets one exporter serve several
+// companies: a company variable narrowed by job and instance and narrowing
+// the variables after it, and every join or aggregation on job and
+// instance also on company, since two companies may share item and
+// warehouse IDs. That every selector filters by $company is dashcheck's.
+func TestDashboardsArePerCompany(t *testing.T) {
+	ds, err := Load(".")
+	require.NoError(t, err)
+	for _, d := range ds {
+		var names []string
+		for _, v := range d.Templating.List {
+			names = append(names, v.Name)
+		}
+		i := slices.Index(names, "company")
+		require.Positive(t, i, "%s: no company variable", d.File)
+		assert.Equal(t, "instance", names[i-1], "%s: company comes right after instance", d.File)
+		v := d.Templating.List[i]
+		assert.Equal(t, "query", v.Type, d.File)
+		assert.True(t, v.Multi && v.IncludeAll, "%s: company is multi-value with All, like instance", d.File)
+		q := string(v.Query)
+		assert.True(t, strings.HasSuffix(q, ", company)"), "%s: company query %s", d.File, q)
+		assert.Contains(t, q, `job=~"$job",instance=~"$instance"`, d.File)
+		for _, v := range d.Templating.List[i+1:] {
+			assert.Contains(t, string(v.Query), `company=~"$company"`, "%s: variable %s", d.File, v.Name)
+		}
+		for _, p := range d.AllPanels() {
+			for _, target := range p.Targets {
+				assert.NotRegexp(t, joinWithoutCompany, target.Expr, "%s: panel %q query %s", d.File, p.Title, target.RefID)
+			}
+		}
+	}
+}
+
 func TestQueriesSubstitutesVariables(t *testing.T) {
 	qs, err := Queries(".", map[string]string{"job": "kartustok", "__rate_interval": "15s"})
 	require.NoError(t, err)
@@ -166,7 +206,7 @@ func TestQueriesSubstitutesVariables(t *testing.T) {
 			assert.Contains(t, q.Expr, `job=~"kartustok"`, q.String())
 		}
 	}
-	assert.Equal(t, 2+5, variables, "label_values variables of both dashboards")
+	assert.Equal(t, 3+6, variables, "label_values variables of both dashboards")
 	ds, err := Load(".")
 	require.NoError(t, err)
 	var want int
@@ -182,7 +222,7 @@ func TestQueriesSubstitutesVariables(t *testing.T) {
 	require.NoError(t, err)
 	i := slices.IndexFunc(qs, func(q Query) bool { return strings.Contains(q.Expr, "kartustok_api_requests_total") })
 	require.GreaterOrEqual(t, i, 0)
-	assert.Contains(t, qs[i].Expr, `{job=~".*",instance=~".*"}[1m]`)
+	assert.Contains(t, qs[i].Expr, `{job=~".*",instance=~".*",company=~".*"}[1m]`)
 }
 
 func TestQueriesRejectsUnknownVariable(t *testing.T) {

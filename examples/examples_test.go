@@ -19,6 +19,7 @@ package examples
 
 import (
 	"bufio"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -268,6 +269,114 @@ func TestAlertmanagerConfig(t *testing.T) {
 				assert.Contains(t, severities, parts[3], m)
 			}
 		}
+	}
+}
+
+// matcher is one Alertmanager label matcher of the example.
+type matcher struct{ name, op, value string }
+
+func parseMatchers(t *testing.T, ms matchers) []matcher {
+	t.Helper()
+	var out []matcher
+	for _, m := range ms {
+		parts := matcherPattern.FindStringSubmatch(m)
+		require.NotNil(t, parts, m)
+		out = append(out, matcher{parts[1], parts[2], parts[3]})
+	}
+	return out
+}
+
+// matches tells whether the alert with labels matches m, as Alertmanager
+// decides: a missing label is the empty value, and a regex is anchored.
+func (m matcher) matches(t *testing.T, labels map[string]string) bool {
+	t.Helper()
+	v := labels[m.name]
+	switch m.op {
+	case "=":
+		return v == m.value
+	case "!=":
+		return v != m.value
+	}
+	re, err := regexp.Compile("^(?:" + m.value + ")$")
+	require.NoError(t, err, m.value)
+	return re.MatchString(v) == (m.op == "=~")
+}
+
+// inhibits tells whether source inhibits target under the rule: source
+// matches the source matchers, target the target matchers, and both have the
+// same value (or both none) for every label of equal.
+func inhibits(t *testing.T, source, target []matcher, equal []string, src, tgt map[string]string) bool {
+	t.Helper()
+	for _, m := range source {
+		if !m.matches(t, src) {
+			return false
+		}
+	}
+	for _, m := range target {
+		if !m.matches(t, tgt) {
+			return false
+		}
+	}
+	for _, l := range equal {
+		if src[l] != tgt[l] {
+			return false
+		}
+	}
+	return true
+}
+
+// alertFor returns labels that the matchers select: each = value, and the
+// first alternative of each =~ regex.
+func alertFor(ms []matcher) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		switch m.op {
+		case "=":
+			out[m.name] = m.value
+		case "=~":
+			out[m.name] = values(m.op, m.value)[0]
+		}
+	}
+	return out
+}
+
+// TestAlertmanagerPerCompany checks that one exporter serving two companies,
+// whose alerts differ only by the company label and may share item and
+// warehouse IDs, gets one notification group per company, and that an
+// alert inhibits the alerts of its own company only: a token refused for
+// one company must not hide another's stock alerts.
+func TestAlertmanagerPerCompany(t *testing.T) {
+	var c alertmanagerConfig
+	decodeYAML(t, "alertmanager.yml", &c)
+	assert.Contains(t, c.Route.GroupBy, "company", "two companies' alerts would share a notification")
+
+	require.NotEmpty(t, c.InhibitRules)
+	for _, ir := range c.InhibitRules {
+		source, target := parseMatchers(t, ir.SourceMatchers), parseMatchers(t, ir.TargetMatchers)
+		name := strings.Join(ir.SourceMatchers, ",") + " -> " + strings.Join(ir.TargetMatchers, ",")
+
+		// The same exporter, warehouse and item for both companies.
+		src := alertFor(source)
+		src["job"], src["instance"], src["company"] = "kartustok", "exporter-1:9472", "sinarjaya"
+		for _, l := range ir.Equal {
+			if _, ok := src[l]; !ok {
+				src[l] = "shared-" + l
+			}
+		}
+		tgt := alertFor(target)
+		for _, l := range ir.Equal {
+			if v, ok := tgt[l]; ok && v != src[l] {
+				t.Fatalf("%s: the target matchers set %s=%q, the source's %q: the rule can never inhibit", name, l, v, src[l])
+			}
+			tgt[l] = src[l]
+		}
+		assert.True(t, inhibits(t, source, target, ir.Equal, src, tgt),
+			"%s: does not inhibit %v from %v of the same company", name, tgt, src)
+
+		other := maps.Clone(tgt)
+		other["company"] = "majubersama"
+		assert.False(t, inhibits(t, source, target, ir.Equal, src, other),
+			"%s: inhibits %v of another company on the same exporter", name, other)
 	}
 }
 

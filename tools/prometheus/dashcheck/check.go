@@ -38,6 +38,20 @@ func isCounter(metric string) bool {
 	return false
 }
 
+// exporterWide are the exporter's metrics that describe the process rather
+// than one of the companies it serves, and so have no company label. Every
+// other kartustok_ metric has one; up, Prometheus' own, has none.
+var exporterWide = map[string]bool{
+	"kartustok_exporter_build_info":                               true,
+	"kartustok_config_file_last_reload_successful":                true,
+	"kartustok_config_file_last_reload_success_timestamp_seconds": true,
+}
+
+// perCompany tells whether the series of metric carry the company label.
+func perCompany(metric string) bool {
+	return strings.HasPrefix(metric, "kartustok_") && !exporterWide[metric]
+}
+
 // rateFunctions are where a counter may appear.
 var rateFunctions = map[string]bool{"rate": true, "increase": true}
 
@@ -138,8 +152,12 @@ func (c *checker) errorf(q *query, format string, args ...any) {
 //     range query returns an instant vector or a scalar;
 //   - every selector names a kartustok_ metric (or up), one the exporter
 //     exposes when an exposition was given, and filters job=~"$job" and
-//     instance=~"$instance" (a variable query filters by the variables
-//     before it: instance by job, the rest by job and instance);
+//     instance=~"$instance", and company=~"$company" when the metric is
+//     per company (a variable query filters by the variables before it:
+//     instance by job, company by job and instance, the rest by all
+//     three); a selector of a metric without the company label (up, the
+//     exporter-wide ones) does not filter by company, which would select
+//     nothing once one company is chosen;
 //   - counters (_total, _bucket, _count, _sum) appear only as the range
 //     vector of rate() or increase() over [$__rate_interval], rate-like
 //     functions are never applied to anything else, and other ranges are
@@ -219,19 +237,29 @@ func (c *checker) variableQuery(q *query) {
 		return
 	}
 	// Each variable narrows by the ones above it: job lists every job,
-	// instance the instances of the chosen jobs, the rest values from the
-	// chosen instances.
+	// instance the instances of the chosen jobs, company the companies of
+	// the chosen instances, the rest values from the chosen companies.
+	c.selectors++
+	name := c.metricName(q, e, vs)
 	var want []string
 	switch q.Variable {
 	case "job":
 	case "instance":
 		want = []string{"job"}
-	default:
+	case "company":
 		want = []string{"job", "instance"}
+	default:
+		want = wantFilters(name)
 	}
-	c.selectors++
-	c.filters(q, e, vs, want)
-	c.metricName(q, e, vs)
+	c.filters(q, e, vs, name, want)
+}
+
+// wantFilters returns the variables a selector of metric must filter by.
+func wantFilters(metric string) []string {
+	if perCompany(metric) {
+		return []string{"job", "instance", "company"}
+	}
+	return []string{"job", "instance"}
 }
 
 // selector is one series selector of a query and what surrounds it.
@@ -305,8 +333,8 @@ func (c *checker) metricName(q *query, e *expansion, vs *parser.VectorSelector) 
 
 func (c *checker) selector(q *query, e *expansion, s selector) {
 	c.selectors++
-	c.filters(q, e, s.vs, []string{"job", "instance"})
 	name := c.metricName(q, e, s.vs)
+	c.filters(q, e, s.vs, name, wantFilters(name))
 	if name == "" {
 		return
 	}
@@ -356,12 +384,21 @@ func rangeText(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// filters checks that vs has the label=~"$label" matcher for each of want,
-// and that matchers on multi-value variables are regex matchers.
-func (c *checker) filters(q *query, e *expansion, vs *parser.VectorSelector, want []string) {
+// filters checks that vs, a selector of metric ("" if unknown), has the
+// label=~"$label" matcher for each of want, that it has no company matcher
+// if metric has no company label, and that matchers on multi-value
+// variables are regex matchers.
+func (c *checker) filters(q *query, e *expansion, vs *parser.VectorSelector, metric string, want []string) {
 	name := e.restore(vs.Name)
 	if name == "" {
 		name = e.original(vs.PositionRange())
+	}
+	if metric != "" && !perCompany(metric) {
+		for _, m := range vs.LabelMatchers {
+			if m.Name == "company" {
+				c.errorf(q, "selector %s filters by company, a label it does not have", name)
+			}
+		}
 	}
 	for _, label := range want {
 		ok := false

@@ -129,7 +129,7 @@ func check(t *testing.T, d raw) []string {
 	return c.findings
 }
 
-const filter = `job=~"$job",instance=~"$instance"`
+const filter = `job=~"$job",instance=~"$instance",company=~"$company"`
 
 func TestCatchesBrokenDashboards(t *testing.T) {
 	for _, tc := range []struct {
@@ -204,7 +204,7 @@ func TestCatchesBrokenDashboards(t *testing.T) {
 		{"empty expression", func(d raw) { setExpr(d, " ") }, "query A: empty expression"},
 		{"unbalanced parentheses", func(d raw) {
 			setExpr(d, `sum(kartustok_up{`+filter+`}`)
-		}, "query A: parse error at 1:52: unclosed left parenthesis"},
+		}, "query A: parse error at 1:72: unclosed left parenthesis"},
 		{"unterminated string", func(d raw) {
 			setExpr(d, `kartustok_up{job=~"$job",instance=~"$instance}`)
 		}, "parse error at 1:36: unterminated quoted string"},
@@ -233,9 +233,27 @@ func TestCatchesBrokenDashboards(t *testing.T) {
 		{"text that looks like a placeholder", func(d raw) {
 			setExpr(d, `kartustok_up{`+filter+`,x="__var1_job__"}`)
 		}, `the query contains "__var", which the check uses for its placeholders`},
+		{"selector without company filter", func(d raw) {
+			setExpr(d, `kartustok_stock_on_hand{job=~"$job",instance=~"$instance"}`)
+		}, `selector kartustok_stock_on_hand has no company=~"$company" filter`},
+		{"second selector without company filter", func(d raw) {
+			setExpr(d, `kartustok_stock_on_hand{`+filter+`} * on(job, instance, company, item_id) group_left(item_name) kartustok_item_info{job=~"$job",instance=~"$instance"}`)
+		}, `selector kartustok_item_info has no company=~"$company" filter`},
+		{"company filter on up", func(d raw) {
+			setExpr(d, `up{`+filter+`}`)
+		}, `selector up filters by company, a label it does not have`},
+		{"company filter on an exporter-wide metric", func(d raw) {
+			setExpr(d, `kartustok_exporter_build_info{`+filter+`}`)
+		}, `selector kartustok_exporter_build_info filters by company, a label it does not have`},
 		{"variable not narrowed by instance", func(d raw) {
-			variables(d)[3].(raw)["query"] = `label_values(kartustok_locator_info{job=~"$job"}, locator_name)`
+			variables(d)[4].(raw)["query"] = `label_values(kartustok_locator_info{job=~"$job",company=~"$company"}, locator_name)`
 		}, `variable warehouse: selector kartustok_locator_info has no instance=~"$instance" filter`},
+		{"variable not narrowed by company", func(d raw) {
+			variables(d)[4].(raw)["query"] = `label_values(kartustok_locator_info{job=~"$job",instance=~"$instance"}, locator_name)`
+		}, `variable warehouse: selector kartustok_locator_info has no company=~"$company" filter`},
+		{"company variable not narrowed by instance", func(d raw) {
+			variables(d)[3].(raw)["query"] = `label_values(kartustok_up{job=~"$job"}, company)`
+		}, `variable company: selector kartustok_up has no instance=~"$instance" filter`},
 		{"instance variable not narrowed by job", func(d raw) {
 			variables(d)[2].(raw)["query"] = `label_values(kartustok_up, instance)`
 		}, `variable instance: selector kartustok_up has no job=~"$job" filter`},
@@ -276,7 +294,7 @@ func TestAcceptsValidVariations(t *testing.T) {
 		setup func(d raw)
 	}{
 		{"braced variables", func(d raw) {
-			setExpr(d, `sum(rate(kartustok_api_requests_total{job=~"${job}",instance=~"${instance}"}[${__rate_interval}]))`)
+			setExpr(d, `sum(rate(kartustok_api_requests_total{job=~"${job}",instance=~"${instance}",company=~"${company}"}[${__rate_interval}]))`)
 		}},
 		{"metric name as a matcher", func(d raw) { setExpr(d, `{__name__="kartustok_up",`+filter+`}`) }},
 		{"quoted metric name", func(d raw) { setExpr(d, `{"kartustok_up",`+filter+`}`) }},
@@ -304,7 +322,13 @@ func TestAcceptsValidVariations(t *testing.T) {
 		{"multi-value variable in a negated regex", func(d raw) {
 			setExpr(d, `kartustok_locator_info{`+filter+`,locator_name!~"$warehouse"}`)
 		}},
-		{"up", func(d raw) { setExpr(d, `up{`+filter+`}`) }},
+		{"up", func(d raw) { setExpr(d, `up{job=~"$job",instance=~"$instance"}`) }},
+		{"exporter-wide metric without company", func(d raw) {
+			setExpr(d, `kartustok_exporter_build_info{job=~"$job",instance=~"$instance"}`)
+		}},
+		{"company-scoped metric joined to up", func(d raw) {
+			setExpr(d, `kartustok_up{`+filter+`} * on(job, instance) group_left() up{job=~"$job",instance=~"$instance"}`)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := loadRaw(t)
@@ -404,10 +428,11 @@ b_total 1
 func TestReadQueries(t *testing.T) {
 	qs, err := readQueries("-", bytes.NewReader(extract(t, "testdata")))
 	require.NoError(t, err)
-	require.Len(t, qs, 11)
+	require.Len(t, qs, 12)
 	assert.Equal(t, "stock.json", qs[0].File)
 	assert.Equal(t, "variable job", qs[0].where())
-	assert.Equal(t, `panel "Items below minimum" query A`, qs[5].where())
+	assert.Equal(t, "variable company", qs[2].where())
+	assert.Equal(t, `panel "Items below minimum" query A`, qs[6].where())
 	assert.Equal(t, "panel id 7 query B", (&query{File: "x.json", PanelID: 7, RefID: "B"}).where())
 
 	dir := t.TempDir()
@@ -443,15 +468,15 @@ func TestRun(t *testing.T) {
 	require.NoError(t, os.WriteFile(queries, data, 0o644))
 	var stdout, stderr strings.Builder
 	require.Equal(t, 0, run([]string{"-metrics", goldenMetrics, "-queries", queries}, nil, &stdout, &stderr), stderr.String())
-	assert.Equal(t, "dashcheck: 1 dashboards, 11 queries, 22 selectors: OK\n", stdout.String())
+	assert.Equal(t, "dashcheck: 1 dashboards, 12 queries, 23 selectors: OK\n", stdout.String())
 	assert.Empty(t, stderr.String())
 
 	stdout.Reset()
 	require.Equal(t, 0, run([]string{"-metrics", goldenMetrics, "-queries", "-"}, bytes.NewReader(data), &stdout, &stderr), stderr.String())
-	assert.Equal(t, "dashcheck: 1 dashboards, 11 queries, 22 selectors: OK\n", stdout.String())
+	assert.Equal(t, "dashcheck: 1 dashboards, 12 queries, 23 selectors: OK\n", stdout.String())
 
 	d := loadRaw(t)
-	setExpr(d, `kartustok_up{job=~"$job"}`)
+	setExpr(d, `kartustok_up{job=~"$job",company=~"$company"}`)
 	data, err := json.Marshal(d)
 	require.NoError(t, err)
 	dir := t.TempDir()
