@@ -15,9 +15,14 @@
 // deploy/helm/kartustok-exporter (its go.mod's tool directive), and tests the
 // chart's manifests: every document `helm template` renders for the value
 // sets in the chart's ci/ directory is decoded strictly into the Kubernetes
-// and Prometheus Operator API types, the Deployment's security settings and
-// the volume of its state are asserted, and the chart's copies of the
-// alerting rules and dashboards are proven identical to the repository's.
+// and Prometheus Operator API types, the pod's security settings and the
+// volume of its state are asserted (for the Deployment of one pod and the
+// StatefulSet of shards alike), the companies file the chart writes is read
+// with the exporter's own package config (testdata/configparse, built in a
+// Go workspace with the exporter's module, which this module does not
+// require) and checked against the values, the mounted tokens and the
+// shards, and the chart's copies of the alerting rules and dashboards are
+// proven identical to the repository's.
 //
 // The tests need the helm binary built from this module: set KARTUSTOK_HELM
 // to its path (`make helm` does). Without it they skip.

@@ -37,6 +37,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -85,6 +86,7 @@ var knownKinds = map[gvk]func() metav1.Object{
 	{"v1", "PersistentVolumeClaim"}:                func() metav1.Object { return new(corev1.PersistentVolumeClaim) },
 	{"v1", "Service"}:                              func() metav1.Object { return new(corev1.Service) },
 	{"apps/v1", "Deployment"}:                      func() metav1.Object { return new(appsv1.Deployment) },
+	{"apps/v1", "StatefulSet"}:                     func() metav1.Object { return new(appsv1.StatefulSet) },
 	{"monitoring.coreos.com/v1", "ServiceMonitor"}: func() metav1.Object { return new(monitoringv1.ServiceMonitor) },
 	{"monitoring.coreos.com/v1", "PrometheusRule"}: func() metav1.Object { return new(monitoringv1.PrometheusRule) },
 }
@@ -107,8 +109,19 @@ type rendering struct {
 // chartValues is the part of the chart's values the tests look at, after
 // the value set is merged over values.yaml.
 type chartValues struct {
-	Job       string `json:"job"`
-	Kartustok struct {
+	Job             string          `json:"job"`
+	Shards          int             `json:"shards"`
+	Replicas        int             `json:"replicaCount"`
+	Companies       []companyValues `json:"companies"`
+	CompaniesTokens struct {
+		ExistingSecret string            `json:"existingSecret"`
+		Tokens         map[string]string `json:"tokens"`
+	} `json:"companiesTokens"`
+	CompaniesFile struct {
+		RestartOnChange bool `json:"restartOnChange"`
+	} `json:"companiesFile"`
+	ExtraVolumeMounts []corev1.VolumeMount `json:"extraVolumeMounts"`
+	Kartustok         struct {
 		URL   string `json:"url"`
 		Token struct {
 			ExistingSecret string `json:"existingSecret"`
@@ -122,18 +135,7 @@ type chartValues struct {
 		ExistingConfigMap string `json:"existingConfigMap"`
 		Key               string `json:"key"`
 	} `json:"minimums"`
-	Persistence struct {
-		Enabled  bool `json:"enabled"`
-		EmptyDir struct {
-			Medium    string `json:"medium"`
-			SizeLimit string `json:"sizeLimit"`
-		} `json:"emptyDir"`
-		ExistingClaim string            `json:"existingClaim"`
-		StorageClass  string            `json:"storageClass"`
-		AccessModes   []string          `json:"accessModes"`
-		Size          string            `json:"size"`
-		Annotations   map[string]string `json:"annotations"`
-	} `json:"persistence"`
+	Persistence    persistenceValues `json:"persistence"`
 	ServiceAccount struct {
 		Create bool `json:"create"`
 	} `json:"serviceAccount"`
@@ -151,6 +153,20 @@ type chartValues struct {
 		LabelValue string `json:"labelValue"`
 		Namespace  string `json:"namespace"`
 	} `json:"dashboards"`
+}
+
+// persistenceValues are the values of the state's volume.
+type persistenceValues struct {
+	Enabled  bool `json:"enabled"`
+	EmptyDir struct {
+		Medium    string `json:"medium"`
+		SizeLimit string `json:"sizeLimit"`
+	} `json:"emptyDir"`
+	ExistingClaim string            `json:"existingClaim"`
+	StorageClass  string            `json:"storageClass"`
+	AccessModes   []string          `json:"accessModes"`
+	Size          string            `json:"size"`
+	Annotations   map[string]string `json:"annotations"`
 }
 
 // helmBinary is the helm that KARTUSTOK_HELM names. The test skips without
@@ -189,7 +205,7 @@ func valueSets(t *testing.T) []string {
 	for _, f := range files {
 		sets = append(sets, filepath.ToSlash(filepath.Join("ci", filepath.Base(f))))
 	}
-	for _, want := range []string{"ci/default-values.yaml", "ci/all-enabled-values.yaml", "ci/custom-job-values.yaml", "ci/existing-secret-values.yaml", "ci/persistence-values.yaml"} {
+	for _, want := range []string{"ci/default-values.yaml", "ci/all-enabled-values.yaml", "ci/custom-job-values.yaml", "ci/existing-secret-values.yaml", "ci/persistence-values.yaml", "ci/companies-values.yaml", "ci/shards-values.yaml"} {
 		require.Contains(t, sets, want, "the chart's value set %s is missing", want)
 	}
 	return sets
@@ -203,14 +219,20 @@ func chartPath(f string) string {
 	return filepath.Join(chartDir, f)
 }
 
-// render renders one value set and decodes every document strictly.
-func render(t *testing.T, valuesFile string) *rendering {
+// render renders a value set, the files merged in order, and decodes every
+// document strictly.
+func render(t *testing.T, valuesFiles ...string) *rendering {
 	t.Helper()
-	out, err := helmTemplate(t, "--values", chartPath(valuesFile))
+	var args []string
+	for _, f := range valuesFiles {
+		args = append(args, "--values", chartPath(f))
+	}
+	out, err := helmTemplate(t, args...)
 	require.NoError(t, err)
+	name := strings.Join(valuesFiles, " + ")
 	docs, err := decodeDocuments(out)
-	require.NoError(t, err, "%s", valuesFile)
-	return &rendering{valuesFile: valuesFile, values: loadValues(t, valuesFile), docs: docs}
+	require.NoError(t, err, "%s", name)
+	return &rendering{valuesFile: name, values: loadValues(t, valuesFiles...), docs: docs}
 }
 
 var (
@@ -315,17 +337,52 @@ func (r *rendering) byName(kind, name string) metav1.Object {
 	return nil
 }
 
-func (r *rendering) deployment(t *testing.T) *appsv1.Deployment {
-	t.Helper()
-	return r.one(t, "Deployment").obj.(*appsv1.Deployment)
+// workload is the object that runs the exporters: a Deployment of one pod,
+// or with shards a StatefulSet of one pod per shard.
+type workload struct {
+	dep      *appsv1.Deployment  // nil with shards
+	sts      *appsv1.StatefulSet // nil without
+	replicas *int32
+	selector *metav1.LabelSelector
+	pod      *corev1.PodTemplateSpec
 }
 
-// exporter is the Deployment's one container.
-func exporter(t *testing.T, d *appsv1.Deployment) *corev1.Container {
+func (w workload) kind() string {
+	if w.sts != nil {
+		return "StatefulSet"
+	}
+	return "Deployment"
+}
+
+// workload is the rendering's one Deployment or StatefulSet.
+func (r *rendering) workload(t *testing.T) workload {
 	t.Helper()
-	require.Empty(t, d.Spec.Template.Spec.InitContainers)
-	require.Len(t, d.Spec.Template.Spec.Containers, 1)
-	return &d.Spec.Template.Spec.Containers[0]
+	deps, stss := r.all("Deployment"), r.all("StatefulSet")
+	require.Len(t, append(deps, stss...), 1, "%s renders %d Deployments and %d StatefulSets, want one of the two", r.valuesFile, len(deps), len(stss))
+	if len(deps) == 1 {
+		d := deps[0].obj.(*appsv1.Deployment)
+		return workload{dep: d, replicas: d.Spec.Replicas, selector: d.Spec.Selector, pod: &d.Spec.Template}
+	}
+	s := stss[0].obj.(*appsv1.StatefulSet)
+	return workload{sts: s, replicas: s.Spec.Replicas, selector: s.Spec.Selector, pod: &s.Spec.Template}
+}
+
+// exporter is the pod's one container.
+func exporter(t *testing.T, w workload) *corev1.Container {
+	t.Helper()
+	require.Empty(t, w.pod.Spec.InitContainers)
+	require.Len(t, w.pod.Spec.Containers, 1)
+	return &w.pod.Spec.Containers[0]
+}
+
+// volume is the pod's volume of the given name, or nil.
+func (w workload) volume(name string) *corev1.Volume {
+	for i := range w.pod.Spec.Volumes {
+		if w.pod.Spec.Volumes[i].Name == name {
+			return &w.pod.Spec.Volumes[i]
+		}
+	}
+	return nil
 }
 
 // flagValue is the value of --name=value in args, and whether it is there.
@@ -359,7 +416,7 @@ func TestChartVersion(t *testing.T) {
 // TestValueSets renders every value set in ci/ and checks what it renders.
 func TestValueSets(t *testing.T) {
 	helmBinary(t)
-	exporterBin := buildExporter(t)
+	tools := buildTools(t)
 	rendered := map[gvk]bool{}
 	for _, set := range valueSets(t) {
 		t.Run(path.Base(set), func(t *testing.T) {
@@ -367,7 +424,7 @@ func TestValueSets(t *testing.T) {
 			for _, d := range r.docs {
 				rendered[d.gvk] = true
 			}
-			checkRendering(t, r, exporterBin)
+			checkRendering(t, r, tools)
 		})
 	}
 	for g := range knownKinds {
@@ -375,14 +432,24 @@ func TestValueSets(t *testing.T) {
 	}
 }
 
+// tools are the programs the checks run: the exporter, and the parser of
+// its companies file.
+type tools struct{ exporter, configParser string }
+
+func buildTools(t *testing.T) tools {
+	t.Helper()
+	return tools{exporter: buildExporter(t), configParser: buildConfigParser(t)}
+}
+
 // checkRendering runs every check of a rendered value set.
-func checkRendering(t *testing.T, r *rendering, exporterBin string) {
+func checkRendering(t *testing.T, r *rendering, tools tools) {
 	t.Run("metadata", func(t *testing.T) { checkMetadata(t, r) })
 	t.Run("wiring", func(t *testing.T) { checkWiring(t, r) })
 	t.Run("security", func(t *testing.T) { checkSecurity(t, r) })
 	t.Run("token", func(t *testing.T) { checkToken(t, r) })
+	t.Run("companies", func(t *testing.T) { checkCompanies(t, r, tools.configParser) })
 	t.Run("state", func(t *testing.T) { checkState(t, r) })
-	t.Run("command line", func(t *testing.T) { checkCommandLine(t, r, exporterBin) })
+	t.Run("command line", func(t *testing.T) { checkCommandLine(t, r, tools.exporter) })
 }
 
 // TestStateVolume renders the kinds of state volume that no value set in
@@ -390,7 +457,7 @@ func checkRendering(t *testing.T, r *rendering, exporterBin string) {
 // TestValueSets does.
 func TestStateVolume(t *testing.T) {
 	helmBinary(t)
-	exporterBin := buildExporter(t)
+	tools := buildTools(t)
 	defaults, err := os.ReadFile(filepath.Join(chartDir, "ci", "default-values.yaml"))
 	require.NoError(t, err)
 	for _, tc := range []struct{ name, values string }{
@@ -402,7 +469,7 @@ func TestStateVolume(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := filepath.Join(t.TempDir(), "values.yaml")
 			require.NoError(t, os.WriteFile(f, append(slices.Clone(defaults), tc.values...), 0o600))
-			checkRendering(t, render(t, f), exporterBin)
+			checkRendering(t, render(t, f), tools)
 		})
 	}
 }
@@ -434,21 +501,45 @@ func checkMetadata(t *testing.T, r *rendering) {
 
 // checkWiring checks that the objects refer to each other correctly.
 func checkWiring(t *testing.T, r *rendering) {
-	dep := r.deployment(t)
-	pod := dep.Spec.Template
-	require.NotNil(t, dep.Spec.Selector)
-	assert.Subset(t, pod.Labels, dep.Spec.Selector.MatchLabels, "the Deployment's selector must match its pods")
+	w := r.workload(t)
+	pod := w.pod
+	require.NotNil(t, w.selector)
+	assert.Subset(t, pod.Labels, w.selector.MatchLabels, "the %s's selector must match its pods", w.kind())
 
-	c := exporter(t, dep)
+	c := exporter(t, w)
 	require.Len(t, c.Ports, 1)
 	assert.Equal(t, portName, c.Ports[0].Name)
 	assert.EqualValues(t, metricsPort, c.Ports[0].ContainerPort)
 
-	svc := r.one(t, "Service").obj.(*corev1.Service)
-	assert.Subset(t, pod.Labels, svc.Spec.Selector, "the Service must select the pod")
-	require.Len(t, svc.Spec.Ports, 1)
-	assert.Equal(t, portName, svc.Spec.Ports[0].Name)
-	assert.Equal(t, portName, svc.Spec.Ports[0].TargetPort.String())
+	// The regular Service, and with shards the StatefulSet's headless one.
+	var svc, headless *corev1.Service
+	for _, d := range r.all("Service") {
+		s := d.obj.(*corev1.Service)
+		if s.Spec.ClusterIP == corev1.ClusterIPNone {
+			require.Nil(t, headless, "two headless Services")
+			headless = s
+		} else {
+			require.Nil(t, svc, "two Services that are not headless")
+			svc = s
+		}
+	}
+	require.NotNil(t, svc, "no Service")
+	for _, s := range []*corev1.Service{svc, headless} {
+		if s == nil {
+			continue
+		}
+		assert.Subset(t, pod.Labels, s.Spec.Selector, "the Service %s must select the pods", s.Name)
+		require.Len(t, s.Spec.Ports, 1)
+		assert.Equal(t, portName, s.Spec.Ports[0].Name)
+		assert.Equal(t, portName, s.Spec.Ports[0].TargetPort.String())
+	}
+	if w.sts != nil {
+		require.NotNil(t, headless, "a StatefulSet needs a headless Service")
+		assert.Equal(t, headless.Name, w.sts.Spec.ServiceName, "the StatefulSet's governing Service is the headless one")
+		assert.True(t, headless.Spec.PublishNotReadyAddresses, "the pods have their DNS names before they are ready")
+	} else {
+		assert.Nil(t, headless, "a Deployment needs no headless Service")
+	}
 
 	if r.values.ServiceAccount.Create {
 		assert.NotNil(t, r.byName("ServiceAccount", pod.Spec.ServiceAccountName), "the pod's ServiceAccount %q is not rendered", pod.Spec.ServiceAccountName)
@@ -462,7 +553,17 @@ func checkWiring(t *testing.T, r *rendering) {
 	} else {
 		require.Len(t, sms, 1)
 		sm := sms[0].obj.(*monitoringv1.ServiceMonitor)
-		assert.Subset(t, svc.Labels, sm.Spec.Selector.MatchLabels, "the ServiceMonitor must select the Service")
+		// Exactly the regular Service: through the headless one as well,
+		// every pod would be scraped twice.
+		sel, err := metav1.LabelSelectorAsSelector(&sm.Spec.Selector)
+		require.NoError(t, err)
+		var selected []string
+		for _, d := range r.all("Service") {
+			if sel.Matches(labels.Set(d.obj.GetLabels())) {
+				selected = append(selected, d.obj.GetName())
+			}
+		}
+		assert.Equal(t, []string{svc.Name}, selected, "the Services the ServiceMonitor selects")
 		assert.Equal(t, []string{namespace}, sm.Spec.NamespaceSelector.MatchNames)
 		require.Len(t, sm.Spec.Endpoints, 1)
 		ep := sm.Spec.Endpoints[0]
@@ -479,17 +580,29 @@ func checkWiring(t *testing.T, r *rendering) {
 			assert.NotEqual(t, "job", rc.TargetLabel, "a later relabeling overrides the job the rules select")
 		}
 		// A stable instance, the release's unless set, so that a new pod
-		// does not start new series.
+		// does not start new series; with shards, one per pod.
 		if !r.values.ServiceMonitor.PodAddress {
 			require.GreaterOrEqual(t, len(ep.RelabelConfigs), 2)
-			second := ep.RelabelConfigs[1]
-			assert.Equal(t, "instance", second.TargetLabel)
-			require.NotNil(t, second.Replacement)
 			want := r.values.ServiceMonitor.Instance
 			if want == "" {
 				want = release
 			}
-			assert.Equal(t, want, *second.Replacement)
+			second := ep.RelabelConfigs[1]
+			if w.sts == nil {
+				assert.Equal(t, "instance", second.TargetLabel)
+				require.NotNil(t, second.Replacement)
+				assert.Equal(t, want, *second.Replacement)
+			} else {
+				instances := map[string]bool{}
+				for i := range int(*w.replicas) {
+					pod := fmt.Sprintf("%s-%d", w.sts.Name, i)
+					got, ok := relabel(t, second, map[string]string{"__meta_kubernetes_pod_name": pod, "instance": "10.0.0.1:9472"})
+					require.True(t, ok, "the instance relabeling drops pod %s", pod)
+					assert.Equal(t, fmt.Sprintf("%s-%d", want, i), got["instance"], "the instance of pod %s", pod)
+					instances[got["instance"]] = true
+				}
+				assert.Len(t, instances, int(*w.replicas), "every shard is an instance of its own")
+			}
 		}
 	}
 
@@ -501,15 +614,59 @@ func checkWiring(t *testing.T, r *rendering) {
 	}
 }
 
+// relabel applies a replace relabeling to a target's labels as Prometheus
+// does (an anchored regex, "(.*)" by default, over the source labels
+// joined by ";"), and reports false when the regex does not match.
+func relabel(t *testing.T, rc monitoringv1.RelabelConfig, target map[string]string) (map[string]string, bool) {
+	t.Helper()
+	require.Contains(t, []string{"", "replace"}, rc.Action, "only replace relabelings are simulated")
+	var values []string
+	for _, l := range rc.SourceLabels {
+		values = append(values, target[string(l)])
+	}
+	expr := "(.*)"
+	if rc.Regex != "" {
+		expr = rc.Regex
+	}
+	re, err := regexp.Compile("^(?s:" + expr + ")$")
+	require.NoError(t, err)
+	m := re.FindStringSubmatchIndex(strings.Join(values, ";"))
+	if m == nil {
+		return target, false
+	}
+	replacement := "$1"
+	if rc.Replacement != nil {
+		replacement = *rc.Replacement
+	}
+	out := maps.Clone(target)
+	out[rc.TargetLabel] = string(re.ExpandString(nil, replacement, strings.Join(values, ";"), m))
+	return out, true
+}
+
 // checkSecurity asserts the pod's hardening.
 func checkSecurity(t *testing.T, r *rendering) {
-	dep := r.deployment(t)
-	spec := dep.Spec.Template.Spec
-	c := exporter(t, dep)
+	w := r.workload(t)
+	spec := w.pod.Spec
+	c := exporter(t, w)
 
-	require.NotNil(t, dep.Spec.Replicas)
-	assert.EqualValues(t, 1, *dep.Spec.Replicas, "one exporter per company and token")
-	assert.Equal(t, appsv1.RecreateDeploymentStrategyType, dep.Spec.Strategy.Type, "two exporters must not share the token's rate limit during a rollout")
+	require.NotNil(t, w.replicas)
+	if w.dep != nil {
+		assert.EqualValues(t, 1, *w.replicas, "one exporter per company and token")
+		assert.Equal(t, appsv1.RecreateDeploymentStrategyType, w.dep.Spec.Strategy.Type, "two exporters must not share the token's rate limit during a rollout")
+	} else {
+		want := r.values.Shards
+		if r.values.Replicas == 0 {
+			want = 0 // stopped
+		}
+		assert.EqualValues(t, want, *w.replicas, "one pod per shard")
+		assert.Equal(t, appsv1.ParallelPodManagement, w.sts.Spec.PodManagementPolicy, "the shards start and stop independently")
+		// A StatefulSet's rolling update deletes a pod before it creates
+		// its successor: never two exporters for one shard's companies.
+		assert.Equal(t, appsv1.RollingUpdateStatefulSetStrategyType, w.sts.Spec.UpdateStrategy.Type)
+		if ru := w.sts.Spec.UpdateStrategy.RollingUpdate; ru != nil {
+			assert.Nil(t, ru.MaxUnavailable, "more than one shard down at once")
+		}
+	}
 
 	require.NotNil(t, spec.AutomountServiceAccountToken)
 	assert.False(t, *spec.AutomountServiceAccountToken, "the exporter needs no Kubernetes API token")
@@ -561,45 +718,16 @@ func checkSecurity(t *testing.T, r *rendering) {
 // checkToken asserts that the token reaches the exporter only as a file of
 // the Secret, mounted as a directory, and nowhere else.
 func checkToken(t *testing.T, r *rendering) {
-	dep := r.deployment(t)
-	c := exporter(t, dep)
-	v := r.values.Kartustok.Token
-
-	tokenFile, ok := flagValue(c.Args, "--kartustok.token-file")
-	require.True(t, ok, "--kartustok.token-file is missing from %q", c.Args)
-	assert.Equal(t, tokenDir+"/"+v.Key, tokenFile)
-
-	wantSecret := v.ExistingSecret
-	if wantSecret == "" {
-		wantSecret = "acme-kartustok-exporter-token"
-		s := r.byName("Secret", wantSecret)
-		require.NotNil(t, s, "the token Secret %s is not rendered", wantSecret)
-		assert.Equal(t, []byte(v.Value), s.(*corev1.Secret).Data[v.Key])
+	w := r.workload(t)
+	c := exporter(t, w)
+	if len(r.values.Companies) == 0 {
+		checkOneToken(t, r, w, c)
 	} else {
-		assert.Empty(t, r.all("Secret"), "with an existing Secret the chart creates none")
-	}
-	checkMountedDirectory(t, dep, tokenFile, func(vol corev1.Volume) (string, []corev1.KeyToPath, *int32) {
-		require.NotNil(t, vol.Secret, "the token volume must be a Secret")
-		return vol.Secret.SecretName, vol.Secret.Items, vol.Secret.DefaultMode
-	}, wantSecret)
-
-	if minimums, ok := flagValue(c.Args, "--stock.minimums-file"); ok {
-		m := r.values.Minimums
-		require.True(t, m.Content != "" || m.ExistingConfigMap != "", "--stock.minimums-file without minimums")
-		assert.Equal(t, minimumsDir+"/"+m.Key, minimums)
-		wantCM := m.ExistingConfigMap
-		if wantCM == "" {
-			wantCM = "acme-kartustok-exporter-minimums"
-			cm := r.byName("ConfigMap", wantCM)
-			require.NotNil(t, cm, "the minimums ConfigMap %s is not rendered", wantCM)
-			assert.Equal(t, m.Content, cm.(*corev1.ConfigMap).Data[m.Key])
+		// Each company's token, in the companies file: checkCompanies.
+		for _, f := range []string{"--kartustok.url", "--kartustok.token-file", "--stock.minimums-file", "--kartustok.company"} {
+			_, ok := flagValue(c.Args, f)
+			assert.False(t, ok, "%s with companies: the exporter refuses it with --config.file", f)
 		}
-		checkMountedDirectory(t, dep, minimums, func(vol corev1.Volume) (string, []corev1.KeyToPath, *int32) {
-			require.NotNil(t, vol.ConfigMap, "the minimums volume must be a ConfigMap")
-			return vol.ConfigMap.Name, vol.ConfigMap.Items, vol.ConfigMap.DefaultMode
-		}, wantCM)
-	} else {
-		assert.True(t, r.values.Minimums.Content == "" && r.values.Minimums.ExistingConfigMap == "", "minimums without --stock.minimums-file")
 	}
 
 	for _, m := range c.VolumeMounts {
@@ -617,15 +745,62 @@ func checkToken(t *testing.T, r *rendering) {
 		assert.NotContains(t, a, "token=", "an argument that looks like a token: %q", a)
 	}
 
-	// The token's value appears in the Secret alone, and only in base64.
-	if v.Value != "" {
-		encoded := base64.StdEncoding.EncodeToString([]byte(v.Value))
+	// A token's value appears in the Secret alone, and only in base64.
+	tokens := slices.Collect(maps.Values(r.values.CompaniesTokens.Tokens))
+	if v := r.values.Kartustok.Token.Value; v != "" {
+		tokens = append(tokens, v)
+	}
+	for _, token := range tokens {
+		encoded := base64.StdEncoding.EncodeToString([]byte(token))
 		for _, d := range r.docs {
-			assert.NotContains(t, d.raw, v.Value, "%s holds the token in clear", d.source)
+			assert.NotContains(t, d.raw, token, "%s holds a token in clear", d.source)
 			if d.gvk.kind != "Secret" {
-				assert.NotContains(t, d.raw, encoded, "%s holds the token", d.source)
+				assert.NotContains(t, d.raw, encoded, "%s holds a token", d.source)
 			}
 		}
+	}
+}
+
+// checkOneToken asserts that kartustok.url's one token reaches the exporter
+// as a file of the Secret mounted as a directory, and the minimums file as
+// one of the ConfigMap.
+func checkOneToken(t *testing.T, r *rendering, w workload, c *corev1.Container) {
+	v := r.values.Kartustok.Token
+	tokenFile, ok := flagValue(c.Args, "--kartustok.token-file")
+	require.True(t, ok, "--kartustok.token-file is missing from %q", c.Args)
+	assert.Equal(t, tokenDir+"/"+v.Key, tokenFile)
+
+	wantSecret := v.ExistingSecret
+	if wantSecret == "" {
+		wantSecret = "acme-kartustok-exporter-token"
+		s := r.byName("Secret", wantSecret)
+		require.NotNil(t, s, "the token Secret %s is not rendered", wantSecret)
+		assert.Equal(t, []byte(v.Value), s.(*corev1.Secret).Data[v.Key])
+	} else {
+		assert.Empty(t, r.all("Secret"), "with an existing Secret the chart creates none")
+	}
+	checkMountedDirectory(t, w, tokenFile, func(vol corev1.Volume) (string, []corev1.KeyToPath, *int32) {
+		require.NotNil(t, vol.Secret, "the token volume must be a Secret")
+		return vol.Secret.SecretName, vol.Secret.Items, vol.Secret.DefaultMode
+	}, wantSecret)
+
+	if minimums, ok := flagValue(c.Args, "--stock.minimums-file"); ok {
+		m := r.values.Minimums
+		require.True(t, m.Content != "" || m.ExistingConfigMap != "", "--stock.minimums-file without minimums")
+		assert.Equal(t, minimumsDir+"/"+m.Key, minimums)
+		wantCM := m.ExistingConfigMap
+		if wantCM == "" {
+			wantCM = "acme-kartustok-exporter-minimums"
+			cm := r.byName("ConfigMap", wantCM)
+			require.NotNil(t, cm, "the minimums ConfigMap %s is not rendered", wantCM)
+			assert.Equal(t, m.Content, cm.(*corev1.ConfigMap).Data[m.Key])
+		}
+		checkMountedDirectory(t, w, minimums, func(vol corev1.Volume) (string, []corev1.KeyToPath, *int32) {
+			require.NotNil(t, vol.ConfigMap, "the minimums volume must be a ConfigMap")
+			return vol.ConfigMap.Name, vol.ConfigMap.Items, vol.ConfigMap.DefaultMode
+		}, wantCM)
+	} else {
+		assert.True(t, r.values.Minimums.Content == "" && r.values.Minimums.ExistingConfigMap == "", "minimums without --stock.minimums-file")
 	}
 }
 
@@ -634,8 +809,8 @@ func checkToken(t *testing.T, r *rendering) {
 // default, else a claim, the chart's own or an existing one, and that a
 // claim comes with the Recreate strategy.
 func checkState(t *testing.T, r *rendering) {
-	dep := r.deployment(t)
-	c := exporter(t, dep)
+	w := r.workload(t)
+	c := exporter(t, w)
 	p := r.values.Persistence
 
 	dir, ok := flagValue(c.Args, "--storage.path")
@@ -651,14 +826,27 @@ func checkState(t *testing.T, r *rendering) {
 	require.NotNil(t, mount, "no volume is mounted at %s", stateDir)
 	assert.False(t, mount.ReadOnly, "the exporter writes its state to %s", stateDir)
 	assert.Empty(t, mount.SubPath, "%s: the state file is replaced by a rename in its directory", stateDir)
-	var vol *corev1.Volume
-	for i, v := range dep.Spec.Template.Spec.Volumes {
-		if v.Name == mount.Name {
-			vol = &dep.Spec.Template.Spec.Volumes[i]
-		}
+	vol := w.volume(mount.Name)
+	claims := r.all("PersistentVolumeClaim")
+
+	if w.sts != nil && p.Enabled {
+		// One claim per pod, from the StatefulSet's template: the pods
+		// cannot share one.
+		assert.Nil(t, vol, "the state volume %s is the claim template's, not the pod's", mount.Name)
+		assert.Empty(t, claims, "with shards the StatefulSet creates the claims")
+		require.Len(t, w.sts.Spec.VolumeClaimTemplates, 1)
+		tpl := w.sts.Spec.VolumeClaimTemplates[0]
+		assert.Equal(t, mount.Name, tpl.Name, "the claim template provides the state volume")
+		// A claim template cannot change once created: labels that change
+		// with the chart's version would fail every upgrade.
+		assert.Equal(t, w.selector.MatchLabels, tpl.Labels, "the claim template's labels are the selector's only")
+		checkClaim(t, p, &tpl)
+		return
 	}
 	require.NotNil(t, vol, "no volume %s", mount.Name)
-	claims := r.all("PersistentVolumeClaim")
+	if w.sts != nil {
+		assert.Empty(t, w.sts.Spec.VolumeClaimTemplates, "without persistence.enabled no claims")
+	}
 
 	if !p.Enabled {
 		require.NotNil(t, vol.EmptyDir, "without persistence.enabled the state is on an emptyDir")
@@ -675,7 +863,8 @@ func checkState(t *testing.T, r *rendering) {
 
 	require.NotNil(t, vol.PersistentVolumeClaim, "with persistence.enabled the state is on a claim")
 	assert.False(t, vol.PersistentVolumeClaim.ReadOnly)
-	assert.Equal(t, appsv1.RecreateDeploymentStrategyType, dep.Spec.Strategy.Type,
+	require.NotNil(t, w.dep, "a claim in the pod template of a StatefulSet")
+	assert.Equal(t, appsv1.RecreateDeploymentStrategyType, w.dep.Spec.Strategy.Type,
 		"a rolling update would start the new pod while the old one holds the claim")
 	if p.ExistingClaim != "" {
 		assert.Equal(t, p.ExistingClaim, vol.PersistentVolumeClaim.ClaimName)
@@ -686,6 +875,13 @@ func checkState(t *testing.T, r *rendering) {
 	pvc := claims[0].obj.(*corev1.PersistentVolumeClaim)
 	assert.Equal(t, "acme-kartustok-exporter-state", pvc.Name)
 	assert.Equal(t, pvc.Name, vol.PersistentVolumeClaim.ClaimName, "the pod mounts the chart's claim")
+	checkClaim(t, p, pvc)
+}
+
+// checkClaim asserts that a claim, or a claim template, is the one the
+// persistence values ask for.
+func checkClaim(t *testing.T, p persistenceValues, pvc *corev1.PersistentVolumeClaim) {
+	t.Helper()
 	var modes []string
 	for _, m := range pvc.Spec.AccessModes {
 		modes = append(modes, string(m))
@@ -716,9 +912,9 @@ func checkState(t *testing.T, r *rendering) {
 // checkMountedDirectory asserts that file is in a directory mounted read-only
 // without subPath from the volume that volumeOf describes, which projects
 // the file from the object named want.
-func checkMountedDirectory(t *testing.T, dep *appsv1.Deployment, file string, volumeOf func(corev1.Volume) (string, []corev1.KeyToPath, *int32), want string) {
+func checkMountedDirectory(t *testing.T, w workload, file string, volumeOf func(corev1.Volume) (string, []corev1.KeyToPath, *int32), want string) {
 	t.Helper()
-	c := exporter(t, dep)
+	c := exporter(t, w)
 	dir, name := path.Split(file)
 	dir = strings.TrimSuffix(dir, "/")
 	var mount *corev1.VolumeMount
@@ -730,12 +926,7 @@ func checkMountedDirectory(t *testing.T, dep *appsv1.Deployment, file string, vo
 	require.NotNil(t, mount, "no volume is mounted at %s", dir)
 	assert.True(t, mount.ReadOnly, "%s must be mounted read-only", dir)
 	assert.Empty(t, mount.SubPath, "%s must be a directory mount, without subPath", dir)
-	var vol *corev1.Volume
-	for i := range dep.Spec.Template.Spec.Volumes {
-		if dep.Spec.Template.Spec.Volumes[i].Name == mount.Name {
-			vol = &dep.Spec.Template.Spec.Volumes[i]
-		}
-	}
+	vol := w.volume(mount.Name)
 	require.NotNil(t, vol, "no volume %s", mount.Name)
 	object, items, mode := volumeOf(*vol)
 	assert.Equal(t, want, object)
@@ -763,8 +954,42 @@ func buildExporter(t *testing.T) string {
 // as the kubelet would mount them: every flag must exist and every value
 // must be valid.
 func checkCommandLine(t *testing.T, r *rendering, exporterBin string) {
-	c := exporter(t, r.deployment(t))
+	w := r.workload(t)
+	c := exporter(t, w)
 	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "state"), 0o700))
+	args := []string{"--config.check"}
+	for _, a := range c.Args {
+		a = strings.ReplaceAll(a, etcDir, dir+string(filepath.Separator))
+		args = append(args, strings.ReplaceAll(a, stateDir, filepath.Join(dir, "state")))
+	}
+	run := func(tokens []string, env ...string) {
+		t.Helper()
+		cmd := exec.Command(exporterBin, args...)
+		cmd.Env = append([]string{}, env...) // not nil: nothing inherited, in particular no KARTUSTOK_TOKEN
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s kartustok_exporter %s:\n%s", strings.Join(env, " "), strings.Join(args, " "), out)
+		for _, token := range tokens {
+			assert.NotContains(t, string(out), token, "the exporter printed a token")
+		}
+		assert.NotContains(t, string(out), "warning: token file", "the exporter finds a token file's mode unsafe")
+	}
+
+	if len(r.values.Companies) > 0 {
+		if !exporterHasConfigFile(t, exporterBin) {
+			t.Skip("the exporter built from the repository has no --config.file yet: the companies file is checked with its package config only (the companies check)")
+		}
+		tokens := layOutCompanies(t, r, dir)
+		if w.sts == nil {
+			run(tokens)
+			return
+		}
+		// Every pod, each taking its shard from its name.
+		for i := range int(*w.replicas) {
+			run(tokens, fmt.Sprintf("POD_NAME=%s-%d", w.sts.Name, i))
+		}
+		return
+	}
 
 	v := r.values
 	token := "placeholder-token-of-an-existing-secret"
@@ -784,20 +1009,7 @@ func checkCommandLine(t *testing.T, r *rendering, exporterBin string) {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, "minimums"), 0o700))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "minimums", v.Minimums.Key), []byte(content), 0o600))
 	}
-
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "state"), 0o700))
-
-	args := []string{"--config.check"}
-	for _, a := range c.Args {
-		a = strings.ReplaceAll(a, etcDir, dir+string(filepath.Separator))
-		args = append(args, strings.ReplaceAll(a, stateDir, filepath.Join(dir, "state")))
-	}
-	cmd := exec.Command(exporterBin, args...)
-	cmd.Env = []string{} // in particular no KARTUSTOK_TOKEN
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "kartustok_exporter %s:\n%s", strings.Join(args, " "), out)
-	assert.NotContains(t, string(out), token, "the exporter printed the token")
-	assert.NotContains(t, string(out), "warning: token file", "the exporter finds the token file's mode unsafe")
+	run([]string{token})
 }
 
 // ruleExprs calls f with a pointer to the expr of every rule in a rule
@@ -1025,13 +1237,13 @@ func TestDataKeysQuoted(t *testing.T) {
 	require.True(t, ok, "no minimums ConfigMap")
 	assert.Equal(t, []string{key}, slices.Collect(maps.Keys(cm.Data)), "the ConfigMap's keys")
 
-	dep := r.deployment(t)
-	c := exporter(t, dep)
+	w := r.workload(t)
+	c := exporter(t, w)
 	tokenFile, _ := flagValue(c.Args, "--kartustok.token-file")
 	assert.Equal(t, tokenDir+"/"+key, tokenFile)
 	minimumsFile, _ := flagValue(c.Args, "--stock.minimums-file")
 	assert.Equal(t, minimumsDir+"/"+key, minimumsFile)
-	for _, v := range dep.Spec.Template.Spec.Volumes {
+	for _, v := range w.pod.Spec.Volumes {
 		var items []corev1.KeyToPath
 		switch {
 		case v.Secret != nil:
