@@ -26,18 +26,50 @@ import (
 )
 
 // apiCheck is --kartustok.check: one call of each endpoint the exporter
-// reads, a report on stdout, and the exit code. With --demo it checks the
-// demo company.
-func apiCheck(ctx context.Context, cfg *config, stdout io.Writer, logger log.Logger) int {
+// reads, for every company of this shard in turn, a report on stdout, and
+// the exit code: 1 when any company fails. With --demo it checks the demo's
+// companies; with --config.file, a file that cannot be loaded exits 2, as
+// a start would.
+func apiCheck(ctx context.Context, cfg *config, stdout, stderr io.Writer, logger log.Logger) int {
+	var cfgs []*config
 	if cfg.demo {
-		d, err := startDemo(log.With(logger, "component", "demo"))
+		ds, dcfgs, err := startDemos(cfg, log.With(logger, "component", "demo"))
 		if err != nil {
-			level.Error(logger).Log("msg", "Exiting", "err", fmt.Errorf("starting the demo company: %w", err))
+			level.Error(logger).Log("msg", "Exiting", "err", fmt.Errorf("starting the demo companies: %w", err))
 			return 1
 		}
-		defer d.Close()
-		cfg.url, cfg.tokenFile = d.URL, d.TokenFile
+		defer ds.Close()
+		cfgs = dcfgs
+	} else {
+		var err error
+		if cfgs, err = cfg.companyConfigs(); err != nil {
+			printError(stderr, err)
+			return 2
+		}
 	}
+	failed := 0
+	for i, cc := range cfgs {
+		if len(cfgs) > 1 {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprintf(stdout, "Company %s (%d of %d)\n", cc.company, i+1, len(cfgs))
+		}
+		if !checkCompany(ctx, cc, stdout, logger) {
+			failed++
+		}
+	}
+	if len(cfgs) > 1 {
+		fmt.Fprintf(stdout, "\n%d of %d companies pass.\n", len(cfgs)-failed, len(cfgs))
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// checkCompany checks one company.
+func checkCompany(ctx context.Context, cfg *config, stdout io.Writer, logger log.Logger) bool {
 	var (
 		src  kartustok.TokenSource
 		from string
@@ -50,12 +82,8 @@ func apiCheck(ctx context.Context, cfg *config, stdout io.Writer, logger log.Log
 	} else {
 		src, from = kartustok.TokenEnv(tokenEnv), "the "+tokenEnv+" environment variable"
 	}
-	ok := check.Run(ctx, check.Config{
+	return check.Run(ctx, check.Config{
 		URL: cfg.url, Token: src.Token, TokenFrom: from, TokenExpiresAt: cfg.tokenExpiresAt,
 		RateLimit: cfg.rateLimit, Timeout: cfg.timeout, MaxBodyBytes: int64(cfg.maxBody), Out: stdout,
 	})
-	if !ok {
-		return 1
-	}
-	return 0
 }

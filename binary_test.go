@@ -226,8 +226,8 @@ func TestBinary(t *testing.T) {
 		deadline := time.Now().Add(time.Minute)
 		for {
 			_, m := httpGet(t, base+"/metrics")
-			if strings.Contains(m, `kartustok_sync_last_success_timestamp_seconds{resource="items"}`) &&
-				strings.Contains(m, `kartustok_sync_last_success_timestamp_seconds{resource="flow"}`) {
+			if strings.Contains(m, `kartustok_sync_last_success_timestamp_seconds{company="kartustok",resource="items"}`) &&
+				strings.Contains(m, `kartustok_sync_last_success_timestamp_seconds{company="kartustok",resource="flow"}`) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -455,7 +455,7 @@ func TestBinary(t *testing.T) {
 		base := p.baseURL()
 		waitReady(t, p, base)
 		_, metrics := httpGet(t, base+"/metrics")
-		for _, want := range []string{"kartustok_stock_on_hand{", "kartustok_stock_minimum_quantity{", "kartustok_token_expiry_timestamp_seconds ", "kartustok_up 1"} {
+		for _, want := range []string{"kartustok_stock_on_hand{", "kartustok_stock_minimum_quantity{", `kartustok_token_expiry_timestamp_seconds{company="demo"} `, `kartustok_up{company="demo"} 1`} {
 			if !strings.Contains(metrics, want) {
 				t.Errorf("demo /metrics lacks %s", want)
 			}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/prometheus/exporter-toolkit/web"
 
+	companyfile "github.com/kartustok/kartustok_exporter/config"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/minimums"
 )
@@ -50,62 +51,90 @@ func checkConfig(cfg *config, flagProblems []error, stdout, stderr io.Writer) in
 		warnings []string
 		problems []error // of the files the flags name
 	)
-	if cfg.budgetRequests() >= 1 && cfg.window > 0 && cfg.healthInterval > 0 {
-		// What a start warns of the budget's shares, from the same client.
-		c, err := kartustok.New("https://check.invalid/public/v1", noToken{},
-			kartustok.WithBudget(cfg.budgetRequests(), cfg.window), kartustok.WithHealthInterval(cfg.healthInterval))
-		if err == nil {
-			if reserve, _, cut := c.Shares(); cut {
-				warnings = append(warnings, fmt.Sprintf("health checks get %d requests of the budget of %d per %s, less than their reserve: the budget cannot hold one request per check a window plus one and still leave one for catalog and stock",
-					reserve, cfg.budgetRequests(), cfg.window))
-			}
-		}
+	if cfg.demo {
+		warnings = append(warnings, sharesWarning(cfg)...)
 	}
 	if err := checkWebConfig(*cfg.web.WebConfigFile); err != nil {
 		problems = append(problems, err)
 	}
 
 	var summary []string
-	switch {
-	case cfg.demo:
-		summary = append(summary, "demo company")
+	if cfg.demo {
+		if cfg.demoCompanies == 1 {
+			summary = append(summary, "demo company")
+		} else {
+			summary = append(summary, fmt.Sprintf("%d demo companies", cfg.demoCompanies))
+		}
 		if cfg.url != "" || cfg.tokenFile != "" {
 			warnings = append(warnings, "--demo ignores --kartustok.url and --kartustok.token-file")
 		}
-	case cfg.tokenFile != "":
-		summary = append(summary, "token file "+cfg.tokenFile)
-	default:
-		summary = append(summary, "token from "+tokenEnv)
 	}
-	if !cfg.demo {
-		// The token is read as a start reads it, only to know that it
-		// can be: its value is neither kept nor shown.
-		if _, err := tokenSource(cfg); err != nil {
-			problems = append(problems, err)
-		} else if cfg.tokenFile != "" {
-			if w := tokenFileWarning(cfg.tokenFile); w != "" {
-				warnings = append(warnings, w)
+	var cfgs []*config
+	if cfg.demo {
+		cfgs = []*config{cfg} // for the minimums file they share
+	} else if cfg.totalShards >= 1 {
+		var err error
+		cfgs, err = cfg.companyConfigs()
+		var fe companyfile.Errors
+		switch {
+		case errors.As(err, &fe):
+			for _, p := range fe {
+				problems = append(problems, p)
 			}
+		case err != nil:
+			problems = append(problems, err)
+		case cfg.configFile != "":
+			summary = append(summary, fmt.Sprintf("companies file %s: %d companies in shard %d of %d", cfg.configFile, len(cfgs), cfg.shard, cfg.totalShards))
 		}
 	}
-	if f := *cfg.web.WebConfigFile; f != "" {
-		summary = append(summary, "web config file "+f)
-	} else {
-		summary = append(summary, "no --web.config.file")
-	}
-
-	if cfg.minimumsFile != "" {
-		set, err := minimums.Load(cfg.minimumsFile)
-		if err != nil {
+	for _, cc := range cfgs {
+		var s []string
+		if cfg.configFile != "" {
+			s = append(s, "company "+cc.company)
+		}
+		warnings = append(warnings, sharesWarning(cc)...)
+		// The token is read as a start reads it, only to know that it
+		// can be: its value is neither kept nor shown.
+		switch _, err := tokenSource(cc); {
+		case cfg.demo:
+		case err != nil:
+			problems = append(problems, err)
+		case cc.tokenFile != "":
+			s = append(s, "token file "+cc.tokenFile)
+			if w := tokenFileWarning(cc.tokenFile); w != "" {
+				warnings = append(warnings, w)
+			}
+		default:
+			s = append(s, "token from "+tokenEnv)
+		}
+		if cc.minimumsFile == "" {
+			if cfg.configFile == "" {
+				s = append(s, "no --stock.minimums-file")
+			}
+		} else if set, err := minimums.Load(cc.minimumsFile); err != nil {
 			for _, p := range minimums.FileProblems(err) {
 				problems = append(problems, errors.New(p))
 			}
 		} else {
 			sum := set.Summary()
-			summary = append(summary, fmt.Sprintf("minimums file %s: categories=%d items=%d warehouse_minimums=%d", cfg.minimumsFile, sum.Categories, sum.Items, sum.Warehouses))
+			s = append(s, fmt.Sprintf("minimums file %s: categories=%d items=%d warehouse_minimums=%d", cc.minimumsFile, sum.Categories, sum.Items, sum.Warehouses))
 		}
-	} else {
-		summary = append(summary, "no --stock.minimums-file")
+		summary = append(summary, strings.Join(s, ", "))
+	}
+	web := "no --web.config.file"
+	if f := *cfg.web.WebConfigFile; f != "" {
+		web = "web config file " + f
+	}
+	switch {
+	case cfg.demo:
+		// The demo, the web config, the minimums.
+		summary = append(summary[:len(summary)-1], web, summary[len(summary)-1])
+	case cfg.configFile == "" && len(cfgs) == 1:
+		// One company: its token, the web config, its minimums.
+		token, mins, _ := strings.Cut(summary[len(summary)-1], ", ")
+		summary = append(summary[:len(summary)-1], token, web, mins)
+	default:
+		summary = append(summary, web)
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", exporterName, w)
@@ -121,6 +150,29 @@ func checkConfig(cfg *config, flagProblems []error, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stdout, "%s: configuration OK; %s\n", exporterName, strings.Join(summary, "; "))
 	return 0
+}
+
+// sharesWarning is what a start warns of cfg's budget's shares, from the
+// same client.
+func sharesWarning(cfg *config) []string {
+	if cfg.budgetRequests() < 1 || cfg.window <= 0 || cfg.healthInterval <= 0 {
+		return nil
+	}
+	c, err := kartustok.New("https://check.invalid/public/v1", noToken{},
+		kartustok.WithBudget(cfg.budgetRequests(), cfg.window), kartustok.WithHealthInterval(cfg.healthInterval))
+	if err != nil {
+		return nil
+	}
+	reserve, _, cut := c.Shares()
+	if !cut {
+		return nil
+	}
+	who := ""
+	if cfg.configFile != "" {
+		who = "company " + cfg.company + ": "
+	}
+	return []string{fmt.Sprintf("%shealth checks get %d requests of the budget of %d per %s, less than their reserve: the budget cannot hold one request per check a window plus one and still leave one for catalog and stock",
+		who, reserve, cfg.budgetRequests(), cfg.window)}
 }
 
 // checkWebConfig loads --web.config.file as the web server will, with its

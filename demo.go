@@ -23,6 +23,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	companyfile "github.com/kartustok/kartustok_exporter/config"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
 )
 
@@ -32,15 +33,15 @@ const (
 	demoLocators     = 4
 	demoItems        = 250
 	demoBelowMinimum = 0.08
-	// demoHistoryDocs documents over the last 30 days, some 25 a
-	// warehouse and item, give every item that moves a 30-day outflow, so
+	// demoHistoryPerPair documents over the last 30 days a warehouse
+	// and item, give every item that moves a 30-day outflow, so
 	// that days of cover and predicted stock-outs show from the first flow
 	// refresh, a few seconds after start.
-	demoHistoryDocs = demoLocators * demoItems * 25
-	demoStepEvery   = 3 * time.Second
-	demoStepDocs    = 5
-	demoTokenLife   = 10 * 24 * time.Hour
-	demoLogLimit    = 10000
+	demoHistoryPerPair = 25
+	demoStepEvery      = 3 * time.Second
+	demoStepDocs       = 5
+	demoTokenLife      = 10 * 24 * time.Hour
+	demoLogLimit       = 10000
 )
 
 // demo is a simulated company served on loopback, with its token in a
@@ -54,13 +55,62 @@ type demo struct {
 	done      chan struct{}
 }
 
-// startDemo starts the simulated company and its movements.
-func startDemo(logger log.Logger) (*demo, error) {
+// demos are the demo's companies.
+type demos []*demo
+
+// Close stops every company.
+func (ds demos) Close() {
+	for _, d := range ds {
+		d.Close()
+	}
+}
+
+// demoNames are the names of the demo's n companies: demo alone, or
+// demo-1 to demo-n.
+func demoNames(n int) []string {
+	if n == 1 {
+		return []string{"demo"}
+	}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("demo-%d", i+1)
+	}
+	return names
+}
+
+// startDemos starts the simulated companies of cfg's shard and returns
+// their configurations. Each has data of its own, and one more warehouse
+// than the one before.
+func startDemos(cfg *config, logger log.Logger) (demos, []*config, error) {
+	var (
+		ds   demos
+		cfgs []*config
+	)
+	for i, name := range demoNames(cfg.demoCompanies) {
+		if companyfile.ShardOf(name, cfg.totalShards) != cfg.shard {
+			continue
+		}
+		d, err := startDemo(log.With(logger, "company", name), int64(i+1), demoLocators+i)
+		if err != nil {
+			ds.Close()
+			return nil, nil, err
+		}
+		ds = append(ds, d)
+		cc := *cfg
+		cc.company, cc.url, cc.tokenFile = name, d.URL, d.TokenFile
+		cfgs = append(cfgs, &cc)
+	}
+	return ds, cfgs, nil
+}
+
+// startDemo starts a simulated company and its movements.
+func startDemo(logger log.Logger, seed int64, locators int) (*demo, error) {
 	company := kartustoktest.NewCompany(kartustoktest.Config{
-		Locators:     demoLocators,
+		Seed:         seed,
+		Locators:     locators,
 		Items:        demoItems,
 		BelowMinimum: demoBelowMinimum,
-		HistoryDocs:  demoHistoryDocs,
+		HistoryDocs:  locators * demoItems * demoHistoryPerPair,
 		// The API also reports the item master's minimums, as a real
 		// company that once used Union mode does; the company is in
 		// per_warehouse mode, so the exporter shows only the per-warehouse
@@ -94,7 +144,7 @@ func startDemo(logger log.Logger) (*demo, error) {
 		company.Run(ctx, demoStepEvery, demoStepDocs)
 	}()
 	level.Info(logger).Log("msg", "Demo: serving a simulated KartuStok company; nothing leaves this machine",
-		"url", server.URL, "token_file", tokenFile, "locators", demoLocators, "items", demoItems,
+		"url", server.URL, "token_file", tokenFile, "locators", locators, "items", demoItems,
 		"token_expires_in", demoTokenLife, "movements", fmt.Sprintf("%d documents every %s", demoStepDocs, demoStepEvery))
 	return d, nil
 }

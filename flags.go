@@ -19,7 +19,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -31,6 +34,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	companyfile "github.com/kartustok/kartustok_exporter/config"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/refresh"
 )
@@ -59,6 +63,19 @@ type config struct {
 	demo                   bool
 	configCheck            bool
 	apiCheck               bool
+
+	// company is the value of the company label of the one company the
+	// flags describe; configFile, when set, lists the companies instead.
+	company string
+	// tokenOrigin names where the token file was given, for its errors.
+	tokenOrigin string
+	configFile  string
+	shard       int
+	shardSet    bool
+	totalShards int
+	// shardFrom says where the shard came from when --shard is not set.
+	shardFrom     string
+	demoCompanies int
 
 	web                    *web.FlagConfig
 	telemetryPath          string
@@ -125,6 +142,14 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
 	app.Flag("stock.minimums-file", "YAML file of minimum stock levels, re-read on SIGHUP and POST /-/reload.").
 		PlaceHolder("FILE").StringVar(&cfg.minimumsFile)
+	app.Flag("kartustok.company", "Value of the company label; default: the first label of the URL's host name, demo for --demo.").
+		PlaceHolder("NAME").StringVar(&cfg.company)
+	app.Flag("config.file", "YAML file of the companies to export, in place of the single-company flags; re-read on SIGHUP and POST /-/reload.").
+		PlaceHolder("FILE").StringVar(&cfg.configFile)
+	app.Flag("total-shards", "Replicas the companies of --config.file are divided among, by a stable hash of their names.").
+		Default("1").IntVar(&cfg.totalShards)
+	app.Flag("shard", "This replica's shard, from 0; default: the ordinal of the pod name (POD_NAME, else the host name).").
+		IsSetByUser(&cfg.shardSet).Default("0").IntVar(&cfg.shard)
 	app.Flag("storage.path", "Directory to keep what the exporter learned in, for restarts that lose nothing; empty: none.").
 		PlaceHolder("DIR").StringVar(&cfg.storagePath)
 	app.Flag("config.check", "Check the flags, the web config, the token file and the minimums file as a start would, then exit.").
@@ -132,6 +157,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("kartustok.check", "Call each API endpoint once (at most 7 requests), report what works and how to fix the rest, then exit.").
 		Default("false").BoolVar(&cfg.apiCheck)
 	app.Flag("demo", "Run against an embedded simulated company on loopback instead of a real KartuStok API.").Default("false").BoolVar(&cfg.demo)
+	app.Flag("demo.companies", "Simulated companies --demo serves, named demo-1, demo-2, … when more than one.").Default("1").IntVar(&cfg.demoCompanies)
 	cfg.web = kingpinflag.AddFlags(app, defaultAddress)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&cfg.telemetryPath)
 	app.Flag("web.max-requests", "Most concurrent scrapes, which share the same rendered bytes; more get 503. 0: no limit.").Default("100").IntVar(&cfg.maxRequests)
@@ -192,13 +218,16 @@ func (c *config) deriveIntervals() {
 func (c *config) validate(expires string) []error {
 	var problems []error
 	switch {
+	case c.configFile != "":
+		problems = append(problems, c.validateFileMode(expires)...)
 	case c.url == "" && !c.demo:
-		problems = append(problems, errors.New("--kartustok.url is required: the company's API, https://<subdomain>.kartustok.com/public/v1 (or run --demo)"))
+		problems = append(problems, errors.New("--kartustok.url is required: the company's API, https://<subdomain>.kartustok.com/public/v1 (or run --demo, or list companies in --config.file)"))
 	case c.url != "" && !c.demo:
 		if _, err := kartustok.New(c.url, noToken{}); err != nil {
 			problems = append(problems, err)
 		}
 	}
+	problems = append(problems, c.validateCompanies()...)
 	if c.web.WebSystemdSocket == nil || !*c.web.WebSystemdSocket {
 		for _, addr := range *c.web.WebListenAddresses {
 			if err := checkListenAddress(addr); err != nil {
@@ -221,14 +250,7 @@ func (c *config) validate(expires string) []error {
 	if c.maxBody < 64<<10 || c.maxBody > 1<<30 {
 		problems = append(problems, fmt.Errorf("--kartustok.max-body-size must be between 64KiB and 1GiB, got %s", c.maxBody))
 	}
-	switch {
-	case c.rateLimit < 1:
-		problems = append(problems, fmt.Errorf("--kartustok.rate-limit must be at least 1, got %d", c.rateLimit))
-	case !(c.budget > 0 && c.budget <= 1):
-		problems = append(problems, fmt.Errorf("--kartustok.budget must be in (0, 1], got %g", c.budget))
-	case c.budgetRequests() < 1:
-		problems = append(problems, fmt.Errorf("--kartustok.budget %g of --kartustok.rate-limit %d leaves no request per window", c.budget, c.rateLimit))
-	}
+	problems = append(problems, c.budgetProblems()...)
 	if c.maxRequests < 0 {
 		problems = append(problems, fmt.Errorf("--web.max-requests must not be negative, got %d", c.maxRequests))
 	}
@@ -243,6 +265,121 @@ func (c *config) validate(expires string) []error {
 		c.tokenExpiresAt = t
 	}
 	return problems
+}
+
+// budgetProblems checks the rate limit and the budget.
+func (c *config) budgetProblems() []error {
+	switch {
+	case c.rateLimit < 1:
+		return []error{fmt.Errorf("--kartustok.rate-limit must be at least 1, got %d", c.rateLimit)}
+	case !(c.budget > 0 && c.budget <= 1):
+		return []error{fmt.Errorf("--kartustok.budget must be in (0, 1], got %g", c.budget)}
+	case c.budgetRequests() < 1:
+		return []error{fmt.Errorf("--kartustok.budget %g of --kartustok.rate-limit %d leaves no request per window", c.budget, c.rateLimit)}
+	}
+	return nil
+}
+
+// validateFileMode refuses, with --config.file, the flags that describe a
+// single company: the file names each company's.
+func (c *config) validateFileMode(expires string) []error {
+	var given []string
+	for _, f := range []struct{ flag, value, key string }{
+		{"kartustok.url", c.url, "url"},
+		{"kartustok.token-file", c.tokenFile, "token_file"},
+		{"kartustok.token-expires-at", expires, "token_expires_at"},
+		{"stock.minimums-file", c.minimumsFile, "minimums_file"},
+		{"kartustok.company", c.company, "name"},
+	} {
+		if f.value != "" {
+			given = append(given, fmt.Sprintf("--%s (the file's %s)", f.flag, f.key))
+		}
+	}
+	var problems []error
+	if len(given) > 0 {
+		problems = append(problems, fmt.Errorf("--config.file lists the companies, each with its own URL, token, minimums and name; remove %s and give them per company in the file", strings.Join(given, ", ")))
+	}
+	if c.demo {
+		problems = append(problems, errors.New("--demo and --config.file exclude each other: the demo serves simulated companies of its own"))
+	}
+	return problems
+}
+
+// The most simulated companies --demo serves.
+const maxDemoCompanies = 100
+
+// validateCompanies checks the company name, the demo's companies and the
+// shard, and fills in the defaults of the name and the shard.
+func (c *config) validateCompanies() []error {
+	var problems []error
+	switch {
+	case c.configFile != "":
+	case c.company != "":
+		if !companyfile.ValidName(c.company) {
+			problems = append(problems, fmt.Errorf("--kartustok.company %q must match %s: it is the value of the company label", c.company, companyfile.NameRule))
+		}
+	case c.demo:
+		c.company = "demo"
+	default:
+		c.company = defaultCompany(c.url)
+	}
+	switch {
+	case c.demo && (c.demoCompanies < 1 || c.demoCompanies > maxDemoCompanies):
+		problems = append(problems, fmt.Errorf("--demo.companies must be between 1 and %d, got %d", maxDemoCompanies, c.demoCompanies))
+	case !c.demo && c.demoCompanies != 1:
+		problems = append(problems, errors.New("--demo.companies is for --demo"))
+	}
+	if c.totalShards < 1 {
+		return append(problems, fmt.Errorf("--total-shards must be at least 1, got %d", c.totalShards))
+	}
+	if c.totalShards > 1 && c.configFile == "" && !c.demo {
+		problems = append(problems, fmt.Errorf("--total-shards=%d divides the companies of --config.file (or --demo's) among replicas; one company cannot be divided", c.totalShards))
+	}
+	if !c.shardSet && c.totalShards > 1 {
+		shard, from, err := shardFromPod()
+		if err != nil {
+			return append(problems, fmt.Errorf("--total-shards=%d without --shard: %w; set --shard", c.totalShards, err))
+		}
+		c.shard, c.shardFrom = shard, from
+	}
+	if err := companyfile.CheckShard(c.shard, c.totalShards); err != nil {
+		if c.shardFrom != "" {
+			err = fmt.Errorf("%w, %s", err, c.shardFrom)
+		}
+		problems = append(problems, fmt.Errorf("--shard: %w", err))
+	}
+	return problems
+}
+
+// defaultCompany is the company label of --kartustok.url: the first label
+// of its host name, in lower case, or "kartustok" when that is not a valid
+// name (an IP address, a label with other characters).
+func defaultCompany(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && net.ParseIP(u.Hostname()) == nil {
+		label, _, _ := strings.Cut(u.Hostname(), ".")
+		if label = strings.ToLower(label); companyfile.ValidName(label) {
+			return label
+		}
+	}
+	return "kartustok"
+}
+
+// shardFromPod is the shard of a StatefulSet's pod: the ordinal at the end
+// of its name, from the POD_NAME variable (the downward API) or else the
+// host name, which Kubernetes sets to the pod's name.
+func shardFromPod() (shard int, from string, err error) {
+	name, from := os.Getenv("POD_NAME"), "POD_NAME"
+	if name == "" {
+		if name, err = os.Hostname(); err != nil {
+			return 0, "", fmt.Errorf("no POD_NAME and no host name: %w", err)
+		}
+		from = "the host name"
+	}
+	shard, ok := companyfile.ShardFromPodName(name)
+	if !ok {
+		return 0, "", fmt.Errorf("%s %q does not end in a StatefulSet pod's ordinal (-0, -1, …)", from, name)
+	}
+	return shard, fmt.Sprintf("the ordinal of %s %q", from, name), nil
 }
 
 // checkTelemetryPath checks --web.telemetry-path before it becomes a

@@ -25,12 +25,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/go-kit/log"
-
 	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/kartustok/kartustoktest"
-	"github.com/kartustok/kartustok_exporter/minimums"
 )
 
 var update = flag.Bool("update", false, "rewrite "+goldenPath+" from the current output")
@@ -87,28 +84,21 @@ func TestGoldenMetrics(t *testing.T) {
 		if done {
 			t.Fatalf("flags refused: exit %d", code)
 		}
-		reloader, err := minimums.NewReloader(cfg.minimumsFile, log.NewNopLogger())
-		if err != nil {
-			t.Fatal(err)
-		}
-		engine, handler, err := newExporter(cfg, kartustok.TokenFile(tokenFile), reloader, log.NewNopLogger(), true,
-			kartustok.WithTransport(kartustoktest.InMemory(server.Handler())))
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithCancel(context.Background())
-		engineDone := make(chan struct{})
-		go func() { engine.Run(ctx); close(engineDone) }()
+		fl, handler := newTestExporter(t, ctx, cfg, func(*config) []kartustok.Option {
+			return []kartustok.Option{kartustok.WithTransport(kartustoktest.InMemory(server.Handler()))}
+		})
+		fl.run()
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
-		if !engine.Ready() {
+		if !fl.Ready() {
 			t.Error("not ready after 5 s")
 		}
 		code, body := get(t, handler, cfg.telemetryPath)
 		om, _ := testkit.Scrape(t, handler, cfg.telemetryPath, "application/openmetrics-text;version=1.0.0", "")
 		gz, _ := testkit.Scrape(t, handler, cfg.telemetryPath, "", "gzip")
 		cancel()
-		<-engineDone
+		fl.halt()
 		if code != http.StatusOK {
 			t.Fatalf("%s = %d", cfg.telemetryPath, code)
 		}

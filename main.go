@@ -11,9 +11,9 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Command kartustok_exporter exports the stock of one KartuStok company to
-// Prometheus. It polls the company's public API in the background within a
-// request budget and serves every scrape from that cache.
+// Command kartustok_exporter exports the stock of KartuStok companies to
+// Prometheus. It polls each company's public API in the background within
+// the company's own request budget and serves every scrape from that cache.
 package main
 
 import (
@@ -31,7 +31,6 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
 
-	"github.com/kartustok/kartustok_exporter/kartustok"
 	"github.com/kartustok/kartustok_exporter/minimums"
 )
 
@@ -79,7 +78,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	logger, slogger := newLoggers(stderr, cfg.logLevel, cfg.logFormat)
 	if cfg.apiCheck {
-		return apiCheck(ctx, cfg, stdout, logger)
+		return apiCheck(ctx, cfg, stdout, stderr, logger)
 	}
 	if err := serve(ctx, cfg, logger, slogger); err != nil {
 		level.Error(logger).Log("msg", "Exiting", "err", err)
@@ -88,39 +87,41 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return 0
 }
 
-// serve checks what start-up needs, binds the listeners, then wires the
-// data path (client → engine → snapshot → collector) and the web server,
-// and runs both until ctx is cancelled. Nothing polls the API, and nothing
-// says it listens, until every listener is bound.
+// serve checks what start-up needs, binds the listeners, then wires each
+// company's data path (client → engine → snapshot → renderer) and the web
+// server, and runs both until ctx is cancelled. Nothing polls the API, and
+// nothing says it listens, until every listener is bound.
 func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Logger) error {
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
-
-	// The minimums file is read first: a typo in it should stop start-up
-	// before anything else happens, with every problem on its own line.
-	reloader, err := minimums.NewReloader(cfg.minimumsFile, log.With(logger, "component", "minimums"))
-	if err != nil {
-		for _, p := range minimums.FileProblems(err) {
-			level.Error(logger).Log("msg", "Invalid minimums file", "problem", p)
+	if cfg.totalShards > 1 {
+		from := "--shard"
+		if cfg.shardFrom != "" {
+			from = cfg.shardFrom
 		}
-		return fmt.Errorf("cannot load --stock.minimums-file %s", cfg.minimumsFile)
+		level.Info(logger).Log("msg", "Serving one shard of the companies", "shard", cfg.shard, "total_shards", cfg.totalShards, "from", from)
 	}
 
-	// Then everything else a start can get wrong, before a port is bound
-	// or the API polled: the web configuration and the token.
-	if err := checkWebConfig(*cfg.web.WebConfigFile); err != nil {
-		return err
-	}
-	var tokens kartustok.TokenSource
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fl := newFleet(ctx, logger, false)
+	defer fl.halt()
+	// The companies come first, with their tokens and minimums files: a
+	// typo in any should stop start-up before anything else happens,
+	// with every problem on its own line. Then the web configuration.
 	if !cfg.demo {
-		if tokens, err = tokenSource(cfg); err != nil {
+		if err := fl.load(cfg); err != nil {
 			return err
 		}
-		if cfg.tokenFile != "" {
-			if w := tokenFileWarning(cfg.tokenFile); w != "" {
-				level.Warn(logger).Log("msg", w)
-			}
+	} else if cfg.minimumsFile != "" {
+		// The demo's companies start once the listeners are bound; the
+		// minimums file they share is checked before.
+		if _, err := minimums.Load(cfg.minimumsFile); err != nil {
+			return minimumsError(cfg, err, logger)
 		}
+	}
+	if err := checkWebConfig(*cfg.web.WebConfigFile); err != nil {
+		return err
 	}
 	listeners, err := listen(ctx, cfg.web, logger)
 	if err != nil {
@@ -132,26 +133,33 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		if cfg.url != "" || cfg.tokenFile != "" {
 			level.Warn(logger).Log("msg", "--demo ignores --kartustok.url and --kartustok.token-file")
 		}
-		demo, err := startDemo(log.With(logger, "component", "demo"))
+		demos, cfgs, err := startDemos(cfg, log.With(logger, "component", "demo"))
 		if err != nil {
-			return fmt.Errorf("starting the demo company: %w", err)
+			return fmt.Errorf("starting the demo companies: %w", err)
 		}
-		defer demo.Close()
-		cfg.url, cfg.tokenFile = demo.URL, demo.TokenFile
-		if tokens, err = tokenSource(cfg); err != nil {
+		defer demos.Close()
+		if _, err := fl.apply(cfgs); err != nil {
 			return err
 		}
 	}
 
-	engine, handler, err := newExporter(cfg, tokens, reloader, logger, false)
+	handler, err := newHandler(handlerConfig{
+		telemetryPath:          cfg.telemetryPath,
+		maxRequests:            cfg.maxRequests,
+		disableExporterMetrics: cfg.disableExporterMetrics,
+		logger:                 logger,
+		reload:                 func() error { return fl.reload(cfg, "POST /-/reload") },
+		live:                   fl,
+		renderers:              fl.renderers,
+	}, fl, fl.collectors(cfg)...)
 	if err != nil {
 		return err
 	}
+	fl.run()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// SIGHUP reloads the minimums file. It is caught even without a file,
-	// so that a habitual `kill -HUP` never terminates the exporter.
+	// SIGHUP reloads the companies file and the minimums files. It is
+	// caught even without a file, so that a habitual `kill -HUP` never
+	// terminates the exporter.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -159,17 +167,14 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		for {
 			select {
 			case <-hup:
-				_ = reloader.Reload("SIGHUP") // logged; the previous file stays on failure
+				_ = fl.reload(cfg, "SIGHUP") // logged; what fails stays as it was
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	engineDone := make(chan struct{})
-	go func() { engine.Run(ctx); close(engineDone) }()
-
 	err = serveHTTP(ctx, listeners, handler, cfg.web, cfg.server, logger, slogger)
 	cancel()
-	<-engineDone
+	fl.halt() // every company saves its state, before the demo's API closes
 	return err
 }

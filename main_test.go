@@ -611,9 +611,9 @@ type metricsView struct {
 
 var (
 	itemInfoRE    = regexp.MustCompile(`^kartustok_item_info\{active="(\w+)".*item_code="([^"]*)",item_id="([^"]*)"`)
-	locatorInfoRE = regexp.MustCompile(`^kartustok_locator_info\{active="true",locator_code="([^"]*)",locator_id="([^"]*)"`)
-	stockRE       = regexp.MustCompile(`^kartustok_stock_(on_hand|minimum_quantity)\{item_id="([^"]*)",locator_id="([^"]*)"\} (\S+)`)
-	reloadOKRE    = regexp.MustCompile(`^kartustok_config_last_reload_successful (\S+)`)
+	locatorInfoRE = regexp.MustCompile(`^kartustok_locator_info\{active="true",company="[^"]*",locator_code="([^"]*)",locator_id="([^"]*)"`)
+	stockRE       = regexp.MustCompile(`^kartustok_stock_(on_hand|minimum_quantity)\{company="[^"]*",item_id="([^"]*)",locator_id="([^"]*)"\} (\S+)`)
+	reloadOKRE    = regexp.MustCompile(`^kartustok_config_last_reload_successful\{company="[^"]*"\} (\S+)`)
 )
 
 func readMetrics(t *testing.T, url string) metricsView {
@@ -1133,7 +1133,7 @@ func TestKartustokCheck(t *testing.T) {
 func demoPredicted(text string) int {
 	onHand, out := map[string]float64{}, map[string]float64{}
 	lead := map[string]float64{}
-	re := regexp.MustCompile(`^(kartustok_stock_on_hand|kartustok_stock_outflow_quantity|kartustok_item_lead_time_seconds)\{item_id="([^"]*)"(?:,locator_id="([^"]*)")?(?:,period="([^"]*)")?\} (\S+)$`)
+	re := regexp.MustCompile(`^(kartustok_stock_on_hand|kartustok_stock_outflow_quantity|kartustok_item_lead_time_seconds)\{company="[^"]*",item_id="([^"]*)"(?:,locator_id="([^"]*)")?(?:,period="([^"]*)")?\} (\S+)$`)
 	for l := range strings.SplitSeq(text, "\n") {
 		m := re.FindStringSubmatch(l)
 		if m == nil {

@@ -49,7 +49,11 @@ func tokenFix(cfg *config, err error) error {
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w: create the file holding the API token alone (from KartuStok's API Access page), readable only by the exporter's user (chmod 0600), or correct --kartustok.token-file", err)
+		origin := cfg.tokenOrigin
+		if origin == "" {
+			origin = "--kartustok.token-file"
+		}
+		return fmt.Errorf("%w: create the file holding the API token alone (from KartuStok's API Access page), readable only by the exporter's user (chmod 0600), or correct %s", err, origin)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("%w: let the exporter's user read it: chown it to that user and chmod 0600, or give it that user's group and chmod 0640", err)
 	}

@@ -40,9 +40,13 @@ type handlerConfig struct {
 	// reload re-reads the minimums file for POST /-/reload; nil serves
 	// no reload endpoint.
 	reload func() error
-	// renderer serves the families derived from the snapshot from
-	// rendered bytes; the collectors leave them out.
-	renderer *collector.Renderer
+	// live gathers the companies' live metrics, besides the collectors
+	// newHandler registers; nil for none.
+	live prometheus.Gatherer
+	// renderers lists the companies' renderers, which serve the families
+	// derived from their snapshots from rendered bytes; the collectors
+	// leave them out. nil for none.
+	renderers func() []*collector.Renderer
 	// pedantic makes the registry check every metric against its
 	// description on every scrape. Tests turn it on; production leaves it
 	// off, since the checks cost every scrape bytes and allocations and the
@@ -50,7 +54,8 @@ type handlerConfig struct {
 	pedantic bool
 }
 
-// readiness reports whether the exporter shows the whole company yet.
+// readiness reports whether the exporter shows every company yet; a
+// readiness that also has a NotReady method says why not.
 type readiness interface{ Ready() bool }
 
 // promLogger adapts a go-kit logger to promhttp's error log.
@@ -84,7 +89,11 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 		)
 		volatile = exporterReg
 	}
-	metrics := collector.NewHandler(reg, cfg.renderer, collector.HandlerOpts{
+	var live prometheus.Gatherer = reg
+	if cfg.live != nil {
+		live = prometheus.Gatherers{reg, cfg.live}
+	}
+	metrics := collector.NewHandler(live, cfg.renderers, collector.HandlerOpts{
 		ErrorLog:            promLogger{cfg.logger},
 		MaxRequestsInFlight: cfg.maxRequests,
 		Volatile:            volatile,
@@ -98,13 +107,13 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "KartuStok Exporter",
-		Description: "Prometheus exporter for the stock of one KartuStok company, served from a cache refreshed in the background",
+		Description: "Prometheus exporter for the stock of KartuStok companies, served from a cache refreshed in the background",
 		Version:     version.Info(),
 		Profiling:   "false", // no pprof endpoints are served
 		Links: []web.LandingLinks{
 			{Address: cfg.telemetryPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health", Description: "200 while the process runs"},
-			{Address: "/-/ready", Text: "Readiness", Description: "200 once the first complete stock refresh has finished"},
+			{Address: "/-/ready", Text: "Readiness", Description: "200 once every company has fresh stock or a failure its metrics report"},
 		},
 	})
 	if err != nil {
@@ -119,8 +128,12 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 	})
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready.Ready() {
+			why := "Not ready: the first complete stock refresh has not finished."
+			if r, ok := ready.(interface{ NotReady() string }); ok {
+				why = r.NotReady()
+			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "Not ready: the first complete stock refresh has not finished.")
+			fmt.Fprintln(w, why)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
@@ -132,11 +145,11 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPost {
 				w.Header().Set("Allow", http.MethodPost)
-				http.Error(w, "Method not allowed: POST /-/reload to reload the minimums file.", http.StatusMethodNotAllowed)
+				http.Error(w, "Method not allowed: POST /-/reload to reload the companies and minimums files.", http.StatusMethodNotAllowed)
 				return
 			}
 			if err := cfg.reload(); err != nil {
-				http.Error(w, "Reloading the minimums file failed; the previous one stays in force:\n"+err.Error(), http.StatusInternalServerError)
+				http.Error(w, "Reloading failed; what failed stays as it was:\n"+err.Error(), http.StatusInternalServerError)
 				return
 			}
 			w.WriteHeader(http.StatusOK)

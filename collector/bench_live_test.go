@@ -34,8 +34,8 @@ func BenchmarkScrapeWhileRefreshing(b *testing.B) {
 		src.snap.Store(benchSnapshot(10_000))
 		api := NewAPIMetrics()
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src), api)
-		h := NewHandler(reg, NewRenderer(src, nil), HandlerOpts{})
+		companyOf(reg).MustRegister(NewCollector(src), api)
+		h := NewHandler(reg, Renderers(NewRenderer(src, nil, testCompany)), HandlerOpts{})
 		name := "plain"
 		if gz {
 			name = "gzip"

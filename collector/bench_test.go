@@ -90,8 +90,8 @@ func projectHandler(s *refresh.Snapshot) http.Handler {
 	src := &swapSource{}
 	src.snap.Store(s)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(src), NewAPIMetrics())
-	return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{})
+	companyOf(reg).MustRegister(NewCollector(src), NewAPIMetrics())
+	return NewHandler(reg, Renderers(NewRenderer(src, nil, testCompany)), HandlerOpts{})
 }
 
 // baselineHandler serves the same stock and minimum series from plain
@@ -160,7 +160,7 @@ func BenchmarkRender(b *testing.B) {
 	src.snap.Store(s)
 	b.ReportAllocs()
 	for b.Loop() {
-		NewRenderer(src, nil).frame(time.Now())
+		NewRenderer(src, nil, testCompany).frame(time.Now())
 	}
 }
 
@@ -243,6 +243,6 @@ func BenchmarkRenderWithFlow(b *testing.B) {
 	src.snap.Store(s)
 	b.ReportAllocs()
 	for b.Loop() {
-		NewRenderer(src, nil).frame(time.Now())
+		NewRenderer(src, nil, testCompany).frame(time.Now())
 	}
 }

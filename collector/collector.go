@@ -62,18 +62,18 @@ var (
 	upDesc = newDesc("", "up",
 		"Whether the last health check (GET /health) got an answer: 1 for 200, or 429 while the API throttles; 0 for no answer, an error status or an unreadable answer."+cached)
 	tokenLoadedDesc = newDesc("token", "loaded",
-		"Whether the last attempt to read the API token (--kartustok.token-file or KARTUSTOK_TOKEN) succeeded (1) or not (0); while 0, no request is sent."+cached)
+		"Whether the last attempt to read the API token (the token file or KARTUSTOK_TOKEN) succeeded (1) or not (0); while 0, no request is sent."+cached)
 	tokenValidDesc = newDesc("token", "valid",
 		"Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call."+cached)
 	tokenScopeDesc = newDesc("token", "scope_granted",
 		"Whether the token has the scope (1) or the API refused a call needing it (0), from the last such call or the scope list of /meta/company; absent until known."+cached,
 		"scope")
 	tokenExpiryDesc = newDesc("token", "expiry_timestamp_seconds",
-		"Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown."+cached)
+		"Unix time at which the API token expires, from /meta/company, else the configured expiry (--kartustok.token-expires-at or token_expires_at); absent when unknown."+cached)
 	rateLimitRemainingDesc = newDesc("api", "rate_limit_remaining",
 		"Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried a plausible one (0 to X-RateLimit-Limit).")
 	budgetDesc = newDesc("api", "request_budget",
-		"Requests per rate-limit window the exporter allows itself (--kartustok.rate-limit times --kartustok.budget).")
+		"Requests per rate-limit window the exporter allows itself (the rate limit times the budget, by flag or in the companies file).")
 	syncLastSuccessDesc = newDesc("sync", "last_success_timestamp_seconds",
 		"Unix time at which the last successful refresh of the resource ended; absent until the first success.",
 		"resource")

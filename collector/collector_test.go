@@ -36,6 +36,9 @@ import (
 // awkward holds every character a label value must survive.
 const awkward = "PT \"Sinar\" \\ Jaya\nAbadi — Gudang ü 倉庫"
 
+// testCompany is the company label of the tests' series.
+const testCompany = "sinarjaya"
+
 func quantity(v float64) *kartustok.Quantity {
 	q := kartustok.Quantity(v)
 	return &q
@@ -62,8 +65,14 @@ func fixedEngine(_ *testing.T, snap *refresh.Snapshot) fixedSource { return fixe
 // renders with the minimums mins returns (nil: the API's own).
 func serveSource(src Source, mins func() Minimums, live ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(live...)
-	return NewHandler(reg, NewRenderer(src, mins), HandlerOpts{})
+	companyOf(reg).MustRegister(live...)
+	return NewHandler(reg, Renderers(NewRenderer(src, mins, testCompany)), HandlerOpts{})
+}
+
+// companyOf registers with reg what the exporter registers per company:
+// every series gets the company label.
+func companyOf(reg prometheus.Registerer) prometheus.Registerer {
+	return prometheus.WrapRegistererWith(prometheus.Labels{"company": testCompany}, reg)
 }
 
 // fixedMinimums returns a minimums func for serveSource that always returns
@@ -160,91 +169,91 @@ func TestExposition(t *testing.T) {
 	want := `
 # HELP kartustok_up Whether the last health check (GET /health) got an answer: 1 for 200, or 429 while the API throttles; 0 for no answer, an error status or an unreadable answer. Cached; refreshed in the background.
 # TYPE kartustok_up gauge
-kartustok_up 1
+kartustok_up{company="sinarjaya"} 1
 # HELP kartustok_token_valid Whether the API accepts the token: 0 after a 401 (invalid, inactive, expired or revoked token), 1 after an accepted call. Cached; refreshed in the background.
 # TYPE kartustok_token_valid gauge
-kartustok_token_valid 1
+kartustok_token_valid{company="sinarjaya"} 1
 # HELP kartustok_token_scope_granted Whether the token has the scope (1) or the API refused a call needing it (0), from the last such call or the scope list of /meta/company; absent until known. Cached; refreshed in the background.
 # TYPE kartustok_token_scope_granted gauge
-kartustok_token_scope_granted{scope="item.read"} 0
-kartustok_token_scope_granted{scope="stock.read"} 1
-# HELP kartustok_token_expiry_timestamp_seconds Unix time at which the API token expires, from /meta/company or else --kartustok.token-expires-at; absent when unknown. Cached; refreshed in the background.
+kartustok_token_scope_granted{company="sinarjaya",scope="item.read"} 0
+kartustok_token_scope_granted{company="sinarjaya",scope="stock.read"} 1
+# HELP kartustok_token_expiry_timestamp_seconds Unix time at which the API token expires, from /meta/company, else the configured expiry (--kartustok.token-expires-at or token_expires_at); absent when unknown. Cached; refreshed in the background.
 # TYPE kartustok_token_expiry_timestamp_seconds gauge
-kartustok_token_expiry_timestamp_seconds 1.8e+09
+kartustok_token_expiry_timestamp_seconds{company="sinarjaya"} 1.8e+09
 # HELP kartustok_company_info Information about the KartuStok company, value 1. Cached; refreshed in the background.
 # TYPE kartustok_company_info gauge
-kartustok_company_info{company_id="c1",company_name="PT \"Sinar\" \\ Jaya\nAbadi — Gudang ü 倉庫",minimum_stock_mode="per_warehouse",subdomain="sinarjaya",timezone="Asia/Jakarta"} 1
+kartustok_company_info{company="sinarjaya",company_id="c1",company_name="PT \"Sinar\" \\ Jaya\nAbadi — Gudang ü 倉庫",minimum_stock_mode="per_warehouse",subdomain="sinarjaya",timezone="Asia/Jakarta"} 1
 # HELP kartustok_locator_info Information about a locator (warehouse), value 1; join it on locator_id for names. Cached; refreshed in the background.
 # TYPE kartustok_locator_info gauge
-kartustok_locator_info{active="true",locator_code="GDG-01",locator_id="L1",locator_name="Gudang Utama"} 1
-kartustok_locator_info{active="false",locator_code="OLD",locator_id="L2",locator_name="Gudang Lama"} 1
+kartustok_locator_info{active="true",company="sinarjaya",locator_code="GDG-01",locator_id="L1",locator_name="Gudang Utama"} 1
+kartustok_locator_info{active="false",company="sinarjaya",locator_code="OLD",locator_id="L2",locator_name="Gudang Lama"} 1
 # HELP kartustok_item_info Information about an item, value 1; join it on item_id for codes, names and units. Cached; refreshed in the background.
 # TYPE kartustok_item_info gauge
-kartustok_item_info{active="true",category_id="cat1",category_name="Bahan Baku",item_code="KS-1",item_id="i1",item_name="Tepung \"Segitiga\" 25 kg",uom="sak"} 1
-kartustok_item_info{active="false",category_id="cat1",category_name="Pemanis",item_code="KS-2",item_id="i2",item_name="Gula",uom="kg"} 1
-# HELP kartustok_item_lead_time_seconds Time to restock an active item in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's), else 7 days. Cached; refreshed in the background.
+kartustok_item_info{active="true",category_id="cat1",category_name="Bahan Baku",company="sinarjaya",item_code="KS-1",item_id="i1",item_name="Tepung \"Segitiga\" 25 kg",uom="sak"} 1
+kartustok_item_info{active="false",category_id="cat1",category_name="Pemanis",company="sinarjaya",item_code="KS-2",item_id="i2",item_name="Gula",uom="kg"} 1
+# HELP kartustok_item_lead_time_seconds Time to restock an active item in seconds: lead_time_days in the minimums file (the item's, else its category's, else the file's), else 7 days. Cached; refreshed in the background.
 # TYPE kartustok_item_lead_time_seconds gauge
-kartustok_item_lead_time_seconds{item_id="i1"} 604800
+kartustok_item_lead_time_seconds{company="sinarjaya",item_id="i1"} 604800
 # HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure, from /stock/summary; absent once older than --sync.max-staleness. Cached; refreshed in the background.
 # TYPE kartustok_stock_on_hand gauge
-kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5
-kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0
-# HELP kartustok_stock_minimum_quantity Minimum stock of an item in a locator (warehouse), only when set: from --stock.minimums-file, else KartuStok's per-warehouse minimum. Cached; refreshed in the background.
+kartustok_stock_on_hand{company="sinarjaya",item_id="i1",locator_id="L1"} 12.5
+kartustok_stock_on_hand{company="sinarjaya",item_id="i2",locator_id="L1"} 0
+# HELP kartustok_stock_minimum_quantity Minimum stock of an item in a locator (warehouse), only when set: from the minimums file, else KartuStok's per-warehouse minimum. Cached; refreshed in the background.
 # TYPE kartustok_stock_minimum_quantity gauge
-kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5
+kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i1",locator_id="L1"} 5
 # HELP kartustok_api_rate_limit_remaining Requests left in the API's rate-limit window, from the X-RateLimit-Remaining header of the last response that carried a plausible one (0 to X-RateLimit-Limit).
 # TYPE kartustok_api_rate_limit_remaining gauge
-kartustok_api_rate_limit_remaining 77
-# HELP kartustok_api_request_budget Requests per rate-limit window the exporter allows itself (--kartustok.rate-limit times --kartustok.budget).
+kartustok_api_rate_limit_remaining{company="sinarjaya"} 77
+# HELP kartustok_api_request_budget Requests per rate-limit window the exporter allows itself (the rate limit times the budget, by flag or in the companies file).
 # TYPE kartustok_api_request_budget gauge
-kartustok_api_request_budget 96
+kartustok_api_request_budget{company="sinarjaya"} 96
 # HELP kartustok_sync_last_success_timestamp_seconds Unix time at which the last successful refresh of the resource ended; absent until the first success.
 # TYPE kartustok_sync_last_success_timestamp_seconds gauge
-kartustok_sync_last_success_timestamp_seconds{resource="categories"} 1.7e+09
-kartustok_sync_last_success_timestamp_seconds{resource="company"} 1.7e+09
-kartustok_sync_last_success_timestamp_seconds{resource="flow"} 1.7e+09
-kartustok_sync_last_success_timestamp_seconds{resource="items"} 1.7e+09
-kartustok_sync_last_success_timestamp_seconds{resource="locators"} 1.7e+09
-kartustok_sync_last_success_timestamp_seconds{resource="stock"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="categories"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="company"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="flow"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="items"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="locators"} 1.7e+09
+kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="stock"} 1.7e+09
 # HELP kartustok_sync_duration_seconds Duration in seconds of the last refresh of the resource, successful or not.
 # TYPE kartustok_sync_duration_seconds gauge
-kartustok_sync_duration_seconds{resource="categories"} 1.5
-kartustok_sync_duration_seconds{resource="company"} 1.5
-kartustok_sync_duration_seconds{resource="flow"} 1.5
-kartustok_sync_duration_seconds{resource="health"} 1.5
-kartustok_sync_duration_seconds{resource="items"} 1.5
-kartustok_sync_duration_seconds{resource="locators"} 1.5
-kartustok_sync_duration_seconds{resource="stock"} 1.5
+kartustok_sync_duration_seconds{company="sinarjaya",resource="categories"} 1.5
+kartustok_sync_duration_seconds{company="sinarjaya",resource="company"} 1.5
+kartustok_sync_duration_seconds{company="sinarjaya",resource="flow"} 1.5
+kartustok_sync_duration_seconds{company="sinarjaya",resource="health"} 1.5
+kartustok_sync_duration_seconds{company="sinarjaya",resource="items"} 1.5
+kartustok_sync_duration_seconds{company="sinarjaya",resource="locators"} 1.5
+kartustok_sync_duration_seconds{company="sinarjaya",resource="stock"} 1.5
 # HELP kartustok_sync_errors_total Failed refreshes of the resource; for stock, failed locator fetches.
 # TYPE kartustok_sync_errors_total counter
-kartustok_sync_errors_total{resource="categories"} 2
-kartustok_sync_errors_total{resource="company"} 1
-kartustok_sync_errors_total{resource="flow"} 6
-kartustok_sync_errors_total{resource="health"} 0
-kartustok_sync_errors_total{resource="items"} 4
-kartustok_sync_errors_total{resource="locators"} 3
-kartustok_sync_errors_total{resource="stock"} 5
+kartustok_sync_errors_total{company="sinarjaya",resource="categories"} 2
+kartustok_sync_errors_total{company="sinarjaya",resource="company"} 1
+kartustok_sync_errors_total{company="sinarjaya",resource="flow"} 6
+kartustok_sync_errors_total{company="sinarjaya",resource="health"} 0
+kartustok_sync_errors_total{company="sinarjaya",resource="items"} 4
+kartustok_sync_errors_total{company="sinarjaya",resource="locators"} 3
+kartustok_sync_errors_total{company="sinarjaya",resource="stock"} 5
 # HELP kartustok_sync_planned_requests Requests one full refresh of the resource needs, from the page counts of the last refresh.
 # TYPE kartustok_sync_planned_requests gauge
-kartustok_sync_planned_requests{resource="categories"} 1
-kartustok_sync_planned_requests{resource="company"} 1
-kartustok_sync_planned_requests{resource="flow"} 1
-kartustok_sync_planned_requests{resource="health"} 1
-kartustok_sync_planned_requests{resource="items"} 1
-kartustok_sync_planned_requests{resource="locators"} 1
-kartustok_sync_planned_requests{resource="stock"} 1
+kartustok_sync_planned_requests{company="sinarjaya",resource="categories"} 1
+kartustok_sync_planned_requests{company="sinarjaya",resource="company"} 1
+kartustok_sync_planned_requests{company="sinarjaya",resource="flow"} 1
+kartustok_sync_planned_requests{company="sinarjaya",resource="health"} 1
+kartustok_sync_planned_requests{company="sinarjaya",resource="items"} 1
+kartustok_sync_planned_requests{company="sinarjaya",resource="locators"} 1
+kartustok_sync_planned_requests{company="sinarjaya",resource="stock"} 1
 # HELP kartustok_sync_cycle_seconds Seconds between the starts of the resource's last two complete refresh cycles; until two have run, the interval (for stock, the period the budget plan predicts).
 # TYPE kartustok_sync_cycle_seconds gauge
-kartustok_sync_cycle_seconds{resource="categories"} 60
-kartustok_sync_cycle_seconds{resource="company"} 60
-kartustok_sync_cycle_seconds{resource="flow"} 60
-kartustok_sync_cycle_seconds{resource="health"} 60
-kartustok_sync_cycle_seconds{resource="items"} 60
-kartustok_sync_cycle_seconds{resource="locators"} 60
-kartustok_sync_cycle_seconds{resource="stock"} 60
+kartustok_sync_cycle_seconds{company="sinarjaya",resource="categories"} 60
+kartustok_sync_cycle_seconds{company="sinarjaya",resource="company"} 60
+kartustok_sync_cycle_seconds{company="sinarjaya",resource="flow"} 60
+kartustok_sync_cycle_seconds{company="sinarjaya",resource="health"} 60
+kartustok_sync_cycle_seconds{company="sinarjaya",resource="items"} 60
+kartustok_sync_cycle_seconds{company="sinarjaya",resource="locators"} 60
+kartustok_sync_cycle_seconds{company="sinarjaya",resource="stock"} 60
 # HELP kartustok_sync_skipped_total Refreshes of the resource left out because nothing changed: for stock, locator reads skipped because the locator's count of the day's movements had not changed.
 # TYPE kartustok_sync_skipped_total counter
-kartustok_sync_skipped_total{resource="stock"} 0
+kartustok_sync_skipped_total{company="sinarjaya",resource="stock"} 0
 `
 	if err := testutil.GatherAndCompare(served(t, h), strings.NewReader(want)); err != nil {
 		t.Error(err)
@@ -271,7 +280,7 @@ func TestEmptySnapshot(t *testing.T) {
 	}
 	ms := testkit.MustGather(t, served(t, serveSource(e, nil, NewCollector(e))))
 	for k := range ms {
-		if !strings.HasPrefix(k, "kartustok_sync_") && k != "kartustok_api_request_budget{}" {
+		if !strings.HasPrefix(k, "kartustok_sync_") && k != `kartustok_api_request_budget{company="sinarjaya"}` {
 			t.Errorf("unexpected series before any refresh: %s", k)
 		}
 		if strings.HasPrefix(k, "kartustok_sync_last_success") {
@@ -312,10 +321,10 @@ func (overrides) ItemMinimum(*kartustok.Item, float64, bool) (float64, bool) { r
 func TestMinimumsOverride(t *testing.T) {
 	e := fixedEngine(t, fixedSnapshot(time.Now()))
 	ms := testkit.MustGather(t, served(t, serveSource(e, fixedMinimums(overrides{}))))
-	if v := ms[`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"}`]; v != 99 {
+	if v := ms[`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i2",locator_id="L1"}`]; v != 99 {
 		t.Errorf("overridden minimum = %v, want 99", v)
 	}
-	if v := ms[`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"}`]; v != 5 {
+	if v := ms[`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i1",locator_id="L1"}`]; v != 5 {
 		t.Errorf("API minimum = %v, want 5 where the override is silent", v)
 	}
 	if n := testkit.Count(ms, "kartustok_item_minimum_quantity"); n != 0 {
@@ -375,19 +384,19 @@ func TestAPIMetrics(t *testing.T) {
 	m.ObserveBudgetWait(1500 * time.Millisecond)
 
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(m)
+	companyOf(reg).MustRegister(m)
 	ms := testkit.MustGather(t, reg)
 	for k, want := range map[string]float64{
-		`kartustok_api_requests_total{code="200",endpoint="/stock/summary"}`:             1,
-		`kartustok_api_requests_total{code="503",endpoint="/stock/summary"}`:             1,
-		`kartustok_api_requests_total{code="error",endpoint="/health"}`:                  1,
-		`kartustok_api_errors_total{endpoint="/stock/summary",reason="server_error"}`:    1,
-		`kartustok_api_errors_total{endpoint="/health",reason="timeout"}`:                1,
-		`kartustok_api_errors_total{endpoint="/items",reason="rate_limited"}`:            0,
-		`kartustok_api_request_duration_seconds{endpoint="/stock/summary"}`:              2,
-		`kartustok_api_budget_wait_seconds_total{}`:                                      1.5,
-		`kartustok_api_errors_total{endpoint="/item-categories",reason="unauthorized"}`:  0,
-		`kartustok_api_errors_total{endpoint="/meta/company",reason="invalid_response"}`: 0,
+		`kartustok_api_requests_total{code="200",company="sinarjaya",endpoint="/stock/summary"}`:             1,
+		`kartustok_api_requests_total{code="503",company="sinarjaya",endpoint="/stock/summary"}`:             1,
+		`kartustok_api_requests_total{code="error",company="sinarjaya",endpoint="/health"}`:                  1,
+		`kartustok_api_errors_total{company="sinarjaya",endpoint="/stock/summary",reason="server_error"}`:    1,
+		`kartustok_api_errors_total{company="sinarjaya",endpoint="/health",reason="timeout"}`:                1,
+		`kartustok_api_errors_total{company="sinarjaya",endpoint="/items",reason="rate_limited"}`:            0,
+		`kartustok_api_request_duration_seconds{company="sinarjaya",endpoint="/stock/summary"}`:              2,
+		`kartustok_api_budget_wait_seconds_total{company="sinarjaya"}`:                                       1.5,
+		`kartustok_api_errors_total{company="sinarjaya",endpoint="/item-categories",reason="unauthorized"}`:  0,
+		`kartustok_api_errors_total{company="sinarjaya",endpoint="/meta/company",reason="invalid_response"}`: 0,
 	} {
 		got, ok := ms[k]
 		if !ok || got != want {

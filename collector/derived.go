@@ -29,34 +29,34 @@ import (
 var (
 	companyInfoDesc = newDesc("company", "info",
 		"Information about the KartuStok company, value 1."+cached,
-		"company_id", "company_name", "subdomain", "timezone", "minimum_stock_mode")
+		"company_id", "company_name", "subdomain", "timezone", "minimum_stock_mode", "company")
 	locatorInfoDesc = newDesc("locator", "info",
 		"Information about a locator (warehouse), value 1; join it on locator_id for names."+cached,
-		"locator_id", "locator_code", "locator_name", "active")
+		"locator_id", "locator_code", "locator_name", "active", "company")
 	itemInfoDesc = newDesc("item", "info",
 		"Information about an item, value 1; join it on item_id for codes, names and units."+cached,
-		"item_id", "item_code", "item_name", "category_id", "category_name", "uom", "active")
+		"item_id", "item_code", "item_name", "category_id", "category_name", "uom", "active", "company")
 	stockOnHandDesc = newDesc("stock", "on_hand",
 		"Stock on hand of an item in an active locator (warehouse), in the item's unit of measure, from /stock/summary; absent once older than --sync.max-staleness."+cached,
-		"locator_id", "item_id")
+		"locator_id", "item_id", "company")
 	stockMinimumDesc = newDesc("stock", "minimum_quantity",
-		"Minimum stock of an item in a locator (warehouse), only when set: from --stock.minimums-file, else KartuStok's per-warehouse minimum."+cached,
-		"locator_id", "item_id")
+		"Minimum stock of an item in a locator (warehouse), only when set: from the minimums file, else KartuStok's per-warehouse minimum."+cached,
+		"locator_id", "item_id", "company")
 	itemMinimumDesc = newDesc("item", "minimum_quantity",
-		"Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file, else the item master's Minimum Quantity."+cached,
-		"item_id")
+		"Minimum quantity of an item across all warehouses, only when set: from the minimums file, else the item master's Minimum Quantity."+cached,
+		"item_id", "company")
 	stockInflowDesc = newDesc("stock", "inflow_quantity",
 		"Quantity of an item that came into an active locator (warehouse), in the item's unit, over the period: today (the company's day so far) or 30d (the last 30 days)."+cached,
-		"locator_id", "item_id", "period")
+		"locator_id", "item_id", "period", "company")
 	stockOutflowDesc = newDesc("stock", "outflow_quantity",
 		"Quantity of an item that went out of an active locator (warehouse), in the item's unit; periods as for kartustok_stock_inflow_quantity."+cached,
-		"locator_id", "item_id", "period")
+		"locator_id", "item_id", "period", "company")
 	stockMovementsDesc = newDesc("stock", "movements",
 		"Movements (stock card rows) of an active locator on the company's day so far, by transaction type (receipt, issue, move, adjustment)."+cached,
-		"locator_id", "transaction_type")
+		"locator_id", "transaction_type", "company")
 	itemLeadTimeDesc = newDesc("item", "lead_time_seconds",
-		"Time to restock an active item in seconds: lead_time_days in --stock.minimums-file (the item's, else its category's, else the file's), else 7 days."+cached,
-		"item_id")
+		"Time to restock an active item in seconds: lead_time_days in the minimums file (the item's, else its category's, else the file's), else 7 days."+cached,
+		"item_id", "company")
 )
 
 // Minimums overrides the minimum quantities the API reports, e.g. from a
@@ -124,6 +124,9 @@ type sampleSink func(d *prometheus.Desc, v float64, labels ...string)
 // from at one instant.
 type derivation struct {
 	s *refresh.Snapshot
+	// company is the value of every series' company label, the last label
+	// of every derived family: the sinks add it.
+	company string
 	// items finds s's items by ID.
 	items map[kartustok.ID]*kartustok.Item
 	// mins overrides the API's minimums; nil keeps them.
@@ -141,9 +144,9 @@ type derivation struct {
 
 // newDerivation returns the derivation of s at now with the minimums mins
 // and src's ages. items indexes s.Items by ID (see indexItems).
-func newDerivation(src Source, s *refresh.Snapshot, items map[kartustok.ID]*kartustok.Item, mins Minimums, now time.Time) *derivation {
+func newDerivation(src Source, s *refresh.Snapshot, items map[kartustok.ID]*kartustok.Item, mins Minimums, now time.Time, company string) *derivation {
 	d := &derivation{
-		s: s, items: items, mins: mins, now: now, today: companyDay(s, now),
+		s: s, company: company, items: items, mins: mins, now: now, today: companyDay(s, now),
 		maxAge: src.MaxStaleness(), flowAge: src.FlowMaxAge(),
 	}
 	d.useStockMin, d.useItemMin = apiMinimums(s)

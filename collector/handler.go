@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,8 +62,8 @@ type HandlerOpts struct {
 // encoding differs from the one the scrape before served: whatever they
 // are made of, a scrape never serves one stale, and nothing has to say
 // when they change.
-func NewHandler(live prometheus.Gatherer, r *Renderer, opts HandlerOpts) http.Handler {
-	h := &handler{live: live, volatile: opts.Volatile, volatileAge: opts.VolatileMaxAge, r: r, log: opts.ErrorLog}
+func NewHandler(live prometheus.Gatherer, renderers func() []*Renderer, opts HandlerOpts) http.Handler {
+	h := &handler{live: live, volatile: opts.Volatile, volatileAge: opts.VolatileMaxAge, renderers: renderers, log: opts.ErrorLog}
 	if opts.MaxRequestsInFlight > 0 {
 		h.inFlight = make(chan struct{}, opts.MaxRequestsInFlight)
 	}
@@ -73,7 +74,7 @@ type handler struct {
 	live        prometheus.Gatherer
 	volatile    prometheus.Gatherer
 	volatileAge time.Duration
-	r           *Renderer
+	renderers   func() []*Renderer
 	log         promhttp.Logger
 	inFlight    chan struct{}
 
@@ -124,9 +125,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if h.volatile != nil {
 		volatile = h.volatileParts(format, openMetrics)
 	}
+	// Each company's blocks of a family follow the last company's, in
+	// the order of the companies' names.
 	fr := &frame{}
-	if h.r != nil {
-		fr = h.r.frame(time.Now())
+	if h.renderers != nil {
+		now := time.Now()
+		for _, r := range h.renderers() {
+			f := r.frame(now)
+			for k := range fr {
+				fr[k] = append(fr[k], f[k]...)
+			}
+		}
 	}
 
 	header := w.Header()
@@ -345,3 +354,10 @@ func (p *plainExposition) text(b []byte) {
 func (p *plainExposition) block(b *block) { p.text(b.text) }
 
 func (p *plainExposition) close() error { return p.err }
+
+// Renderers is a fixed list of renderers for NewHandler, sorted by company.
+func Renderers(rs ...*Renderer) func() []*Renderer {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b *Renderer) int { return strings.Compare(a.company, b.company) })
+	return func() []*Renderer { return rs }
+}

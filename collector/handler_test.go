@@ -126,21 +126,21 @@ func TestFlowSeries(t *testing.T) {
 		}
 		return out
 	}
-	r := NewRenderer(src, nil)
-	h := NewHandler(prometheus.NewRegistry(), r, HandlerOpts{})
+	r := NewRenderer(src, nil, testCompany)
+	h := NewHandler(prometheus.NewRegistry(), Renderers(r), HandlerOpts{})
 	assert.Equal(t, map[string]float64{
-		`kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="today"}`:  4,
-		`kartustok_stock_outflow_quantity{item_id="i1",locator_id="L4",period="today"}`: 1.5,
-		`kartustok_stock_inflow_quantity{item_id="i3",locator_id="L4",period="today"}`:  2,
-		`kartustok_stock_outflow_quantity{item_id="i3",locator_id="L4",period="today"}`: 0,
-		`kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="30d"}`:    120,
-		`kartustok_stock_outflow_quantity{item_id="i1",locator_id="L4",period="30d"}`:   90,
-		`kartustok_stock_inflow_quantity{item_id="i3",locator_id="L4",period="30d"}`:    0,
-		`kartustok_stock_outflow_quantity{item_id="i3",locator_id="L4",period="30d"}`:   30,
-		`kartustok_stock_movements{locator_id="L4",transaction_type="receipt"}`:         3,
-		`kartustok_stock_movements{locator_id="L4",transaction_type="issue"}`:           5,
-		`kartustok_stock_movements{locator_id="L4",transaction_type="move"}`:            0,
-		`kartustok_stock_movements{locator_id="L4",transaction_type="adjustment"}`:      1,
+		`kartustok_stock_inflow_quantity{company="sinarjaya",item_id="i1",locator_id="L4",period="today"}`:  4,
+		`kartustok_stock_outflow_quantity{company="sinarjaya",item_id="i1",locator_id="L4",period="today"}`: 1.5,
+		`kartustok_stock_inflow_quantity{company="sinarjaya",item_id="i3",locator_id="L4",period="today"}`:  2,
+		`kartustok_stock_outflow_quantity{company="sinarjaya",item_id="i3",locator_id="L4",period="today"}`: 0,
+		`kartustok_stock_inflow_quantity{company="sinarjaya",item_id="i1",locator_id="L4",period="30d"}`:    120,
+		`kartustok_stock_outflow_quantity{company="sinarjaya",item_id="i1",locator_id="L4",period="30d"}`:   90,
+		`kartustok_stock_inflow_quantity{company="sinarjaya",item_id="i3",locator_id="L4",period="30d"}`:    0,
+		`kartustok_stock_outflow_quantity{company="sinarjaya",item_id="i3",locator_id="L4",period="30d"}`:   30,
+		`kartustok_stock_movements{company="sinarjaya",locator_id="L4",transaction_type="receipt"}`:         3,
+		`kartustok_stock_movements{company="sinarjaya",locator_id="L4",transaction_type="issue"}`:           5,
+		`kartustok_stock_movements{company="sinarjaya",locator_id="L4",transaction_type="move"}`:            0,
+		`kartustok_stock_movements{company="sinarjaya",locator_id="L4",transaction_type="adjustment"}`:      1,
 	}, flowOf(testkit.MustGather(t, served(t, h))))
 	body, hdr := scrapeHandler(t, h, "application/openmetrics-text;version=1.0.0", "gzip")
 	require.Len(t, flowOf(parseExposition(t, body, expfmt.ResponseFormat(hdr))), 12, "in OpenMetrics too")
@@ -172,7 +172,7 @@ func TestFlowOfTheDayEndsAtTheCompanysMidnight(t *testing.T) {
 	}}
 	src := &swapSource{}
 	src.snap.Store(s)
-	r := NewRenderer(src, nil)
+	r := NewRenderer(src, nil, testCompany)
 	text := func(blocks []*block) string {
 		var b strings.Builder
 		for _, bl := range blocks {
@@ -246,7 +246,7 @@ func TestHandlerRendersOnceAndSharesTheBytes(t *testing.T) {
 	src := &swapSource{}
 	s := richSnapshot(now)
 	src.snap.Store(s)
-	r := NewRenderer(src, nil)
+	r := NewRenderer(src, nil, testCompany)
 	f1 := r.frame(now)
 	f2 := r.frame(now.Add(time.Second))
 	require.NotEmpty(t, f1[famOnHand])
@@ -329,7 +329,7 @@ func TestHandlerLimitsConcurrentScrapes(t *testing.T) {
 	src.snap.Store(richSnapshot(now))
 	block := make(chan struct{})
 	slow := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { <-block; return nil, nil })
-	h := NewHandler(slow, NewRenderer(src, nil), HandlerOpts{MaxRequestsInFlight: 1})
+	h := NewHandler(slow, Renderers(NewRenderer(src, nil, testCompany)), HandlerOpts{MaxRequestsInFlight: 1})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -343,7 +343,7 @@ func TestHandlerLimitsConcurrentScrapes(t *testing.T) {
 	close(block)
 	<-done
 
-	h = NewHandler(prometheus.NewRegistry(), NewRenderer(src, nil), HandlerOpts{})
+	h = NewHandler(prometheus.NewRegistry(), Renderers(NewRenderer(src, nil, testCompany)), HandlerOpts{})
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
@@ -360,7 +360,7 @@ func TestHandlerLimitsConcurrentScrapes(t *testing.T) {
 				}
 				body, hdr := scrapeHandler(t, h, "", enc)
 				got := parseExposition(t, body, expfmt.ResponseFormat(hdr))
-				assert.Contains(t, got, `kartustok_stock_on_hand{item_id="i1",locator_id="L1"}`)
+				assert.Contains(t, got, `kartustok_stock_on_hand{company="sinarjaya",item_id="i1",locator_id="L1"}`)
 			}
 		})
 	}
@@ -373,7 +373,7 @@ func TestHandlerThroughPromhttpInstrumentation(t *testing.T) {
 	src := &swapSource{}
 	src.snap.Store(richSnapshot(time.Now()))
 	reg := prometheus.NewRegistry()
-	h := promhttp.InstrumentMetricHandler(reg, NewHandler(reg, NewRenderer(src, nil), HandlerOpts{}))
+	h := promhttp.InstrumentMetricHandler(reg, NewHandler(reg, Renderers(NewRenderer(src, nil, testCompany)), HandlerOpts{}))
 	for range 3 {
 		scrapeHandler(t, h, "", "gzip")
 	}
@@ -449,11 +449,11 @@ func TestLiveFamiliesNeverStale(t *testing.T) {
 	rl.status.Store(&kartustok.RateLimitStatus{Known: true, Limit: 120, Remaining: 77})
 	api := NewAPIMetrics()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewCollector(src, WithRateLimit(rl)), api)
-	h := NewHandler(reg, NewRenderer(src, nil), HandlerOpts{})
+	companyOf(reg).MustRegister(NewCollector(src, WithRateLimit(rl)), api)
+	h := NewHandler(reg, Renderers(NewRenderer(src, nil, testCompany)), HandlerOpts{})
 	remaining := func(enc string) float64 {
 		body, hdr := scrapeHandler(t, h, "", enc)
-		return parseExposition(t, body, expfmt.ResponseFormat(hdr))["kartustok_api_rate_limit_remaining{}"]
+		return parseExposition(t, body, expfmt.ResponseFormat(hdr))[`kartustok_api_rate_limit_remaining{company="sinarjaya"}`]
 	}
 	for _, enc := range []string{"", "gzip"} {
 		require.InDelta(t, 77.0, remaining(enc), 0)
@@ -477,7 +477,7 @@ func TestRendererRunsInTheBackground(t *testing.T) {
 		now := time.Now()
 		src := &swapSource{}
 		src.snap.Store(richSnapshot(now))
-		r := NewRenderer(src, nil)
+		r := NewRenderer(src, nil, testCompany)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() { r.Run(ctx, time.Second); close(done) }()
@@ -509,7 +509,7 @@ func TestRendererRendersTheNewDayInTheBackground(t *testing.T) {
 		s.Location = time.FixedZone("a minute before midnight", -60)
 		src := &swapSource{}
 		src.snap.Store(s)
-		r := NewRenderer(src, nil)
+		r := NewRenderer(src, nil, testCompany)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() { r.Run(ctx, time.Second); close(done) }()

@@ -75,8 +75,8 @@ func loadHandler(side string) http.Handler {
 		src := &swapSource{}
 		src.snap.Store(s)
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src), NewAPIMetrics())
-		return NewHandler(reg, NewRenderer(src, nil), HandlerOpts{MaxRequestsInFlight: 100})
+		companyOf(reg).MustRegister(NewCollector(src), NewAPIMetrics())
+		return NewHandler(reg, Renderers(NewRenderer(src, nil, testCompany)), HandlerOpts{MaxRequestsInFlight: 100})
 	case "project":
 		// As main wires it: the live families gathered every scrape and
 		// compressed when they change, the process's and the runtime's
@@ -85,10 +85,10 @@ func loadHandler(side string) http.Handler {
 		src := &swapSource{}
 		src.snap.Store(s)
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(NewCollector(src), NewAPIMetrics())
+		companyOf(reg).MustRegister(NewCollector(src), NewAPIMetrics())
 		exporterReg := prometheus.NewRegistry()
 		exporterReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		return promhttp.InstrumentMetricHandler(exporterReg, NewHandler(reg, NewRenderer(src, nil), HandlerOpts{
+		return promhttp.InstrumentMetricHandler(exporterReg, NewHandler(reg, Renderers(NewRenderer(src, nil, testCompany)), HandlerOpts{
 			MaxRequestsInFlight: 100, Volatile: exporterReg, VolatileMaxAge: time.Second,
 		}))
 	default:

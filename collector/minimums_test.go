@@ -62,9 +62,9 @@ func (m *tableMinimums) ItemMinimum(it *kartustok.Item, apiValue float64, apiSet
 func (m *tableMinimums) MinimumPairs() map[string][]string { return m.pairs }
 
 const minimumMetrics = `
-# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, only when set: from --stock.minimums-file, else the item master's Minimum Quantity. Cached; refreshed in the background.
+# HELP kartustok_item_minimum_quantity Minimum quantity of an item across all warehouses, only when set: from the minimums file, else the item master's Minimum Quantity. Cached; refreshed in the background.
 # TYPE kartustok_item_minimum_quantity gauge
-# HELP kartustok_stock_minimum_quantity Minimum stock of an item in a locator (warehouse), only when set: from --stock.minimums-file, else KartuStok's per-warehouse minimum. Cached; refreshed in the background.
+# HELP kartustok_stock_minimum_quantity Minimum stock of an item in a locator (warehouse), only when set: from the minimums file, else KartuStok's per-warehouse minimum. Cached; refreshed in the background.
 # TYPE kartustok_stock_minimum_quantity gauge
 # HELP kartustok_stock_on_hand Stock on hand of an item in an active locator (warehouse), in the item's unit of measure, from /stock/summary; absent once older than --sync.max-staleness. Cached; refreshed in the background.
 # TYPE kartustok_stock_on_hand gauge
@@ -102,9 +102,9 @@ func TestMinimumsOverrideTheAPI(t *testing.T) {
 	// The company is in per_warehouse mode: the item master's 40 is not
 	// exported (see TestMinimumsFollowTheCompanysMode).
 	api := []string{
-		`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 5`,
-		`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
-		`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
+		`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i1",locator_id="L1"} 5`,
+		`kartustok_stock_on_hand{company="sinarjaya",item_id="i1",locator_id="L1"} 12.5`,
+		`kartustok_stock_on_hand{company="sinarjaya",item_id="i2",locator_id="L1"} 0`,
 	}
 	t.Run("no minimums", func(t *testing.T) { compareMinimums(t, serveSource(e, nil), api...) })
 	t.Run("nil minimums", func(t *testing.T) {
@@ -117,12 +117,12 @@ func TestMinimumsOverrideTheAPI(t *testing.T) {
 		}
 		compareMinimums(t, serveSource(e, fixedMinimums(m)),
 			// 0 is a real minimum, which overrides the API's 40.
-			`kartustok_item_minimum_quantity{item_id="i1"} 0`,
-			`kartustok_item_minimum_quantity{item_id="i2"} 7.5`,
-			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 60`,
-			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 3`,
-			`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
-			`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
+			`kartustok_item_minimum_quantity{company="sinarjaya",item_id="i1"} 0`,
+			`kartustok_item_minimum_quantity{company="sinarjaya",item_id="i2"} 7.5`,
+			`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i1",locator_id="L1"} 60`,
+			`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i2",locator_id="L1"} 3`,
+			`kartustok_stock_on_hand{company="sinarjaya",item_id="i1",locator_id="L1"} 12.5`,
+			`kartustok_stock_on_hand{company="sinarjaya",item_id="i2",locator_id="L1"} 0`,
 		)
 	})
 	t.Run("unknown item keeps the API's value", func(t *testing.T) {
@@ -130,12 +130,12 @@ func TestMinimumsOverrideTheAPI(t *testing.T) {
 		s.Stock["L1"].Rows = append(s.Stock["L1"].Rows, refresh.StockEntry{ItemID: "gone", OnHand: 2, Minimum: 4, HasMinimum: true})
 		all := 99.0
 		compareMinimums(t, serveSource(fixedEngine(t, s), fixedMinimums(&tableMinimums{all: &all})),
-			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 99`,
-			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 99`,
-			`kartustok_stock_minimum_quantity{item_id="gone",locator_id="L1"} 4`,
-			`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
-			`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
-			`kartustok_stock_on_hand{item_id="gone",locator_id="L1"} 2`,
+			`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i1",locator_id="L1"} 99`,
+			`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i2",locator_id="L1"} 99`,
+			`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="gone",locator_id="L1"} 4`,
+			`kartustok_stock_on_hand{company="sinarjaya",item_id="i1",locator_id="L1"} 12.5`,
+			`kartustok_stock_on_hand{company="sinarjaya",item_id="i2",locator_id="L1"} 0`,
+			`kartustok_stock_on_hand{company="sinarjaya",item_id="gone",locator_id="L1"} 2`,
 		)
 	})
 }
@@ -173,11 +173,11 @@ func TestMissingPairsExportedAsZero(t *testing.T) {
 		},
 	}
 	want := []string{
-		`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 60`,
-		`kartustok_stock_minimum_quantity{item_id="i3",locator_id="L1"} 8`,
-		`kartustok_stock_on_hand{item_id="i1",locator_id="L1"} 12.5`,
-		`kartustok_stock_on_hand{item_id="i2",locator_id="L1"} 0`,
-		`kartustok_stock_on_hand{item_id="i3",locator_id="L1"} 0`,
+		`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i1",locator_id="L1"} 60`,
+		`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i3",locator_id="L1"} 8`,
+		`kartustok_stock_on_hand{company="sinarjaya",item_id="i1",locator_id="L1"} 12.5`,
+		`kartustok_stock_on_hand{company="sinarjaya",item_id="i2",locator_id="L1"} 0`,
+		`kartustok_stock_on_hand{company="sinarjaya",item_id="i3",locator_id="L1"} 0`,
 	}
 	compareMinimums(t, serveSource(e, fixedMinimums(m)), want...)
 
@@ -189,8 +189,8 @@ func TestMissingPairsExportedAsZero(t *testing.T) {
 	t.Run("defaults for every warehouse add no series", func(t *testing.T) {
 		all := 20.0
 		compareMinimums(t, serveSource(e, fixedMinimums(&tableMinimums{all: &all})),
-			`kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"} 20`,
-			`kartustok_stock_minimum_quantity{item_id="i2",locator_id="L1"} 20`,
+			`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i1",locator_id="L1"} 20`,
+			`kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i2",locator_id="L1"} 20`,
 			want[2], want[3])
 	})
 	t.Run("lint", func(t *testing.T) {
@@ -218,8 +218,8 @@ func TestRendererReadsMinimumsOncePerScrape(t *testing.T) {
 // leftover item-master minimums must not get union alerts it never set up.
 // File minimums apply in every mode.
 func TestMinimumsFollowTheCompanysMode(t *testing.T) {
-	itemMin := `kartustok_item_minimum_quantity{item_id="i1"}`
-	stockMin := `kartustok_stock_minimum_quantity{item_id="i1",locator_id="L1"}`
+	itemMin := `kartustok_item_minimum_quantity{company="sinarjaya",item_id="i1"}`
+	stockMin := `kartustok_stock_minimum_quantity{company="sinarjaya",item_id="i1",locator_id="L1"}`
 	for _, tc := range []struct {
 		mode      string
 		noCompany bool // /meta/company not fetched (or meta.read refused)

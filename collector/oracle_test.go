@@ -44,8 +44,9 @@ import (
 // whatever the Renderer cached, and however it strings its blocks, escapes
 // and compresses them.
 type oracle struct {
-	src  Source
-	mins func() Minimums
+	src     Source
+	mins    func() Minimums
+	company string
 }
 
 var _ prometheus.Collector = oracle{}
@@ -62,9 +63,9 @@ func (o oracle) Collect(ch chan<- prometheus.Metric) {
 	if o.mins != nil {
 		mins = o.mins()
 	}
-	d := newDerivation(o.src, s, indexItems(s.Items), mins, time.Now())
+	d := newDerivation(o.src, s, indexItems(s.Items), mins, time.Now(), o.company)
 	sink := func(desc *prometheus.Desc, v float64, labels ...string) {
-		emit(ch, desc, prometheus.GaugeValue, v, labels...)
+		emit(ch, desc, prometheus.GaugeValue, v, append(labels, o.company)...)
 	}
 	d.companySamples(sink)
 	d.locatorSamples(sink)
@@ -92,10 +93,11 @@ func newOracleCase(src Source, mins func() Minimums) *oracleCase {
 	api := NewAPIMetrics()
 	api.ObserveRequest(kartustok.RequestInfo{Endpoint: kartustok.EndpointStockSummary, Status: 200, Duration: 120 * time.Millisecond})
 	live := prometheus.NewPedanticRegistry()
-	live.MustRegister(NewCollector(src, WithRateLimit(rl)), api)
+	companyOf(live).MustRegister(NewCollector(src, WithRateLimit(rl)), api)
 	want := prometheus.NewPedanticRegistry()
-	want.MustRegister(NewCollector(src, WithRateLimit(rl)), api, oracle{src: src, mins: mins})
-	return &oracleCase{handler: NewHandler(live, NewRenderer(src, mins), HandlerOpts{}), want: want}
+	companyOf(want).MustRegister(NewCollector(src, WithRateLimit(rl)), api)
+	want.MustRegister(oracle{src: src, mins: mins, company: testCompany})
+	return &oracleCase{handler: NewHandler(live, Renderers(NewRenderer(src, mins, testCompany)), HandlerOpts{}), want: want}
 }
 
 // canonical encodes families, sorted as a registry sorts them, in the text
@@ -136,7 +138,7 @@ func (c *oracleCase) check(t *testing.T, accept, acceptEncoding string) bool {
 				delete(want, k)
 			}
 		}
-		delete(want, `kartustok_api_request_duration_seconds{endpoint="/stock/summary"}`)
+		delete(want, `kartustok_api_request_duration_seconds{company="sinarjaya",endpoint="/stock/summary"}`)
 		return assert.Equal(t, want, parseExposition(t, body, format))
 	}
 	assert.Equal(t, expfmt.TypeTextPlain, format.FormatType())
@@ -167,9 +169,9 @@ func TestRendererMatchesTheOracle(t *testing.T) {
 	}
 	c := newOracleCase(src, fixedMinimums(mins))
 	ms := testkit.MustGather(t, c.want)
-	require.Contains(t, ms, `kartustok_stock_on_hand{item_id="i3",locator_id="L4"}`, "a carried entry")
-	require.Contains(t, ms, `kartustok_stock_on_hand{item_id="i3",locator_id="L1"}`, "a pair without a row")
-	require.Contains(t, ms, `kartustok_stock_inflow_quantity{item_id="i1",locator_id="L4",period="today"}`)
+	require.Contains(t, ms, `kartustok_stock_on_hand{company="sinarjaya",item_id="i3",locator_id="L4"}`, "a carried entry")
+	require.Contains(t, ms, `kartustok_stock_on_hand{company="sinarjaya",item_id="i3",locator_id="L1"}`, "a pair without a row")
+	require.Contains(t, ms, `kartustok_stock_inflow_quantity{company="sinarjaya",item_id="i1",locator_id="L4",period="today"}`)
 	for _, f := range scrapeForms {
 		t.Run(fmt.Sprintf("%s %s", f.accept, f.encoding), func(t *testing.T) { c.check(t, f.accept, f.encoding) })
 	}

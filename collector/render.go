@@ -290,6 +290,8 @@ type catalogKey struct {
 type Renderer struct {
 	src      Source
 	minimums func() Minimums
+	// company is the value of every series' company label.
+	company string
 
 	mu      sync.Mutex
 	catKey  catalogKey
@@ -307,13 +309,16 @@ type Renderer struct {
 // The renderer calls it once per scrape and uses the result throughout, so
 // that one scrape never mixes two versions of minimums that change while
 // the exporter runs (a file reloaded on SIGHUP); it must be safe for
-// concurrent use.
-func NewRenderer(src Source, minimums func() Minimums) *Renderer {
+// concurrent use. company is the value of every series' company label.
+func NewRenderer(src Source, minimums func() Minimums, company string) *Renderer {
 	if minimums == nil {
 		minimums = func() Minimums { return nil }
 	}
-	return &Renderer{src: src, minimums: minimums, stock: map[kartustok.ID]*stockBlocks{}, flow: map[kartustok.ID]*flowBlocks{}}
+	return &Renderer{src: src, minimums: minimums, company: company, stock: map[kartustok.ID]*stockBlocks{}, flow: map[kartustok.ID]*flowBlocks{}}
 }
+
+// Company is the company whose snapshots r renders.
+func (r *Renderer) Company() string { return r.company }
 
 // Run renders every new snapshot in the background, and the stock and flow
 // again at the company's midnight, when the day's figures end, looking
@@ -363,7 +368,7 @@ func (r *Renderer) frame(now time.Time) *frame {
 	if r.items == nil || !sameItems(r.itemsOf, s.Items) {
 		r.items, r.itemsOf = indexItems(s.Items), s.Items
 	}
-	d := newDerivation(r.src, s, r.items, mins, now)
+	d := newDerivation(r.src, s, r.items, mins, now, r.company)
 	var f frame
 	ck := catalogKey{catalog: s.CatalogVersion, mins: mins, useMin: d.useItemMin}
 	if r.catalog[0] == nil || r.catKey != ck {
@@ -451,7 +456,7 @@ func (r *Renderer) renderCatalog(d *derivation) {
 	var lines [numCatalog][]line
 	sink := func(desc *prometheus.Desc, v float64, labels ...string) {
 		i := familyIndex[desc]
-		lines[i] = append(lines[i], sample(renderedFamilies[i], v, labels))
+		lines[i] = append(lines[i], sample(renderedFamilies[i], v, append(labels, r.company)))
 	}
 	d.companySamples(sink)
 	d.itemSamples(sink)
@@ -480,10 +485,10 @@ func renderStock(d *derivation, l *kartustok.Locator, ls *refresh.LocatorStock) 
 	}
 	d.stockSamples(l, ls, sink)
 	sb := &stockBlocks{
-		minimum: renderPoints(renderedFamilies[famStockMinimum], l.ID, "", minimum),
-		onHand:  renderPoints(renderedFamilies[famOnHand], l.ID, "", onHand),
-		inflow:  renderPoints(renderedFamilies[famInflow], l.ID, periodToday, inflow),
-		outflow: renderPoints(renderedFamilies[famOutflow], l.ID, periodToday, outflow),
+		minimum: renderPoints(renderedFamilies[famStockMinimum], d.company, l.ID, "", minimum),
+		onHand:  renderPoints(renderedFamilies[famOnHand], d.company, l.ID, "", onHand),
+		inflow:  renderPoints(renderedFamilies[famInflow], d.company, l.ID, periodToday, inflow),
+		outflow: renderPoints(renderedFamilies[famOutflow], d.company, l.ID, periodToday, outflow),
 	}
 	// A carried entry drops out once its value is too old: render again
 	// then.
@@ -503,17 +508,18 @@ type point struct {
 
 // renderPoints renders one locator's samples of f, sorted by their second
 // label (the item or transaction type), with the third label set to third
-// when f has one. Its lines differ only in that label and the value, so
+// when f has one, and the last, the company, to company. Its lines differ only in that label and the value, so
 // they are written into one buffer each, without a line of their own.
-func renderPoints(f *family, locator kartustok.ID, third string, points []point) *block {
+func renderPoints(f *family, company string, locator kartustok.ID, third string, points []point) *block {
 	slices.SortFunc(points, func(a, b point) int { return strings.Compare(a.label, b.label) })
 	bp := textPool.Get().(*[]byte)
 	defer textPool.Put(bp)
 	text := (*bp)[:0]
 	labels := []string{string(locator), ""}
-	if len(f.labels) == 3 {
+	if len(f.labels) == 4 {
 		labels = append(labels, third)
 	}
+	labels = append(labels, company)
 	for _, p := range points {
 		labels[1] = p.label
 		text = appendSample(text, f, p.v, labels)
@@ -545,9 +551,9 @@ func renderFlow(d *derivation, l *kartustok.Locator, lf *refresh.LocatorFlow) *f
 	}
 	d.flowSamples(l, lf, sink)
 	fb := &flowBlocks{
-		inflow:    renderPoints(renderedFamilies[famInflow], l.ID, period30Days, inflow),
-		outflow:   renderPoints(renderedFamilies[famOutflow], l.ID, period30Days, outflow),
-		movements: renderPoints(renderedFamilies[famMovements], l.ID, "", movements),
+		inflow:    renderPoints(renderedFamilies[famInflow], d.company, l.ID, period30Days, inflow),
+		outflow:   renderPoints(renderedFamilies[famOutflow], d.company, l.ID, period30Days, outflow),
+		movements: renderPoints(renderedFamilies[famMovements], d.company, l.ID, "", movements),
 	}
 	for _, fetched := range []time.Time{periodFetched(lf), movementsFetched(lf)} {
 		if until := fetched.Add(d.flowAge); !fetched.IsZero() && until.After(d.now) && (fb.validUntil.IsZero() || until.Before(fb.validUntil)) {

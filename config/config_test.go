@@ -471,7 +471,7 @@ func TestLoadWaitsForAFileRewrittenInPlace(t *testing.T) {
 	full := "companies:\n" +
 		"  - name: a\n    url: https://a.kartustok.com/public/v1\n    token_file: a.token\n" +
 		"  - name: b\n    url: https://b.kartustok.com/public/v1\n    token_file: b.token\n"
-	half := full[:strings.Index(full, "  - name: b")]
+	half, _, _ := strings.Cut(full, "  - name: b")
 	require.NoError(t, os.WriteFile(path, []byte(half), 0o600))
 	loaded := make(chan *File, 1)
 	go func() {

@@ -534,5 +534,5 @@ func TestDockerfile(t *testing.T) {
 		return slices.Contains(fields, "--chown="+instructions["USER"][0]) &&
 			strings.TrimSuffix(fields[len(fields)-1], "/") == stateDir
 	}), "no COPY --chown=%s makes %s", instructions["USER"][0], stateDir)
-	assert.True(t, strings.Contains(string(data), "--storage.path="+stateDir), "the example does not pass --storage.path="+stateDir)
+	assert.Contains(t, string(data), "--storage.path="+stateDir, "the example does not pass --storage.path="+stateDir)
 }

@@ -155,11 +155,11 @@ func NewReloader(path string, logger log.Logger) (*Reloader, error) {
 		logger: logger,
 		successful: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kartustok_config_last_reload_successful",
-			Help: "Whether the last load of --stock.minimums-file (at start-up, on SIGHUP or on POST /-/reload) succeeded (1) or failed and left the previous file in force (0); 1 when no file is configured.",
+			Help: "Whether the last load of the minimums file (at start-up, on SIGHUP or on POST /-/reload) succeeded (1) or failed, leaving the previous one in force (0); 1 with no file.",
 		}),
 		successTime: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kartustok_config_last_reload_success_timestamp_seconds",
-			Help: "Unix time of the last successful load of --stock.minimums-file; the start time when no file is configured.",
+			Help: "Unix time of the last successful load of the minimums file; the start time when no file is configured.",
 		}),
 	}
 	if path == "" {

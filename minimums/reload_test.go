@@ -232,7 +232,7 @@ func TestReloaderMetrics(t *testing.T) {
 	n, err := testutil.GatherAndCount(reg)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
-	const help = `# HELP kartustok_config_last_reload_successful Whether the last load of --stock.minimums-file (at start-up, on SIGHUP or on POST /-/reload) succeeded (1) or failed and left the previous file in force (0); 1 when no file is configured.
+	const help = `# HELP kartustok_config_last_reload_successful Whether the last load of the minimums file (at start-up, on SIGHUP or on POST /-/reload) succeeded (1) or failed, leaving the previous one in force (0); 1 with no file.
 # TYPE kartustok_config_last_reload_successful gauge
 `
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(help+"kartustok_config_last_reload_successful 1\n"), "kartustok_config_last_reload_successful"))
@@ -245,7 +245,7 @@ func TestReloaderMetrics(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, mfs, 2)
 	assert.Equal(t, "kartustok_config_last_reload_success_timestamp_seconds", mfs[0].GetName())
-	assert.Equal(t, "Unix time of the last successful load of --stock.minimums-file; the start time when no file is configured.", mfs[0].GetHelp())
+	assert.Equal(t, "Unix time of the last successful load of the minimums file; the start time when no file is configured.", mfs[0].GetHelp())
 }
 
 func TestReloaderLogsCatalogWarningsOnce(t *testing.T) {

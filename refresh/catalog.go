@@ -46,9 +46,9 @@ func (e *Engine) catalogLoop(ctx context.Context) {
 	// A catalogue of a saved state that is still fresh is refreshed at
 	// its interval; the refreshes after the first yield to stock while
 	// stock comes first (the first one brings the locators stock needs).
-	base := ctx
+	yielding := kartustok.Yielding(ctx)
 	if until := e.restoredCatalogUntil(); !until.IsZero() {
-		ctx = kartustok.Yielding(ctx)
+		ctx = yielding
 		if !sleepUntil(ctx, until) {
 			return
 		}
@@ -60,7 +60,7 @@ func (e *Engine) catalogLoop(ctx context.Context) {
 		}
 		start := time.Now()
 		retrySoon := e.syncCatalog(ctx)
-		ctx = kartustok.Yielding(base)
+		ctx = yielding //nolint:fatcontext // made once, before the loop: nothing nests
 		if !retrySoon {
 			e.measureCycle(catalogResources, &last, start, e.cfg.CatalogInterval)
 		}

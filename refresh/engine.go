@@ -166,6 +166,8 @@ type Engine struct {
 	cfg    Config
 	logger log.Logger
 	snap   atomic.Pointer[Snapshot]
+	// failed is set once a call has failed after the client's retries.
+	failed atomic.Bool
 
 	// locatorsKnown is closed once the first locator list has arrived:
 	// stock cannot be fetched before the engine knows the locators.
@@ -286,6 +288,15 @@ func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
 // Ready reports whether every active locator's stock has been fetched, i.e.
 // whether /metrics shows the whole company.
 func (e *Engine) Ready() bool { return e.snap.Load().Ready }
+
+// Settled reports whether the company is ready or some call has failed
+// after the client's retries: a refused or unreadable token, a missing
+// scope, a 429, an unreachable, slow or broken API, an answer refused as
+// invalid. Each of these is a definite state its metrics report. A process
+// serving many companies is ready once every one is settled, so that one
+// broken company never holds the others back. Like readiness, it never
+// goes back.
+func (e *Engine) Settled() bool { return e.failed.Load() || e.Ready() }
 
 // MaxStaleness returns how long stock is exported after its last success.
 func (e *Engine) MaxStaleness() time.Duration { return e.cfg.MaxStaleness }

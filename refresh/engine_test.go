@@ -98,13 +98,17 @@ func (h *harness) metrics() map[string]float64 {
 func exporterHandler(t *testing.T, e *refresh.Engine, mins collector.Minimums, live ...prometheus.Collector) http.Handler {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(live...)
+	prometheus.WrapRegistererWith(prometheus.Labels{"company": testCompany}, reg).MustRegister(live...)
 	var minsFunc func() collector.Minimums
 	if mins != nil {
 		minsFunc = func() collector.Minimums { return mins }
 	}
-	return collector.NewHandler(reg, collector.NewRenderer(e, minsFunc), collector.HandlerOpts{ErrorLog: testLog{t}})
+	return collector.NewHandler(reg, collector.Renderers(collector.NewRenderer(e, minsFunc, testCompany)), collector.HandlerOpts{ErrorLog: testLog{t}})
 }
+
+// testCompany is the company label of the tests' series: the simulated
+// company's subdomain.
+const testCompany = "sinarjaya"
 
 // testLog fails the test with what the handler logs.
 type testLog struct{ t *testing.T }
@@ -133,10 +137,10 @@ func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
 		if got := testkit.Count(ms, "kartustok_stock_on_hand"); got != 15 {
 			t.Errorf("stock series = %d, want 15", got)
 		}
-		if v := ms[`kartustok_stock_on_hand{item_id="i4",locator_id="L2"}`]; v != 10 {
+		if v := ms[`kartustok_stock_on_hand{company="sinarjaya",item_id="i4",locator_id="L2"}`]; v != 10 {
 			t.Errorf("on hand = %v, want 10", v)
 		}
-		if _, ok := ms[`kartustok_locator_info{active="false",locator_code="OLD",locator_id="Lx",locator_name="Gudang Lama"}`]; !ok {
+		if _, ok := ms[`kartustok_locator_info{active="false",company="sinarjaya",locator_code="OLD",locator_id="Lx",locator_name="Gudang Lama"}`]; !ok {
 			t.Error("inactive locator missing from locator_info")
 		}
 		for _, c := range api.callsSince(kartustok.EndpointStockSummary, time.Time{}) {
@@ -147,7 +151,7 @@ func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
 				t.Errorf("dates = %s..%s, want the company's today 2000-01-01", c.Filter.DateFrom, c.Filter.DateTo)
 			}
 		}
-		for _, k := range []string{`kartustok_up{}`, `kartustok_token_valid{}`, `kartustok_token_scope_granted{scope="stock.read"}`} {
+		for _, k := range []string{`kartustok_up{company="sinarjaya"}`, `kartustok_token_valid{company="sinarjaya"}`, `kartustok_token_scope_granted{company="sinarjaya",scope="stock.read"}`} {
 			if ms[k] != 1 {
 				t.Errorf("%s = %v, want 1", k, ms[k])
 			}
@@ -156,15 +160,15 @@ func TestEngineFirstSyncReadyAndInactiveLocator(t *testing.T) {
 			r := res.String()
 			if res == refresh.ResourceFlow {
 				// Off in this configuration: no series at all.
-				if _, ok := ms[fmt.Sprintf(`kartustok_sync_errors_total{resource=%q}`, r)]; ok {
+				if _, ok := ms[fmt.Sprintf(`kartustok_sync_errors_total{company="sinarjaya",resource=%q}`, r)]; ok {
 					t.Errorf("sync_errors_total{resource=%q} exported although flow is off", r)
 				}
 				continue
 			}
-			if _, ok := ms[fmt.Sprintf(`kartustok_sync_errors_total{resource=%q}`, r)]; !ok {
+			if _, ok := ms[fmt.Sprintf(`kartustok_sync_errors_total{company="sinarjaya",resource=%q}`, r)]; !ok {
 				t.Errorf("sync_errors_total{resource=%q} not initialised", r)
 			}
-			if _, ok := ms[fmt.Sprintf(`kartustok_sync_last_success_timestamp_seconds{resource=%q}`, r)]; !ok {
+			if _, ok := ms[fmt.Sprintf(`kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource=%q}`, r)]; !ok {
 				t.Errorf("no last success for %s", r)
 			}
 		}
@@ -273,9 +277,11 @@ func TestEngineLocatorSwapIsAtomic(t *testing.T) {
 							continue
 						}
 						for _, m := range mf.GetMetric() {
-							loc := m.GetLabel()[1].GetValue()
-							if m.GetLabel()[1].GetName() != "locator_id" {
-								loc = m.GetLabel()[0].GetValue()
+							var loc string
+							for _, l := range m.GetLabel() {
+								if l.GetName() == "locator_id" {
+									loc = l.GetValue()
+								}
 							}
 							if perLocator[loc] == nil {
 								perLocator[loc] = map[float64]bool{}
@@ -315,13 +321,13 @@ func TestEngineKeepsLastGoodUntilMaxStaleness(t *testing.T) {
 		time.Sleep(9 * time.Minute)
 		synctest.Wait()
 		ms := h.metrics()
-		if v, ok := ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`]; !ok || v != 10 {
+		if v, ok := ms[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L0"}`]; !ok || v != 10 {
 			t.Errorf("failing locator: on hand = %v (present %v), want the last good 10", v, ok)
 		}
-		if v := ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`]; v != 8 {
+		if v := ms[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L1"}`]; v != 8 {
 			t.Errorf("healthy locator: on hand = %v, want 8", v)
 		}
-		if got := ms[`kartustok_sync_errors_total{resource="stock"}`]; got < 8 {
+		if got := ms[`kartustok_sync_errors_total{company="sinarjaya",resource="stock"}`]; got < 8 {
 			t.Errorf("stock errors = %v, want one per failed fetch (≥ 8)", got)
 		}
 
@@ -340,7 +346,7 @@ func TestEngineKeepsLastGoodUntilMaxStaleness(t *testing.T) {
 		api.setLocErr("L0", nil)
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if v := h.metrics()[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`]; v != 7 {
+		if v := h.metrics()[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L0"}`]; v != 7 {
 			t.Errorf("recovered locator: on hand = %v, want 7", v)
 		}
 	})
@@ -358,14 +364,14 @@ func TestEngineRefusedTokenPausesCatalogAndStock(t *testing.T) {
 		}
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if v := h.metrics()[`kartustok_token_valid{}`]; v != 0 {
+		if v := h.metrics()[`kartustok_token_valid{company="sinarjaya"}`]; v != 0 {
 			t.Fatalf("token_valid = %v after 401, want 0", v)
 		}
 		revoked := time.Now()
 		time.Sleep(20 * time.Minute) // within --sync.max-staleness
 		synctest.Wait()
 		ms := h.metrics()
-		if v := ms[`kartustok_up{}`]; v != 0 {
+		if v := ms[`kartustok_up{company="sinarjaya"}`]; v != 0 {
 			t.Errorf("up = %v while health gets 401, want 0", v)
 		}
 		if n := len(api.callsSince(kartustok.EndpointHealth, revoked)); n < 39 || n > 41 {
@@ -376,7 +382,7 @@ func TestEngineRefusedTokenPausesCatalogAndStock(t *testing.T) {
 				t.Errorf("called %s while the token was refused", c.Endpoint)
 			}
 		}
-		if v := ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`]; v != 10 {
+		if v := ms[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L0"}`]; v != 10 {
 			t.Errorf("on hand = %v while refused, want the last good 10", v)
 		}
 		if strings.Count(h.logs.String(), "The API refused the token") != 1 {
@@ -391,10 +397,10 @@ func TestEngineRefusedTokenPausesCatalogAndStock(t *testing.T) {
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		ms = h.metrics()
-		if v := ms[`kartustok_token_valid{}`]; v != 1 {
+		if v := ms[`kartustok_token_valid{company="sinarjaya"}`]; v != 1 {
 			t.Errorf("token_valid = %v after recovery, want 1", v)
 		}
-		if v := ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`]; v != 3 {
+		if v := ms[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L0"}`]; v != 3 {
 			t.Errorf("on hand = %v after recovery, want 3", v)
 		}
 		if len(api.callsSince(kartustok.EndpointCompany, recovered)) == 0 {
@@ -411,19 +417,19 @@ func TestEngineForbiddenScopeOnlyStopsThatResource(t *testing.T) {
 		time.Sleep(5 * time.Minute)
 		synctest.Wait()
 		ms := h.metrics()
-		if v, ok := ms[`kartustok_token_scope_granted{scope="item.read"}`]; !ok || v != 0 {
+		if v, ok := ms[`kartustok_token_scope_granted{company="sinarjaya",scope="item.read"}`]; !ok || v != 0 {
 			t.Errorf("item.read = %v (present %v), want 0", v, ok)
 		}
-		if v := ms[`kartustok_token_scope_granted{scope="stock.read"}`]; v != 1 {
+		if v := ms[`kartustok_token_scope_granted{company="sinarjaya",scope="stock.read"}`]; v != 1 {
 			t.Errorf("stock.read = %v, want 1", v)
 		}
-		if v := ms[`kartustok_token_valid{}`]; v != 1 {
+		if v := ms[`kartustok_token_valid{company="sinarjaya"}`]; v != 1 {
 			t.Errorf("token_valid = %v on 403, want 1", v)
 		}
 		if got := testkit.Count(ms, "kartustok_stock_on_hand"); got != 4 {
 			t.Errorf("stock series = %d, want 4 despite the forbidden items", got)
 		}
-		if _, ok := ms[`kartustok_token_scope_granted{scope="category.read"}`]; !ok {
+		if _, ok := ms[`kartustok_token_scope_granted{company="sinarjaya",scope="category.read"}`]; !ok {
 			t.Error("category.read unknown after a successful categories call")
 		}
 		// A 403 does not pass by itself: no quick retries.
@@ -434,7 +440,7 @@ func TestEngineForbiddenScopeOnlyStopsThatResource(t *testing.T) {
 		api.setErr(kartustok.EndpointItems, nil)
 		time.Sleep(15 * time.Minute)
 		synctest.Wait()
-		if v := h.metrics()[`kartustok_token_scope_granted{scope="item.read"}`]; v != 1 {
+		if v := h.metrics()[`kartustok_token_scope_granted{company="sinarjaya",scope="item.read"}`]; v != 1 {
 			t.Errorf("item.read = %v after success, want 1", v)
 		}
 	})
@@ -463,7 +469,7 @@ func TestEngineScopesAndExpiryFromCompany(t *testing.T) {
 				h := startEngine(t, api, cfg)
 				synctest.Wait()
 				ms := h.metrics()
-				if v := ms[`kartustok_token_expiry_timestamp_seconds{}`]; v != float64(tc.want.Unix()) {
+				if v := ms[`kartustok_token_expiry_timestamp_seconds{company="sinarjaya"}`]; v != float64(tc.want.Unix()) {
 					t.Errorf("expiry = %v, want %v", v, tc.want.Unix())
 				}
 				if got := testkit.Count(ms, "kartustok_token_scope_granted"); got != tc.scopes {
@@ -489,11 +495,11 @@ func TestEngineNeverExportsZeroForFailure(t *testing.T) {
 			synctest.Wait()
 			ms := h.metrics()
 			for _, it := range []string{"i0", "i1", "i2"} {
-				if v := ms[fmt.Sprintf(`kartustok_stock_on_hand{item_id=%q,locator_id="L0"}`, it)]; v != 10 {
+				if v := ms[fmt.Sprintf(`kartustok_stock_on_hand{company="sinarjaya",item_id=%q,locator_id="L0"}`, it)]; v != 10 {
 					t.Errorf("after %v: %s on hand = %v, want the last good 10", err, it, v)
 				}
 			}
-			if v := ms[`kartustok_token_valid{}`]; v != 1 {
+			if v := ms[`kartustok_token_valid{company="sinarjaya"}`]; v != 1 {
 				t.Errorf("after %v: token_valid = %v, want 1", err, v)
 			}
 		}
@@ -596,7 +602,7 @@ func TestEngineScopesFromCallsWin(t *testing.T) {
 			synctest.Wait()
 			ms := h.metrics()
 			for sc, v := range want {
-				if got, ok := ms[`kartustok_token_scope_granted{scope="`+sc+`"}`]; !ok || got != v {
+				if got, ok := ms[`kartustok_token_scope_granted{company="sinarjaya",scope="`+sc+`"}`]; !ok || got != v {
 					t.Fatalf("after %v: scope %s = %v (present %v), want %v", time.Duration(step+1)*15*time.Second, sc, got, ok, v)
 				}
 			}
@@ -613,7 +619,7 @@ func TestEngineScopeListFillsUnknownScopes(t *testing.T) {
 		h := startEngine(t, api, testkit.EngineConfig())
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
-		if v, ok := h.metrics()[`kartustok_token_scope_granted{scope="stock.read"}`]; !ok || v != 0 {
+		if v, ok := h.metrics()[`kartustok_token_scope_granted{company="sinarjaya",scope="stock.read"}`]; !ok || v != 0 {
 			t.Errorf("stock.read = %v (present %v), want 0 from the list", v, ok)
 		}
 	})
@@ -664,7 +670,7 @@ func TestEngineUnreadableTokenExpiry(t *testing.T) {
 		h := startEngine(t, api, cfg)
 		time.Sleep(5 * time.Minute)
 		synctest.Wait()
-		if v := h.metrics()[`kartustok_token_expiry_timestamp_seconds{}`]; v != float64(cfg.TokenExpiresAt.Unix()) {
+		if v := h.metrics()[`kartustok_token_expiry_timestamp_seconds{company="sinarjaya"}`]; v != float64(cfg.TokenExpiresAt.Unix()) {
 			t.Errorf("expiry %v, want the flag's %v", v, cfg.TokenExpiresAt.Unix())
 		}
 		logs := h.logs.String()
@@ -784,8 +790,8 @@ func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 		assert.Len(t, api.callsSince(kartustok.EndpointStockDetail, since), 2, "one count per locator")
 		assert.Empty(t, summaryLocators(api, since))
 		ms := h.metrics()
-		assert.Equal(t, 2.0, ms[`kartustok_sync_skipped_total{resource="stock"}`])
-		assert.Equal(t, 10.0, ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`])
+		assert.Equal(t, 2.0, ms[`kartustok_sync_skipped_total{company="sinarjaya",resource="stock"}`])
+		assert.Equal(t, 10.0, ms[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L1"}`])
 
 		// L0's count changed: it alone is read.
 		api.setMoves("L0", 3)
@@ -796,9 +802,9 @@ func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 		assert.Len(t, api.callsSince(kartustok.EndpointStockDetail, since), 2, "one count per locator")
 		assert.Equal(t, []kartustok.ID{"L0"}, summaryLocators(api, since))
 		ms = h.metrics()
-		assert.Equal(t, 3.0, ms[`kartustok_sync_skipped_total{resource="stock"}`])
-		assert.Equal(t, 7.0, ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L0"}`])
-		assert.Equal(t, 10.0, ms[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`])
+		assert.Equal(t, 3.0, ms[`kartustok_sync_skipped_total{company="sinarjaya",resource="stock"}`])
+		assert.Equal(t, 7.0, ms[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L0"}`])
+		assert.Equal(t, 10.0, ms[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L1"}`])
 
 		// L1, unchanged since the second pass, is read in full once the
 		// full stock interval has passed; L0, read two passes later, not
@@ -807,7 +813,7 @@ func TestEngineSkipsUnchangedLocatorsBetweenFullReads(t *testing.T) {
 		time.Sleep(cfg.FullStockInterval - 2*cfg.StockInterval)
 		synctest.Wait()
 		assert.Equal(t, []kartustok.ID{"L1"}, summaryLocators(api, since))
-		assert.Equal(t, 8.0, h.metrics()[`kartustok_stock_on_hand{item_id="i0",locator_id="L1"}`])
+		assert.Equal(t, 8.0, h.metrics()[`kartustok_stock_on_hand{company="sinarjaya",item_id="i0",locator_id="L1"}`])
 	})
 }
 
@@ -826,8 +832,8 @@ func TestEngineCountsOnlyWhereTheyCanSpareReads(t *testing.T) {
 		synctest.Wait()
 		assert.Empty(t, api.callsSince(kartustok.EndpointStockDetail, time.Time{}), "movement counts that could spare no read")
 		ms := h.metrics()
-		assert.Zero(t, ms[`kartustok_sync_skipped_total{resource="stock"}`])
-		assert.Equal(t, 200.0, ms[`kartustok_sync_planned_requests{resource="stock"}`], "the plan counts pages only")
+		assert.Zero(t, ms[`kartustok_sync_skipped_total{company="sinarjaya",resource="stock"}`])
+		assert.Equal(t, 200.0, ms[`kartustok_sync_planned_requests{company="sinarjaya",resource="stock"}`], "the plan counts pages only")
 		reads := map[kartustok.ID]int{}
 		for _, c := range api.callsSince(kartustok.EndpointStockSummary, time.Time{}) {
 			reads[c.Filter.LocatorID]++

@@ -68,7 +68,7 @@ func (h *simHarness) assertFlowMatchesCompany(ms map[string]float64, dayOnly boo
 				}
 				want++
 				for name, v := range map[string]float64{"kartustok_stock_inflow_quantity": in, "kartustok_stock_outflow_quantity": out} {
-					key := fmt.Sprintf(`%s{item_id=%q,locator_id=%q,period=%q}`, name, item, loc, p.period)
+					key := fmt.Sprintf(`%s{company="sinarjaya",item_id=%q,locator_id=%q,period=%q}`, name, item, loc, p.period)
 					got, ok := ms[key]
 					if assert.True(h.t, ok, "%s missing", key) {
 						assert.InDelta(h.t, v, got, 0, key)
@@ -90,7 +90,7 @@ func (h *simHarness) assertFlowMatchesCompany(ms map[string]float64, dayOnly boo
 	}
 	for _, loc := range c.LocatorIDs() {
 		for _, typ := range kartustok.TransactionTypes {
-			key := fmt.Sprintf(`kartustok_stock_movements{locator_id=%q,transaction_type=%q}`, loc, typ)
+			key := fmt.Sprintf(`kartustok_stock_movements{company="sinarjaya",locator_id=%q,transaction_type=%q}`, loc, typ)
 			got, ok := ms[key]
 			if assert.True(h.t, ok, "%s missing", key) {
 				assert.InDelta(h.t, float64(c.Movements(loc, today, typ)), got, 0, key)
@@ -212,7 +212,7 @@ func TestIntegrationUnchangedWarehousesAreNotReadAgain(t *testing.T) {
 		assert.Zero(t, pages, "stock pages read while nothing moved")
 		assert.InDelta(t, 3*12, checks, 3, "one count per warehouse per pass")
 		ms := h.series()
-		assert.InDelta(t, 3*12, ms[`kartustok_sync_skipped_total{resource="stock"}`], 3)
+		assert.InDelta(t, 3*12, ms[`kartustok_sync_skipped_total{company="sinarjaya",resource="stock"}`], 3)
 		h.assertMatchesCompany(ms)
 
 		// A movement in the first warehouse: that warehouse alone is read.
@@ -230,7 +230,7 @@ func TestIntegrationUnchangedWarehousesAreNotReadAgain(t *testing.T) {
 		time.Sleep(2 * cfg.StockInterval)
 		synctest.Wait()
 		ms = h.series()
-		key := fmt.Sprintf(`kartustok_stock_on_hand{item_id=%q,locator_id=%q}`, item, locs[0])
+		key := fmt.Sprintf(`kartustok_stock_on_hand{company="sinarjaya",item_id=%q,locator_id=%q}`, item, locs[0])
 		assert.InDelta(t, h.company.OnHand(locs[0], item), ms[key], 0, "a movement reaches /metrics within two stock intervals")
 		pages, _ = stockReads(h.server.Requests())
 		assert.InDelta(t, firstPages/3, pages, 1, "only the changed warehouse is read")
@@ -241,7 +241,7 @@ func TestIntegrationUnchangedWarehousesAreNotReadAgain(t *testing.T) {
 		time.Sleep(cfg.FullStockInterval + cfg.StockInterval)
 		synctest.Wait()
 		ms = h.series()
-		key = fmt.Sprintf(`kartustok_stock_on_hand{item_id=%q,locator_id=%q}`, item, locs[1])
+		key = fmt.Sprintf(`kartustok_stock_on_hand{company="sinarjaya",item_id=%q,locator_id=%q}`, item, locs[1])
 		assert.InDelta(t, h.company.OnHand(locs[1], item), ms[key], 0, "a back-dated change reaches /metrics within the full stock interval and one stock interval")
 		h.assertMatchesCompany(ms)
 	})
@@ -266,7 +266,7 @@ func TestIntegrationNoTotalFallsBackToFullReads(t *testing.T) {
 		assert.Equal(t, 5*2, pages, "every warehouse read on every pass")
 		const warning = "The API does not tell how many movements a locator has today"
 		assert.Equal(t, 1, strings.Count(h.logs.String(), warning), "said once")
-		assert.Zero(t, h.series()[`kartustok_sync_skipped_total{resource="stock"}`])
+		assert.Zero(t, h.series()[`kartustok_sync_skipped_total{company="sinarjaya",resource="stock"}`])
 
 		h.server.ClearFaults()
 		time.Sleep(cfg.FullStockInterval + cfg.StockInterval)
@@ -296,9 +296,9 @@ func TestIntegrationDetailRefusedSparesStockAndFlow(t *testing.T) {
 		synctest.Wait()
 		require.True(t, h.engine.Ready())
 		ms := h.series()
-		assert.InDelta(t, 1, ms[`kartustok_token_scope_granted{scope="stock.read"}`], 0, "a refused count says nothing of stock.read")
-		assert.Zero(t, ms[`kartustok_sync_errors_total{resource="flow"}`])
-		assert.Contains(t, ms, `kartustok_sync_last_success_timestamp_seconds{resource="flow"}`)
+		assert.InDelta(t, 1, ms[`kartustok_token_scope_granted{company="sinarjaya",scope="stock.read"}`], 0, "a refused count says nothing of stock.read")
+		assert.Zero(t, ms[`kartustok_sync_errors_total{company="sinarjaya",resource="flow"}`])
+		assert.Contains(t, ms, `kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="flow"}`)
 		assert.Positive(t, testkit.Count(ms, "kartustok_stock_inflow_quantity"))
 		assert.Zero(t, testkit.Count(ms, "kartustok_stock_movements"))
 		assert.Equal(t, 1, strings.Count(h.logs.String(), "The API does not tell how many movements a locator has today"))

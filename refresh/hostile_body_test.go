@@ -79,9 +79,9 @@ func TestIntegrationBodiesThatLieInShape(t *testing.T) {
 					}
 				}
 				assert.Equal(t, pairs, testkit.Count(ms, "kartustok_stock_on_hand"), "every pair keeps its last good value")
-				invalid := ms[`kartustok_api_errors_total{endpoint="/stock/summary",reason="invalid_row"}`]
+				invalid := ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/stock/summary",reason="invalid_row"}`]
 				assert.GreaterOrEqual(t, invalid, float64(pairs), "every row of a refresh counted as invalid")
-				assert.Zero(t, ms[`kartustok_api_errors_total{endpoint="/stock/summary",reason="invalid_response"}`],
+				assert.Zero(t, ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/stock/summary",reason="invalid_response"}`],
 					"the page itself is fine: only its rows lie")
 				assert.Contains(t, h.logs.String(), tc.problem, "the skipped rows are logged with %s", tc.problem)
 
@@ -107,7 +107,7 @@ func TestIntegrationCompanyRepeatingAKeyIsAnInvalidResponse(t *testing.T) {
 		time.Sleep(2 * cfg.CatalogInterval)
 		synctest.Wait()
 		ms := h.series()
-		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/meta/company",reason="invalid_response"}`])
+		assert.Positive(t, ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/meta/company",reason="invalid_response"}`])
 		assert.Equal(t, testkit.Count(before, "kartustok_stock_minimum_quantity"), testkit.Count(ms, "kartustok_stock_minimum_quantity"),
 			"the repeated mode is not taken")
 		assert.Contains(t, h.logs.String(), `key \"minimum_stock_mode\" repeated in data`, "the refused answer is logged with its key")

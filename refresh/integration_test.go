@@ -208,7 +208,7 @@ func (h *simHarness) assertMatchesCompany(ms map[string]float64) {
 	n := 0
 	for _, loc := range h.company.LocatorIDs() {
 		for _, item := range h.company.ItemIDs() {
-			v, ok := ms[fmt.Sprintf(`kartustok_stock_on_hand{item_id=%q,locator_id=%q}`, item, loc)]
+			v, ok := ms[fmt.Sprintf(`kartustok_stock_on_hand{company="sinarjaya",item_id=%q,locator_id=%q}`, item, loc)]
 			if !ok {
 				continue
 			}
@@ -311,8 +311,8 @@ func TestIntegrationBudgetHoldsForABigCompany(t *testing.T) {
 			t.Errorf("%d answers were 429", got)
 		}
 		ms := h.series()
-		planned := ms[`kartustok_sync_planned_requests{resource="stock"}`]
-		cycle := ms[`kartustok_sync_cycle_seconds{resource="stock"}`]
+		planned := ms[`kartustok_sync_planned_requests{company="sinarjaya",resource="stock"}`]
+		cycle := ms[`kartustok_sync_cycle_seconds{company="sinarjaya",resource="stock"}`]
 		t.Logf("stock plan: %v requests per %v s cycle; most requests in a window: %d; health checks: %d",
 			planned, cycle, h.server.MaxInWindow(cfg.Window), h.server.Count(kartustok.EndpointHealth, 0))
 		if planned < 9 || cycle <= 1 {
@@ -368,7 +368,7 @@ func TestIntegrationRevocationAndRecovery(t *testing.T) {
 		time.Sleep(cfg.HealthInterval + time.Second)
 		synctest.Wait()
 		ms := h.series()
-		if v := ms[`kartustok_token_valid{}`]; v != 0 {
+		if v := ms[`kartustok_token_valid{company="sinarjaya"}`]; v != 0 {
 			t.Fatalf("token_valid = %v after revocation, want 0", v)
 		}
 		stockBefore := testkit.Count(ms, "kartustok_stock_on_hand")
@@ -383,7 +383,7 @@ func TestIntegrationRevocationAndRecovery(t *testing.T) {
 		if n := testkit.Count(ms, "kartustok_stock_on_hand"); n != stockBefore {
 			t.Errorf("%d stock series while refused, want the last good %d", n, stockBefore)
 		}
-		if v := ms[`kartustok_api_errors_total{endpoint="/health",reason="unauthorized"}`]; v < 19 {
+		if v := ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/health",reason="unauthorized"}`]; v < 19 {
 			t.Errorf("unauthorized health errors = %v, want one per check", v)
 		}
 
@@ -395,10 +395,10 @@ func TestIntegrationRevocationAndRecovery(t *testing.T) {
 		time.Sleep(cfg.HealthInterval + cfg.StockInterval + time.Second)
 		synctest.Wait()
 		ms = h.series()
-		if v := ms[`kartustok_token_valid{}`]; v != 1 {
+		if v := ms[`kartustok_token_valid{company="sinarjaya"}`]; v != 1 {
 			t.Errorf("token_valid = %v after rotation, want 1", v)
 		}
-		if v := ms[`kartustok_up{}`]; v != 1 {
+		if v := ms[`kartustok_up{company="sinarjaya"}`]; v != 1 {
 			t.Errorf("up = %v after rotation, want 1", v)
 		}
 		h.assertMatchesCompany(ms)
@@ -440,11 +440,11 @@ func TestIntegrationFaultsKeepLastGoodValues(t *testing.T) {
 				if n, m := testkit.Count(ms, "kartustok_stock_on_hand"), testkit.Count(before, "kartustok_stock_on_hand"); n != m {
 					t.Errorf("%d stock series during the fault, want %d", n, m)
 				}
-				key := fmt.Sprintf(`kartustok_api_errors_total{endpoint="/stock/summary",reason=%q}`, tc.reason)
+				key := fmt.Sprintf(`kartustok_api_errors_total{company="sinarjaya",endpoint="/stock/summary",reason=%q}`, tc.reason)
 				if ms[key] == 0 {
 					t.Errorf("%s = 0, want the fault counted", key)
 				}
-				if ms[`kartustok_sync_errors_total{resource="stock"}`] == 0 && tc.reason != "invalid_row" {
+				if ms[`kartustok_sync_errors_total{company="sinarjaya",resource="stock"}`] == 0 && tc.reason != "invalid_row" {
 					t.Error("stock sync errors not counted")
 				}
 
@@ -487,7 +487,7 @@ func TestIntegrationHealthNeverStarvedByBigCompany(t *testing.T) {
 		ms := h.series()
 		t.Logf("%d health checks in %v; longest gap %v; most requests in a window %d; catalogs %d; stock: %v requests per %v s cycle; 429s: %d",
 			checks, time.Since(start), worst, h.server.MaxInWindow(cfg.Window), h.server.Count(kartustok.EndpointCompany, 0),
-			ms[`kartustok_sync_planned_requests{resource="stock"}`], ms[`kartustok_sync_cycle_seconds{resource="stock"}`],
+			ms[`kartustok_sync_planned_requests{company="sinarjaya",resource="stock"}`], ms[`kartustok_sync_cycle_seconds{company="sinarjaya",resource="stock"}`],
 			h.server.Count("", http.StatusTooManyRequests))
 		if limit := cfg.HealthInterval + 5*time.Second; worst > limit {
 			t.Errorf("health checks up to %v apart, want at most %v", worst, limit)

@@ -123,8 +123,8 @@ func TestIntegrationAbsurdRetryAfterIsCut(t *testing.T) {
 				}
 				require.False(t, limited.IsZero(), "no 429 answered")
 				ms := h.series()
-				assert.Equal(t, 1.0, ms["kartustok_up{}"], "a 429 is an answer: the API is up")
-				assert.Equal(t, 1.0, ms[`kartustok_api_implausible_headers_total{header="`+tc.header+`"}`])
+				assert.Equal(t, 1.0, ms[`kartustok_up{company="sinarjaya"}`], "a 429 is an answer: the API is up")
+				assert.Equal(t, 1.0, ms[`kartustok_api_implausible_headers_total{company="sinarjaya",header="`+tc.header+`"}`])
 
 				time.Sleep(kartustok.PauseWindows*cfg.Window + cfg.HealthInterval)
 				synctest.Wait()
@@ -149,9 +149,9 @@ func TestIntegrationAbsurdRetryAfterIsCut(t *testing.T) {
 				time.Sleep(cfg.MaxStaleness)
 				synctest.Wait()
 				ms = h.series()
-				assert.Equal(t, 1.0, ms["kartustok_up{}"])
+				assert.Equal(t, 1.0, ms[`kartustok_up{company="sinarjaya"}`])
 				h.assertMatchesCompany(ms)
-				assert.Less(t, time.Since(time.Unix(int64(ms[`kartustok_sync_last_success_timestamp_seconds{resource="stock"}`]), 0)), 2*cfg.StockInterval)
+				assert.Less(t, time.Since(time.Unix(int64(ms[`kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="stock"}`]), 0)), 2*cfg.StockInterval)
 			})
 		})
 	}
@@ -178,11 +178,11 @@ func TestIntegrationThrottleStormShowsAsStale(t *testing.T) {
 		time.Sleep(cfg.MaxStaleness + 2*cfg.StockInterval)
 		synctest.Wait()
 		ms := h.series()
-		assert.Equal(t, 1.0, ms["kartustok_up{}"], "a 429 is an answer: the API is up")
+		assert.Equal(t, 1.0, ms[`kartustok_up{company="sinarjaya"}`], "a 429 is an answer: the API is up")
 		assert.Zero(t, testkit.Count(ms, "kartustok_stock_on_hand"), "stock older than the max staleness is not exported")
-		last := time.Unix(int64(ms[`kartustok_sync_last_success_timestamp_seconds{resource="stock"}`]), 0)
+		last := time.Unix(int64(ms[`kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="stock"}`]), 0)
 		assert.Greater(t, time.Since(last), cfg.MaxStaleness, "the stock's last success shows its age")
-		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/health",reason="rate_limited"}`])
+		assert.Positive(t, ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/health",reason="rate_limited"}`])
 
 		// Probed at least once every PauseWindows windows, never more
 		// often than the pauses allow.

@@ -103,14 +103,14 @@ func TestIntegrationWarmRestart(t *testing.T) {
 		second := r.start(t, cfg)
 		require.True(t, second.engine.Ready(), "ready at once from a fresh saved state")
 		at := second.series() // no time has passed: nothing answered yet
-		assert.Equal(t, 1.0, at["kartustok_state_loaded{}"])
+		assert.Equal(t, 1.0, at[`kartustok_state_loaded{company="sinarjaya"}`])
 		assert.Equal(t, testkit.Count(before, "kartustok_stock_on_hand"), testkit.Count(at, "kartustok_stock_on_hand"), "every stock series at once")
 		for k, v := range before {
 			if strings.HasPrefix(k, "kartustok_stock_on_hand{") {
 				assert.Equal(t, v, at[k], k)
 			}
 		}
-		lastStock := `kartustok_sync_last_success_timestamp_seconds{resource="stock"}`
+		lastStock := `kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="stock"}`
 		assert.Equal(t, before[lastStock], at[lastStock], "stock's true age, from the file")
 
 		time.Sleep(time.Minute)
@@ -141,16 +141,16 @@ func TestIntegrationWarmRestart(t *testing.T) {
 func TestIntegrationStateFilesThatAreNotUsed(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		spoil func(t *testing.T, good []byte) []byte
+		spoil func(good []byte) []byte
 	}{
-		{"another company", func(t *testing.T, good []byte) []byte {
+		{"another company", func(good []byte) []byte {
 			return []byte(strings.Replace(string(good), simURL, "http://other.kartustok.test/public/v1", 1))
 		}},
-		{"another version", func(t *testing.T, good []byte) []byte {
+		{"another version", func(good []byte) []byte {
 			return []byte(strings.Replace(string(good), "format 1 ", "format 2 ", 1))
 		}},
-		{"truncated", func(t *testing.T, good []byte) []byte { return good[:len(good)*2/3] }},
-		{"garbage", func(t *testing.T, good []byte) []byte { return []byte("\x7fELF garbage\n") }},
+		{"truncated", func(good []byte) []byte { return good[:len(good)*2/3] }},
+		{"garbage", func([]byte) []byte { return []byte("\x7fELF garbage\n") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -163,12 +163,12 @@ func TestIntegrationStateFilesThatAreNotUsed(t *testing.T) {
 				first.stop()
 				good, err := os.ReadFile(cfg.StatePath)
 				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(cfg.StatePath, tc.spoil(t, good), 0o600))
+				require.NoError(t, os.WriteFile(cfg.StatePath, tc.spoil(good), 0o600))
 
 				second := r.start(t, cfg)
 				assert.False(t, second.engine.Ready(), "ready from a file that is not used")
 				at := second.series()
-				assert.Equal(t, 0.0, at["kartustok_state_loaded{}"])
+				assert.Equal(t, 0.0, at[`kartustok_state_loaded{company="sinarjaya"}`])
 				assert.Zero(t, testkit.Count(at, "kartustok_stock_on_hand"), "a series from a file that is not used")
 				time.Sleep(time.Minute)
 				synctest.Wait()
@@ -196,8 +196,8 @@ func TestIntegrationSaveFailureGoesOn(t *testing.T) {
 		synctest.Wait()
 		ms := h.series()
 		h.assertMatchesCompany(ms)
-		assert.GreaterOrEqual(t, ms["kartustok_state_save_errors_total{}"], 2.0)
-		assert.NotContains(t, ms, "kartustok_state_last_save_timestamp_seconds{}")
+		assert.GreaterOrEqual(t, ms[`kartustok_state_save_errors_total{company="sinarjaya"}`], 2.0)
+		assert.NotContains(t, ms, `kartustok_state_last_save_timestamp_seconds{company="sinarjaya"}`)
 		assert.Equal(t, 1, strings.Count(h.logs.String(), "Cannot save the state"), "said once")
 	})
 }

@@ -104,7 +104,7 @@ func TestIntegrationStockPeriodNearTheFloor(t *testing.T) {
 		// The metric is the period of the last pass that ended: the one
 		// before the pass running now, or, should one have just started,
 		// the one before that.
-		metric := ms[`kartustok_sync_cycle_seconds{resource="stock"}`]
+		metric := ms[`kartustok_sync_cycle_seconds{company="sinarjaya",resource="stock"}`]
 		np := len(passes)
 		assert.True(t, math.Abs(passes[np-1].Sub(passes[np-2]).Seconds()-metric) < 1 || math.Abs(passes[np-2].Sub(passes[np-3]).Seconds()-metric) < 1,
 			"the metric %v s says a measured period", metric)
@@ -136,7 +136,7 @@ func TestIntegrationStockPeriodNearTheFloor(t *testing.T) {
 		time.Sleep(cfg.CatalogInterval + 5*time.Minute)
 		synctest.Wait()
 		ms = h.series()
-		assert.Equal(t, 60.0, ms[`kartustok_sync_cycle_seconds{resource="stock"}`])
+		assert.Equal(t, 60.0, ms[`kartustok_sync_cycle_seconds{company="sinarjaya",resource="stock"}`])
 		assert.Equal(t, 1, strings.Count(h.logs.String(), "Stock refresh is back at the wanted interval"))
 		assert.Equal(t, 1, strings.Count(h.logs.String(), "Stock refresh stretched"))
 	})
@@ -157,11 +157,11 @@ func TestIntegrationCatalogStretchesBeforeStock(t *testing.T) {
 		ms := h.series()
 		t.Logf("after 45 s: ready %v, stock series %d of %d, catalog period %v s, stock period %v s, 429s %v",
 			h.engine.Ready(), testkit.Count(ms, "kartustok_stock_on_hand"), len(h.company.StockPairs()),
-			ms[`kartustok_sync_cycle_seconds{resource="items"}`], ms[`kartustok_sync_cycle_seconds{resource="stock"}`], our429s(ms))
+			ms[`kartustok_sync_cycle_seconds{company="sinarjaya",resource="items"}`], ms[`kartustok_sync_cycle_seconds{company="sinarjaya",resource="stock"}`], our429s(ms))
 		assert.True(t, h.engine.Ready(), "every warehouse refreshed within 45 s")
 		h.assertMatchesCompany(ms)
 		assert.Equal(t, len(h.company.StockPairs()), testkit.Count(ms, "kartustok_stock_on_hand"))
-		assert.Greater(t, ms[`kartustok_sync_cycle_seconds{resource="items"}`], 5.0, "the catalog is the one stretched")
+		assert.Greater(t, ms[`kartustok_sync_cycle_seconds{company="sinarjaya",resource="items"}`], 5.0, "the catalog is the one stretched")
 		assert.Contains(t, h.logs.String(), "Catalog refresh stretched")
 		assert.Zero(t, our429s(ms))
 	})

@@ -29,6 +29,9 @@ import (
 // it refused it. Other failures (5xx from a proxy, timeouts) say nothing
 // about the token. Called with mu held.
 func (e *Engine) applyCall(s *Snapshot, endpoint string, err error) {
+	if err != nil {
+		e.failed.Store(true)
+	}
 	if errors.Is(err, kartustok.ErrNoToken) {
 		// Nothing was sent: the API said nothing about the token.
 		e.setTokenLoaded(s, false, err)

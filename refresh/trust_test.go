@@ -68,7 +68,7 @@ var _ collector.PairMinimums = (*pairMinimums)(nil)
 
 // stockKey is the series name of a pair's stock on hand.
 func stockKey(locator, item string) string {
-	return fmt.Sprintf(`kartustok_stock_on_hand{item_id=%q,locator_id=%q}`, item, locator)
+	return fmt.Sprintf(`kartustok_stock_on_hand{company="sinarjaya",item_id=%q,locator_id=%q}`, item, locator)
 }
 
 // assertAbsent checks that ms has no series k, without printing all of ms.
@@ -147,9 +147,9 @@ func TestIntegrationPagingLies(t *testing.T) {
 				ms := h.series()
 				spent := h.server.Count(kartustok.EndpointStockSummary, 0) - start
 				errKey := func(reason string) string {
-					return fmt.Sprintf(`kartustok_api_errors_total{endpoint="/stock/summary",reason=%q}`, reason)
+					return fmt.Sprintf(`kartustok_api_errors_total{company="sinarjaya",endpoint="/stock/summary",reason=%q}`, reason)
 				}
-				rereads := ms[`kartustok_api_listing_rereads_total{endpoint="/stock/summary"}`]
+				rereads := ms[`kartustok_api_listing_rereads_total{company="sinarjaya",endpoint="/stock/summary"}`]
 				if tc.recovers {
 					h.assertMatchesCompany(ms)
 					assert.Equal(t, len(h.company.StockPairs()), testkit.Count(ms, "kartustok_stock_on_hand"), "every true row exported")
@@ -186,10 +186,10 @@ func TestIntegrationItemListingLieKeepsTheCatalog(t *testing.T) {
 		synctest.Wait()
 		ms := h.series()
 		assert.Equal(t, 250, testkit.Count(ms, "kartustok_item_info"), "the last good catalog stays")
-		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/items",reason="inconsistent_pages"}`])
-		assert.Positive(t, ms[`kartustok_sync_errors_total{resource="items"}`])
-		assert.Equal(t, before[`kartustok_sync_last_success_timestamp_seconds{resource="items"}`],
-			ms[`kartustok_sync_last_success_timestamp_seconds{resource="items"}`], "a failed listing is no success")
+		assert.Positive(t, ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/items",reason="inconsistent_pages"}`])
+		assert.Positive(t, ms[`kartustok_sync_errors_total{company="sinarjaya",resource="items"}`])
+		assert.Equal(t, before[`kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="items"}`],
+			ms[`kartustok_sync_last_success_timestamp_seconds{company="sinarjaya",resource="items"}`], "a failed listing is no success")
 	})
 }
 
@@ -203,11 +203,11 @@ func TestIntegrationEndlessListingCostsLittle(t *testing.T) {
 		ms := h.series()
 		items := h.server.Count(kartustok.EndpointItems, 0)
 		t.Logf("endless item listing: %d /items requests in 200 s, %d item series, invalid_response=%v", items, testkit.Count(ms, "kartustok_item_info"),
-			ms[`kartustok_api_errors_total{endpoint="/items",reason="invalid_response"}`])
+			ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/items",reason="invalid_response"}`])
 		// The claimed total shows at once that the listing cannot be
 		// read: one request per attempt, not hundreds of pages.
 		assert.LessOrEqual(t, items, 12)
-		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/items",reason="invalid_response"}`])
+		assert.Positive(t, ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/items",reason="invalid_response"}`])
 		assert.Zero(t, testkit.Count(ms, "kartustok_item_info"))
 		assert.True(t, h.engine.Ready(), "stock does not wait for the items")
 	})
@@ -243,7 +243,7 @@ func TestIntegrationBadRowsCostOnlyThemselves(t *testing.T) {
 				}
 				h.assertMatchesCompany(ms)
 				assert.Equal(t, len(h.company.StockPairs())-len(badPairs), testkit.Count(ms, "kartustok_stock_on_hand"), "every other row exported")
-				assert.Equal(t, float64(len(locs)), ms[`kartustok_api_errors_total{endpoint="/stock/summary",reason="invalid_row"}`], "one skipped row per warehouse")
+				assert.Equal(t, float64(len(locs)), ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/stock/summary",reason="invalid_row"}`], "one skipped row per warehouse")
 				assert.Contains(t, h.logs.String(), "Skipped rows the API sent that cannot be used")
 				assert.Contains(t, h.logs.String(), "ending_qty")
 
@@ -354,7 +354,7 @@ func TestIntegrationNoFalseZeros(t *testing.T) {
 				}
 				for k, v := range stockOf(ms) {
 					if v == 0 && k != stockKey(loc, absent) {
-						parts := strings.Split(strings.TrimSuffix(strings.TrimPrefix(k, `kartustok_stock_on_hand{item_id="`), `"}`), `",locator_id="`)
+						parts := strings.Split(strings.TrimSuffix(strings.TrimPrefix(k, `kartustok_stock_on_hand{company="sinarjaya",item_id="`), `"}`), `",locator_id="`)
 						assert.Zero(t, co.OnHand(parts[1], parts[0]), "%s is 0 only where the truth is", k)
 					}
 				}
@@ -381,17 +381,17 @@ func TestIntegrationUnreadableTokenIsItsOwnState(t *testing.T) {
 				if apiDown {
 					wantUp = 0
 				}
-				require.Equal(t, wantUp, before[`kartustok_up{}`])
-				require.Equal(t, 1.0, before[`kartustok_token_loaded{}`])
+				require.Equal(t, wantUp, before[`kartustok_up{company="sinarjaya"}`])
+				require.Equal(t, 1.0, before[`kartustok_token_loaded{company="sinarjaya"}`])
 
 				require.NoError(t, os.Remove(h.tokenFile))
 				sent := h.server.Count("", 0)
 				time.Sleep(10 * cfg.HealthInterval)
 				synctest.Wait()
 				ms := h.series()
-				assert.Equal(t, 0.0, ms[`kartustok_token_loaded{}`])
-				assert.Equal(t, wantUp, ms[`kartustok_up{}`], "kartustok_up keeps what the API last answered")
-				assert.Equal(t, 1.0, ms[`kartustok_token_valid{}`])
+				assert.Equal(t, 0.0, ms[`kartustok_token_loaded{company="sinarjaya"}`])
+				assert.Equal(t, wantUp, ms[`kartustok_up{company="sinarjaya"}`], "kartustok_up keeps what the API last answered")
+				assert.Equal(t, 1.0, ms[`kartustok_token_valid{company="sinarjaya"}`])
 				assert.Equal(t, sent, h.server.Count("", 0), "no request is sent without a token")
 				assert.Equal(t, stockOf(before), stockOf(ms), "the last good stock stays")
 				logs := h.logs.String()
@@ -405,8 +405,8 @@ func TestIntegrationUnreadableTokenIsItsOwnState(t *testing.T) {
 				time.Sleep(cfg.HealthInterval + cfg.StockInterval)
 				synctest.Wait()
 				ms = h.series()
-				assert.Equal(t, 1.0, ms[`kartustok_token_loaded{}`])
-				assert.Equal(t, 1.0, ms[`kartustok_up{}`])
+				assert.Equal(t, 1.0, ms[`kartustok_token_loaded{company="sinarjaya"}`])
+				assert.Equal(t, 1.0, ms[`kartustok_up{company="sinarjaya"}`])
 				assert.Contains(t, h.logs.String(), "The API token can be read again")
 				h.company.Step(10)
 				time.Sleep(cfg.StockInterval)
@@ -438,8 +438,8 @@ func TestIntegrationHostileSizes(t *testing.T) {
 		assert.LessOrEqual(t, longest, kartustok.MaxLabelBytes)
 		assert.Equal(t, kartustok.MaxLabelBytes, longest, "the names are cut, not dropped")
 		ms := h.series()
-		assert.Equal(t, 1.0, ms[`kartustok_api_truncated_texts_total{endpoint="/items"}`])
-		assert.Equal(t, 1.0, ms[`kartustok_api_truncated_texts_total{endpoint="/locators"}`])
+		assert.Equal(t, 1.0, ms[`kartustok_api_truncated_texts_total{company="sinarjaya",endpoint="/items"}`])
+		assert.Equal(t, 1.0, ms[`kartustok_api_truncated_texts_total{company="sinarjaya",endpoint="/locators"}`])
 		assert.Equal(t, 30, testkit.Count(ms, "kartustok_item_info"))
 		h.assertMatchesCompany(ms)
 
@@ -450,7 +450,7 @@ func TestIntegrationHostileSizes(t *testing.T) {
 		synctest.Wait()
 		ms = h.series()
 		assert.Equal(t, 30, testkit.Count(ms, "kartustok_item_info"))
-		assert.Positive(t, ms[`kartustok_api_errors_total{endpoint="/items",reason="invalid_response"}`])
+		assert.Positive(t, ms[`kartustok_api_errors_total{company="sinarjaya",endpoint="/items",reason="invalid_response"}`])
 		assert.Contains(t, h.logs.String(), "body larger than the 4194304-byte limit")
 	})
 }
