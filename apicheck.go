@@ -43,8 +43,10 @@ func apiCheck(ctx context.Context, cfg *config, stdout, stderr io.Writer, logger
 	} else {
 		var err error
 		if cfgs, err = cfg.companyConfigs(); err != nil {
+			// A problem of the companies file, as --config.check and a
+			// start report it: not a flag error.
 			printError(stderr, err)
-			return 2
+			return 1
 		}
 	}
 	failed := 0

@@ -110,7 +110,7 @@ func (c *config) budgetRequests() int { return kartustok.BudgetFor(c.rateLimit, 
 // code without running (--help, --version, a parse error).
 func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool, code int) {
 	cfg = &config{server: defaultServerLimits()}
-	app := kingpin.New(exporterName, "Exports the stock of one KartuStok company to Prometheus, polling its public API in the background within a request budget.")
+	app := kingpin.New(exporterName, "Exports the stock of KartuStok companies to Prometheus, polling their public APIs in the background, each within a request budget.")
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stdout)
