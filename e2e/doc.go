@@ -11,11 +11,13 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package e2e holds the end-to-end test: the simulated company, the real
-// exporter binary, a real Prometheus with the shipped alerting rules and a
-// real Alertmanager routing to a webhook inside the test, configured from
-// the files in examples/, with every dashboard query checked against the
-// running Prometheus.
+// Package e2e holds the end-to-end test: simulated companies, one for each
+// minimum-stock mode, all served by one run of the real exporter binary
+// through a companies file (--config.file), a real Prometheus with the
+// shipped alerting rules and a real Alertmanager routing to a webhook
+// inside the test, configured from the files in examples/. Alerts are told
+// apart and inhibited by their company label, and every dashboard query is
+// checked against the running Prometheus for each company in turn.
 //
 // The test needs Prometheus and Alertmanager binaries; `make e2e` builds
 // them from the versions pinned in tools/ and points KARTUSTOK_E2E_TOOLS at
