@@ -43,6 +43,9 @@ func isCounter(metric string) bool {
 // other kartustok_ metric has one; up, Prometheus' own, has none.
 var exporterWide = map[string]bool{
 	"kartustok_exporter_build_info":                               true,
+	"kartustok_exporter_companies":                                true,
+	"kartustok_exporter_shard_ordinal":                            true,
+	"kartustok_exporter_total_shards":                             true,
 	"kartustok_config_file_last_reload_successful":                true,
 	"kartustok_config_file_last_reload_success_timestamp_seconds": true,
 }
