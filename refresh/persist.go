@@ -27,6 +27,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -65,19 +66,30 @@ type State struct {
 // another company or version, or one truncated or corrupted, is an error
 // that says which, and is not used: the engine starts cold.
 func LoadState(path, url string) (*State, error) {
-	// A process killed while it saved leaves its temporary file: no
-	// other process saves this company's state meanwhile.
-	dir, base := filepath.Split(path)
-	if stale, err := filepath.Glob(filepath.Join(dir, "."+base+".tmp-*")); err == nil {
-		for _, f := range stale {
-			_ = os.Remove(f)
-		}
-	}
+	removeStaleTemps(path)
 	hdr, st, err := readState(path, url)
 	if err != nil {
 		return nil, err
 	}
 	return &State{hdr: hdr, saved: st}, nil
+}
+
+// removeStaleTemps removes the temporary files of saves of path that a
+// kill cut short (see writeState): no other process saves this company's
+// state meanwhile. The directory is listed rather than globbed, so that a
+// directory whose name holds *, ? or [ is cleaned too, and no other is.
+func removeStaleTemps(path string) {
+	dir := filepath.Dir(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + filepath.Base(path) + ".tmp-"
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // SavedAt is when the state was saved.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -193,4 +194,80 @@ func TestStateFingerprintFollowsTheTypes(t *testing.T) {
 	assert.NotEqual(t, base, kind, "a nested field's type")
 	assert.NotEqual(t, base, array, "a slice made an array")
 	assert.Equal(t, typeFingerprint(reflect.TypeFor[savedState]()), stateFingerprint)
+}
+
+// TestKilledSaveLeavesThePreviousFile: a save killed at any point of its
+// temporary file (created and empty, cut anywhere, whole but not renamed)
+// leaves the previous file, which the next start loads; the start removes
+// the temporary files of every such kill, also in a directory whose name
+// has characters a glob pattern would take for its own, and leaves
+// everything else in the directory alone.
+func TestKilledSaveLeavesThePreviousFile(t *testing.T) {
+	for _, dirName := range []string{"state", "state[1]", "st*te?", `st\ate`} {
+		t.Run(dirName, func(t *testing.T) {
+			if runtime.GOOS == "windows" && dirName != "state" {
+				t.Skip("not a valid file name")
+			}
+			dir := filepath.Join(t.TempDir(), dirName)
+			require.NoError(t, os.Mkdir(dir, 0o700))
+			path := filepath.Join(dir, "sinarjaya.state")
+			previous := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+			_, err := writeState(path, stateHeader{URL: stateURL, SavedAt: previous}, sampleState())
+			require.NoError(t, err)
+
+			// The save the kill cut short, as written whole elsewhere.
+			next := sampleState()
+			next.ItemPages = 2
+			nextPath := filepath.Join(t.TempDir(), "next.state")
+			_, err = writeState(nextPath, stateHeader{URL: stateURL, SavedAt: previous.Add(time.Minute)}, next)
+			require.NoError(t, err)
+			whole, err := os.ReadFile(nextPath)
+			require.NoError(t, err)
+
+			for _, n := range []int{0, 1, len(stateMagic) + 1, len(whole) / 2, len(whole) - 1, len(whole)} {
+				tmp, err := os.CreateTemp(dir, ".sinarjaya.state.tmp-*")
+				require.NoError(t, err)
+				_, err = tmp.Write(whole[:n])
+				require.NoError(t, err)
+				require.NoError(t, tmp.Close())
+
+				st, err := LoadState(path, stateURL)
+				require.NoError(t, err, "after a save killed at byte %d of %d", n, len(whole))
+				assert.True(t, st.SavedAt().Equal(previous), "after a save killed at byte %d: loaded the state saved at %s", n, st.SavedAt())
+				assert.Equal(t, 1, st.saved.ItemPages)
+				assert.NoFileExists(t, tmp.Name(), "the temporary file a kill left is still there")
+			}
+
+			// Several kills before a start; other companies' files and
+			// temporary files stay.
+			var left []string
+			for range 3 {
+				tmp, err := os.CreateTemp(dir, ".sinarjaya.state.tmp-*")
+				require.NoError(t, err)
+				require.NoError(t, tmp.Close())
+				left = append(left, tmp.Name())
+			}
+			// A sibling directory a glob of this one's name would match.
+			sibling := filepath.Join(filepath.Dir(dir), "stAteB")
+			require.NoError(t, os.Mkdir(sibling, 0o700))
+			others := []string{
+				filepath.Join(sibling, ".sinarjaya.state.tmp-1"),
+				filepath.Join(dir, "other.state"),
+				filepath.Join(dir, ".other.state.tmp-1"),
+				filepath.Join(dir, ".sinarjaya.state.tmp"),
+				filepath.Join(dir, "sinarjaya.state.tmp-1"),
+			}
+			for _, f := range others {
+				require.NoError(t, os.WriteFile(f, nil, 0o600))
+			}
+			_, err = LoadState(path, stateURL)
+			require.NoError(t, err)
+			for _, f := range left {
+				assert.NoFileExists(t, f, "the temporary file a kill left is still there")
+			}
+			for _, f := range others {
+				assert.FileExists(t, f, "not a temporary file of this state")
+			}
+		})
+	}
 }
