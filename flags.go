@@ -328,6 +328,8 @@ func (c *config) validateCompanies() []error {
 		problems = append(problems, fmt.Errorf("--demo.companies must be between 1 and %d, got %d", maxDemoCompanies, c.demoCompanies))
 	case !c.demo && c.demoCompanies != 1:
 		problems = append(problems, errors.New("--demo.companies is for --demo"))
+	case c.demoCompanies > 1 && c.company != "demo":
+		problems = append(problems, fmt.Errorf("--kartustok.company names the one company of --demo; --demo.companies=%d names its companies demo-1 to demo-%[1]d", c.demoCompanies))
 	}
 	if c.totalShards < 1 {
 		return append(problems, fmt.Errorf("--total-shards must be at least 1, got %d", c.totalShards))

@@ -374,6 +374,7 @@ func TestCompanyFlag(t *testing.T) {
 		{"set", []string{url, "--kartustok.company=sinar_jaya-2"}, "sinar_jaya-2"},
 		{"the longest", []string{url, "--kartustok.company=" + strings.Repeat("a", 63)}, strings.Repeat("a", 63)},
 		{"the demo", []string{"--demo"}, "demo"},
+		{"the demo's, set", []string{"--demo", "--kartustok.company=acme"}, "acme"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := acceptedFlags(t, tc.args...)
@@ -410,6 +411,7 @@ func TestDemoCompaniesFlag(t *testing.T) {
 		{"negative", []string{"--demo", "--demo.companies=-1"}, "--demo.companies must be between 1 and 100, got -1"},
 		{"without --demo", []string{"--kartustok.url=https://sinarjaya.kartustok.com/public/v1", "--demo.companies=3"}, "--demo.companies is for --demo"},
 		{"with a companies file", []string{"--demo", file}, "--demo and --config.file exclude each other: the demo serves simulated companies of its own"},
+		{"named, of many", []string{"--demo", "--demo.companies=3", "--kartustok.company=acme"}, "--kartustok.company names the one company of --demo; --demo.companies=3 names its companies demo-1 to demo-3"},
 	} {
 		for _, mode := range flagModes {
 			t.Run(tc.name+"/"+mode, func(t *testing.T) {
@@ -421,8 +423,8 @@ func TestDemoCompaniesFlag(t *testing.T) {
 	for _, n := range []int{1, 2, 100} {
 		cfg := acceptedFlags(t, "--demo", fmt.Sprint("--demo.companies=", n))
 		assert.Equal(t, n, cfg.demoCompanies)
-		assert.Len(t, demoNames(n), n)
+		assert.Len(t, demoNames(cfg.company, n), n)
 	}
-	assert.Equal(t, []string{"demo"}, demoNames(1))
-	assert.Equal(t, []string{"demo-1", "demo-2", "demo-3"}, demoNames(3))
+	assert.Equal(t, []string{"demo"}, demoNames("demo", 1))
+	assert.Equal(t, []string{"demo-1", "demo-2", "demo-3"}, demoNames("demo", 3))
 }
