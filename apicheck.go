@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -22,14 +23,15 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/kartustok/kartustok_exporter/check"
+	companyfile "github.com/kartustok/kartustok_exporter/config"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 )
 
 // apiCheck is --kartustok.check: one call of each endpoint the exporter
 // reads, for every company of this shard in turn, a report on stdout, and
 // the exit code: 1 when any company fails. With --demo it checks the demo's
-// companies; with --config.file, a file that cannot be loaded exits 2, as
-// a start would.
+// companies; with --config.file, each under a heading that names it, and a
+// file that cannot be loaded exits 1, as a start and --config.check do.
 func apiCheck(ctx context.Context, cfg *config, stdout, stderr io.Writer, logger log.Logger) int {
 	var cfgs []*config
 	if cfg.demo {
@@ -44,14 +46,30 @@ func apiCheck(ctx context.Context, cfg *config, stdout, stderr io.Writer, logger
 		var err error
 		if cfgs, err = cfg.companyConfigs(); err != nil {
 			// A problem of the companies file, as --config.check and a
-			// start report it: not a flag error.
-			printError(stderr, err)
+			// start report it (exit 1, not a flag error), one line each.
+			if fe, ok := errors.AsType[companyfile.Errors](err); ok {
+				for _, p := range fe {
+					printError(stderr, p)
+				}
+			} else {
+				printError(stderr, err)
+			}
 			return 1
 		}
 	}
+	if len(cfgs) == 0 {
+		from := cfg.configFile
+		if cfg.demo {
+			from = "--demo"
+		}
+		fmt.Fprintf(stdout, "No company of %s is in shard %d of %d: nothing to check.\n", from, cfg.shard, cfg.totalShards)
+		return 0
+	}
+	// The companies of a file are named even when this shard holds one.
+	named := len(cfgs) > 1 || cfg.configFile != ""
 	failed := 0
 	for i, cc := range cfgs {
-		if len(cfgs) > 1 {
+		if named {
 			if i > 0 {
 				fmt.Fprintln(stdout)
 			}
@@ -61,7 +79,7 @@ func apiCheck(ctx context.Context, cfg *config, stdout, stderr io.Writer, logger
 			failed++
 		}
 	}
-	if len(cfgs) > 1 {
+	if named {
 		fmt.Fprintf(stdout, "\n%d of %d companies pass.\n", len(cfgs)-failed, len(cfgs))
 	}
 	if failed > 0 {

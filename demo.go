@@ -65,11 +65,11 @@ func (ds demos) Close() {
 	}
 }
 
-// demoNames are the names of the demo's n companies: demo alone, or
+// demoNames are the names of the demo's n companies: one alone, or
 // demo-1 to demo-n.
-func demoNames(n int) []string {
+func demoNames(one string, n int) []string {
 	if n == 1 {
-		return []string{"demo"}
+		return []string{one}
 	}
 	names := make([]string, n)
 	for i := range names {
@@ -79,14 +79,15 @@ func demoNames(n int) []string {
 }
 
 // startDemos starts the simulated companies of cfg's shard and returns
-// their configurations. Each has data of its own, and one more warehouse
-// than the one before.
+// their configurations: one named by --kartustok.company, or
+// --demo.companies named demo-1, demo-2, …. Each has data of its own, and
+// one more warehouse than the one before.
 func startDemos(cfg *config, logger log.Logger) (demos, []*config, error) {
 	var (
 		ds   demos
 		cfgs []*config
 	)
-	for i, name := range demoNames(cfg.demoCompanies) {
+	for i, name := range demoNames(cfg.company, cfg.demoCompanies) {
 		if companyfile.ShardOf(name, cfg.totalShards) != cfg.shard {
 			continue
 		}

@@ -328,12 +328,15 @@ func (c *config) validateCompanies() []error {
 		problems = append(problems, fmt.Errorf("--demo.companies must be between 1 and %d, got %d", maxDemoCompanies, c.demoCompanies))
 	case !c.demo && c.demoCompanies != 1:
 		problems = append(problems, errors.New("--demo.companies is for --demo"))
+	case c.demoCompanies > 1 && c.company != "demo":
+		problems = append(problems, fmt.Errorf("--kartustok.company names the one company of --demo; --demo.companies=%d names its companies demo-1 to demo-%[1]d", c.demoCompanies))
 	}
 	if c.totalShards < 1 {
 		return append(problems, fmt.Errorf("--total-shards must be at least 1, got %d", c.totalShards))
 	}
 	if c.totalShards > 1 && c.configFile == "" && !c.demo {
-		problems = append(problems, fmt.Errorf("--total-shards=%d divides the companies of --config.file (or --demo's) among replicas; one company cannot be divided", c.totalShards))
+		// No shard can mend this, so none is looked for.
+		return append(problems, fmt.Errorf("--total-shards=%d divides the companies of --config.file (or --demo's) among replicas; one company cannot be divided", c.totalShards))
 	}
 	if !c.shardSet && c.totalShards > 1 {
 		shard, from, err := shardFromPod()
@@ -364,13 +367,16 @@ func defaultCompany(rawURL string) string {
 	return "kartustok"
 }
 
+// hostname is os.Hostname, which a test replaces to play a pod.
+var hostname = os.Hostname
+
 // shardFromPod is the shard of a StatefulSet's pod: the ordinal at the end
 // of its name, from the POD_NAME variable (the downward API) or else the
 // host name, which Kubernetes sets to the pod's name.
 func shardFromPod() (shard int, from string, err error) {
 	name, from := os.Getenv("POD_NAME"), "POD_NAME"
 	if name == "" {
-		if name, err = os.Hostname(); err != nil {
+		if name, err = hostname(); err != nil {
 			return 0, "", fmt.Errorf("no POD_NAME and no host name: %w", err)
 		}
 		from = "the host name"
