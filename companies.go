@@ -29,7 +29,9 @@ import (
 // serves, each a copy of the flags' with the company's own values: the
 // flags' company, or with --config.file the file's companies of this
 // shard, where the flags fill in what the file leaves out. A problem of
-// the file is a companyfile.Errors that locates each one.
+// the file is a companyfile.Errors that locates each one; when only
+// companies' values are wrong, this shard's companies come with it, so
+// that --config.check can check their token and minimums files too.
 func (c *config) companyConfigs() ([]*config, error) {
 	if c.configFile == "" {
 		cc := *c
@@ -55,7 +57,7 @@ func (c *config) companyConfigs() ([]*config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return out, errs
 	}
 	return out, nil
 }

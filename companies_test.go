@@ -135,6 +135,16 @@ func TestConfigCheckCompaniesFile(t *testing.T) {
     max_staleness: 1m
     stock_interval: 5m
 `)
+	tooRareAndMissing := write("too-rare-missing.yml", `companies:
+  - name: sinarjaya
+    url: https://sinarjaya.kartustok.com/public/v1
+    token_file: nowhere.token
+  - name: majumundur
+    url: https://majumundur.kartustok.com/public/v1
+    token_file: majumundur.token
+    max_staleness: 1m
+    stock_interval: 5m
+`)
 	sinarjaya := "company sinarjaya, token file " + filepath.Join(dir, "sinarjaya.token") + ", minimums file " + filepath.Join(dir, "minimums.yml") + ": categories=1 items=1 warehouse_minimums=1"
 	majumundur := "company majumundur, token file " + filepath.Join(dir, "majumundur.token")
 	total := separatingTotal(t, "sinarjaya", "majumundur")
@@ -149,7 +159,7 @@ func TestConfigCheckCompaniesFile(t *testing.T) {
 		{"good", []string{"--config.file=" + good}, 0,
 			"kartustok_exporter: configuration OK; companies file " + good + ": 2 companies in shard 0 of 1; " + sinarjaya + "; " + majumundur + "; no --web.config.file\n", nil},
 		{"one shard", []string{"--config.file=" + good, fmt.Sprint("--total-shards=", total), fmt.Sprint("--shard=", shardOfSinarjaya)}, 0,
-			fmt.Sprintf("kartustok_exporter: configuration OK; companies file %s: 1 companies in shard %d of %d; %s; no --web.config.file\n", good, shardOfSinarjaya, total, sinarjaya), nil},
+			fmt.Sprintf("kartustok_exporter: configuration OK; companies file %s: 1 company in shard %d of %d; %s; no --web.config.file\n", good, shardOfSinarjaya, total, sinarjaya), nil},
 		{"unknown key", []string{"--config.file=" + unknownKey}, 1, "", []string{
 			unknownKey + `:4: companies[0]: unknown field "tokn_file", did you mean "token_file"?`,
 		}},
@@ -160,6 +170,9 @@ func TestConfigCheckCompaniesFile(t *testing.T) {
 		{"a company's intervals", []string{"--config.file=" + tooRare}, 1, "", []string{
 			tooRare + ":5: companies[1]: stock_interval (--sync.stock-interval) 5m0s must be shorter than max_staleness (--sync.max-staleness) 1m0s, or every stock series vanishes for part of each cycle: lower stock_interval (--sync.stock-interval) or raise max_staleness (--sync.max-staleness)",
 		}},
+		// One run reports every problem: a company's values do not stop
+		// the check of the token files.
+		{"a company's intervals and another's token file", []string{"--config.file=" + tooRareAndMissing}, 1, "", nil},
 		{"no file", []string{"--config.file=" + filepath.Join(dir, "nowhere.yml")}, 1, "", []string{
 			"reading config file: open " + filepath.Join(dir, "nowhere.yml") + ": no such file or directory",
 		}},
@@ -179,6 +192,12 @@ func TestConfigCheckCompaniesFile(t *testing.T) {
 				return
 			}
 			lines := errorLines(t, stderr.String())
+			if tc.name == "a company's intervals and another's token file" {
+				require.Len(t, lines, 2, stderr.String())
+				assert.Contains(t, stderr.String(), tooRareAndMissing+":5: companies[1]: stock_interval (--sync.stock-interval) 5m0s must be shorter")
+				assert.Contains(t, stderr.String(), filepath.Join(dir, "nowhere.token")+": no such file or directory")
+				return
+			}
 			if tc.name == "missing token file" {
 				require.Len(t, lines, 1)
 				assert.Contains(t, lines[0], filepath.Join(dir, "nowhere.token")+": no such file or directory")

@@ -84,7 +84,11 @@ func checkConfig(cfg *config, flagProblems []error, stdout, stderr io.Writer) in
 		case err != nil:
 			problems = append(problems, err)
 		case cfg.configFile != "":
-			summary = append(summary, fmt.Sprintf("companies file %s: %d companies in shard %d of %d", cfg.configFile, len(cfgs), cfg.shard, cfg.totalShards))
+			noun := "companies"
+			if len(cfgs) == 1 {
+				noun = "company"
+			}
+			summary = append(summary, fmt.Sprintf("companies file %s: %d %s in shard %d of %d", cfg.configFile, len(cfgs), noun, cfg.shard, cfg.totalShards))
 		}
 	}
 	for _, cc := range cfgs {
