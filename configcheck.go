@@ -140,6 +140,9 @@ func checkConfig(cfg *config, flagProblems []error, stdout, stderr io.Writer) in
 	default:
 		summary = append(summary, web)
 	}
+	if _, off := cfg.collectors(); len(off) > 0 {
+		summary = append(summary, "collectors off: "+strings.Join(off, ", "))
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", exporterName, w)
 	}

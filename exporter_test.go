@@ -33,6 +33,7 @@ func newTestExporter(t *testing.T, ctx context.Context, cfg *config, opts func(*
 	fl := newFleet(ctx, log.NewNopLogger(), true)
 	fl.clientOpts = opts
 	require.NoError(t, fl.load(cfg))
+	_, off := cfg.collectors()
 	h, err := newHandler(handlerConfig{
 		telemetryPath:          cfg.telemetryPath,
 		maxRequests:            cfg.maxRequests,
@@ -41,6 +42,7 @@ func newTestExporter(t *testing.T, ctx context.Context, cfg *config, opts func(*
 		reload:                 func() error { return fl.reload(cfg, "POST /-/reload") },
 		live:                   fl,
 		renderers:              fl.renderers,
+		collectorsOff:          off,
 		pedantic:               true,
 	}, fl, fl.collectors(cfg)...)
 	require.NoError(t, err)

@@ -64,6 +64,11 @@ type config struct {
 	configCheck            bool
 	apiCheck               bool
 
+	// collectFlow and collectMovements are the collector switches,
+	// --[no-]collector.flow and --[no-]collector.movements; they hold for
+	// every company.
+	collectFlow, collectMovements bool
+
 	// company is the value of the company label of the one company the
 	// flags describe; configFile, when set, lists the companies instead.
 	company string
@@ -96,11 +101,29 @@ func (c *config) engineConfig() refresh.Config {
 		StockInterval:     c.stockInterval,
 		FullStockInterval: c.fullStock,
 		FlowInterval:      c.flowInterval,
+		Off:               refresh.Collectors{Flow: !c.collectFlow, Movements: !c.collectMovements},
 		MaxStaleness:      c.maxStaleness,
 		Budget:            c.budgetRequests(),
 		Window:            c.window,
 		TokenExpiresAt:    c.tokenExpiresAt,
 	}
+}
+
+// collectors lists the collectors a --[no-]collector.NAME flag switches,
+// those that are on and those that are off, in the order --help lists
+// them. The switches hold for every company the process serves.
+func (c *config) collectors() (on, off []string) {
+	for _, sw := range []struct {
+		name string
+		on   bool
+	}{{"flow", c.collectFlow}, {"movements", c.collectMovements}} {
+		if sw.on {
+			on = append(on, sw.name)
+		} else {
+			off = append(off, sw.name)
+		}
+	}
+	return on, off
 }
 
 // budgetRequests is the requests per window the client allows itself.
@@ -140,6 +163,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (cfg *config, done bool
 	app.Flag("sync.flow-interval", "Period of the 30-day flow and the day's movements by type, also read after the company's midnight; 0: off.").
 		Default("1h").DurationVar(&cfg.flowInterval)
 	app.Flag("sync.max-staleness", "Stock older than this is no longer exported.").Default("30m").DurationVar(&cfg.maxStaleness)
+	app.Flag("collector.flow", "Enable the flow collector: kartustok_stock_inflow_quantity and kartustok_stock_outflow_quantity.").
+		Default("true").BoolVar(&cfg.collectFlow)
+	app.Flag("collector.movements", "Enable the movements collector: kartustok_stock_movements.").
+		Default("true").BoolVar(&cfg.collectMovements)
 	app.Flag("stock.minimums-file", "YAML file of minimum stock levels, re-read on SIGHUP and POST /-/reload.").
 		PlaceHolder("FILE").StringVar(&cfg.minimumsFile)
 	app.Flag("kartustok.company", "Value of the company label; default: the first label of the URL's host name, demo for --demo.").

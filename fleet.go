@@ -211,7 +211,8 @@ func sameCompany(a, b *config) bool {
 		a.rateLimit == b.rateLimit && a.window == b.window && a.budget == b.budget &&
 		a.healthInterval == b.healthInterval && a.catalogEvery == b.catalogEvery &&
 		a.stockInterval == b.stockInterval && a.fullStock == b.fullStock &&
-		a.flowInterval == b.flowInterval && a.maxStaleness == b.maxStaleness
+		a.flowInterval == b.flowInterval && a.maxStaleness == b.maxStaleness &&
+		a.collectFlow == b.collectFlow && a.collectMovements == b.collectMovements
 }
 
 func (f *fleet) companyLogger(name string) log.Logger { return log.With(f.logger, "company", name) }

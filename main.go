@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // company time zones must resolve in a minimal container
 
@@ -94,6 +95,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Logger) error {
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
+	on, off := cfg.collectors()
+	level.Info(logger).Log("msg", "Collectors", "enabled", strings.Join(on, ","), "disabled", strings.Join(off, ","))
 	if cfg.totalShards > 1 {
 		from := "--shard"
 		if cfg.shardFrom != "" {
@@ -151,6 +154,7 @@ func serve(ctx context.Context, cfg *config, logger log.Logger, slogger *slog.Lo
 		reload:                 func() error { return fl.reload(cfg, "POST /-/reload") },
 		live:                   fl,
 		renderers:              fl.renderers,
+		collectorsOff:          off,
 	}, fl, fl.collectors(cfg)...)
 	if err != nil {
 		return err

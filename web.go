@@ -47,6 +47,9 @@ type handlerConfig struct {
 	// derived from their snapshots from rendered bytes; the collectors
 	// leave them out. nil for none.
 	renderers func() []*collector.Renderer
+	// collectorsOff names the collectors turned off, which the landing
+	// page lists.
+	collectorsOff []string
 	// pedantic makes the registry check every metric against its
 	// description on every scrape. Tests turn it on; production leaves it
 	// off, since the checks cost every scrape bytes and allocations and the
@@ -105,9 +108,13 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 		metrics = promhttp.InstrumentMetricHandler(exporterReg, metrics)
 	}
 
+	description := "Prometheus exporter for the stock of KartuStok companies, served from a cache refreshed in the background"
+	if len(cfg.collectorsOff) > 0 {
+		description += "; collectors off: " + strings.Join(cfg.collectorsOff, ", ")
+	}
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "KartuStok Exporter",
-		Description: "Prometheus exporter for the stock of KartuStok companies, served from a cache refreshed in the background",
+		Description: description,
 		Version:     version.Info(),
 		Profiling:   "false", // no pprof endpoints are served
 		Links: []web.LandingLinks{

@@ -278,8 +278,9 @@ func (d *derivation) stockSamples(l *kartustok.Locator, ls *refresh.LocatorStock
 	}
 	// The day's flow, while the rows are of the company's day: after its
 	// midnight they are the day before's until the locator is read again.
+	// The rows bring it along at no cost, but it is the flow collector's.
 	flow := func(r *refresh.StockEntry, day string) {
-		if r.HasFlow && day != "" && day == d.today {
+		if r.HasFlow && day != "" && day == d.today && !d.s.Off.Flow {
 			sink(stockInflowDesc, r.In, loc, string(r.ItemID), periodToday)
 			sink(stockOutflowDesc, r.Out, loc, string(r.ItemID), periodToday)
 		}
@@ -331,18 +332,18 @@ func companyDay(s *refresh.Snapshot, now time.Time) string {
 // flowSamples yields the 30-day kartustok_stock_inflow_quantity and
 // kartustok_stock_outflow_quantity and kartustok_stock_movements of one
 // locator whose flow is shown (see flowShown): each part while its read is
-// no older than flowAge, the movements only while they are of the
-// company's day.
+// no older than flowAge and its collector is on, the movements only while
+// they are of the company's day.
 func (d *derivation) flowSamples(l *kartustok.Locator, lf *refresh.LocatorFlow, sink sampleSink) {
 	loc := string(l.ID)
-	if p := lf.Period; p != nil && d.now.Sub(p.Fetched) <= d.flowAge {
+	if p := lf.Period; p != nil && !d.s.Off.Flow && d.now.Sub(p.Fetched) <= d.flowAge {
 		for i := range p.Rows {
 			r := &p.Rows[i]
 			sink(stockInflowDesc, r.In, loc, string(r.ItemID), period30Days)
 			sink(stockOutflowDesc, r.Out, loc, string(r.ItemID), period30Days)
 		}
 	}
-	if m := lf.Movements; m != nil && d.today != "" && m.Day == d.today && d.now.Sub(m.Fetched) <= d.flowAge {
+	if m := lf.Movements; m != nil && !d.s.Off.Movements && d.today != "" && m.Day == d.today && d.now.Sub(m.Fetched) <= d.flowAge {
 		for i, typ := range kartustok.TransactionTypes {
 			sink(stockMovementsDesc, float64(m.ByType[i]), loc, typ)
 		}

@@ -56,8 +56,11 @@ type Config struct {
 	FullStockInterval time.Duration
 	// FlowInterval is the period of the flow refresh: each locator's
 	// in and out over the last 30 days and its movements of the day by
-	// transaction type. Zero disables it.
+	// transaction type. Zero disables it, as does turning both the flow
+	// and the movements collectors off (Off).
 	FlowInterval time.Duration
+	// Off names the collectors turned off.
+	Off Collectors
 	// MaxStaleness is how long a locator's last good stock is exported
 	// after its refreshes start failing.
 	MaxStaleness time.Duration
@@ -264,13 +267,13 @@ func New(api API, cfg Config) (*Engine, error) {
 	}
 	close(e.tokenOK)
 	e.gateOpen = true
-	s := &Snapshot{TokenExpiry: cfg.TokenExpiresAt}
+	s := &Snapshot{TokenExpiry: cfg.TokenExpiresAt, Off: cfg.Off}
 	s.Sync[ResourceHealth] = Status{PlannedRequests: 1, Cycle: cfg.HealthInterval}
 	for _, r := range []Resource{ResourceCompany, ResourceCategories, ResourceLocators, ResourceItems} {
 		s.Sync[r] = Status{PlannedRequests: 1, Cycle: cfg.CatalogInterval}
 	}
 	s.Sync[ResourceStock] = Status{Cycle: cfg.StockInterval}
-	if cfg.FlowInterval > 0 {
+	if cfg.FlowRefresh() {
 		s.Sync[ResourceFlow] = Status{Cycle: cfg.FlowInterval}
 	}
 	s.State.Enabled = cfg.StatePath != ""

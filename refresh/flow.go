@@ -36,8 +36,12 @@ const FlowDays = 30
 // starts after the first stock pass, so that it never delays the stock
 // every locator needs first, and again at the company's midnight, when the
 // period moves on and the day's movements start from none.
+//
+// A collector that is off costs nothing here: without the flow collector
+// no 30-day page is read, without the movements collector no count by
+// type is asked, and without both the loop does not run.
 func (e *Engine) flowLoop(ctx context.Context) {
-	if e.cfg.FlowInterval <= 0 {
+	if !e.cfg.FlowRefresh() {
 		return
 	}
 	logger := log.With(e.logger, "resource", ResourceFlow.String())
@@ -96,7 +100,7 @@ func (e *Engine) syncFlow(ctx context.Context, logger log.Logger, start time.Tim
 			counts *MovementCounts
 			cerr   error
 		)
-		if e.countsWanted(time.Now()) {
+		if e.cfg.countsTypes() && e.countsWanted(time.Now()) {
 			counts, cerr = e.movementCounts(ctx, l.ID, today)
 			if ctx.Err() != nil {
 				return
@@ -115,7 +119,7 @@ func (e *Engine) syncFlow(ctx context.Context, logger log.Logger, start time.Tim
 			info kartustok.ListInfo
 			err  error
 		)
-		read := !e.periodFresh(snap, l.ID, from)
+		read := e.cfg.readsFlow() && !e.periodFresh(snap, l.ID, from)
 		if read {
 			rows, info, err = e.api.StockSummary(ctx, kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: from, DateTo: today})
 			if ctx.Err() != nil {

@@ -123,7 +123,7 @@ func (e *Engine) restore(s *Snapshot, st *State) {
 	s.CategoryNames = sv.CategoryNames
 	s.Locators, s.LocatorsKnown = sv.Locators, sv.LocatorsKnown
 	s.Items, s.ItemsKnown = sv.Items, sv.ItemsKnown
-	s.Stock, s.Flow = sv.Stock, sv.Flow
+	s.Stock, s.Flow = sv.Stock, e.cfg.collected(sv.Flow)
 	// Entries read "in the future" by a clock that moved back are as old
 	// as now, never younger.
 	for _, ls := range s.Stock {
@@ -135,6 +135,9 @@ func (e *Engine) restore(s *Snapshot, st *State) {
 		s.TokenExpiry = sv.TokenExpiry
 	}
 	for r := range NumResources {
+		if r == ResourceFlow && !e.cfg.FlowRefresh() {
+			continue // no flow refresh runs: none is reported
+		}
 		st := sv.Sync[r]
 		s.Sync[r].LastSuccess = st.LastSuccess
 		if st.Cycle > 0 {

@@ -20,8 +20,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-
-	"github.com/kartustok/kartustok_exporter/kartustok"
 )
 
 // planInput is what the expected stock cycle depends on.
@@ -38,7 +36,8 @@ type planInput struct {
 	StockRequests   int           // one stock refresh: the pages of every active locator, and its movement counts
 	// FlowInterval and FlowRequests are the flow refresh's period and what
 	// one costs (30-day pages and movement counts of every active
-	// locator); FlowInterval 0 when there is none.
+	// locator, those of the collectors that are on); FlowInterval 0 when
+	// there is none.
 	FlowInterval time.Duration
 	FlowRequests int
 }
@@ -158,7 +157,7 @@ func (e *Engine) currentPlan() plannedCycle {
 	active := s.ActiveLocators()
 	for _, l := range active {
 		requests += e.expectedPages(l.ID)
-		flow += e.expectedFlowPages(l.ID) + len(kartustok.TransactionTypes)
+		flow += e.cfg.flowRequests(e.expectedFlowPages(l.ID))
 	}
 	in := planInput{
 		Budget:          e.cfg.Budget,
@@ -170,7 +169,7 @@ func (e *Engine) currentPlan() plannedCycle {
 		CatalogRequests: 3 + max(1, e.itemPages),
 		StockRequests:   requests,
 	}
-	if e.cfg.FlowInterval > 0 {
+	if e.cfg.FlowRefresh() {
 		in.FlowInterval, in.FlowRequests = e.cfg.FlowInterval, flow
 	}
 	p := plannedCycle{plan: makePlan(in), in: in}

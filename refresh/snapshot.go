@@ -196,6 +196,11 @@ type Snapshot struct {
 	// Sync is the bookkeeping per resource, indexed by Resource.
 	Sync [NumResources]Status
 
+	// Off names the collectors the engine was configured without
+	// (Config.Off): their families are not exported, whatever else the
+	// snapshot holds.
+	Off Collectors
+
 	// Ready is set once every active locator's stock has been fetched.
 	Ready bool
 

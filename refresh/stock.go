@@ -159,7 +159,7 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 		// full read's, the day's in and out stand (the count says so),
 		// and the flow refresh need not read them again.
 		filter := kartustok.StockSummaryFilter{LocatorID: l.ID, DateFrom: today, DateTo: today}
-		thirtyDays := due && e.cfg.FlowInterval > 0 && !e.readDay(l.ID)
+		thirtyDays := due && e.cfg.readsFlow() && !e.readDay(l.ID)
 		if thirtyDays {
 			filter.DateFrom = flowFrom(t0.In(tz))
 		}
