@@ -100,7 +100,9 @@ func (e *Engine) syncFlow(ctx context.Context, logger log.Logger, start time.Tim
 			counts *MovementCounts
 			cerr   error
 		)
-		if e.cfg.countsTypes() && e.countsWanted(time.Now()) {
+		// They are the movements collector's, wanted whether or not stock
+		// spares unchanged warehouses (cheapRefreshes).
+		if e.cfg.countsTypes() && e.countsAskable(time.Now()) {
 			counts, cerr = e.movementCounts(ctx, l.ID, today)
 			if ctx.Err() != nil {
 				return

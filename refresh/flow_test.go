@@ -167,6 +167,26 @@ func TestIntegrationFlowEqualsLedger(t *testing.T) {
 	})
 }
 
+// TestIntegrationMovementsWithoutCheapRefreshes: with every pass a full
+// read (--sync.full-stock-interval not above --sync.stock-interval), stock
+// asks no count, but the day's movements by type are still counted and
+// exported, as the plan says.
+func TestIntegrationMovementsWithoutCheapRefreshes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := flowConfig()
+		cfg.FullStockInterval = 0
+		company := kartustoktest.NewCompany(kartustoktest.Config{Locators: 2, Items: 40})
+		company.Step(30)
+		h := startSimCompany(t, company, cfg, nil)
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		require.True(t, h.engine.Ready())
+		h.assertFlowMatchesCompany(h.series(), false)
+		_, checks := stockReads(h.server.Requests())
+		assert.Zero(t, checks, "a count of stock's own with every pass a full read")
+	})
+}
+
 // stockReads counts the requests of l for the stock of the day (a
 // /stock/summary whose dates are one day) and the movement counts of the
 // day without a type (the change checks).

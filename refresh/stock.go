@@ -231,9 +231,13 @@ func (e *Engine) syncStock(ctx context.Context, logger log.Logger, start time.Ti
 // movements before reading its stock, to skip the locators that did not
 // change.
 func (e *Engine) countsWanted(now time.Time) bool {
-	if !e.cfg.cheapRefreshes() {
-		return false
-	}
+	return e.cfg.cheapRefreshes() && e.countsAskable(now)
+}
+
+// countsAskable reports whether /stock/detail's counts are worth asking
+// at now: not while a refusal or a missing meta.total has turned them off
+// and the retry is not due.
+func (e *Engine) countsAskable(now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return !e.countsOff || !now.Before(e.countsRetry)
