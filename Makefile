@@ -12,7 +12,7 @@ LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(R
              -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(shell whoami)@$(shell hostname) \
              -X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all build test vet lint unit fuzz bench cover tools checkmetrics rules dashboards helm e2e
+.PHONY: all build test vet lint unit fuzz bench cover tools checkmetrics mixin checkmixin rules dashboards helm e2e
 
 all: build
 
@@ -21,7 +21,7 @@ build:
 
 # The checks that need no tool come first, so that a broken test shows in
 # minutes, before the first build of the pinned tools (many minutes).
-test: vet unit fuzz lint checkmetrics rules dashboards helm e2e
+test: vet unit fuzz checkmixin lint checkmetrics rules dashboards helm e2e
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -63,10 +63,11 @@ OMCHECK      := $(TOOLS_BIN)/omcheck
 DASHCHECK    := $(TOOLS_BIN)/dashcheck
 GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint
 HELM         := $(TOOLS_BIN)/helm
+MIXIN        := $(TOOLS_BIN)/mixin
 HELM_CHART   := deploy/helm/kartustok-exporter
 TOOLS_ENV    := GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false"
 
-tools: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER) $(OMCHECK) $(DASHCHECK) $(GOLANGCI_LINT) $(HELM)
+tools: $(PROMETHEUS) $(PROMTOOL) $(ALERTMANAGER) $(OMCHECK) $(DASHCHECK) $(GOLANGCI_LINT) $(HELM) $(MIXIN)
 
 $(PROMETHEUS) $(PROMTOOL) &: tools/prometheus/go.mod tools/prometheus/go.sum
 	@mkdir -p $(TOOLS_BIN)
@@ -103,6 +104,14 @@ $(HELM): tools/helm/go.mod tools/helm/go.sum
 	cd tools/helm && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ helm.sh/helm/v3/cmd/helm
 	@touch $@
 
+# mixin renders the monitoring mixin (mixin/) with go-jsonnet, pinned in
+# tools/jsonnet/go.mod, into the rules file, the dashboards and the Helm
+# chart's copies of both (tools/jsonnet/files.jsonnet lists them).
+$(MIXIN): tools/jsonnet/go.mod tools/jsonnet/go.sum $(filter-out %_test.go,$(wildcard tools/jsonnet/*.go))
+	@mkdir -p $(TOOLS_BIN)
+	cd tools/jsonnet && $(TOOLS_ENV) $(GO) build -o $(MIXIN) .
+	@touch $@
+
 $(ALERTMANAGER): tools/alertmanager/go.mod tools/alertmanager/go.sum
 	@mkdir -p $(TOOLS_BIN)
 	cd tools/alertmanager && $(TOOLS_ENV) $(GO) build -o $(TOOLS_BIN)/ \
@@ -118,6 +127,15 @@ checkmetrics: $(PROMTOOL) $(OMCHECK)
 	$(PROMTOOL) check metrics < $(TOOLS_BIN)/metrics/metrics.txt
 	$(OMCHECK) < $(TOOLS_BIN)/metrics/metrics.om
 
+# alerts/kartustok.rules.yml, dashboards/*.json and the chart's copies are
+# rendered from the mixin: edit mixin/ and run `make mixin`. checkmixin's
+# tests fail when a file differs from the render; they need no tool built.
+mixin: $(MIXIN)
+	$(MIXIN) -root .
+
+checkmixin:
+	cd tools/jsonnet && $(TOOLS_ENV) $(GO) test -count=1 ./...
+
 # The alerting rules must load, their unit tests must pass, and the example
 # Prometheus configuration must be valid and find the rules where it says.
 rules: $(PROMTOOL)
@@ -126,10 +144,11 @@ rules: $(PROMTOOL)
 	$(PROMTOOL) check config examples/prometheus.yml
 
 # The Go code must pass golangci-lint with .golangci.yml: the exporter's
-# module, and the programs of tools/prometheus.
+# module, and the programs of tools/prometheus and tools/jsonnet.
 lint: $(GOLANGCI_LINT)
 	$(GOLANGCI_LINT) run ./...
 	cd tools/prometheus && $(TOOLS_ENV) $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
+	cd tools/jsonnet && $(TOOLS_ENV) $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
 
 # Every dashboard query must parse with Prometheus' parser, select only the
 # exporter's metrics (those of the golden /metrics page) filtered by $$job,

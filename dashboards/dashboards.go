@@ -15,10 +15,13 @@
 // kartustok_exporter (the *.json files beside this one) and the code that
 // keeps them honest.
 //
-// The JSON files are the source: edit them in Grafana, export them, and
+// The JSON files are rendered from the monitoring mixin in mixin/
+// (mixin/dashboards/): edit the mixin, run `make mixin`, and
 // `go test ./dashboards` checks the rules every shipped dashboard follows
-// (see Lint). This package is the only reader of Grafana's JSON model; the
-// rest of the project works from what it extracts:
+// (see Lint). A dashboard changed in Grafana is brought back into the
+// mixin by hand; `make test` fails while a file differs from the render.
+// This package is the only reader of Grafana's JSON model; the rest of the
+// project works from what it extracts:
 //
 //   - Extract lists every PromQL query of the dashboards as written, with
 //     its variable references resolved (QueryInfo). The command

@@ -205,6 +205,8 @@ func TestQueriesSubstitutesVariables(t *testing.T) {
 		if q.Variable != "job" {
 			assert.Contains(t, q.Expr, `job=~"kartustok"`, q.String())
 		}
+		// The mixin's selector, in every query.
+		assert.Contains(t, q.Expr, `job="kartustok"`, q.String())
 	}
 	assert.Equal(t, 3+6, variables, "label_values variables of both dashboards")
 	ds, err := Load(".")
@@ -222,7 +224,7 @@ func TestQueriesSubstitutesVariables(t *testing.T) {
 	require.NoError(t, err)
 	i := slices.IndexFunc(qs, func(q Query) bool { return strings.Contains(q.Expr, "kartustok_api_requests_total") })
 	require.GreaterOrEqual(t, i, 0)
-	assert.Contains(t, qs[i].Expr, `{job=~".*",instance=~".*",company=~".*"}[1m]`)
+	assert.Contains(t, qs[i].Expr, `{job="kartustok",job=~".*",instance=~".*",company=~".*"}[1m]`)
 }
 
 func TestQueriesRejectsUnknownVariable(t *testing.T) {

@@ -63,8 +63,9 @@ const (
 
 	// What to run, from the repository's root, when the chart's copies are
 	// out of date.
-	refreshRules      = "cp alerts/kartustok.rules.yml deploy/helm/kartustok-exporter/files/"
-	refreshDashboards = "rm -f deploy/helm/kartustok-exporter/files/dashboards/*.json && cp dashboards/*.json deploy/helm/kartustok-exporter/files/dashboards/"
+	// make mixin renders them, and the repository's, from the mixin.
+	refreshRules      = "make mixin"
+	refreshDashboards = "make mixin"
 )
 
 var (
@@ -1104,8 +1105,18 @@ func TestPrometheusRuleIsTheAlertsFile(t *testing.T) {
 	assert.Greater(t, len(jobs), 1, "no value set in ci/ renders the PrometheusRule with another job")
 }
 
+// jsonJobMatcher is the matcher job="<job>" as a dashboard's JSON writes
+// it inside a query's string.
+func jsonJobMatcher(t *testing.T, job string) string {
+	t.Helper()
+	b, err := json.Marshal(fmt.Sprintf("job=%q", job))
+	require.NoError(t, err)
+	return string(b[1 : len(b)-1])
+}
+
 // TestDashboardsAreTheRepositorys proves that the dashboards ConfigMap
-// carries exactly the repository's dashboards/*.json.
+// carries exactly the repository's dashboards/*.json, and that a custom
+// job changes the job matchers of their queries and nothing else.
 func TestDashboardsAreTheRepositorys(t *testing.T) {
 	want := map[string]string{}
 	files, err := filepath.Glob(filepath.Join(repoRoot, "dashboards", "*.json"))
@@ -1141,14 +1152,38 @@ func TestDashboardsAreTheRepositorys(t *testing.T) {
 		t.Fatalf("refresh the chart's copies of the dashboards from the repository's root with\n\t%s", refreshDashboards)
 	}
 
+	// The dashboards' queries select the job the chart replaces, the
+	// default of values.yaml's job, and only with that matcher: each query
+	// of every dashboard has it.
+	defaultJob := loadValues(t).Job
+	wantMatcher := jsonJobMatcher(t, defaultJob)
+	matchers := map[string]int{}
+	for name, content := range want {
+		for _, m := range jobMatcher.FindAllString(strings.ReplaceAll(content, `\"`, `"`), -1) {
+			if strings.HasPrefix(m, "job=~") {
+				continue // the $job variable
+			}
+			require.Equal(t, fmt.Sprintf("job=%q", defaultJob), m,
+				"dashboards/%s selects the job with %s, but the chart replaces exactly job=%q: update kartustok-exporter.rulesFileJob in templates/_helpers.tpl and job in values.yaml", name, m, defaultJob)
+		}
+		matchers[name] = strings.Count(content, wantMatcher)
+		queries := dashboardQueries(t, content)
+		require.NotEmpty(t, queries, name)
+		for _, q := range queries {
+			assert.Contains(t, q, fmt.Sprintf("job=%q", defaultJob), "dashboards/%s: a query without the job the chart replaces", name)
+		}
+	}
+
 	helmBinary(t)
 	enabled := 0
+	jobs := map[string]bool{}
 	for _, set := range valueSets(t) {
 		values := loadValues(t, set)
 		if !values.Dashboards.Enabled {
 			continue
 		}
 		enabled++
+		jobs[values.Job] = true
 		t.Run(path.Base(set), func(t *testing.T) {
 			r := render(t, set)
 			cm, ok := r.byName("ConfigMap", "acme-kartustok-exporter-dashboards").(*corev1.ConfigMap)
@@ -1156,14 +1191,68 @@ func TestDashboardsAreTheRepositorys(t *testing.T) {
 			assert.Equal(t, values.Dashboards.LabelValue, cm.Labels[values.Dashboards.Label], "the label Grafana's sidecar looks for")
 			require.Len(t, cm.Data, len(want), "the ConfigMap's dashboards")
 			for name, content := range want {
-				assert.True(t, json.Valid([]byte(cm.Data[name])), "%s is not JSON", name)
-				if d := firstDifference(content, cm.Data[name]); d != "" {
+				got := cm.Data[name]
+				assert.True(t, json.Valid([]byte(got)), "%s is not JSON", name)
+				if values.Job != defaultJob {
+					// Only the job matchers differ: put the file's back.
+					from := jsonJobMatcher(t, values.Job)
+					assert.Equal(t, matchers[name], strings.Count(got, from), "with job %q, every job matcher of %s must select it", values.Job, name)
+					assert.False(t, strings.Contains(got, wantMatcher), "with job %q, %s still selects job=%q", values.Job, name, defaultJob)
+					for _, q := range dashboardQueries(t, got) {
+						assert.Contains(t, q, fmt.Sprintf("job=%q", values.Job), "%s: a query without the chart's job", name)
+					}
+					got = strings.ReplaceAll(got, from, wantMatcher)
+				}
+				if d := firstDifference(content, got); d != "" {
 					t.Errorf("the ConfigMap's %s is not dashboards/%s (%s)", name, name, d)
 				}
 			}
 		})
 	}
 	assert.NotZero(t, enabled, "no value set in ci/ enables the dashboards")
+	assert.True(t, jobs[defaultJob], "no value set in ci/ renders the dashboards with the default job")
+	assert.Greater(t, len(jobs), 1, "no value set in ci/ renders the dashboards with another job")
+}
+
+// dashboardQueries returns the PromQL of a dashboard: every panel's
+// queries, those of panels in rows too, and every query variable's query.
+func dashboardQueries(t *testing.T, content string) []string {
+	t.Helper()
+	type panel struct {
+		Targets []struct {
+			Expr string `json:"expr"`
+		} `json:"targets"`
+		Panels []json.RawMessage `json:"panels"`
+	}
+	var d struct {
+		Panels     []json.RawMessage `json:"panels"`
+		Templating struct {
+			List []struct {
+				Type  string `json:"type"`
+				Query string `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(content), &d))
+	var out []string
+	var walk func([]json.RawMessage)
+	walk = func(ps []json.RawMessage) {
+		for _, raw := range ps {
+			var p panel
+			require.NoError(t, json.Unmarshal(raw, &p))
+			for _, target := range p.Targets {
+				out = append(out, target.Expr)
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(d.Panels)
+	for _, v := range d.Templating.List {
+		if v.Type == "query" {
+			out = append(out, v.Query)
+		}
+	}
+	return out
 }
 
 // TestValuesRefused checks that values the chart cannot honour fail the

@@ -112,12 +112,30 @@ chart creates.
 {{- end }}
 
 {{/*
-The job label value that alerts/kartustok.rules.yml selects (up{job="..."}).
-The PrometheusRule replaces it with .Values.job; a test checks that it is the
-rules file's job and the default of .Values.job.
+The job label value that every series selector of alerts/kartustok.rules.yml
+and of dashboards/*.json selects (job="..."): the default kartustokSelector
+of the monitoring mixin they are rendered from. The PrometheusRule and the
+dashboards ConfigMap replace it with .Values.job; a test checks that it is
+the job the files select and the default of .Values.job.
 */}}
 {{- define "kartustok-exporter.rulesFileJob" -}}
 kartustok
+{{- end }}
+
+{{/*
+The PromQL matcher of the job given as the context: job="<job>", quoted as
+PromQL quotes a string.
+*/}}
+{{- define "kartustok-exporter.jobMatcher" -}}
+{{- printf "job=%q" . }}
+{{- end }}
+
+{{/*
+The same matcher as written inside a JSON string, as in a dashboard's
+queries: job=\"<job>\".
+*/}}
+{{- define "kartustok-exporter.jobMatcherInJSON" -}}
+{{- include "kartustok-exporter.jobMatcher" . | toJson | trimPrefix "\"" | trimSuffix "\"" }}
 {{- end }}
 
 {{/*
