@@ -151,20 +151,24 @@ lint: $(GOLANGCI_LINT)
 	cd tools/jsonnet && $(TOOLS_ENV) $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
 
 # Every dashboard query must parse with Prometheus' parser, select only the
-# exporter's metrics (those of the golden /metrics page) filtered by $$job,
-# $$instance and, for a metric per company, $$company, and read counters
-# through rate() or increase();
-# dashcheck's own tests break dashboards on purpose to show each rule holds.
+# exporter's metrics (those of the golden /metrics page) filtered by the
+# mixin's selector, $$job, $$instance and, for a metric per company,
+# $$company, and read counters through rate() or increase();
+# dashcheck's own tests break dashboards on purpose to show each rule holds,
+# and render the mixin with a selector of their own to prove that every
+# rule and every dashboard query carries it.
 # The dashboards package extracts the queries (dashqueries), dashcheck
 # checks them; the file between the two stays in tools/bin for a look.
 # First, tools/grafana decodes every dashboard strictly into the Grafana
 # Foundation SDK's types: a field, panel type or query type Grafana's schema
 # does not know fails.
-dashboards: $(DASHCHECK)
+# MIXIN_SELECTOR is the mixin's default kartustokSelector (mixin/config.libsonnet).
+MIXIN_SELECTOR := job="kartustok"
+dashboards: $(DASHCHECK) $(MIXIN)
 	cd tools/grafana && $(TOOLS_ENV) $(GO) test -count=1 ./...
-	cd tools/prometheus && $(TOOLS_ENV) $(GO) test -count=1 ./dashcheck
+	cd tools/prometheus && $(TOOLS_ENV) KARTUSTOK_MIXIN=$(MIXIN) $(GO) test -count=1 ./dashcheck
 	$(GO) run ./internal/cmd/dashqueries dashboards > $(TOOLS_BIN)/dashboard-queries.json
-	$(DASHCHECK) -metrics collector/testdata/metrics.golden -queries $(TOOLS_BIN)/dashboard-queries.json
+	$(DASHCHECK) -metrics collector/testdata/metrics.golden -selector '$(MIXIN_SELECTOR)' -queries $(TOOLS_BIN)/dashboard-queries.json
 
 # The chart must pass `helm lint --strict` and render with every value set
 # in its ci/ directory; the Go test then decodes every rendered manifest

@@ -69,6 +69,11 @@ type checker struct {
 	// and then names are checked by their prefix only.
 	metrics     map[string]bool
 	metricsFile string
+	// required are the matchers every selector must carry as they are, the
+	// monitoring mixin's kartustokSelector; none when no selector was
+	// given.
+	required     []*labels.Matcher
+	requiredText string
 
 	findings                       []string
 	files                          map[string]bool
@@ -77,6 +82,7 @@ type checker struct {
 
 // newChecker returns a checker; metricsFile, if not empty, is a text
 // exposition whose series are the only metrics queries may select.
+// Selectors may be required to carry matchers with requireSelector.
 func newChecker(metricsFile string) (*checker, error) {
 	// The default options are those of a Prometheus server started without
 	// feature flags: experimental functions are rejected, as they would be
@@ -139,6 +145,21 @@ func loadMetrics(file string) (map[string]bool, error) {
 	return names, nil
 }
 
+// requireSelector makes every series selector carry the matchers of sel,
+// comma-separated as between a selector's braces (job="kartustok",
+// cluster="x"): the monitoring mixin's kartustokSelector.
+func (c *checker) requireSelector(sel string) error {
+	ms, err := c.parser.ParseMetricSelector("{" + sel + "}")
+	if err != nil {
+		return fmt.Errorf("selector %q: %w", sel, err)
+	}
+	if len(ms) == 0 {
+		return fmt.Errorf("selector %q has no matchers", sel)
+	}
+	c.required, c.requiredText = ms, sel
+	return nil
+}
+
 // errorf records a finding about q once, however many selectors of the
 // query share the problem.
 func (c *checker) errorf(q *query, format string, args ...any) {
@@ -165,7 +186,9 @@ func (c *checker) errorf(q *query, format string, args ...any) {
 //     vector of rate() or increase() over [$__rate_interval], rate-like
 //     functions are never applied to anything else, and other ranges are
 //     Grafana interval variables rather than fixed durations;
-//   - a matcher on a multi-value variable uses =~ or !~.
+//   - a matcher on a multi-value variable uses =~ or !~;
+//   - every selector, variable queries' too, carries the matchers
+//     requireSelector asked for, if any.
 func (c *checker) check(q *query) {
 	if !c.files[q.File] {
 		c.files[q.File] = true
@@ -415,6 +438,11 @@ func (c *checker) filters(q *query, e *expansion, vs *parser.VectorSelector, met
 			c.errorf(q, `selector %s has no %s=~"$%s" filter`, name, label, label)
 		}
 	}
+	for _, want := range c.required {
+		if !hasMatcher(vs, e, want) {
+			c.errorf(q, "selector %s lacks %s, a matcher of the selector %s", name, want, c.requiredText)
+		}
+	}
 	for _, m := range vs.LabelMatchers {
 		for _, r := range e.refsIn(m.Value) {
 			if r.Multi && m.Type != labels.MatchRegexp && m.Type != labels.MatchNotRegexp {
@@ -422,4 +450,15 @@ func (c *checker) filters(q *query, e *expansion, vs *parser.VectorSelector, met
 			}
 		}
 	}
+}
+
+// hasMatcher tells whether vs has a matcher with the label, operator and
+// value, as written, of want.
+func hasMatcher(vs *parser.VectorSelector, e *expansion, want *labels.Matcher) bool {
+	for _, m := range vs.LabelMatchers {
+		if m.Name == want.Name && m.Type == want.Type && e.restore(m.Value) == want.Value {
+			return true
+		}
+	}
+	return false
 }

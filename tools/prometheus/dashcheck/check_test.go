@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,10 @@ var goldenMetrics = filepath.Join(repository, "collector", "testdata", "metrics.
 // the rules hold for the dashboards as Grafana reads them.
 var dashqueries string
 
+// mixin is the command of tools/jsonnet that renders the monitoring mixin,
+// built by TestMain unless KARTUSTOK_MIXIN names it.
+var mixin string
+
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
 		dir, err := os.MkdirTemp("", "dashcheck-test")
@@ -60,6 +65,19 @@ func TestMain(m *testing.M) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "building the exporter's internal/cmd/dashqueries: %v\n%s", err, out)
 			return 1
+		}
+		// The mixin's renderer, tools/jsonnet, as make built it or built
+		// here, on its own too.
+		mixin = os.Getenv("KARTUSTOK_MIXIN")
+		if mixin == "" {
+			mixin = filepath.Join(dir, "mixin")
+			cmd := exec.Command("go", "build", "-o", mixin, ".")
+			cmd.Dir = filepath.Join(repository, "tools", "jsonnet")
+			cmd.Env = append(os.Environ(), "GOWORK=off")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "building tools/jsonnet: %v\n%s", err, out)
+				return 1
+			}
 		}
 		return m.Run()
 	}())
@@ -462,6 +480,60 @@ func TestReadQueries(t *testing.T) {
 	require.Error(t, err)
 }
 
+// TestRequiresSelector checks -selector: every series selector, those of
+// variable queries too, must carry each of its matchers as it is written.
+func TestRequiresSelector(t *testing.T) {
+	d := loadRaw(t)
+	data, err := json.Marshal(d)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stock.json"), data, 0o644))
+	qs, err := readQueries("-", bytes.NewReader(extract(t, dir)))
+	require.NoError(t, err)
+
+	// testdata/stock.json predates the mixin's selector: nothing carries it.
+	c := newTestChecker(t)
+	require.NoError(t, c.requireSelector(`job="inventory", cluster="x"`))
+	for i := range qs {
+		c.check(&qs[i])
+	}
+	assert.Contains(t, c.findings, `stock.json: panel "Items below minimum" query A: selector kartustok_stock_on_hand lacks job="inventory", a matcher of the selector job="inventory", cluster="x"`)
+	assert.Contains(t, c.findings, `stock.json: panel "Items below minimum" query A: selector kartustok_stock_on_hand lacks cluster="x", a matcher of the selector job="inventory", cluster="x"`)
+	assert.Contains(t, c.findings, `stock.json: variable job: selector kartustok_up lacks job="inventory", a matcher of the selector job="inventory", cluster="x"`)
+
+	for _, tc := range []struct {
+		name, expr string
+		ok         bool
+	}{
+		{"both", `kartustok_up{cluster="x",job="inventory",` + filter + `}`, true},
+		{"one", `kartustok_up{job="inventory",` + filter + `}`, false},
+		{"another operator", `kartustok_up{job=~"inventory",cluster="x",` + filter + `}`, false},
+		{"another value", `kartustok_up{job="inventory",cluster="y",` + filter + `}`, false},
+		{"second selector without", `kartustok_up{job="inventory",cluster="x",` + filter + `} * kartustok_token_valid{` + filter + `}`, false},
+	} {
+		d := loadRaw(t)
+		setExpr(d, tc.expr)
+		data, err := json.Marshal(d)
+		require.NoError(t, err)
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "stock.json"), data, 0o644))
+		qs, err := readQueries("-", bytes.NewReader(extract(t, dir)))
+		require.NoError(t, err)
+		c := newTestChecker(t)
+		require.NoError(t, c.requireSelector(`job="inventory", cluster="x"`))
+		c.check(&qs[slices.IndexFunc(qs, func(q query) bool { return q.Panel == "Items below minimum" })])
+		if tc.ok {
+			assert.Empty(t, c.findings, tc.name)
+		} else {
+			assert.NotEmpty(t, c.findings, tc.name)
+		}
+	}
+
+	c = newTestChecker(t)
+	require.Error(t, c.requireSelector(`job=`))
+	require.Error(t, c.requireSelector(``))
+}
+
 func TestRun(t *testing.T) {
 	queries := filepath.Join(t.TempDir(), "queries.json")
 	data := extract(t, "testdata")
@@ -496,6 +568,8 @@ dashcheck: 1 problem
 		{"-queries", "nonexistent.json"},
 		{"-queries", "-"},
 		{"-queries", queries, "testdata"},
+		{"-queries", queries, "-selector", `job=`},
+		{"-queries", queries, "-selector", ` `},
 		{"-bogus"},
 	} {
 		stderr.Reset()

@@ -28,6 +28,10 @@
 //
 // With -metrics, queries may only select series that the exposition (such
 // as the exporter's golden /metrics page) declares with # TYPE, besides up.
+// With -selector, every series selector must carry its matchers, as the
+// monitoring mixin's kartustokSelector puts them into every query:
+//
+//	dashcheck -selector 'job="kartustok"' -queries queries.json
 package main
 
 import (
@@ -48,8 +52,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	metrics := fs.String("metrics", "", "a text exposition `file` listing the metrics queries may select")
 	queries := fs.String("queries", "", "the `file` of queries internal/cmd/dashqueries wrote, - for standard input")
+	selector := fs.String("selector", "", "`matchers`, comma-separated, that every series selector must carry")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dashcheck [-metrics file] -queries file|-")
+		fmt.Fprintln(stderr, "usage: dashcheck [-metrics file] [-selector matchers] -queries file|-")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -63,6 +68,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "dashcheck:", err)
 		return 2
+	}
+	if *selector != "" {
+		if err := c.requireSelector(*selector); err != nil {
+			fmt.Fprintln(stderr, "dashcheck:", err)
+			return 2
+		}
 	}
 	qs, err := readQueries(*queries, stdin)
 	if err != nil {
