@@ -306,6 +306,24 @@ local utils = import '../lib/utils.libsonnet';
               ||| % words(c.configReloadFailedFor)),
             },
           },
+          // The companies file of --config.file failed to load: the companies
+          // stay as they were, so an added company is not exported and a
+          // removed one still is. The exporter's own series: no company.
+          {
+            alert: 'KartuStokCompaniesFileReloadFailed',
+            expr: 'kartustok_config_file_last_reload_successful{%(kartustokSelector)s} == 0' % f,
+            'for': c.configReloadFailedFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'The exporter could not load its companies file.',
+              description: utils.oneLine(|||
+                The last reload of the companies file (--config.file) on {{ $labels.instance }}
+                failed %s ago or more, so the companies stay as they were: companies added, changed
+                or removed since are not applied. The exporter's log says what is wrong, with the
+                line and field; fix the file and send SIGHUP or POST /-/reload.
+              ||| % words(c.configReloadFailedFor)),
+            },
+          },
         ],
       },
 
