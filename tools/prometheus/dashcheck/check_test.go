@@ -480,16 +480,23 @@ func TestReadQueries(t *testing.T) {
 	require.Error(t, err)
 }
 
-// TestRequiresSelector checks -selector: every series selector, those of
-// variable queries too, must carry each of its matchers as it is written.
-func TestRequiresSelector(t *testing.T) {
-	d := loadRaw(t)
+// queriesOf writes the dashboard d as stock.json and reads back the
+// queries dashqueries extracts from it.
+func queriesOf(t *testing.T, d any) []query {
+	t.Helper()
 	data, err := json.Marshal(d)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "stock.json"), data, 0o644))
 	qs, err := readQueries("-", bytes.NewReader(extract(t, dir)))
 	require.NoError(t, err)
+	return qs
+}
+
+// TestRequiresSelector checks -selector: every series selector, those of
+// variable queries too, must carry each of its matchers as it is written.
+func TestRequiresSelector(t *testing.T) {
+	qs := queriesOf(t, loadRaw(t))
 
 	// testdata/stock.json predates the mixin's selector: nothing carries it.
 	c := newTestChecker(t)
@@ -513,12 +520,7 @@ func TestRequiresSelector(t *testing.T) {
 	} {
 		d := loadRaw(t)
 		setExpr(d, tc.expr)
-		data, err := json.Marshal(d)
-		require.NoError(t, err)
-		dir := t.TempDir()
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "stock.json"), data, 0o644))
-		qs, err := readQueries("-", bytes.NewReader(extract(t, dir)))
-		require.NoError(t, err)
+		qs := queriesOf(t, d)
 		c := newTestChecker(t)
 		require.NoError(t, c.requireSelector(`job="inventory", cluster="x"`))
 		c.check(&qs[slices.IndexFunc(qs, func(q query) bool { return q.Panel == "Items below minimum" })])
