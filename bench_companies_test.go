@@ -116,6 +116,7 @@ type companiesSample struct {
 	requests  int           // API requests during the burst of scrapes
 	scrape    time.Duration // mean time of a scrape of the burst, read to its end
 	scrapeCPU time.Duration // mean CPU time the exporter spent per scrape of the burst
+	allocated float64       // bytes the exporter allocated per scrape of the burst
 	bytes     int           // size of a plain scrape
 }
 
@@ -137,6 +138,7 @@ func benchCompanies(b *testing.B, bin string, n, items int) {
 		sum.requests += s.requests
 		sum.scrape += s.scrape
 		sum.scrapeCPU += s.scrapeCPU
+		sum.allocated += s.allocated
 		sum.bytes += s.bytes
 		iters++
 	}
@@ -151,6 +153,7 @@ func benchCompanies(b *testing.B, bin string, n, items int) {
 	b.ReportMetric(float64(sum.requests)/f, "API-requests/burst")
 	b.ReportMetric(float64(sum.scrape.Microseconds())/f/1000, "ms/scrape")
 	b.ReportMetric(float64(sum.scrapeCPU.Microseconds())/f/1000, "cpu-ms/scrape")
+	b.ReportMetric(sum.allocated/f/mib, "alloc-MiB/scrape")
 	b.ReportMetric(float64(sum.bytes)/f/1024, "KiB/scrape")
 	if n == 0 {
 		companiesBaseline.mu.Lock()
@@ -309,6 +312,12 @@ func runCompanies(b *testing.B, bin, file string, n int, sims []*kartustoktest.S
 	s.scrape = took / companiesScrapes
 	s.scrapeCPU = (cpuTime(b, p.cmd.Process.Pid) - cpu) / companiesScrapes
 	s.requests = apiRequests(sims) - before
+	// The Go metrics are gathered at most once a second, after a
+	// scrape's live families: between the page read above and the one
+	// below, the burst and one more scrape allocated.
+	time.Sleep(volatileMaxAge + 100*time.Millisecond)
+	_, after := httpGet(b, base+"/metrics")
+	s.allocated = (parseSeries(after).value("go_memstats_alloc_bytes_total") - m.value("go_memstats_alloc_bytes_total")) / (companiesScrapes + 1)
 	if s.requests != 0 {
 		b.Errorf("%d scrapes sent %d requests to the API, want 0", companiesScrapes, s.requests)
 	}
