@@ -2,7 +2,7 @@ GO        ?= go
 FUZZTIME  ?= 5000x
 PKGS      := ./...
 FUZZPKGS  := ./kartustok ./minimums ./config
-BENCHPKGS := ./kartustok ./kartustok/kartustoktest ./collector ./refresh ./minimums
+BENCHPKGS := . ./kartustok ./kartustok/kartustoktest ./collector ./refresh ./minimums
 
 VERSION   ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
@@ -43,8 +43,10 @@ fuzz:
 		done; \
 	done
 
+# BenchmarkCompanies (.) starts the exporter 6 times for each of its 7
+# fleets, each start one iteration: several minutes, hence the timeout.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=6 $(BENCHPKGS)
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -timeout=60m $(BENCHPKGS)
 
 cover:
 	$(GO) test -coverprofile=coverage.out ./kartustok && $(GO) tool cover -func=coverage.out | tail -1

@@ -41,7 +41,7 @@ import (
 // These tests build the real binary and run it as an operator would:
 // exit codes, messages, signals and what the process exposes.
 
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -56,7 +56,7 @@ func buildBinary(t *testing.T) string {
 
 // proc is a running exporter whose log is captured.
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	log  strings.Builder
@@ -67,13 +67,13 @@ type proc struct {
 
 var listenRE = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
 
-func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
+func startProc(t testing.TB, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	return startCmd(t, exec.Command(bin, args...), env)
 }
 
 // startCmd starts cmd, whose process must become the exporter.
-func startCmd(t *testing.T, cmd *exec.Cmd, env []string) *proc {
+func startCmd(t testing.TB, cmd *exec.Cmd, env []string) *proc {
 	t.Helper()
 	p := &proc{t: t, cmd: cmd, addr: make(chan string, 1), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
@@ -145,7 +145,7 @@ func (p *proc) baseURL() string {
 	return ""
 }
 
-func httpGet(t *testing.T, url string) (int, string) {
+func httpGet(t testing.TB, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

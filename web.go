@@ -68,6 +68,10 @@ func (l promLogger) Println(v ...any) {
 	level.Error(l.logger).Log("msg", "Error serving metrics", "err", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }
 
+// volatileMaxAge is the oldest the process's and the Go runtime's own
+// metrics are served: scrapes in between share them.
+const volatileMaxAge = time.Second
+
 // newHandler builds every HTTP endpoint of the exporter on one mux.
 func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) (*http.ServeMux, error) {
 	reg := prometheus.NewRegistry()
@@ -100,9 +104,7 @@ func newHandler(cfg handlerConfig, ready readiness, cs ...prometheus.Collector) 
 		ErrorLog:            promLogger{cfg.logger},
 		MaxRequestsInFlight: cfg.maxRequests,
 		Volatile:            volatile,
-		// The process's and the Go runtime's own metrics are at most a
-		// second old: scrapes in between share them.
-		VolatileMaxAge: time.Second,
+		VolatileMaxAge:      volatileMaxAge,
 	})
 	if !cfg.disableExporterMetrics {
 		metrics = promhttp.InstrumentMetricHandler(exporterReg, metrics)
