@@ -156,10 +156,18 @@ func TestConfigCheckCompaniesFile(t *testing.T) {
 		wantOut string
 		wantErr []string // the error lines, whole
 	}{
-		{"good", []string{"--config.file=" + good}, 0,
-			"kartustok_exporter: configuration OK; companies file " + good + ": 2 companies in shard 0 of 1; " + sinarjaya + "; " + majumundur + "; no --web.config.file\n", nil},
-		{"one shard", []string{"--config.file=" + good, fmt.Sprint("--total-shards=", total), fmt.Sprint("--shard=", shardOfSinarjaya)}, 0,
-			fmt.Sprintf("kartustok_exporter: configuration OK; companies file %s: 1 company in shard %d of %d; %s; no --web.config.file\n", good, shardOfSinarjaya, total, sinarjaya), nil},
+		{
+			"good",
+			[]string{"--config.file=" + good},
+			0,
+			"kartustok_exporter: configuration OK; companies file " + good + ": 2 companies in shard 0 of 1; " + sinarjaya + "; " + majumundur + "; no --web.config.file\n", nil,
+		},
+		{
+			"one shard",
+			[]string{"--config.file=" + good, fmt.Sprint("--total-shards=", total), fmt.Sprint("--shard=", shardOfSinarjaya)},
+			0,
+			fmt.Sprintf("kartustok_exporter: configuration OK; companies file %s: 1 company in shard %d of %d; %s; no --web.config.file\n", good, shardOfSinarjaya, total, sinarjaya), nil,
+		},
 		{"unknown key", []string{"--config.file=" + unknownKey}, 1, "", []string{
 			unknownKey + `:4: companies[0]: unknown field "tokn_file", did you mean "token_file"?`,
 		}},

@@ -208,26 +208,56 @@ func TestShardFlags(t *testing.T) {
 		args []string
 		want string // the whole of stderr, but for the prefix
 	}{
-		{"total without a file", []string{url, "--total-shards=2"},
-			"--total-shards=2 divides the companies of --config.file (or --demo's) among replicas; one company cannot be divided"},
-		{"total and shard without a file", []string{url, "--total-shards=2", "--shard=1"},
-			"--total-shards=2 divides the companies of --config.file (or --demo's) among replicas; one company cannot be divided"},
-		{"shard without a total", []string{url, "--shard=1"},
-			"--shard: the shard must be in [0, 1) for --total-shards=1, got 1"},
-		{"shard without a total, with a file", []string{file, "--shard=1"},
-			"--shard: the shard must be in [0, 1) for --total-shards=1, got 1"},
-		{"shard equal to the total", []string{file, "--total-shards=3", "--shard=3"},
-			"--shard: the shard must be in [0, 3) for --total-shards=3, got 3"},
-		{"shard above the total", []string{file, "--total-shards=3", "--shard=7"},
-			"--shard: the shard must be in [0, 3) for --total-shards=3, got 7"},
-		{"negative shard", []string{file, "--total-shards=3", "--shard=-1"},
-			"--shard: the shard must be in [0, 3) for --total-shards=3, got -1"},
-		{"zero total", []string{file, "--total-shards=0"},
-			"--total-shards must be at least 1, got 0"},
-		{"negative total", []string{file, "--total-shards=-2", "--shard=0"},
-			"--total-shards must be at least 1, got -2"},
-		{"not a number", []string{file, "--total-shards=two"},
-			`parsing "two": invalid syntax, try --help`},
+		{
+			"total without a file",
+			[]string{url, "--total-shards=2"},
+			"--total-shards=2 divides the companies of --config.file (or --demo's) among replicas; one company cannot be divided",
+		},
+		{
+			"total and shard without a file",
+			[]string{url, "--total-shards=2", "--shard=1"},
+			"--total-shards=2 divides the companies of --config.file (or --demo's) among replicas; one company cannot be divided",
+		},
+		{
+			"shard without a total",
+			[]string{url, "--shard=1"},
+			"--shard: the shard must be in [0, 1) for --total-shards=1, got 1",
+		},
+		{
+			"shard without a total, with a file",
+			[]string{file, "--shard=1"},
+			"--shard: the shard must be in [0, 1) for --total-shards=1, got 1",
+		},
+		{
+			"shard equal to the total",
+			[]string{file, "--total-shards=3", "--shard=3"},
+			"--shard: the shard must be in [0, 3) for --total-shards=3, got 3",
+		},
+		{
+			"shard above the total",
+			[]string{file, "--total-shards=3", "--shard=7"},
+			"--shard: the shard must be in [0, 3) for --total-shards=3, got 7",
+		},
+		{
+			"negative shard",
+			[]string{file, "--total-shards=3", "--shard=-1"},
+			"--shard: the shard must be in [0, 3) for --total-shards=3, got -1",
+		},
+		{
+			"zero total",
+			[]string{file, "--total-shards=0"},
+			"--total-shards must be at least 1, got 0",
+		},
+		{
+			"negative total",
+			[]string{file, "--total-shards=-2", "--shard=0"},
+			"--total-shards must be at least 1, got -2",
+		},
+		{
+			"not a number",
+			[]string{file, "--total-shards=two"},
+			`parsing "two": invalid syntax, try --help`,
+		},
 	} {
 		for _, mode := range flagModes {
 			t.Run(tc.name+"/"+mode, func(t *testing.T) {
@@ -294,31 +324,45 @@ func TestShardFromThePodName(t *testing.T) {
 		{"--shard wins", "kartustok-exporter-2", "vm", nil, []string{"--total-shards=3", "--shard=0"}, 0, "", ""},
 		{"one shard reads no name", "kartustok-exporter-7", "vm", nil, nil, 0, "", ""},
 		{
-			"POD_NAME without an ordinal", "kartustok-exporter", "kartustok-exporter-1", nil, []string{"--total-shards=3"}, 0, "",
+			"POD_NAME without an ordinal", "kartustok-exporter", "kartustok-exporter-1", nil,
+			[]string{"--total-shards=3"},
+			0, "",
 			`--total-shards=3 without --shard: POD_NAME "kartustok-exporter" does not end in a StatefulSet pod's ordinal (-0, -1, …); set --shard`,
 		},
 		{
-			"a Deployment's pod", "kartustok-exporter-7d9c5b-x2k9p", "vm", nil, []string{"--total-shards=3"}, 0, "",
+			"a Deployment's pod", "kartustok-exporter-7d9c5b-x2k9p", "vm", nil,
+			[]string{"--total-shards=3"},
+			0, "",
 			`--total-shards=3 without --shard: POD_NAME "kartustok-exporter-7d9c5b-x2k9p" does not end in a StatefulSet pod's ordinal (-0, -1, …); set --shard`,
 		},
 		{
-			"a leading zero", "kartustok-exporter-01", "vm", nil, []string{"--total-shards=3"}, 0, "",
+			"a leading zero", "kartustok-exporter-01", "vm", nil,
+			[]string{"--total-shards=3"},
+			0, "",
 			`--total-shards=3 without --shard: POD_NAME "kartustok-exporter-01" does not end in a StatefulSet pod's ordinal (-0, -1, …); set --shard`,
 		},
 		{
-			"an ordinal beyond the shards", "kartustok-exporter-3", "vm", nil, []string{"--total-shards=3"}, 0, "",
+			"an ordinal beyond the shards", "kartustok-exporter-3", "vm", nil,
+			[]string{"--total-shards=3"},
+			0, "",
 			`--shard: the shard must be in [0, 3) for --total-shards=3, got 3, the ordinal of POD_NAME "kartustok-exporter-3"`,
 		},
 		{
-			"a Deployment's pod of digits", "kartustok-exporter-7d9c5b-24567", "vm", nil, []string{"--total-shards=3"}, 0, "",
+			"a Deployment's pod of digits", "kartustok-exporter-7d9c5b-24567", "vm", nil,
+			[]string{"--total-shards=3"},
+			0, "",
 			`--shard: the shard must be in [0, 3) for --total-shards=3, got 24567, the ordinal of POD_NAME "kartustok-exporter-7d9c5b-24567"`,
 		},
 		{
-			"a host name without an ordinal", "-", "vm", nil, []string{"--total-shards=3"}, 0, "",
+			"a host name without an ordinal", "-", "vm", nil,
+			[]string{"--total-shards=3"},
+			0, "",
 			`--total-shards=3 without --shard: the host name "vm" does not end in a StatefulSet pod's ordinal (-0, -1, …); set --shard`,
 		},
 		{
-			"no host name", "-", "", errors.New("uname failed"), []string{"--total-shards=3"}, 0, "",
+			"no host name", "-", "", errors.New("uname failed"),
+			[]string{"--total-shards=3"},
+			0, "",
 			`--total-shards=3 without --shard: no POD_NAME and no host name: uname failed; set --shard`,
 		},
 	} {

@@ -72,8 +72,8 @@ func TestCollectorsOffLeaveTheirFamiliesOut(t *testing.T) {
 			}
 			assert.Equal(t, want, got)
 			for _, f := range tc.gone {
-				assert.False(t, strings.Contains(body, "# HELP "+f+" "), "HELP of %s", f)
-				assert.False(t, strings.Contains(body, "# TYPE "+f+" "), "TYPE of %s", f)
+				assert.NotContains(t, body, "# HELP "+f+" ", "HELP of %s", f)
+				assert.NotContains(t, body, "# TYPE "+f+" ", "TYPE of %s", f)
 			}
 		})
 	}
