@@ -172,7 +172,7 @@ func checkCompanies(t *testing.T, r *rendering, parser string) {
 		require.NotNil(t, e.ValueFrom)
 		require.NotNil(t, e.ValueFrom.FieldRef, "POD_NAME comes from the downward API")
 		assert.Equal(t, "metadata.name", e.ValueFrom.FieldRef.FieldPath)
-		assert.Equal(t, 1, len(slices.DeleteFunc(slices.Clone(c.Env), func(e corev1.EnvVar) bool { return e.Name != "POD_NAME" })), "POD_NAME is set once")
+		assert.Len(t, slices.DeleteFunc(slices.Clone(c.Env), func(e corev1.EnvVar) bool { return e.Name != "POD_NAME" }), 1, "POD_NAME is set once")
 	} else {
 		assert.Equal(t, 1, shards)
 		assert.False(t, totalSet, "--total-shards with one pod")
@@ -542,7 +542,7 @@ func TestCompaniesValuesRefused(t *testing.T) {
 	// What stays allowed: --kartustok.company with one company, and the
 	// Deployment's claim and strategy checks with companies in one pod.
 	_, err := helmTemplate(t, append(slices.Clone(one), "--set", "kartustok.extraArgs[0]=--kartustok.company=acme")...)
-	assert.NoError(t, err)
+	require.NoError(t, err)
 	_, err = helmTemplate(t, append(slices.Clone(companies), "--set", "persistence.enabled=true", "--set", "strategy.type=RollingUpdate")...)
 	if assert.Error(t, err) {
 		assert.Contains(t, err.Error(), "with persistence.enabled, strategy.type must be Recreate")

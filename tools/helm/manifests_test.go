@@ -1197,7 +1197,7 @@ func TestDashboardsAreTheRepositorys(t *testing.T) {
 					// Only the job matchers differ: put the file's back.
 					from := jsonJobMatcher(t, values.Job)
 					assert.Equal(t, matchers[name], strings.Count(got, from), "with job %q, every job matcher of %s must select it", values.Job, name)
-					assert.False(t, strings.Contains(got, wantMatcher), "with job %q, %s still selects job=%q", values.Job, name, defaultJob)
+					assert.NotContains(t, got, wantMatcher, "with job %q, %s still selects job=%q", values.Job, name, defaultJob)
 					for _, q := range dashboardQueries(t, got) {
 						assert.Contains(t, q, fmt.Sprintf("job=%q", values.Job), "%s: a query without the chart's job", name)
 					}
