@@ -134,12 +134,7 @@ func variables(d raw) []any { return d["templating"].(raw)["list"].([]any) }
 // check runs the checks over d, saved as stock.json.
 func check(t *testing.T, d raw) []string {
 	t.Helper()
-	data, err := json.Marshal(d)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "stock.json"), data, 0o644))
-	qs, err := readQueries("-", bytes.NewReader(extract(t, dir)))
-	require.NoError(t, err)
+	qs := queriesOf(t, d)
 	c := newTestChecker(t)
 	for i := range qs {
 		c.check(&qs[i])
