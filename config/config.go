@@ -25,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kartustok/kartustok_exporter/internal/settle"
+	"github.com/kartustok/kartustok_exporter/internal/yamlfile"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 )
 
@@ -168,12 +169,12 @@ func resolve(dir, path string) string {
 // messages only. Relative paths are kept as written. On failure the error
 // is an Errors listing every problem found.
 func Parse(name string, data []byte) (*File, error) {
-	p := &parser{name: name}
+	p := &parser{&yamlfile.Parser{Name: name}}
 	f := &File{}
-	if root := p.document(data); root != nil {
+	if root := p.Document(data, msgNoDocument, msgNullDocument); root != nil {
 		p.top(root, f)
 	}
-	if err := p.result(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -182,7 +183,7 @@ func Parse(name string, data []byte) (*File, error) {
 // top walks the root mapping.
 func (p *parser) top(root *yaml.Node, f *File) {
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "", "the file must be a mapping with the key companies, got %s", describe(root))
+		p.Errorf(root, "", "the file must be a mapping with the key companies, got %s", yamlfile.Describe(root))
 		return
 	}
 	fields, guessed := p.fields(root, "", topFields)
@@ -190,14 +191,14 @@ func (p *parser) top(root *yaml.Node, f *File) {
 	switch {
 	case list == nil:
 		if !guessed[fieldCompanies] {
-			p.errorf(root, "", "missing companies: the list of the companies to export")
+			p.Errorf(root, "", "missing companies: the list of the companies to export")
 		}
 		return
-	case isNull(list) || list.Kind == yaml.SequenceNode && len(list.Content) == 0:
-		p.errorf(list, fieldCompanies, "must list at least one company")
+	case yamlfile.IsNull(list) || list.Kind == yaml.SequenceNode && len(list.Content) == 0:
+		p.Errorf(list, fieldCompanies, "must list at least one company")
 		return
 	case list.Kind != yaml.SequenceNode:
-		p.errorf(list, fieldCompanies, "must be a list with one \"- \" entry each, got %s", describe(list))
+		p.Errorf(list, fieldCompanies, "must be a list with one \"- \" entry each, got %s", yamlfile.Describe(list))
 		return
 	}
 	names := make(map[string]int, len(list.Content))
@@ -210,7 +211,7 @@ func (p *parser) top(root *yaml.Node, f *File) {
 			continue
 		}
 		if first, dup := names[c.Name]; dup {
-			p.errorf(c.nameNode, join(path, fieldName), "duplicate company %q (first at line %d)", c.Name, first)
+			p.Errorf(c.nameNode, yamlfile.Join(path, fieldName), "duplicate company %q (first at line %d)", c.Name, first)
 			continue
 		}
 		names[c.Name] = c.nameNode.Line
@@ -230,10 +231,10 @@ type parsedCompany struct {
 // company walks one entry of the companies list; ok is false when it has a
 // problem. The name is set whenever it is valid.
 func (p *parser) company(n *yaml.Node, path string, index int) (c parsedCompany, ok bool) {
-	if !p.isMapping(n, path) {
+	if !p.IsMapping(n, path) {
 		return c, false
 	}
-	before := len(p.errs) + p.dropped
+	before := p.Count()
 	f, guessed := p.fields(n, path, companyFields)
 	c.Line, c.Index = n.Line, index
 	for _, req := range []struct{ field, what string }{
@@ -242,42 +243,42 @@ func (p *parser) company(n *yaml.Node, path string, index int) (c parsedCompany,
 		{fieldTokenFile, "the file that holds the company's API token"},
 	} {
 		if f[req.field] == nil && !guessed[req.field] {
-			p.errorf(n, path, "missing %s: %s", req.field, req.what)
+			p.Errorf(n, path, "missing %s: %s", req.field, req.what)
 		}
 	}
 	if v := f[fieldName]; v != nil {
 		c.nameNode = v
-		if name, ok := p.text(v, join(path, fieldName)); ok {
+		if name, ok := p.Text(v, yamlfile.Join(path, fieldName)); ok {
 			if ValidName(name) {
 				c.Name = name
 			} else {
-				p.errorf(v, join(path, fieldName), "%q must match %s", name, NameRule)
+				p.Errorf(v, yamlfile.Join(path, fieldName), "%q must match %s", name, NameRule)
 			}
 		}
 	}
 	if v := f[fieldURL]; v != nil {
-		if raw, ok := p.text(v, join(path, fieldURL)); ok {
+		if raw, ok := p.Text(v, yamlfile.Join(path, fieldURL)); ok {
 			u, err := kartustok.NormaliseBaseURL(raw)
 			if err != nil {
-				p.errorf(v, join(path, fieldURL), "%s", strings.TrimPrefix(err.Error(), "kartustok: "))
+				p.Errorf(v, yamlfile.Join(path, fieldURL), "%s", strings.TrimPrefix(err.Error(), "kartustok: "))
 			}
 			c.URL = u
 		}
 	}
 	if v := f[fieldTokenFile]; v != nil {
-		c.TokenFile, _ = p.text(v, join(path, fieldTokenFile))
+		c.TokenFile, _ = p.Text(v, yamlfile.Join(path, fieldTokenFile))
 	}
 	if v := f[fieldMinimumsFile]; v != nil {
-		c.MinimumsFile, _ = p.text(v, join(path, fieldMinimumsFile))
+		c.MinimumsFile, _ = p.Text(v, yamlfile.Join(path, fieldMinimumsFile))
 	}
 	if v := f[fieldTokenExpiresAt]; v != nil {
-		c.TokenExpiresAt = p.expiry(v, join(path, fieldTokenExpiresAt))
+		c.TokenExpiresAt = p.expiry(v, yamlfile.Join(path, fieldTokenExpiresAt))
 	}
 	if v := f[fieldRateLimit]; v != nil {
-		c.RateLimit = p.rateLimit(v, join(path, fieldRateLimit))
+		c.RateLimit = p.rateLimit(v, yamlfile.Join(path, fieldRateLimit))
 	}
 	if v := f[fieldBudget]; v != nil {
-		c.Budget = p.budget(v, join(path, fieldBudget))
+		c.Budget = p.budget(v, yamlfile.Join(path, fieldBudget))
 	}
 	for _, d := range []struct {
 		field string
@@ -293,17 +294,17 @@ func (p *parser) company(n *yaml.Node, path string, index int) (c parsedCompany,
 		{fieldMaxStaleness, &c.MaxStaleness, atLeastSecond},
 	} {
 		if v := f[d.field]; v != nil {
-			*d.to = p.duration(v, join(path, d.field), d.rule)
+			*d.to = p.duration(v, yamlfile.Join(path, d.field), d.rule)
 		}
 	}
-	return c, len(p.errs)+p.dropped == before
+	return c, p.Count() == before
 }
 
 // expiry reads a token expiry as --kartustok.token-expires-at does: RFC
 // 3339, or a bare date read as the start of that day in UTC, the earliest
 // moment the token may stop working, so that an expiry alert is never late.
 func (p *parser) expiry(n *yaml.Node, path string) time.Time {
-	s, ok := p.text(n, path)
+	s, ok := p.Text(n, path)
 	if !ok {
 		return time.Time{}
 	}
@@ -313,7 +314,7 @@ func (p *parser) expiry(n *yaml.Node, path string) time.Time {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t
 	}
-	p.errorf(n, path, "%q is neither RFC 3339 (2027-01-31T23:59:59+07:00) nor a date (2027-01-31)", s)
+	p.Errorf(n, path, "%q is neither RFC 3339 (2027-01-31T23:59:59+07:00) nor a date (2027-01-31)", s)
 	return time.Time{}
 }
 
@@ -328,30 +329,30 @@ var decimal = regexp.MustCompile(`^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][
 // got describes a value that is not the number wanted: a plain number as
 // written, anything else as describe does.
 func got(n *yaml.Node) string {
-	if n.Kind == yaml.ScalarNode && !quoted(n) && (n.Tag == "!!int" || n.Tag == "!!float") {
+	if n.Kind == yaml.ScalarNode && !yamlfile.Quoted(n) && (n.Tag == "!!int" || n.Tag == "!!float") {
 		return n.Value
 	}
-	return describe(n)
+	return yamlfile.Describe(n)
 }
 
 // rateLimit reads a rate limit: a whole number ≥ 1.
 func (p *parser) rateLimit(n *yaml.Node, path string) *int {
 	const want = "must be a whole number ≥ 1"
 	switch {
-	case n.Kind == yaml.ScalarNode && quoted(n) && digits.MatchString(n.Value):
-		p.errorf(n, path, "%s, got the text %q (remove the quotes)", want, n.Value)
-	case n.Kind == yaml.ScalarNode && !quoted(n) && digits.MatchString(n.Value):
+	case n.Kind == yaml.ScalarNode && yamlfile.Quoted(n) && digits.MatchString(n.Value):
+		p.Errorf(n, path, "%s, got the text %q (remove the quotes)", want, n.Value)
+	case n.Kind == yaml.ScalarNode && !yamlfile.Quoted(n) && digits.MatchString(n.Value):
 		v, err := strconv.Atoi(n.Value)
 		switch {
 		case err != nil:
-			p.errorf(n, path, "%s, got %s, which is too large", want, n.Value)
+			p.Errorf(n, path, "%s, got %s, which is too large", want, n.Value)
 		case v < 1:
-			p.errorf(n, path, "%s, got %s", want, n.Value)
+			p.Errorf(n, path, "%s, got %s", want, n.Value)
 		default:
 			return &v
 		}
 	default:
-		p.errorf(n, path, "%s, got %s", want, got(n))
+		p.Errorf(n, path, "%s, got %s", want, got(n))
 	}
 	return nil
 }
@@ -360,17 +361,17 @@ func (p *parser) rateLimit(n *yaml.Node, path string) *int {
 func (p *parser) budget(n *yaml.Node, path string) *float64 {
 	const want = "must be a number in (0, 1]"
 	switch {
-	case n.Kind == yaml.ScalarNode && quoted(n) && decimal.MatchString(n.Value):
-		p.errorf(n, path, "%s, got the text %q (remove the quotes)", want, n.Value)
-	case n.Kind == yaml.ScalarNode && !quoted(n) && decimal.MatchString(n.Value):
+	case n.Kind == yaml.ScalarNode && yamlfile.Quoted(n) && decimal.MatchString(n.Value):
+		p.Errorf(n, path, "%s, got the text %q (remove the quotes)", want, n.Value)
+	case n.Kind == yaml.ScalarNode && !yamlfile.Quoted(n) && decimal.MatchString(n.Value):
 		v, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil || !(v > 0 && v <= 1) {
-			p.errorf(n, path, "%s, got %s", want, n.Value)
+			p.Errorf(n, path, "%s, got %s", want, n.Value)
 			return nil
 		}
 		return &v
 	default:
-		p.errorf(n, path, "%s, got %s", want, got(n))
+		p.Errorf(n, path, "%s, got %s", want, got(n))
 	}
 	return nil
 }
@@ -394,19 +395,19 @@ var parseDuration = str2duration.ParseDuration
 func (p *parser) duration(n *yaml.Node, path string, rule durationRule) *time.Duration {
 	const want = "must be a duration with a unit, such as 60s, 15m, 1h or 1d"
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		p.errorf(n, path, "%s, got %s", want, describe(n))
+		p.Errorf(n, path, "%s, got %s", want, yamlfile.Describe(n))
 		return nil
 	}
 	d, err := parseDuration(n.Value)
 	switch {
 	case err != nil:
-		p.errorf(n, path, "%s, got %q", want, n.Value)
+		p.Errorf(n, path, "%s, got %q", want, n.Value)
 	case d < 0:
-		p.errorf(n, path, "must not be negative, got %s", n.Value)
+		p.Errorf(n, path, "must not be negative, got %s", n.Value)
 	case rule == atLeastSecond && d < time.Second:
-		p.errorf(n, path, "must be at least 1s, got %s", n.Value)
+		p.Errorf(n, path, "must be at least 1s, got %s", n.Value)
 	case rule == offOrMinute && d != 0 && d < time.Minute:
-		p.errorf(n, path, "must be 0 (off) or at least 1m, got %s", n.Value)
+		p.Errorf(n, path, "must be 0 (off) or at least 1m, got %s", n.Value)
 	default:
 		return &d
 	}

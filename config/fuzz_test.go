@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kartustok/kartustok_exporter/internal/yamlfile"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 )
 
@@ -63,7 +64,7 @@ func FuzzParse(f *testing.F) {
 			for _, e := range list {
 				require.Equal(t, "fuzz.yml", e.File)
 				require.GreaterOrEqual(t, e.Line, 0)
-				require.LessOrEqual(t, e.Line, len(splitLines(data))+1, "line inside the file: %s", e)
+				require.LessOrEqual(t, e.Line, len(yamlfile.SplitLines(data))+1, "line inside the file: %s", e)
 				require.NotEmpty(t, e.Msg)
 			}
 			return

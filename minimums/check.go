@@ -16,6 +16,8 @@ package minimums
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kartustok/kartustok_exporter/internal/yamlfile"
 )
 
 // Catalog is what the exporter knows of the company, to find file entries
@@ -73,9 +75,9 @@ func (s *Set) Check(c Catalog) []*Error {
 			path := fmt.Sprintf("%s[%d]", fieldCategories, e.index)
 			switch {
 			case e.id != "" && !ids.has(e.id):
-				warn(e.line, join(path, fieldID), "no category with id %q in KartuStok%s", e.id, ids.hint(e.id))
+				warn(e.line, yamlfile.Join(path, fieldID), "no category with id %q in KartuStok%s", e.id, ids.hint(e.id))
 			case e.name != "" && !names.has(e.name):
-				warn(e.line, join(path, fieldName), "no category named %q in KartuStok%s", e.name, names.hint(e.name))
+				warn(e.line, yamlfile.Join(path, fieldName), "no category named %q in KartuStok%s", e.name, names.hint(e.name))
 			case e.name != "" && shadowed[e.name] != nil:
 				warn(e.line, path, "has no effect: category %q is also given by id at line %d, which takes precedence", e.name, shadowed[e.name].line)
 			}
@@ -86,7 +88,7 @@ func (s *Set) Check(c Catalog) []*Error {
 	for _, it := range s.items {
 		path := fmt.Sprintf("%s[%d]", fieldItems, it.index)
 		if items != nil && !items.has(it.code) {
-			warn(it.line, join(path, fieldCode), "no item with code %q in KartuStok%s", it.code, items.hint(it.code))
+			warn(it.line, yamlfile.Join(path, fieldCode), "no item with code %q in KartuStok%s", it.code, items.hint(it.code))
 		}
 		if warehouses == nil {
 			continue

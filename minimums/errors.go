@@ -13,68 +13,17 @@
 
 package minimums
 
-import (
-	"strconv"
-	"strings"
-)
+import "github.com/kartustok/kartustok_exporter/internal/yamlfile"
 
-// maxErrors bounds how many problems one parse reports: enough to fix a file
-// in one go, not so many that a mis-indented file of thousands of entries
-// floods a log.
-const maxErrors = 10
+// maxErrors bounds how many problems one parse reports.
+const maxErrors = yamlfile.MaxErrors
 
 // Error is one problem in a minimums file, located the way an editor jumps
 // to it: "minimums.yml:7: items[0].warehouses[1].minimum: must be a number ≥
 // 0, got "abc"".
-type Error struct {
-	// File is the name given to Load or Parse.
-	File string
-	// Line is 1-based; 0 when the problem concerns the whole file.
-	Line int
-	// Path is the field path in the document, such as
-	// "items[0].warehouses[1].minimum"; empty for the top level.
-	Path string
-	// Msg says what is wrong and, where it helps, what was found.
-	Msg string
-}
-
-// Error formats the problem as "file:line: path: message", leaving out the
-// parts that are unknown.
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(e.Line))
-	}
-	b.WriteString(": ")
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+type Error = yamlfile.Error
 
 // Errors lists every problem a parse found, in file order. Parse returns it
 // so that one run of --config.check shows everything to fix; errors.As with
 // a *Error target finds the first problem.
-type Errors []*Error
-
-// Error joins the problems one per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap exposes the individual problems to errors.Is and errors.As.
-func (es Errors) Unwrap() []error {
-	errs := make([]error, len(es))
-	for i, e := range es {
-		errs[i] = e
-	}
-	return errs
-}
+type Errors = yamlfile.Errors

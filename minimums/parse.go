@@ -21,19 +21,14 @@ package minimums
 // just as strict while every message names the line and the field path.
 
 import (
-	"bytes"
-	"cmp"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"regexp"
-	"slices"
-	"sort"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kartustok/kartustok_exporter/internal/yamlfile"
 )
 
 // Field names, shared by the decoder, the encoder and the messages.
@@ -61,9 +56,6 @@ var (
 // rather than read in a way the writer may not have meant.
 var decimal = regexp.MustCompile(`^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$`)
 
-// yamlLine matches the position prefix of yaml.v3's syntax errors.
-var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
-
 // clearHint tells how to clear every minimum on purpose, for the messages
 // about a file that holds no minimums document at all.
 const clearHint = `to clear every minimum on purpose, write an explicit empty document such as "items: []"`
@@ -88,8 +80,8 @@ const (
 // minimums either and is treated the same way. Both errors concern the
 // whole file (Line 0) and say how to clear the minimums deliberately.
 func Parse(name string, data []byte) (*Set, error) {
-	p := &parser{name: name}
-	root := p.document(data)
+	p := &parser{&yamlfile.Parser{Name: name}}
+	root := p.Document(data, msgNoDocument, msgNullDocument)
 	s := &Set{
 		name:      name,
 		byItem:    make(map[string]*item),
@@ -99,142 +91,19 @@ func Parse(name string, data []byte) (*Set, error) {
 	if root != nil {
 		p.top(root, s)
 	}
-	if len(p.errs) > 0 {
-		// Duplicates are found after the entry's fields; report in line order.
-		slices.SortStableFunc(p.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
-		if p.dropped > 0 {
-			p.errs = append(p.errs, &Error{File: name, Msg: fmt.Sprintf("%d more problems not shown", p.dropped)})
-		}
-		return nil, p.errs
+	if err := p.Err(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-// parser collects the problems of one parse.
-type parser struct {
-	name    string
-	errs    Errors
-	dropped int
-}
-
-// errorf records a problem at node n (line 0 when n is nil).
-func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
-	if len(p.errs) >= maxErrors {
-		p.dropped++
-		return
-	}
-	line := 0
-	if n != nil {
-		line = n.Line
-	}
-	p.errs = append(p.errs, &Error{File: p.name, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
-}
-
-// document decodes the single YAML document in data and returns its root
-// node, or nil after recording a problem: invalid YAML, more than one
-// document, no document at all, or a null one.
-func (p *parser) document(data []byte) *yaml.Node {
-	if blank(data) {
-		// Checked before decoding: yaml.v3 refuses some blank files (a
-		// line holding only a tab) with a syntax error that would hide
-		// the real problem.
-		p.errorf(nil, "", "%s", msgNoDocument)
-		return nil
-	}
-	doc, next, err := decode(data)
-	switch {
-	case err != nil:
-		p.syntax(data, err)
-		return nil
-	case next != nil:
-		p.errorf(next, "", "a second YAML document starts here; the file must hold exactly one")
-		return nil
-	case doc == nil || len(doc.Content) == 0:
-		p.errorf(nil, "", "%s", msgNoDocument)
-		return nil
-	}
-	root := doc.Content[0]
-	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		p.errorf(nil, "", "%s", msgNullDocument)
-		return nil
-	}
-	return root
-}
-
-// blank reports whether data holds no YAML content: only a byte order mark,
-// blank lines and comment lines.
-func blank(data []byte) bool {
-	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	for _, line := range splitLines(data) {
-		line = bytes.TrimLeft(line, " \t")
-		line = bytes.TrimRight(line, "\r\n\u0085\u2028\u2029")
-		if len(line) > 0 && line[0] != '#' {
-			return false
-		}
-	}
-	return true
-}
-
-// decode reads the first YAML document in data and the start of a second
-// one, if any; both are nil for an empty stream.
-func decode(data []byte) (first, second *yaml.Node, err error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for _, doc := range []**yaml.Node{&first, &second} {
-		var n yaml.Node
-		if err := dec.Decode(&n); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return nil, nil, err
-		}
-		*doc = &n
-	}
-	return first, second, nil
-}
-
-// syntax records a YAML syntax error at the line that holds the mistake.
-func (p *parser) syntax(data []byte, err error) {
-	line, msg := splitYAMLError(err)
-	if at := syntaxLine(data, msg); at > 0 {
-		line = at
-	}
-	p.errorf(&yaml.Node{Line: line}, "", "invalid YAML: %s", msg)
-}
-
-// splitYAMLError separates yaml.v3's "yaml: line N: " prefix from the message.
-func splitYAMLError(err error) (line int, msg string) {
-	msg = err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		return line, m[2]
-	}
-	return 0, strings.TrimPrefix(msg, "yaml: ")
-}
-
-// syntaxLine finds the line of a syntax error. yaml.v3 reports the line where
-// the enclosing block began, which can be far above the mistake; the shortest
-// run of leading lines that fails with the same message ends on the line
-// that holds it. It returns 0 when no prefix reproduces the message.
-func syntaxLine(data []byte, msg string) int {
-	lines := splitLines(data)
-	n := sort.Search(len(lines)+1, func(n int) bool {
-		_, _, err := decode(bytes.Join(lines[:n], nil))
-		if err == nil {
-			return false
-		}
-		_, m := splitYAMLError(err)
-		return m == msg
-	})
-	if n > len(lines) {
-		return 0
-	}
-	return n
-}
+// parser walks a minimums file against its schema.
+type parser struct{ *yamlfile.Parser }
 
 // top walks the root mapping.
 func (p *parser) top(root *yaml.Node, s *Set) {
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "", "the file must be a mapping with the keys categories and items, got %s", describe(root))
+		p.Errorf(root, "", "the file must be a mapping with the keys categories and items, got %s", yamlfile.Describe(root))
 		return
 	}
 	f, _ := p.fields(root, "", topFields)
@@ -249,7 +118,7 @@ func (p *parser) top(root *yaml.Node, s *Set) {
 
 // category walks one entry of the categories list and adds it to s.
 func (p *parser) category(n *yaml.Node, path string, index int, s *Set) {
-	if !p.isMapping(n, path) {
+	if !p.IsMapping(n, path) {
 		return
 	}
 	f, clean := p.fields(n, path, categoryFields)
@@ -257,30 +126,30 @@ func (p *parser) category(n *yaml.Node, path string, index int, s *Set) {
 	nameNode, idNode := f[fieldName], f[fieldID]
 	switch {
 	case nameNode != nil && idNode != nil:
-		p.errorf(idNode, path, "give either name or id, not both")
+		p.Errorf(idNode, path, "give either name or id, not both")
 	case nameNode != nil:
-		c.name, _ = p.text(nameNode, join(path, fieldName))
+		c.name, _ = p.Text(nameNode, yamlfile.Join(path, fieldName))
 	case idNode != nil:
-		c.id, _ = p.text(idNode, join(path, fieldID))
+		c.id, _ = p.Text(idNode, yamlfile.Join(path, fieldID))
 	case clean:
-		p.errorf(n, path, "missing name (or id) of the category")
+		p.Errorf(n, path, "missing name (or id) of the category")
 	}
-	c.minimum = p.optional(f[fieldMinimum], join(path, fieldMinimum))
-	c.totalMinimum = p.optional(f[fieldTotalMinimum], join(path, fieldTotalMinimum))
-	c.leadTime = p.optional(f[fieldLeadTime], join(path, fieldLeadTime))
+	c.minimum = p.optional(f[fieldMinimum], yamlfile.Join(path, fieldMinimum))
+	c.totalMinimum = p.optional(f[fieldTotalMinimum], yamlfile.Join(path, fieldTotalMinimum))
+	c.leadTime = p.optional(f[fieldLeadTime], yamlfile.Join(path, fieldLeadTime))
 	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil && f[fieldLeadTime] == nil {
-		p.errorf(n, path, "sets nothing: give minimum, total_minimum or lead_time_days")
+		p.Errorf(n, path, "sets nothing: give minimum, total_minimum or lead_time_days")
 	}
 	switch {
 	case c.name != "":
 		if first := s.byCatName[c.name]; first != nil {
-			p.errorf(nameNode, join(path, fieldName), "duplicate category %q (first at line %d)", c.name, first.line)
+			p.Errorf(nameNode, yamlfile.Join(path, fieldName), "duplicate category %q (first at line %d)", c.name, first.line)
 			return
 		}
 		s.byCatName[c.name] = c
 	case c.id != "":
 		if first := s.byCatID[c.id]; first != nil {
-			p.errorf(idNode, join(path, fieldID), "duplicate category id %q (first at line %d)", c.id, first.line)
+			p.Errorf(idNode, yamlfile.Join(path, fieldID), "duplicate category id %q (first at line %d)", c.id, first.line)
 			return
 		}
 		s.byCatID[c.id] = c
@@ -292,7 +161,7 @@ func (p *parser) category(n *yaml.Node, path string, index int, s *Set) {
 
 // item walks one entry of the items list and adds it to s.
 func (p *parser) item(n *yaml.Node, path string, index int, s *Set) {
-	if !p.isMapping(n, path) {
+	if !p.IsMapping(n, path) {
 		return
 	}
 	f, clean := p.fields(n, path, itemFields)
@@ -300,27 +169,27 @@ func (p *parser) item(n *yaml.Node, path string, index int, s *Set) {
 	codeNode := f[fieldCode]
 	if codeNode == nil {
 		if clean {
-			p.errorf(n, path, "missing code of the item")
+			p.Errorf(n, path, "missing code of the item")
 		}
 	} else {
-		it.code, _ = p.text(codeNode, join(path, fieldCode))
+		it.code, _ = p.Text(codeNode, yamlfile.Join(path, fieldCode))
 	}
-	it.minimum = p.optional(f[fieldMinimum], join(path, fieldMinimum))
-	it.totalMinimum = p.optional(f[fieldTotalMinimum], join(path, fieldTotalMinimum))
-	it.leadTime = p.optional(f[fieldLeadTime], join(path, fieldLeadTime))
-	whPath := join(path, fieldWarehouses)
+	it.minimum = p.optional(f[fieldMinimum], yamlfile.Join(path, fieldMinimum))
+	it.totalMinimum = p.optional(f[fieldTotalMinimum], yamlfile.Join(path, fieldTotalMinimum))
+	it.leadTime = p.optional(f[fieldLeadTime], yamlfile.Join(path, fieldLeadTime))
+	whPath := yamlfile.Join(path, fieldWarehouses)
 	whLines := make(map[string]int)
 	for i, wn := range p.list(f[fieldWarehouses], whPath) {
 		p.warehouse(wn, fmt.Sprintf("%s[%d]", whPath, i), it, whLines)
 	}
 	if clean && f[fieldMinimum] == nil && f[fieldTotalMinimum] == nil && f[fieldLeadTime] == nil && !hasContent(f[fieldWarehouses]) {
-		p.errorf(n, path, "sets nothing: give minimum, total_minimum, lead_time_days or warehouses")
+		p.Errorf(n, path, "sets nothing: give minimum, total_minimum, lead_time_days or warehouses")
 	}
 	if it.code == "" {
 		return
 	}
 	if first := s.byItem[it.code]; first != nil {
-		p.errorf(codeNode, join(path, fieldCode), "duplicate item code %q (first at line %d)", it.code, first.line)
+		p.Errorf(codeNode, yamlfile.Join(path, fieldCode), "duplicate item code %q (first at line %d)", it.code, first.line)
 		return
 	}
 	s.byItem[it.code] = it
@@ -343,7 +212,7 @@ func hasContent(n *yaml.Node) bool {
 // warehouse walks one entry of an item's warehouses list and adds it to it;
 // lines holds the line of each warehouse code seen so far in the item.
 func (p *parser) warehouse(n *yaml.Node, path string, it *item, lines map[string]int) {
-	if !p.isMapping(n, path) {
+	if !p.IsMapping(n, path) {
 		return
 	}
 	f, clean := p.fields(n, path, warehouseFields)
@@ -352,23 +221,23 @@ func (p *parser) warehouse(n *yaml.Node, path string, it *item, lines map[string
 	codeOK, minOK := false, false
 	if codeNode == nil {
 		if clean {
-			p.errorf(n, path, "missing code of the warehouse")
+			p.Errorf(n, path, "missing code of the warehouse")
 		}
 	} else {
-		w.code, codeOK = p.text(codeNode, join(path, fieldCode))
+		w.code, codeOK = p.Text(codeNode, yamlfile.Join(path, fieldCode))
 	}
 	if minNode == nil {
 		if clean {
-			p.errorf(n, path, "missing minimum")
+			p.Errorf(n, path, "missing minimum")
 		}
 	} else {
-		w.minimum, minOK = p.number(minNode, join(path, fieldMinimum))
+		w.minimum, minOK = p.number(minNode, yamlfile.Join(path, fieldMinimum))
 	}
 	if !codeOK {
 		return
 	}
 	if first, dup := lines[w.code]; dup {
-		p.errorf(codeNode, join(path, fieldCode), "duplicate warehouse code %q in this item (first at line %d)", w.code, first)
+		p.Errorf(codeNode, yamlfile.Join(path, fieldCode), "duplicate warehouse code %q in this item (first at line %d)", w.code, first)
 		return
 	}
 	lines[w.code] = w.line
@@ -382,47 +251,11 @@ func (p *parser) warehouse(n *yaml.Node, path string, it *item, lines map[string
 	it.warehouses = append(it.warehouses, w)
 }
 
-// isMapping reports whether a list entry is a mapping, recording a problem
-// when it is not.
-func (p *parser) isMapping(n *yaml.Node, path string) bool {
-	if n.Kind == yaml.MappingNode {
-		return true
-	}
-	p.errorf(n, path, "must be a mapping of fields, got %s", describe(n))
-	return false
-}
-
 // fields returns the values of a mapping by key, recording unknown,
 // duplicate and non-text keys; clean is false after any of those, so that a
 // misspelt field is not also reported as a missing one.
 func (p *parser) fields(n *yaml.Node, path string, known []string) (f map[string]*yaml.Node, clean bool) {
-	f = make(map[string]*yaml.Node, len(n.Content)/2)
-	keys := make(map[string]int, len(n.Content)/2)
-	clean = true
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, path, "field names must be plain words, got %s", describe(k))
-			clean = false
-			continue
-		}
-		if first, dup := keys[k.Value]; dup {
-			p.errorf(k, path, "field %q given twice (first at line %d)", k.Value, first)
-			clean = false
-			continue
-		}
-		keys[k.Value] = k.Line
-		if !slices.Contains(known, k.Value) {
-			msg := fmt.Sprintf("unknown field %q", k.Value)
-			if guess := closest(k.Value, known); guess != "" {
-				msg += fmt.Sprintf(", did you mean %q?", guess)
-			}
-			p.errorf(k, path, "%s", msg)
-			clean = false
-			continue
-		}
-		f[k.Value] = v
-	}
+	f, _, clean = p.Fields(n, path, known, nil, func(s string) string { return yamlfile.Typo(s, known) })
 	return f, clean
 }
 
@@ -435,22 +268,8 @@ func (p *parser) list(n *yaml.Node, path string) []*yaml.Node {
 	case n.Kind == yaml.SequenceNode:
 		return n.Content
 	}
-	p.errorf(n, path, "must be a list with one \"- \" entry each, got %s", describe(n))
+	p.Errorf(n, path, "must be a list with one \"- \" entry each, got %s", yamlfile.Describe(n))
 	return nil
-}
-
-// text returns a code or name. The scalar is taken as written, so a code
-// such as 00123 stays "00123" instead of becoming the number 123.
-func (p *parser) text(n *yaml.Node, path string) (string, bool) {
-	switch {
-	case n.Kind != yaml.ScalarNode:
-		p.errorf(n, path, "must be text, got %s", describe(n))
-		return "", false
-	case n.Tag == "!!null" || strings.TrimSpace(n.Value) == "":
-		p.errorf(n, path, "must not be empty")
-		return "", false
-	}
-	return n.Value, true
 }
 
 // optional decodes a quantity that may be absent.
@@ -466,20 +285,20 @@ func (p *parser) optional(n *yaml.Node, path string) optional {
 func (p *parser) number(n *yaml.Node, path string) (float64, bool) {
 	const want = "must be a number ≥ 0"
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		p.errorf(n, path, "%s, got %s", want, describe(n))
+		p.Errorf(n, path, "%s, got %s", want, yamlfile.Describe(n))
 		return 0, false
 	}
-	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0
+	quoted := yamlfile.Quoted(n)
 	plain := !quoted && n.Style&yaml.TaggedStyle == 0
 	switch {
 	case plain && decimal.MatchString(n.Value):
 		v, err := strconv.ParseFloat(n.Value, 64)
 		switch {
 		case err != nil && (math.IsInf(v, 0) || math.IsNaN(v)):
-			p.errorf(n, path, "must be a finite number ≥ 0, got %s", n.Value)
+			p.Errorf(n, path, "must be a finite number ≥ 0, got %s", n.Value)
 			return 0, false
 		case v < 0:
-			p.errorf(n, path, "%s, got %s", want, n.Value)
+			p.Errorf(n, path, "%s, got %s", want, n.Value)
 			return 0, false
 		}
 		if v == 0 {
@@ -488,104 +307,13 @@ func (p *parser) number(n *yaml.Node, path string) (float64, bool) {
 		return v, true
 	case plain && n.Tag == "!!float":
 		// The remaining plain floats are .inf, -.inf and .nan.
-		p.errorf(n, path, "must be a finite number ≥ 0, got %s", n.Value)
+		p.Errorf(n, path, "must be a finite number ≥ 0, got %s", n.Value)
 	case plain && n.Tag == "!!int":
-		p.errorf(n, path, "must be a decimal number ≥ 0, got %s", n.Value)
+		p.Errorf(n, path, "must be a decimal number ≥ 0, got %s", n.Value)
 	case quoted && decimal.MatchString(n.Value):
-		p.errorf(n, path, "%s, got the text %q (remove the quotes)", want, n.Value)
+		p.Errorf(n, path, "%s, got the text %q (remove the quotes)", want, n.Value)
 	default:
-		p.errorf(n, path, "%s, got %s", want, describe(n))
+		p.Errorf(n, path, "%s, got %s", want, yamlfile.Describe(n))
 	}
 	return 0, false
-}
-
-// splitLines splits data after each line break as YAML counts them: LF,
-// CRLF, a lone CR, NEL, LS and PS. The last line may lack a break.
-func splitLines(data []byte) [][]byte {
-	var lines [][]byte
-	start := 0
-	for i := 0; i < len(data); {
-		size := 0
-		switch {
-		case data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n':
-			size = 2
-		case data[i] == '\n' || data[i] == '\r':
-			size = 1
-		case bytes.HasPrefix(data[i:], []byte("\u0085")):
-			size = 2
-		case bytes.HasPrefix(data[i:], []byte("\u2028")), bytes.HasPrefix(data[i:], []byte("\u2029")):
-			size = 3
-		}
-		if size == 0 {
-			i++
-			continue
-		}
-		i += size
-		lines = append(lines, data[start:i])
-		start = i
-	}
-	if start < len(data) {
-		lines = append(lines, data[start:])
-	}
-	return lines
-}
-
-// describe names what a node holds, for "got …" in messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "the alias *" + n.Value + " (aliases are not supported)"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "an empty value"
-		}
-		return strconv.Quote(n.Value)
-	}
-	return "nothing"
-}
-
-// join appends a field to a path.
-func join(path, field string) string {
-	if path == "" {
-		return field
-	}
-	return path + "." + field
-}
-
-// closest returns the known field within two edits of s, the usual size of
-// a typo, or "" when none is that close.
-func closest(s string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(s), k); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between two short strings.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
