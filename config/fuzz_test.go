@@ -25,7 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/kartustok/kartustok_exporter/internal/yamlfile"
+	"github.com/kartustok/kartustok_exporter/internal/testkit"
 	"github.com/kartustok/kartustok_exporter/kartustok"
 )
 
@@ -57,16 +57,7 @@ func FuzzParse(f *testing.F) {
 		file, err := Parse("fuzz.yml", data)
 		if err != nil {
 			require.Nil(t, file)
-			var list Errors
-			require.ErrorAs(t, err, &list)
-			require.NotEmpty(t, list)
-			require.LessOrEqual(t, len(list), maxErrors+1)
-			for _, e := range list {
-				require.Equal(t, "fuzz.yml", e.File)
-				require.GreaterOrEqual(t, e.Line, 0)
-				require.LessOrEqual(t, e.Line, len(yamlfile.SplitLines(data))+1, "line inside the file: %s", e)
-				require.NotEmpty(t, e.Msg)
-			}
+			testkit.RequireFileErrors(t, err, "fuzz.yml", data)
 			return
 		}
 		require.NotNil(t, file)
